@@ -1,0 +1,205 @@
+"""Command line: ``virtio-wizard [TARGET] [detect|plan|apply|undo|report]``.
+
+With no subcommand the Textual wizard starts; the subcommands are the same
+engine for scripts. This module only parses arguments and opens the target:
+each subcommand lives in ``virtio_wizard.commands.<name>`` and is imported
+when it runs, so ``detect --json`` never pays for Rich or Textual.
+
+Exit codes: 0 done, 1 error, 2 usage, 3 refused (the plan or the guest says no).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Optional
+
+from . import __version__
+
+__all__ = ["main", "build_parser", "open_target", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+
+_TARGET_HELP = "the guest: this system (default), an offline root, the demo guest, or SSH"
+
+
+def _add_target_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Target options work before and after the subcommand.
+
+    On subparsers their default is SUPPRESS so that an option given before the
+    subcommand is not reset by the subparser's default.
+    """
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("target", _TARGET_HELP)
+    group.add_argument(
+        "--root",
+        metavar="DIR",
+        default=default,
+        help="an offline guest: a mounted disk or copied tree (commands run in a chroot)",
+    )
+    group.add_argument(
+        "--ssh",
+        metavar="[USER@]HOST[:PORT]",
+        default=default,
+        help="a live guest over SSH (needs only /bin/sh there)",
+    )
+    group.add_argument(
+        "--demo",
+        nargs="?",
+        const="rhel52",
+        default=default,
+        metavar="NAME",
+        help="a bundled demo guest, copied to a temp dir (default: rhel52)",
+    )
+
+
+def _add_choice_options(parser: argparse.ArgumentParser) -> None:
+    """The user's Choices, shared by ``plan`` and ``apply``."""
+    parser.add_argument(
+        "--method",
+        choices=("sysinit", "initrd"),
+        help="load the drivers late in boot (sysinit) or from the initrd",
+    )
+    parser.add_argument(
+        "--drivers",
+        metavar="LIST",
+        help="block, net, or block,net",
+    )
+    parser.add_argument("--kernel", metavar="KVER", help="kernel to prepare (default: running)")
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument(
+        "--fix-disk-names",
+        dest="fix_disk_names",
+        action="store_const",
+        const=True,
+        default=None,
+        help="rewrite /dev/hdX and /dev/sdX references to /dev/vdX (default with block)",
+    )
+    names.add_argument(
+        "--keep-disk-names",
+        dest="fix_disk_names",
+        action="store_const",
+        const=False,
+        help="leave disk references as they are",
+    )
+    parser.add_argument(
+        "--use-uuid",
+        action="store_true",
+        help="write UUID= instead of /dev/vdX where the file system's UUID is known",
+    )
+    parser.add_argument(
+        "--sysinit-file",
+        metavar="PATH",
+        help="for --method sysinit: /etc/rc.d/rc.sysinit (the seed's edit), /etc/rc.modules, "
+        "/etc/sysconfig/modules/virtio.modules, /etc/modules or /etc/modules-load.d/virtio.conf",
+    )
+    parser.add_argument(
+        "--boot-disk",
+        choices=("virtio", "emulated"),
+        default="virtio",
+        help="whether the disk the guest boots from moves to virtio (default: virtio)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virtio-wizard",
+        description="Move a Linux KVM guest onto the virtio block and network drivers, safely.",
+    )
+    parser.add_argument("--version", action="version", version=f"virtio-wizard {__version__}")
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        help="pure ASCII screens (automatic on TERM=linux)",
+    )
+    _add_target_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("detect", help="show what the guest is and what it needs")
+    _add_target_options(p, top=False)
+    p.add_argument("--json", action="store_true", help="print facts and findings as JSON")
+    p.add_argument("--no-initrd", action="store_true", help="do not read initrd images (faster)")
+
+    p = sub.add_parser("plan", help="preview the changes (diffs and commands); writes nothing")
+    _add_target_options(p, top=False)
+    _add_choice_options(p)
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("-o", "--output", metavar="FILE", help="also save the plan (JSON) to FILE")
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="export the plan as a POSIX sh script to run on the guest",
+    )
+
+    p = sub.add_parser("apply", help="apply a plan after showing it (backups, journal)")
+    _add_target_options(p, top=False)
+    _add_choice_options(p)
+    p.add_argument("--plan", metavar="FILE", help="apply a plan saved with plan -o")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask (for scripts)")
+
+    p = sub.add_parser("undo", help="revert the last apply, byte for byte")
+    _add_target_options(p, top=False)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask (for scripts)")
+
+    p = sub.add_parser("report", help="write a Markdown or JSON report for a support ticket")
+    _add_target_options(p, top=False)
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    return parser
+
+
+def open_target(args: argparse.Namespace):
+    """The Target the arguments name. Raises TargetError / UsageError."""
+    chosen = [n for n in ("root", "ssh", "demo") if getattr(args, n, None)]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --root, --ssh and --demo")
+    if getattr(args, "ssh", None):
+        from .ssh import SSHTarget
+
+        return SSHTarget.connect(args.ssh)
+    if getattr(args, "demo", None):
+        from .demo import open_demo
+
+        return open_demo(args.demo)
+    from .target import LocalTarget
+
+    return LocalTarget(args.root or "/")
+
+
+COMMANDS = ("detect", "plan", "apply", "undo", "report")
+
+
+def _demo_default(argv: list[str]) -> list[str]:
+    """``--demo detect`` means the default demo guest, not a guest named "detect"."""
+    out = []
+    for i, token in enumerate(argv):
+        out.append(token)
+        if token == "--demo" and i + 1 < len(argv) and argv[i + 1] in COMMANDS:
+            out.append("rhel52")
+    return out
+
+
+class UsageError(Exception):
+    """Arguments that do not fit together (exit 2)."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_demo_default(list(sys.argv[1:] if argv is None else argv)))
+    command = args.command or "tui"
+    module = importlib.import_module(f"virtio_wizard.commands.{command}")
+    try:
+        return int(module.run(args))
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"virtio-wizard: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("virtio-wizard: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        # TargetError and friends: one line, no traceback.
+        print(f"virtio-wizard: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,328 @@
+"""What detection found out about a guest, as plain frozen data.
+
+Facts carry no behaviour: ``detect`` fills them from a Target, ``checks`` and
+``plan`` read them, and ``to_dict``/``from_dict`` give the JSON form printed by
+``virtio-wizard detect --json`` (schema ``virtio-wizard/facts/1``, documented in
+``docs/facts.md``). Keeping them inert is what lets the tests build Facts by
+hand and the TUI show a saved report without a guest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+__all__ = [
+    "SCHEMA",
+    "TargetInfo",
+    "Distro",
+    "Cpu",
+    "Kernel",
+    "PciDevice",
+    "DiskRef",
+    "Sysinit",
+    "ModuleListEntry",
+    "ModuleList",
+    "Unreadable",
+    "Facts",
+    "FactsError",
+]
+
+SCHEMA = "virtio-wizard/facts/1"
+
+#: Values of ``Kernel.virtio``: how a kernel provides one driver.
+MODULE, BUILTIN, MISSING = "module", "builtin", "missing"
+
+
+class FactsError(ValueError):
+    """A JSON document is not a valid facts document; ``context`` names the key."""
+
+    def __init__(self, message: str, context: str = "") -> None:
+        super().__init__(message)
+        self.context = context
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """Which guest the facts describe.
+
+    ``kind`` is ``local`` (the running system, root ``/``), ``root`` (an
+    offline guest tree given with ``--root``) or ``ssh`` (a remote guest).
+    """
+
+    kind: str
+    root: str
+    #: True when a kernel of this guest is running and ``proc``/``sys`` are live.
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class Distro:
+    """The guest's distribution, as the user would name it.
+
+    ``id`` follows os-release (``rhel``, ``centos``, ``fedora``, ``sles``,
+    ``opensuse``, ``debian``, ``ubuntu``, ``arch``, ``unknown``); ``version`` is
+    what a sysadmin says (``"3.9"`` for "release 3 (Taroon Update 9)");
+    ``source`` is the guest path the answer came from.
+    """
+
+    id: str = "unknown"
+    name: str = ""
+    version: str = ""
+    family: str = "unknown"
+    source: Optional[str] = None
+    #: The release line exactly as read (after decoding), for the report.
+    release_line: str = ""
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """Machine architecture, CPU vendor and the driver package that fits them.
+
+    ``package_arch`` is the seed's choice (``ia32e`` on Intel 64, ``x86_64`` on
+    AMD64, ``i686``/``athlon`` on 32-bit) or None when it cannot be known.
+    ``kernel_variant`` is the installed kernel package's arch when it can be
+    read (e.g. ``ia32e`` from a RHEL 3 kernel), else None: never a guess.
+    """
+
+    machine: Optional[str] = None
+    machine_source: Optional[str] = None
+    vendor: Optional[str] = None
+    #: ``target`` (the guest's proc/cpuinfo) or ``host`` (the machine running the wizard).
+    vendor_source: Optional[str] = None
+    package_arch: Optional[str] = None
+    kernel_variant: Optional[str] = None
+    kernel_variant_source: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One installed kernel and what it (and its initrd) can do for virtio."""
+
+    version: str
+    running: bool = False
+    image: Optional[str] = None
+    initrd: Optional[str] = None
+    #: gzip, xz, lzma, bzip2, zstd, lz4, lzo, cpio, early+gzip, ..., ext2, unknown
+    initrd_format: Optional[str] = None
+    #: Sorted virtio module names inside the initrd; () when readable and none
+    #: are inside; None when the image cannot be read (or there is no image).
+    initrd_virtio: Optional[tuple[str, ...]] = None
+    #: Why the initrd could not be read, when it could not.
+    initrd_error: Optional[str] = None
+    #: Each of the five seed modules -> "module" | "builtin" | "missing".
+    virtio: dict[str, str] = field(default_factory=dict)
+    #: virtio_scsi the same way (virt-v2v adds it when present); not a seed module.
+    virtio_scsi: str = MISSING
+    #: The seed's package-made backup, ``/boot/initrd-KVER.img.virtio.orig``, if present.
+    virtio_orig: Optional[str] = None
+    #: Where the answers in ``virtio`` came from (config, modules dir, sysfs).
+    virtio_sources: tuple[str, ...] = ()
+
+    def supports(self, module: str) -> bool:
+        """True when the kernel has ``module`` as a module or built in."""
+        return self.virtio.get(module, MISSING) != MISSING
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    """A PCI function seen in the guest's sysfs, classified for this wizard."""
+
+    slot: str
+    vendor: str
+    device: str
+    #: virtio-net, virtio-blk, virtio-scsi, virtio-balloon, virtio-console,
+    #: virtio-rng, virtio-vsock, virtio-other, ide, ahci, e1000, rtl8139, other
+    kind: str
+    driver: Optional[str] = None
+    subsystem_device: Optional[str] = None
+    pci_class: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DiskRef:
+    """One reference to a disk device in a guest file.
+
+    ``scheme`` is ``legacy`` (/dev/hd*, /dev/sd*), ``virtio`` (/dev/vd*),
+    ``label``, ``uuid``, ``lvm`` or ``other``; ``proposed`` is the virtio name
+    it should become, or None when nothing must change.
+    """
+
+    file: str
+    line: int
+    device: str
+    scheme: str
+    proposed: Optional[str] = None
+    #: fstab, crypttab, grub-root, grub-resume, grub-kernel-root, device.map,
+    #: default-grub, cmdline, swaps, mtab
+    context: str = ""
+    #: The mount point for fstab lines ("/", "/boot", "swap"), else None.
+    mountpoint: Optional[str] = None
+    #: The file system's UUID when it can be read (blkid), for "convert to UUID=".
+    uuid: Optional[str] = None
+    #: True when the vdX letter is a guess from the old name's order.
+    guessed: bool = False
+
+
+@dataclass(frozen=True)
+class Sysinit:
+    """The seed's hook point in ``/etc/rc.d/rc.sysinit``.
+
+    ``hook_line`` is the 1-based line of the ``fi`` that closes the
+    ``if [ -f /etc/rc.modules ]`` block; new lines go right after it. None when
+    the file has no such block.
+    """
+
+    file: str = "/etc/rc.d/rc.sysinit"
+    hook_line: Optional[int] = None
+    #: modprobe lines for virtio modules already present after the hook, in order.
+    modprobes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModuleListEntry:
+    """A module named at one line of a module list."""
+
+    line: int
+    module: str
+
+
+@dataclass(frozen=True)
+class ModuleList:
+    """An existing list of modules to load: rc.sysinit, /etc/modules, a dracut
+    conf, ... ``kind`` says which syntax it was read with."""
+
+    file: str
+    kind: str
+    entries: tuple[ModuleListEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A guest file detection could not use (binary, malformed, not a regular
+    file, too large); detection goes on without it."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything detection knows about one guest."""
+
+    target: TargetInfo
+    distro: Distro = field(default_factory=Distro)
+    cpu: Cpu = field(default_factory=Cpu)
+    kernels: tuple[Kernel, ...] = ()
+    #: The running kernel's version, None on an offline root.
+    running_kernel: Optional[str] = None
+    #: The seed's rule: RHEL 3.9+/4.8+/5.3+/6+, or a kernel >= 2.6.27.
+    drivers_auto: bool = False
+    drivers_auto_reason: str = ""
+    #: Names from proc/modules; None when there is no running kernel to ask.
+    loaded_modules: Optional[tuple[str, ...]] = None
+    #: Drivers registered on the virtio bus (sys/bus/virtio/drivers), live only.
+    virtio_bus_drivers: tuple[str, ...] = ()
+    devices: tuple[PciDevice, ...] = ()
+    disk_refs: tuple[DiskRef, ...] = ()
+    #: mkinitrd, dracut, suse-mkinitrd, initramfs-tools, mkinitcpio or None.
+    initrd_tool: Optional[str] = None
+    #: Extra detail of the initrd tool's setup, e.g. {"MODULES": "dep"}.
+    initrd_tool_config: dict[str, str] = field(default_factory=dict)
+    sysinit: Optional[Sysinit] = None
+    module_lists: tuple[ModuleList, ...] = ()
+    unreadable: tuple[Unreadable, ...] = ()
+    #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).
+    not_linux: Optional[str] = None
+    schema: str = SCHEMA
+
+    # ---- convenience (derived, never stored) ------------------------------
+
+    def kernel(self, version: Optional[str]) -> Optional[Kernel]:
+        """The installed kernel with this version, or None."""
+        for k in self.kernels:
+            if k.version == version:
+                return k
+        return None
+
+    def default_kernel(self) -> Optional[Kernel]:
+        """The running kernel when known and installed, else the newest installed."""
+        running = self.kernel(self.running_kernel)
+        if running is not None:
+            return running
+        if not self.kernels:
+            return None
+        from .knowledge import kernel_sort_key
+
+        return max(self.kernels, key=lambda k: kernel_sort_key(k.version))
+
+    # ---- JSON ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (schema ``virtio-wizard/facts/1``)."""
+        d = _plain(self)
+        # Put the schema first, as readers expect.
+        return {"schema": d.pop("schema"), **d}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Facts:
+        """Rebuild Facts from ``to_dict`` output; raises FactsError when invalid."""
+        if not isinstance(data, dict):
+            raise FactsError("facts must be a JSON object")
+        if data.get("schema") != SCHEMA:
+            raise FactsError(f"not a {SCHEMA} document", "schema")
+        try:
+            return _build(cls, data)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise FactsError(f"invalid facts: {exc}") from exc
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses -> dicts, tuples -> lists, recursively (JSON-ready)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+_NESTED: dict[str, Any] = {}
+
+
+def _build(cls: Any, data: dict[str, Any]) -> Any:
+    """Inverse of ``_plain`` for the Facts types (only known keys are used)."""
+    if not _NESTED:
+        _NESTED.update(
+            {
+                "target": TargetInfo,
+                "distro": Distro,
+                "cpu": Cpu,
+                "kernels": (Kernel,),
+                "devices": (PciDevice,),
+                "disk_refs": (DiskRef,),
+                "sysinit": Sysinit,
+                "module_lists": (ModuleList,),
+                "entries": (ModuleListEntry,),
+                "unreadable": (Unreadable,),
+            }
+        )
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        nested = _NESTED.get(f.name)
+        if value is None:
+            kwargs[f.name] = None
+        elif isinstance(nested, tuple):
+            kwargs[f.name] = tuple(_build(nested[0], v) for v in value)
+        elif nested is not None:
+            kwargs[f.name] = _build(nested, value)
+        elif isinstance(value, list):
+            kwargs[f.name] = tuple(value)
+        else:
+            kwargs[f.name] = value
+    return cls(**kwargs)

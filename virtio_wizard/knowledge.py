@@ -1,0 +1,318 @@
+"""The domain rules as data, each with the source it comes from.
+
+Detection, checks and planning read their rules from here and nowhere else, so
+a rule changes in one place and its source stands beside it. ``SEED`` is the
+chapter "KVM Para-virtualized Drivers" of *Red Hat Enterprise Linux 6
+Essentials* (``shared/seed``); ``docs/knowledge.md`` explains each rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Optional
+
+# ---- sources -----------------------------------------------------------------
+
+SEED = "RHEL 6 Essentials, ch. 11 'KVM Para-virtualized Drivers'"
+SEED_AUTO = SEED + " (drivers loaded automatically)"
+SEED_ORDER = SEED + " (module load order)"
+SEED_SYSINIT = SEED + " ('Loading the para-virtualized drivers with the sysinit script')"
+SEED_INITRD = SEED + " ('Adding the para-virtualized drivers to the initrd RAM disk')"
+SEED_CPU = SEED + " ('AMD64 and Intel 64 issues')"
+SEED_NET = SEED + " ('Network performance issues')"
+SEED_SWAP = SEED + " ('Para-virtualized driver swap partition issue')"
+SEED_PCI = SEED + " (note on PCI devices)"
+SEED_ORIG = SEED + " ('Modified initrd files')"
+RHEL5_VIRT_GUIDE = (
+    "RHEL 5 Virtualization Guide, 'Para-virtualization Restrictions and Support', table 12.1"
+)
+VIRT_V2V = "libguestfs virt-v2v convert/convert_linux.ml"
+OS_RELEASE = "os-release(5)"
+DRACUT_CONF = "dracut.conf(5)"
+INITRAMFS_TOOLS = "initramfs-tools(7), initramfs.conf(5)"
+MKINITCPIO = "mkinitcpio(8)"
+NASH_MKINITRD = "mkinitrd(8) (nash, RHEL 3-5)"
+SUSE_MKINITRD = "mkinitrd(8) (SUSE), /etc/sysconfig/kernel"
+PCI_IDS = "virtio 1.x spec 4.1.2 (PCI Device Discovery); pci.ids"
+
+# ---- modules and their order (seed) -------------------------------------------
+
+#: The seed's five modules in the one order that works (blk and net may swap).
+SEED_MODULES: tuple[str, ...] = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
+BLOCK_MODULES: tuple[str, ...] = ("virtio", "virtio_ring", "virtio_blk", "virtio_pci")
+NET_MODULES: tuple[str, ...] = ("virtio", "virtio_net", "virtio_pci")
+#: Kernel config symbol for each module.
+CONFIG_SYMBOLS: dict[str, str] = {
+    "virtio": "CONFIG_VIRTIO",
+    "virtio_ring": "CONFIG_VIRTIO_RING",
+    "virtio_blk": "CONFIG_VIRTIO_BLK",
+    "virtio_net": "CONFIG_VIRTIO_NET",
+    "virtio_pci": "CONFIG_VIRTIO_PCI",
+    "virtio_scsi": "CONFIG_SCSI_VIRTIO",
+}
+#: virt-v2v's initrd list; virtio_scsi is added only where the kernel has it.
+V2V_INITRD_MODULES: tuple[str, ...] = (
+    "virtio",
+    "virtio_ring",
+    "virtio_blk",
+    "virtio_scsi",
+    "virtio_net",
+    "virtio_pci",
+)
+#: Every name the initrd reader reports as "a virtio module".
+VIRTIO_MODULE_NAMES = frozenset(V2V_INITRD_MODULES) | {"virtio_console", "virtio_balloon"}
+
+
+def canonical_module(name: str) -> str:
+    """Module names use ``-`` and ``_`` interchangeably; file names add suffixes.
+
+    >>> canonical_module("virtio-blk.ko.xz")
+    'virtio_blk'
+    """
+    base = name.rsplit("/", 1)[-1]
+    base = re.sub(r"\.(ko|o)(\.(gz|xz|zst|bz2|lzma))?$", "", base)
+    return base.replace("-", "_")
+
+
+def modules_for(block: bool, net: bool) -> tuple[str, ...]:
+    """The seed's list for the chosen drivers, in load order."""
+    if block and net:
+        return SEED_MODULES
+    if block:
+        return BLOCK_MODULES
+    if net:
+        return NET_MODULES
+    return ()
+
+
+def order_violation(names: Sequence[str]) -> Optional[int]:
+    """Index of the first name that breaks the seed's order, or None.
+
+    Only the five seed modules are considered; others are ignored. A module
+    may not come before one that the seed loads earlier, except that
+    ``virtio_blk`` and ``virtio_net`` may swap.
+
+    >>> order_violation(["virtio", "virtio_ring", "virtio_net", "virtio_blk", "virtio_pci"])
+    >>> order_violation(["virtio_pci", "virtio"])
+    1
+    """
+    rank = {"virtio": 0, "virtio_ring": 1, "virtio_blk": 2, "virtio_net": 2, "virtio_pci": 3}
+    highest = -1
+    for i, raw in enumerate(names):
+        name = canonical_module(raw)
+        if name not in rank:
+            continue
+        if rank[name] < highest:
+            return i
+        highest = max(highest, rank[name])
+    return None
+
+
+# ---- when the drivers come by themselves (seed) -------------------------------
+
+#: RHEL major -> first minor release that loads the drivers by itself.
+RHEL_AUTO_FROM: dict[int, int] = {3: 9, 4: 8, 5: 3, 6: 0}
+#: Any kernel this new or newer loads them (seed: "based on the 2.6.27 kernel").
+KERNEL_AUTO_FROM: tuple[int, ...] = (2, 6, 27)
+#: Distros whose versions follow RHEL's numbering for this rule.
+RHEL_LIKE_IDS = frozenset({"rhel", "centos", "scientific", "oracle", "ol", "rocky", "almalinux"})
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """Leading numeric parts of a version: ``"2.6.18-92.el5"`` -> ``(2, 6, 18, 92, 5)``.
+
+    >>> version_tuple("2.6.9-89.EL")
+    (2, 6, 9, 89)
+    """
+    return tuple(int(n) for n in re.findall(r"\d+", text))
+
+
+def kernel_sort_key(version: str) -> tuple[int, ...]:
+    """Sort key for kernel versions (numeric parts, in order)."""
+    return version_tuple(version)
+
+
+def kernel_is_auto(version: str) -> bool:
+    """True for kernels 2.6.27 and newer (seed)."""
+    return version_tuple(version)[:3] >= KERNEL_AUTO_FROM
+
+
+def rhel_is_auto(distro_id: str, version: str) -> Optional[bool]:
+    """The seed's RHEL rule; None when it does not apply to this distro."""
+    if distro_id not in RHEL_LIKE_IDS:
+        return None
+    parts = version_tuple(version)
+    if not parts:
+        return None
+    major = parts[0]
+    minor = parts[1] if len(parts) > 1 else 0
+    if major > max(RHEL_AUTO_FROM):
+        return True
+    if major not in RHEL_AUTO_FROM:
+        return False
+    return minor >= RHEL_AUTO_FROM[major]
+
+
+# ---- which package for which CPU (seed, corrected) ---------------------------
+
+VENDOR_INTEL = "GenuineIntel"
+VENDOR_AMD = "AuthenticAMD"
+
+
+def package_arch(machine: Optional[str], vendor: Optional[str]) -> Optional[str]:
+    """The seed's package choice: ``ia32e`` on Intel 64, ``x86_64`` on AMD64.
+
+    32-bit guests: ``i686`` on Intel, ``athlon`` on AMD. None when unknown.
+
+    >>> package_arch("x86_64", "GenuineIntel")
+    'ia32e'
+    >>> package_arch("x86_64", "AuthenticAMD")
+    'x86_64'
+    """
+    if machine is None or vendor not in (VENDOR_INTEL, VENDOR_AMD):
+        return None
+    if machine in ("x86_64", "amd64", "ia32e"):
+        return "ia32e" if vendor == VENDOR_INTEL else "x86_64"
+    if re.fullmatch(r"i[3-6]86", machine) or machine == "athlon":
+        return "i686" if vendor == VENDOR_INTEL else "athlon"
+    return None
+
+
+#: RHEL majors whose kernels come in processor-specific variants (RHEL 5 guide).
+RHEL_CPU_VARIANT_MAJORS = frozenset({3})
+
+# ---- initrd tools (per tool man page; virt-v2v) ------------------------------
+
+INITRD_TOOLS: dict[str, dict[str, str]] = {
+    "mkinitrd": {
+        "name": "mkinitrd (nash, RHEL 3-5)",
+        "source": NASH_MKINITRD,
+        "list": "zcat IMAGE | cpio -t",
+    },
+    "dracut": {"name": "dracut", "source": DRACUT_CONF, "list": "lsinitrd IMAGE"},
+    "suse-mkinitrd": {"name": "mkinitrd (SUSE)", "source": SUSE_MKINITRD, "list": "lsinitrd IMAGE"},
+    "initramfs-tools": {
+        "name": "initramfs-tools",
+        "source": INITRAMFS_TOOLS,
+        "list": "lsinitramfs IMAGE",
+    },
+    "mkinitcpio": {"name": "mkinitcpio", "source": MKINITCPIO, "list": "lsinitcpio IMAGE"},
+}
+DRACUT_DROPIN = "/etc/dracut.conf.d/virtio.conf"
+INITRAMFS_TOOLS_MODULES = "/etc/initramfs-tools/modules"
+MKINITCPIO_CONF = "/etc/mkinitcpio.conf"
+MKINITCPIO_DROPIN = "/etc/mkinitcpio.conf.d/virtio.conf"
+SUSE_SYSCONFIG_KERNEL = "/etc/sysconfig/kernel"
+
+# ---- the sysinit path (seed) --------------------------------------------------
+
+RC_SYSINIT = "/etc/rc.d/rc.sysinit"
+RC_MODULES = "/etc/rc.modules"
+SYSCONFIG_MODULES = "/etc/sysconfig/modules/virtio.modules"
+ETC_MODULES = "/etc/modules"
+MODULES_LOAD_D = "/etc/modules-load.d/virtio.conf"
+#: The three lines the seed's edit goes after (TAB before /etc/rc.modules).
+RC_MODULES_BLOCK: tuple[str, ...] = ("if [ -f /etc/rc.modules ]; then", "\t/etc/rc.modules", "fi")
+#: The sysinit-style files a user may choose, and what each expects.
+SYSINIT_FILES: dict[str, str] = {
+    RC_SYSINIT: "the seed's edit: modprobe lines after the /etc/rc.modules block",
+    RC_MODULES: "executable script run by rc.sysinit (#!/bin/sh, mode 0755)",
+    SYSCONFIG_MODULES: "executable script run by rc.sysinit on RHEL 5 and later",
+    ETC_MODULES: "one module per line, loaded at boot (Debian, Ubuntu)",
+    MODULES_LOAD_D: "one module per line, loaded by systemd-modules-load",
+}
+
+# ---- disk names (seed; virt-v2v) ----------------------------------------------
+
+#: Legacy disk name -> (prefix, disk letter, partition). hd* is IDE, sd* SCSI/SATA.
+LEGACY_DISK_RE = re.compile(r"^/dev/(hd|sd|xvd)([a-z]+)(\d*)$")
+VIRTIO_DISK_RE = re.compile(r"^/dev/vd([a-z]+)(\d*)$")
+
+# ---- PCI ids (virtio spec; pci.ids) -------------------------------------------
+
+VIRTIO_VENDOR = "0x1af4"
+#: Transitional (legacy) device ids; the virtio type is in subsystem_device.
+VIRTIO_LEGACY_IDS: dict[str, str] = {
+    "0x1000": "virtio-net",
+    "0x1001": "virtio-blk",
+    "0x1002": "virtio-balloon",
+    "0x1003": "virtio-console",
+    "0x1004": "virtio-scsi",
+    "0x1005": "virtio-rng",
+    "0x1009": "virtio-other",  # 9p transport
+}
+#: Virtio device type -> kind; modern device id is 0x1040 + type.
+VIRTIO_TYPES: dict[int, str] = {
+    1: "virtio-net",
+    2: "virtio-blk",
+    3: "virtio-console",
+    4: "virtio-rng",
+    5: "virtio-balloon",
+    8: "virtio-scsi",
+    19: "virtio-vsock",
+}
+EMULATED_IDS: dict[tuple[str, str], str] = {
+    ("0x8086", "0x7010"): "ide",  # PIIX3 IDE
+    ("0x8086", "0x7111"): "ide",  # PIIX4 IDE
+    ("0x8086", "0x2922"): "ahci",  # ICH9 AHCI
+    ("0x8086", "0x100e"): "e1000",
+    ("0x8086", "0x10d3"): "e1000",  # e1000e
+    ("0x10ec", "0x8139"): "rtl8139",
+}
+
+
+def pci_kind(vendor: str, device: str, subsystem_device: Optional[str] = None) -> str:
+    """Classify a PCI function by its ids (hex strings as sysfs prints them).
+
+    >>> pci_kind("0x1af4", "0x1042")
+    'virtio-blk'
+    >>> pci_kind("0x1af4", "0x1000")
+    'virtio-net'
+    """
+    vendor, device = vendor.lower(), device.lower()
+    if vendor == VIRTIO_VENDOR:
+        try:
+            dev = int(device, 16)
+        except ValueError:
+            return "virtio-other"
+        if 0x1000 <= dev <= 0x103F:
+            kind = VIRTIO_LEGACY_IDS.get(device)
+            if kind is None and subsystem_device:
+                try:
+                    kind = VIRTIO_TYPES.get(int(subsystem_device, 16))
+                except ValueError:
+                    kind = None
+            return kind or "virtio-other"
+        if 0x1040 <= dev <= 0x107F:
+            return VIRTIO_TYPES.get(dev - 0x1040, "virtio-other")
+        return "virtio-other"
+    return EMULATED_IDS.get((vendor, device), "other")
+
+
+#: Guest PCI slots: 32, 4 fixed, 28 free, 8 functions each (seed).
+PCI_SLOTS_TOTAL = 32
+PCI_SLOTS_FIXED = 4
+PCI_SLOTS_FREE = PCI_SLOTS_TOTAL - PCI_SLOTS_FIXED
+PCI_FUNCTIONS = 8
+#: Warn from this many used slots on.
+PCI_SLOTS_WARN = 24
+
+# ---- host-side network tuning (seed) ------------------------------------------
+
+GSO_TSO_COMMANDS: tuple[str, ...] = (
+    "ethtool -k IFACE",
+    "ethtool -K IFACE gso off",
+    "ethtool -K IFACE tso off",
+)
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Items in first-seen order without repeats."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

@@ -1,0 +1,535 @@
+"""The one door to a guest: read, list, stat, write atomically, run commands.
+
+Nothing else in virtio-wizard opens guest files or spawns processes in the
+guest. ``LocalTarget(root)`` serves the running system (``root="/"``) and
+offline guest trees (``--root DIR``); a fixture folder in the tests is a
+LocalTarget too, and an SSH connection is another implementation of the same
+protocol (``virtio_wizard.ssh``).
+
+Paths given to a Target are *guest* paths (``/etc/fstab``). Symbolic links are
+resolved inside the root, as ``chroot`` would: an absolute link ``/x`` means
+``ROOT/x`` and ``..`` never climbs above ROOT, so a hostile guest tree cannot
+make the wizard read or write a host file. Only regular files are ever opened
+(never a FIFO or device node), and every read has a size bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat as stat_mod
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Optional, Protocol
+
+__all__ = [
+    "Target",
+    "LocalTarget",
+    "StatInfo",
+    "RunResult",
+    "TargetError",
+    "NotRegularFileError",
+    "FileTooLargeError",
+    "CommandsDisabledError",
+    "LockedError",
+    "DEFAULT_READ_LIMIT",
+    "decode_text",
+]
+
+#: The most a config-file read may return; bigger files are refused, not read.
+DEFAULT_READ_LIMIT = 8 * 1024 * 1024
+#: As Linux: more links than this in one path resolution is a loop.
+MAX_SYMLINKS = 40
+#: PATH for commands run in the guest (old guests keep tools in /sbin).
+GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class TargetError(OSError):
+    """A guest path could not be used; ``path`` is the guest path."""
+
+    def __init__(self, path: str, message: str, err: int = errno.EIO) -> None:
+        super().__init__(err, message, path)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class NotRegularFileError(TargetError):
+    """Something other than a regular file (FIFO, device, folder) where a file was expected."""
+
+
+class FileTooLargeError(TargetError):
+    """A file larger than the read limit; it is not read at all."""
+
+
+class CommandsDisabledError(TargetError):
+    """This target does not run commands (the demo guest): show them instead."""
+
+
+class LockedError(TargetError):
+    """Another virtio-wizard holds the target's lock."""
+
+
+@dataclass(frozen=True)
+class StatInfo:
+    """The parts of ``stat`` the wizard needs (mode bits, owner, size, type)."""
+
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    is_file: bool
+    is_dir: bool
+    is_link: bool
+    mtime: float = 0.0
+
+    @property
+    def perms(self) -> int:
+        return stat_mod.S_IMODE(self.mode)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a command in the guest did."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    output: str
+
+
+LineCallback = Callable[[str], None]
+
+
+class Target(Protocol):
+    """The operations the core may perform on a guest."""
+
+    kind: str  #: "local", "root" or "ssh"
+    root: str  #: shown to the user: "/", the root folder, or user@host
+    live: bool  #: a kernel of this guest is running (proc/sys are meaningful)
+    can_run: bool  #: commands can be run (False for the demo guest)
+
+    def describe(self) -> str: ...
+    def resolve(self, path: str) -> str: ...
+    def exists(self, path: str) -> bool: ...
+    def is_file(self, path: str) -> bool: ...
+    def is_dir(self, path: str) -> bool: ...
+    def is_symlink(self, path: str) -> bool: ...
+    def readlink(self, path: str) -> Optional[str]: ...
+    def stat(self, path: str) -> Optional[StatInfo]: ...
+    def listdir(self, path: str) -> list[str]: ...
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]: ...
+    def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes: ...
+    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str: ...
+    def open_binary(self, path: str) -> BinaryIO: ...
+    def write_file(
+        self,
+        path: str,
+        data: bytes,
+        mode: Optional[int] = None,
+        uid: Optional[int] = None,
+        gid: Optional[int] = None,
+    ) -> str: ...
+    def makedirs(self, path: str, mode: int = 0o755) -> None: ...
+    def remove(self, path: str) -> None: ...
+    def copy_file(self, src: str, dst: str) -> None: ...
+    def free_bytes(self, path: str) -> Optional[int]: ...
+    def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult: ...
+    def lock(self, path: str) -> contextlib.AbstractContextManager[None]: ...
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a guest file: UTF-8 when it is, else Latin-1 (RHEL 3/4 scripts).
+
+    Latin-1 maps every byte, so this never raises and never loses a byte:
+    ``decode_text(b).encode("latin-1")`` round-trips for non-UTF-8 input.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _split(path: str) -> list[str]:
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
+class LocalTarget:
+    """A guest reachable through this machine's file system.
+
+    ``root="/"`` is the running system (kind ``local``, live); any other root
+    is an offline guest tree (kind ``root``), which is live only when its
+    ``proc`` is mounted (it usually is not). ``can_run=False`` makes ``run``
+    refuse, as in the demo, where commands are shown but never executed.
+    """
+
+    def __init__(self, root: str = "/", *, can_run: bool = True, kind: Optional[str] = None):
+        real = os.path.realpath(root)
+        if not os.path.exists(real):
+            raise TargetError(root, "no such directory", errno.ENOENT)
+        if not os.path.isdir(real):
+            raise TargetError(root, "not a directory", errno.ENOTDIR)
+        self._root = real
+        self.root = real
+        self.kind = kind or ("local" if real == "/" else "root")
+        self.can_run = can_run
+        self.live = real == "/" or os.path.exists(os.path.join(real, "proc", "self"))
+
+    def __repr__(self) -> str:
+        return f"LocalTarget({self.root!r})"
+
+    def describe(self) -> str:
+        if self.kind == "local":
+            return "this system (/)"
+        if self.kind == "demo":
+            return f"demo guest ({self.root})"
+        return f"guest root {self.root}"
+
+    # ---- path resolution -----------------------------------------------
+
+    def _host(self, parts: Sequence[str]) -> str:
+        return os.path.join(self._root, *parts) if parts else self._root
+
+    def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
+        """Resolve ``path`` component by component, clamping links to the root."""
+        todo = deque(_split(path))
+        done: list[str] = []
+        links = 0
+        while todo:
+            part = todo.popleft()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            host = self._host([*done, part])
+            if (todo or follow_last) and os.path.islink(host):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise TargetError(path, "too many levels of symbolic links", errno.ELOOP)
+                link = os.readlink(host)
+                if link.startswith("/"):
+                    done = []
+                todo.extendleft(reversed(_split(link) or []))
+                continue
+            done.append(part)
+        return done
+
+    def resolve(self, path: str) -> str:
+        """The guest path with every symlink resolved inside the root."""
+        return "/" + "/".join(self._resolve_parts(path))
+
+    def host_path(self, path: str, follow_last: bool = True) -> str:
+        """Where a guest path lives on this machine (links resolved inside the root)."""
+        return self._host(self._resolve_parts(path, follow_last))
+
+    # ---- queries -------------------------------------------------------
+
+    def _lstat(self, path: str, follow: bool = True) -> Optional[os.stat_result]:
+        try:
+            return os.lstat(self.host_path(path, follow_last=follow))
+        except TargetError:
+            return None
+        except OSError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self._lstat(path) is not None
+
+    def is_file(self, path: str) -> bool:
+        st = self._lstat(path)
+        return st is not None and stat_mod.S_ISREG(st.st_mode)
+
+    def is_dir(self, path: str) -> bool:
+        st = self._lstat(path)
+        return st is not None and stat_mod.S_ISDIR(st.st_mode)
+
+    def is_symlink(self, path: str) -> bool:
+        st = self._lstat(path, follow=False)
+        return st is not None and stat_mod.S_ISLNK(st.st_mode)
+
+    def readlink(self, path: str) -> Optional[str]:
+        try:
+            return os.readlink(self.host_path(path, follow_last=False))
+        except OSError:
+            return None
+
+    def stat(self, path: str) -> Optional[StatInfo]:
+        st = self._lstat(path)
+        if st is None:
+            return None
+        return StatInfo(
+            mode=st.st_mode,
+            uid=st.st_uid,
+            gid=st.st_gid,
+            size=st.st_size,
+            is_file=stat_mod.S_ISREG(st.st_mode),
+            is_dir=stat_mod.S_ISDIR(st.st_mode),
+            is_link=stat_mod.S_ISLNK(st.st_mode),
+            mtime=st.st_mtime,
+        )
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted names in a guest folder; [] when it is missing or not a folder."""
+        try:
+            return sorted(os.listdir(self.host_path(path)))
+        except OSError:
+            return []
+
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Like ``os.walk`` over guest paths, never following links to folders."""
+        try:
+            start = self.resolve(path)
+        except TargetError:
+            return
+        host_start = self._host(_split(start))
+        for dirpath, dirnames, filenames in os.walk(host_start, followlinks=False):
+            rel = os.path.relpath(dirpath, self._root)
+            guest = "/" if rel == "." else "/" + rel
+            yield guest, dirnames, filenames
+
+    # ---- reading -------------------------------------------------------
+
+    def _open_fd(self, path: str) -> int:
+        host = self.host_path(path)
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        flags |= getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(host, flags)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TargetError(path, "symbolic link loop", errno.ELOOP) from exc
+            raise
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
+        return fd
+
+    def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """The file's bytes; FileTooLargeError past ``limit`` (nothing is read then)."""
+        fd = self._open_fd(path)
+        with os.fdopen(fd, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+        return data
+
+    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
+        return decode_text(self.read_bytes(path, limit))
+
+    def open_binary(self, path: str) -> BinaryIO:
+        """A binary stream of a regular guest file (for streaming big initrds)."""
+        return os.fdopen(self._open_fd(path), "rb")
+
+    # ---- writing -------------------------------------------------------
+
+    def write_file(
+        self,
+        path: str,
+        data: bytes,
+        mode: Optional[int] = None,
+        uid: Optional[int] = None,
+        gid: Optional[int] = None,
+    ) -> str:
+        """Replace a guest file atomically: temp file, fsync, rename, fsync folder.
+
+        The real file behind a symlink is written (the link stays a link).
+        Mode and owner of an existing file are kept unless given. Returns the
+        resolved guest path that was written.
+        """
+        parts = self._resolve_parts(path)
+        if not parts:
+            raise TargetError(path, "cannot write the root folder", errno.EISDIR)
+        host = self._host(parts)
+        folder = os.path.dirname(host)
+        old = None
+        with contextlib.suppress(FileNotFoundError):
+            old = os.lstat(host)
+        if old is not None and not stat_mod.S_ISREG(old.st_mode):
+            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
+        if mode is None:
+            mode = stat_mod.S_IMODE(old.st_mode) if old is not None else 0o644
+        if uid is None:
+            uid = old.st_uid if old is not None else 0
+        if gid is None:
+            gid = old.st_gid if old is not None else 0
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host) + ".vw-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fchmod(fh.fileno(), mode)
+                if os.geteuid() == 0:
+                    os.fchown(fh.fileno(), uid, gid)
+                os.fsync(fh.fileno())
+            os.rename(tmp, host)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(folder)
+        return "/" + "/".join(parts)
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        os.makedirs(self.host_path(path), mode=mode, exist_ok=True)
+
+    def remove(self, path: str) -> None:
+        """Remove a guest file (the link itself when ``path`` is a symlink)."""
+        host = self.host_path(path, follow_last=False)
+        os.unlink(host)
+        _fsync_dir(os.path.dirname(host))
+
+    def copy_file(self, src: str, dst: str) -> None:
+        """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""
+        st = self._lstat(src)
+        if st is None:
+            raise TargetError(src, "no such file", errno.ENOENT)
+        host_src = self.host_path(src)
+        dst_parts = self._resolve_parts(dst)
+        host_dst = self._host(dst_parts)
+        folder = os.path.dirname(host_dst)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host_dst) + ".vw-")
+        try:
+            with os.fdopen(fd, "wb") as out, self.open_binary(src) as inp:
+                while True:
+                    chunk = inp.read(1 << 20)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                out.flush()
+                os.fchmod(out.fileno(), stat_mod.S_IMODE(st.st_mode))
+                if os.geteuid() == 0:
+                    os.fchown(out.fileno(), st.st_uid, st.st_gid)
+                os.fsync(out.fileno())
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.rename(tmp, host_dst)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        del host_src
+        _fsync_dir(folder)
+
+    def free_bytes(self, path: str) -> Optional[int]:
+        """Free space on the file system holding ``path`` (psutil), or None."""
+        import psutil
+
+        try:
+            return int(psutil.disk_usage(self.host_path(path)).free)
+        except OSError:
+            return None
+
+    @contextlib.contextmanager
+    def lock(self, path: str) -> Iterator[None]:
+        """Hold an exclusive lock on a guest lock file; LockedError if taken."""
+        import fcntl
+
+        host = self.host_path(path)
+        os.makedirs(os.path.dirname(host), exist_ok=True)
+        fd = os.open(host, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise LockedError(
+                    path, "another virtio-wizard is applying to this guest", errno.EBUSY
+                ) from exc
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            os.close(fd)
+
+    # ---- commands ------------------------------------------------------
+
+    def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult:
+        """Run ``argv`` in the guest, streaming its output line by line.
+
+        On ``/`` the command runs directly. On an offline root it runs under
+        ``chroot`` with ``/proc``, ``/sys`` and ``/dev`` bind-mounted, and the
+        mounts are always undone, also on failure or Ctrl-C.
+        """
+        if not self.can_run:
+            raise CommandsDisabledError(" ".join(argv), "commands are not run on this target")
+        env = {"PATH": GUEST_PATH, "LANG": "C", "LC_ALL": "C", "HOME": "/root"}
+        if self.kind == "local":
+            return _stream(list(argv), env, on_line)
+        with self._chroot_mounts():
+            return _stream(["chroot", self._root, *argv], env, on_line)
+
+    @contextlib.contextmanager
+    def _chroot_mounts(self) -> Iterator[None]:
+        mounted: list[str] = []
+        try:
+            for name in ("proc", "sys", "dev"):
+                point = os.path.join(self._root, name)
+                if os.path.islink(point):
+                    raise TargetError("/" + name, "is a symlink; refusing to mount over it")
+                os.makedirs(point, exist_ok=True)
+                if os.path.ismount(point):
+                    continue
+                _check_call(["mount", "--bind", "/" + name, point])
+                mounted.append(point)
+            yield
+        finally:
+            for point in reversed(mounted):
+                if subprocess.call(["umount", point], stderr=subprocess.DEVNULL) != 0:
+                    subprocess.call(["umount", "-l", point], stderr=subprocess.DEVNULL)
+
+
+def _check_call(argv: list[str]) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TargetError(argv[-1], f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+
+
+def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback]) -> RunResult:
+    lines: list[str] = []
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+    except FileNotFoundError as exc:
+        raise TargetError(argv[0], "command not found", errno.ENOENT) from exc
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = decode_text(raw).rstrip("\n")
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return RunResult(tuple(argv), proc.returncode, "\n".join(lines))
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
