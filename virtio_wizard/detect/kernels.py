@@ -1,0 +1,375 @@
+"""Installed kernels, their initrd images, and how each provides the virtio drivers.
+
+A kernel is found by its module tree (``/lib/modules/KVER``, also
+``/usr/lib/modules/KVER`` on usrmerge systems) or its image in ``/boot``. For
+each of the seed's modules (and ``virtio_scsi``, which virt-v2v adds) the answer
+is ``module``, ``builtin`` or ``missing``, from the strongest evidence at hand:
+
+1. the kernel's config (``/boot/config-KVER``, ``/lib/modules/KVER/config``,
+   ``/proc/config.gz`` for the running kernel): ``=y`` built in, ``=m`` module;
+2. ``modules.builtin``;
+3. a module file anywhere in the module tree (``.ko``, compressed ``.ko.*``,
+   ``.o`` on 2.4 kernels) — this is how the RHEL 5.2 driver package shows up,
+   in ``extra/virtio`` of a kernel whose config knows nothing of virtio;
+4. for the running kernel only, what sysfs shows (a loaded module has
+   ``/sys/module/NAME/initstate``, a built-in one has ``/sys/module/NAME``
+   without it, and ``/sys/bus/virtio/drivers/NAME`` names a registered
+   driver) — needed on kernels with no module tree at all.
+
+Each answer records its evidence path in ``Kernel.virtio_sources``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import zlib
+from collections.abc import Iterable
+from typing import Callable, Optional
+
+from ..facts import BUILTIN, MISSING, MODULE, Kernel, Unreadable
+from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES, canonical_module, kernel_sort_key
+from ..target import Target
+from ._read import note, read_guest_text
+
+__all__ = [
+    "detect_running_kernel",
+    "detect_kernels",
+    "initrd_candidates",
+    "MODULE_DIRS",
+]
+
+#: Where module trees live; the second one only matters on usrmerge/Arch.
+MODULE_DIRS: tuple[str, ...] = ("/lib/modules", "/usr/lib/modules")
+#: The modules whose support is reported: the seed's five, then virtio_scsi.
+_REPORTED: tuple[str, ...] = (*SEED_MODULES, "virtio_scsi")
+_MODULE_FILE = re.compile(r"\.(ko(\.(gz|xz|zst|bz2|lzma))?|o)$")
+_CONFIG_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+#: Boot images that are not kernels a user would prepare.
+_SKIP_IMAGE = re.compile(r"kdump|rescue|\.hmac$|\.old$|\.bak$|\.sig$")
+#: Modern kernels build virtio_ring with CONFIG_VIRTIO; older ones had its own symbol.
+_FOLLOWS = {"virtio_ring": "virtio"}
+
+InspectFn = Callable[[Target, str], object]
+
+
+def detect_running_kernel(target: Target) -> Optional[str]:
+    """The release of the kernel running the guest, or None when nothing runs it.
+
+    Read from the target's ``/proc/sys/kernel/osrelease``; on the local system
+    without a mounted ``/proc``, ``os.uname()`` tells the same. An offline root
+    (not live) has no running kernel: its ``proc`` folder, if any, is stale.
+    """
+    if not target.live:
+        return None
+    text = read_guest_text(target, "/proc/sys/kernel/osrelease", limit=4096)
+    if text and text.strip():
+        return text.strip().splitlines()[0].strip()
+    if target.kind == "local" and target.root == "/":
+        return os.uname().release
+    return None
+
+
+def initrd_candidates(version: str, pkgbase: Optional[str] = None) -> tuple[str, ...]:
+    """Guest paths an initrd for ``version`` may have, per distro family, in order.
+
+    >>> initrd_candidates("2.6.18-92.el5")[0]
+    '/boot/initrd-2.6.18-92.el5.img'
+    """
+    names = [
+        f"/boot/initrd-{version}.img",  # RHEL <= 5
+        f"/boot/initramfs-{version}.img",  # RHEL 6+, Fedora
+        f"/boot/initrd.img-{version}",  # Debian, Ubuntu
+        f"/boot/initrd-{version}",  # SUSE
+    ]
+    if pkgbase:
+        names.append(f"/boot/initramfs-{pkgbase}.img")  # Arch
+    return tuple(names)
+
+
+def detect_kernels(
+    target: Target,
+    *,
+    running: Optional[str],
+    read_initrds: bool = True,
+    problems: Optional[list[Unreadable]] = None,
+    inspect: Optional[InspectFn] = None,
+) -> tuple[Kernel, ...]:
+    """Every installed kernel, newest first, with its image, initrd and virtio support.
+
+    ``running`` is the running kernel's release (``detect_running_kernel``);
+    only that kernel may use sysfs evidence. With ``read_initrds`` each initrd
+    is opened with ``virtio_wizard.initrd.inspect_initrd`` (or ``inspect``,
+    for tests) to list the virtio modules inside; without it those fields stay
+    None, which keeps detection fast.
+    """
+    trees = _module_trees(target)
+    images = _boot_images(target)
+    pkgbases = {v: _pkgbase(target, paths, problems) for v, paths in trees.items()}
+    versions = set(trees)
+    by_pkgbase = {base: v for v, base in pkgbases.items() if base}
+    arch_images: dict[str, str] = {}
+    for name, path in images.items():
+        if name in by_pkgbase:
+            arch_images[by_pkgbase[name]] = path
+        elif name[:1].isdigit():
+            versions.add(name)
+    if running:
+        # A kernel with no module tree and no image in /boot (a VM booted
+        # with an external kernel) is still the one that runs the guest.
+        versions.add(running)
+    kernels = []
+    for version in sorted(versions, key=kernel_sort_key, reverse=True):
+        kernels.append(
+            _kernel(
+                target,
+                version,
+                tree_paths=trees.get(version, ()),
+                image=images.get(version) or arch_images.get(version),
+                pkgbase=pkgbases.get(version),
+                running=version == running,
+                read_initrds=read_initrds,
+                problems=problems,
+                inspect=inspect,
+            )
+        )
+    return tuple(kernels)
+
+
+# ---- finding kernels ---------------------------------------------------------
+
+
+def _module_trees(target: Target) -> dict[str, tuple[str, ...]]:
+    """KVER -> its module folders (two on a usrmerge root only if they differ)."""
+    trees: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for base in MODULE_DIRS:
+        for name in target.listdir(base):
+            path = f"{base}/{name}"
+            if not target.is_dir(path):
+                continue
+            try:
+                real = target.resolve(path)
+            except OSError:
+                continue
+            if real in seen:
+                continue
+            seen.add(real)
+            trees.setdefault(name, []).append(path)
+    return {k: tuple(v) for k, v in trees.items()}
+
+
+def _boot_images(target: Target) -> dict[str, str]:
+    """Suffix after ``vmlinuz-``/``vmlinux-`` -> guest path of the image."""
+    images: dict[str, str] = {}
+    for name in target.listdir("/boot"):
+        for prefix in ("vmlinuz-", "vmlinux-"):
+            if name.startswith(prefix) and not _SKIP_IMAGE.search(name):
+                suffix = name[len(prefix) :]
+                path = f"/boot/{name}"
+                if suffix and target.is_file(path):
+                    images.setdefault(suffix, path)
+    return images
+
+
+def _pkgbase(
+    target: Target, tree_paths: Iterable[str], problems: Optional[list[Unreadable]]
+) -> Optional[str]:
+    """Arch names its image after the package (``vmlinuz-linux``), kept in ``pkgbase``."""
+    for tree in tree_paths:
+        if target.exists(f"{tree}/pkgbase"):
+            text = read_guest_text(target, f"{tree}/pkgbase", problems, limit=4096)
+            if text and text.strip():
+                return text.strip().splitlines()[0]
+    return None
+
+
+# ---- one kernel -----------------------------------------------------------------
+
+
+def _kernel(
+    target: Target,
+    version: str,
+    *,
+    tree_paths: tuple[str, ...],
+    image: Optional[str],
+    pkgbase: Optional[str],
+    running: bool,
+    read_initrds: bool,
+    problems: Optional[list[Unreadable]],
+    inspect: Optional[InspectFn],
+) -> Kernel:
+    if image is None:
+        for tree in tree_paths:
+            if target.is_file(f"{tree}/vmlinuz"):
+                image = f"{tree}/vmlinuz"
+                break
+    initrd = next((p for p in initrd_candidates(version, pkgbase) if target.is_file(p)), None)
+    orig = None
+    for base in (f"/boot/initrd-{version}.img", initrd):
+        if base and target.is_file(base + ".virtio.orig"):
+            orig = base + ".virtio.orig"
+            break
+    virtio, sources = _virtio_support(target, version, tree_paths, running, problems)
+    fmt = names = error = None
+    if read_initrds and initrd is not None:
+        fmt, names, error = _read_initrd(target, initrd, inspect)
+    return Kernel(
+        version=version,
+        running=running,
+        image=image,
+        initrd=initrd,
+        initrd_format=fmt,
+        initrd_virtio=names,
+        initrd_error=error,
+        virtio={m: virtio[m] for m in SEED_MODULES},
+        virtio_scsi=virtio["virtio_scsi"],
+        virtio_orig=orig,
+        virtio_sources=sources,
+    )
+
+
+def _read_initrd(
+    target: Target, path: str, inspect: Optional[InspectFn]
+) -> tuple[Optional[str], Optional[tuple[str, ...]], Optional[str]]:
+    """(format, virtio modules, error) of one image; never raises."""
+    if inspect is None:
+        from ..initrd import inspect_initrd
+
+        inspect = inspect_initrd
+    try:
+        info = inspect(target, path)
+    except Exception as exc:  # the reader promises not to raise; guard anyway
+        return None, None, f"{type(exc).__name__}: {exc}"
+    virtio = getattr(info, "virtio", None)
+    return (
+        getattr(info, "format", None),
+        tuple(sorted(virtio)) if virtio is not None else None,
+        getattr(info, "error", None),
+    )
+
+
+# ---- virtio support ---------------------------------------------------------------
+
+
+def _virtio_support(
+    target: Target,
+    version: str,
+    tree_paths: tuple[str, ...],
+    running: bool,
+    problems: Optional[list[Unreadable]],
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    answers: dict[str, str] = {m: MISSING for m in _REPORTED}
+    sources: list[str] = []
+
+    def settle(module: str, how: str, source: str) -> None:
+        if answers[module] == MISSING:
+            answers[module] = how
+            if source not in sources:
+                sources.append(source)
+
+    config, config_source = _read_config(target, version, tree_paths, running, problems)
+    if config is not None:
+        for module in _REPORTED:
+            value = _config_value(config, module)
+            if value in ("y", "m"):
+                settle(module, BUILTIN if value == "y" else MODULE, config_source)
+
+    for tree in tree_paths:
+        builtin_list = f"{tree}/modules.builtin"
+        if target.exists(builtin_list):
+            text = read_guest_text(target, builtin_list, problems)
+            names = {canonical_module(line.strip()) for line in (text or "").splitlines()}
+            for module in _REPORTED:
+                if module in names:
+                    settle(module, BUILTIN, builtin_list)
+
+    for tree in tree_paths:
+        found = _module_files(target, tree)
+        for module in _REPORTED:
+            if module in found:
+                settle(module, MODULE, tree)
+
+    if running and target.live:
+        _sysfs_support(target, answers, settle)
+    return answers, tuple(sources)
+
+
+def _read_config(
+    target: Target,
+    version: str,
+    tree_paths: tuple[str, ...],
+    running: bool,
+    problems: Optional[list[Unreadable]],
+) -> tuple[Optional[dict[str, str]], str]:
+    """The kernel's config as {symbol: value}, and where it was read."""
+    paths = [f"/boot/config-{version}", *(f"{t}/config" for t in tree_paths)]
+    for path in paths:
+        if target.exists(path):
+            text = read_guest_text(target, path, problems)
+            if text is not None:
+                return _parse_config(text), path
+    if running and target.live and target.exists("/proc/config.gz"):
+        try:
+            raw = target.read_bytes("/proc/config.gz", 4 * 1024 * 1024)
+            text = gzip.decompress(raw).decode("latin-1")
+        except (OSError, EOFError, zlib.error) as exc:
+            note(problems, "/proc/config.gz", f"cannot read: {exc}")
+        else:
+            return _parse_config(text), "/proc/config.gz"
+    return None, ""
+
+
+def _parse_config(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        match = _CONFIG_LINE.match(line.strip())
+        if match:
+            values[match.group(1)] = match.group(2).strip().strip('"')
+    return values
+
+
+def _config_value(config: dict[str, str], module: str) -> Optional[str]:
+    value = config.get(CONFIG_SYMBOLS[module])
+    if value is None and module in _FOLLOWS:
+        value = config.get(CONFIG_SYMBOLS[_FOLLOWS[module]])
+    return value
+
+
+def _module_files(target: Target, tree: str) -> set[str]:
+    """Canonical names of every module file under one tree (one walk)."""
+    found: set[str] = set()
+    for _dirpath, _dirs, files in target.walk(tree):
+        for name in files:
+            if _MODULE_FILE.search(name):
+                found.add(canonical_module(name))
+    return found
+
+
+def _sysfs_support(target: Target, answers: dict[str, str], settle: Callable) -> None:
+    """Evidence from the running kernel's sysfs, for kernels without a module tree."""
+    loaded = set()
+    if target.exists("/proc/modules"):
+        text = read_guest_text(target, "/proc/modules", None) or ""
+        loaded = {line.split()[0] for line in text.splitlines() if line.split()}
+
+    def how(module: str) -> str:
+        if module in loaded or target.exists(f"/sys/module/{module}/initstate"):
+            return MODULE
+        return BUILTIN
+
+    for module in _REPORTED:
+        if answers[module] != MISSING:
+            continue
+        if target.is_dir(f"/sys/module/{module}"):
+            settle(module, how(module), f"/sys/module/{module}")
+        elif module in ("virtio_blk", "virtio_net", "virtio_scsi") and target.is_dir(
+            f"/sys/bus/virtio/drivers/{module}"
+        ):
+            settle(module, how(module), f"/sys/bus/virtio/drivers/{module}")
+        elif module in ("virtio", "virtio_ring") and target.is_dir("/sys/bus/virtio"):
+            # The virtio bus exists only when the core (and its ring) is in the kernel.
+            settle(module, how(module), "/sys/bus/virtio")
+        elif module == "virtio_pci" and target.is_dir("/sys/bus/pci/drivers/virtio-pci"):
+            settle(module, how(module), "/sys/bus/pci/drivers/virtio-pci")
