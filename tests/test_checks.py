@@ -1,0 +1,547 @@
+"""Checks are pure functions of Facts: every id raised and not raised, by hand-built Facts."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from virtio_wizard import checks
+from virtio_wizard import knowledge as kn
+from virtio_wizard.checks import FINDING_IDS, check, sort_findings
+from virtio_wizard.facts import (
+    BUILTIN,
+    MISSING,
+    MODULE,
+    Cpu,
+    DiskRef,
+    Distro,
+    Facts,
+    Kernel,
+    ModuleList,
+    ModuleListEntry,
+    PciDevice,
+    Sysinit,
+    TargetInfo,
+    Unreadable,
+)
+from virtio_wizard.finding import ERROR, INFO, WARNING, Finding
+
+ALL_MODULE = {m: MODULE for m in kn.SEED_MODULES}
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
+
+
+def kernel(version="2.6.18-92.el5", **kw) -> Kernel:
+    kw.setdefault("virtio", dict(ALL_MODULE))
+    kw.setdefault("initrd", f"/boot/initrd-{version}.img")
+    kw.setdefault("initrd_virtio", ("virtio", "virtio_blk", "virtio_pci", "virtio_ring"))
+    return Kernel(version=version, **kw)
+
+
+def facts(**kw) -> Facts:
+    """A clean RHEL 5.2 guest with nothing to say but what the test adds."""
+    kw.setdefault("target", TargetInfo(kind="root", root="/mnt/guest"))
+    kw.setdefault("distro", Distro(id="rhel", name="Red Hat Enterprise Linux", version="5.2"))
+    kw.setdefault("kernels", (kernel(),))
+    return Facts(**kw)
+
+
+def ids(found) -> list[str]:
+    return [f.id for f in found]
+
+
+def only(found, fid) -> Finding:
+    hits = [f for f in found if f.id == fid]
+    assert len(hits) == 1, ids(found)
+    return hits[0]
+
+
+# ---- the whole ----
+
+
+def test_clean_guest_has_no_findings():
+    assert check(facts()) == []
+
+
+def test_findings_sorted_by_severity_then_id():
+    found = [
+        Finding("b", INFO, "m"),
+        Finding("z", ERROR, "m"),
+        Finding("a", INFO, "m"),
+        Finding("c", WARNING, "m"),
+        Finding("a", ERROR, "m"),
+    ]
+    assert [(f.severity, f.id) for f in sort_findings(found)] == [
+        (ERROR, "a"),
+        (ERROR, "z"),
+        (WARNING, "c"),
+        (INFO, "a"),
+        (INFO, "b"),
+    ]
+
+
+def test_check_output_is_sorted_and_ids_are_known():
+    f = facts(
+        kernels=(kernel(virtio={**ALL_MODULE, "virtio_net": MISSING}, initrd_virtio=()),),
+        unreadable=(Unreadable("/etc/fstab", "not a regular file"),),
+        devices=(PciDevice("0000:00:03.0", "0x1af4", "0x1000", "virtio-net"),),
+        drivers_auto=True,
+    )
+    found = check(f)
+    ranks = [{ERROR: 0, WARNING: 1, INFO: 2}[x.severity] for x in found]
+    assert ranks == sorted(ranks)
+    assert set(ids(found)) <= set(FINDING_IDS)
+    assert {"kernel-no-virtio", "initrd-missing-virtio", "unreadable-file", "gso-tso"} <= set(
+        ids(found)
+    )
+    for finding in found:
+        assert finding.message and finding.fix and finding.source
+
+
+def test_every_id_is_documented_with_a_source():
+    text = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", text, re.M))
+    assert documented == set(FINDING_IDS)
+    for fid in FINDING_IDS:
+        assert re.search(rf"^## `{fid}`", text, re.M), fid
+
+
+# ---- not-linux ----
+
+
+def test_not_linux_raised_and_silences_linux_checks():
+    f = facts(
+        not_linux="Windows (found /Windows/System32)",
+        kernels=(),
+        unreadable=(Unreadable("/boot.ini", "too large"),),
+        devices=(PciDevice("0000:00:03.0", "0x1af4", "0x1000", "virtio-net"),),
+    )
+    found = check(f)
+    assert ids(found) == ["not-linux", "unreadable-file"]
+    assert found[0].severity == ERROR
+    assert "virtio-win" in found[0].fix and "Windows" in found[0].message
+
+
+def test_not_linux_not_raised_for_linux():
+    assert checks.check_not_linux(facts()) == []
+
+
+# ---- drivers-automatic ----
+
+
+def test_drivers_automatic_raised():
+    found = checks.check_drivers_automatic(
+        facts(drivers_auto=True, drivers_auto_reason="RHEL 5.3 and newer")
+    )
+    f = only(found, "drivers-automatic")
+    assert f.severity == INFO
+    assert "RHEL 5.3 and newer" in f.message
+    assert "initrd" in f.fix and "/dev/vd" in f.fix
+    assert f.source == kn.SEED_AUTO
+
+
+def test_drivers_automatic_not_raised():
+    assert checks.check_drivers_automatic(facts(drivers_auto=False)) == []
+
+
+# ---- kernel-no-virtio ----
+
+
+def test_kernel_no_virtio_error_when_no_kernel_works():
+    k = kernel("2.6.9-89.EL", virtio={m: MISSING for m in kn.SEED_MODULES})
+    f = only(check(facts(kernels=(k,), cpu=Cpu(package_arch="ia32e"))), "kernel-no-virtio")
+    assert f.severity == ERROR
+    assert "2.6.9-89.EL" in f.message and "virtio_blk" in f.message
+    assert "No installed kernel" in f.fix and "ia32e" in f.fix
+
+
+def test_kernel_no_virtio_names_a_kernel_that_works():
+    old = kernel("2.6.18-8.el5", virtio={**ALL_MODULE, "virtio_blk": MISSING})
+    new = kernel("2.6.18-128.el5")
+    newer_bad = kernel("2.6.18-200.el5", virtio={**ALL_MODULE, "virtio_pci": MISSING})
+    f = facts(kernels=(old, new, newer_bad), running_kernel="2.6.18-8.el5")
+    finding = only(check(f), "kernel-no-virtio")
+    assert finding.severity == WARNING
+    assert "running kernel 2.6.18-8.el5" in finding.message
+    assert "only the net driver" in finding.message
+    assert "2.6.18-128.el5" in finding.fix and "--kernel 2.6.18-128.el5" in finding.fix
+
+
+def test_kernel_no_virtio_uses_newest_kernel_offline():
+    k1 = kernel("2.6.18-8.el5")
+    k2 = kernel("2.6.18-92.el5", virtio={**ALL_MODULE, "virtio_net": MISSING})
+    finding = only(check(facts(kernels=(k1, k2))), "kernel-no-virtio")
+    assert "newest kernel 2.6.18-92.el5" in finding.message
+    assert "only the block driver" in finding.message
+
+
+def test_kernel_no_virtio_not_raised_for_builtins_or_no_kernels():
+    builtin = kernel("6.8.0-1", virtio={m: BUILTIN for m in kn.SEED_MODULES}, initrd_virtio=())
+    assert checks.check_kernel_no_virtio(facts(kernels=(builtin,))) == []
+    assert checks.check_kernel_no_virtio(facts(kernels=())) == []
+
+
+# ---- initrd-missing-virtio ----
+
+
+def test_initrd_missing_virtio_dracut_host_only():
+    k = kernel("5.14.0-1.el9", initrd="/boot/initramfs-5.14.0-1.el9.img", initrd_virtio=())
+    f = only(check(facts(kernels=(k,), initrd_tool="dracut")), "initrd-missing-virtio")
+    assert f.severity == WARNING
+    for symptom in (
+        "dracut-initqueue timeout",
+        "ALERT! /dev/vda does not exist",
+        "VFS: Unable to mount root fs",
+    ):
+        assert symptom in f.message
+    assert "virtio_blk" in f.message and "host-only" in f.message
+    assert 'add_drivers+=" virtio virtio_ring virtio_blk virtio_pci "' in f.fix
+    assert "dracut -f /boot/initramfs-5.14.0-1.el9.img 5.14.0-1.el9" in f.fix
+    assert kn.DRACUT_CONF in f.source
+
+
+@pytest.mark.parametrize("setting", ["dep", "list"])
+def test_initrd_missing_virtio_initramfs_tools_names_modules_setting(setting):
+    k = kernel("6.1.0-50-amd64", initrd="/boot/initrd.img-6.1.0-50-amd64", initrd_virtio=())
+    f = facts(
+        kernels=(k,),
+        distro=Distro(id="debian", version="12"),
+        initrd_tool="initramfs-tools",
+        initrd_tool_config={"MODULES": setting},
+    )
+    finding = only(check(f), "initrd-missing-virtio")
+    assert f"MODULES={setting}" in finding.fix and "MODULES=most" in finding.fix
+    assert "/etc/initramfs-tools/modules" in finding.fix
+    assert "update-initramfs -u -k 6.1.0-50-amd64" in finding.fix
+
+
+def test_initrd_missing_virtio_mkinitrd_gives_seed_command():
+    k = kernel(initrd_virtio=("virtio",), virtio_scsi=MISSING)
+    finding = only(check(facts(kernels=(k,), initrd_tool="mkinitrd")), "initrd-missing-virtio")
+    assert (
+        "mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk --with=virtio_net "
+        "--with=virtio_pci /boot/initrd-2.6.18-92.el5.img 2.6.18-92.el5" in finding.fix
+    )
+    assert "virtio_ring, virtio_blk, virtio_pci" in finding.message
+
+
+def test_initrd_missing_virtio_other_tools():
+    k = kernel("6.9.1-arch1-1", initrd_virtio=())
+    arch = only(check(facts(kernels=(k,), initrd_tool="mkinitcpio")), "initrd-missing-virtio")
+    assert "mkinitcpio -P" in arch.fix and kn.MKINITCPIO_DROPIN in arch.fix
+    suse = only(check(facts(kernels=(k,), initrd_tool="suse-mkinitrd")), "initrd-missing-virtio")
+    assert "INITRD_MODULES" in suse.fix and "mkinitrd -k vmlinuz-6.9.1-arch1-1" in suse.fix
+
+
+def test_initrd_missing_virtio_not_raised():
+    # virtio_blk inside (names as file names are accepted)
+    ok = kernel(initrd_virtio=("virtio-blk.ko", "virtio.ko", "virtio_pci", "virtio_ring"))
+    assert checks.check_initrd_missing_virtio(facts(kernels=(ok,))) == []
+    # built in: nothing to put in the initrd
+    builtin = kernel(virtio={m: BUILTIN for m in kn.SEED_MODULES}, initrd_virtio=())
+    assert checks.check_initrd_missing_virtio(facts(kernels=(builtin,))) == []
+    # unreadable image: that is initrd-unreadable, not this
+    unread = kernel(initrd_virtio=None, initrd_error="bad magic")
+    assert checks.check_initrd_missing_virtio(facts(kernels=(unread,))) == []
+    # no initrd at all, no kernel at all
+    assert checks.check_initrd_missing_virtio(facts(kernels=(kernel(initrd=None),))) == []
+    assert checks.check_initrd_missing_virtio(facts(kernels=())) == []
+
+
+# ---- initrd-unreadable ----
+
+
+def test_initrd_unreadable_gives_error_and_how_to_list():
+    bad = kernel(
+        "2.4.21-63.EL",
+        initrd_virtio=None,
+        initrd_format="ext2",
+        initrd_error="ext2 image: cannot list without mounting",
+    )
+    other = kernel("2.4.21-50.EL", initrd_virtio=None, initrd_error=None)
+    found = check(facts(kernels=(bad, other), initrd_tool="mkinitrd"))
+    hits = [f for f in found if f.id == "initrd-unreadable"]
+    assert [h.severity for h in hits] == [WARNING, INFO]
+    assert "cannot list without mounting" in hits[0].message and "(ext2)" in hits[0].message
+    assert "zcat /boot/initrd-2.4.21-63.EL.img | cpio -t" in hits[0].fix
+    assert "no reason recorded" in hits[1].message
+
+
+def test_initrd_unreadable_not_raised():
+    assert checks.check_initrd_unreadable(facts()) == []
+
+
+def test_initrd_unreadable_not_raised_without_image():
+    k = kernel(initrd=None, initrd_virtio=None)
+    assert checks.check_initrd_unreadable(facts(kernels=(k,))) == []
+
+
+# ---- virtio-orig-initrd ----
+
+
+def test_virtio_orig_initrd_raised_with_way_back():
+    k = kernel(virtio_orig="/boot/initrd-2.6.18-92.el5.img.virtio.orig")
+    f = only(check(facts(kernels=(k,))), "virtio-orig-initrd")
+    assert f.severity == INFO
+    assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in f.message
+    assert (
+        "cp -p /boot/initrd-2.6.18-92.el5.img.virtio.orig /boot/initrd-2.6.18-92.el5.img" in f.fix
+    )
+    assert f.source == kn.SEED_ORIG
+
+
+def test_virtio_orig_initrd_not_raised():
+    assert checks.check_virtio_orig_initrd(facts()) == []
+
+
+# ---- package-arch ----
+
+
+def test_package_arch_intel_choice():
+    cpu = Cpu(machine="x86_64", vendor="GenuineIntel", vendor_source="target", package_arch="ia32e")
+    f = only(check(facts(cpu=cpu)), "package-arch")
+    assert f.severity == INFO
+    assert "ia32e" in f.message and "GenuineIntel" in f.message
+    assert "RHEL 4 and later both vendors run the same x86_64 kernel" in f.fix
+    assert kn.SEED_CPU in f.source and kn.RHEL5_VIRT_GUIDE in f.source
+    assert "host" not in f.message
+
+
+def test_package_arch_amd_choice_with_host_vendor():
+    cpu = Cpu(machine="x86_64", vendor="AuthenticAMD", vendor_source="host", package_arch="x86_64")
+    f = only(check(facts(cpu=cpu)), "package-arch")
+    assert "x86_64" in f.message
+    assert "read from this machine" in f.message and "not from the guest" in f.message
+
+
+def test_package_arch_mismatch_on_rhel3_is_unresolved_symbol():
+    cpu = Cpu(
+        machine="x86_64",
+        vendor="AuthenticAMD",
+        package_arch="x86_64",
+        kernel_variant="ia32e",
+        kernel_variant_source="rpm -q kernel",
+    )
+    f = facts(cpu=cpu, distro=Distro(id="rhel", version="3.8"))
+    finding = only(check(f), "package-arch")
+    assert finding.severity == WARNING
+    assert "Unresolved symbol" in finding.message
+    assert "ia32e variant" in finding.message and "x86_64" in finding.message
+    assert "built for the ia32e kernel variant" in finding.fix
+
+
+def test_package_arch_mismatch_on_rhel5_is_the_correction():
+    cpu = Cpu(
+        machine="x86_64", vendor="GenuineIntel", package_arch="ia32e", kernel_variant="x86_64"
+    )
+    finding = only(check(facts(cpu=cpu)), "package-arch")
+    assert finding.severity == INFO
+    assert "RHEL 5 kernel is the x86_64 build" in finding.message
+    assert "Use the x86_64 virtio package" in finding.fix
+
+
+def test_package_arch_mismatch_reported_even_when_auto():
+    cpu = Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e", kernel_variant="x86")
+    f = facts(cpu=cpu, drivers_auto=True, distro=Distro(id="unknown"))
+    assert only(check(f), "package-arch").severity == WARNING
+
+
+def test_package_arch_not_raised():
+    assert checks.check_package_arch(facts(cpu=Cpu(machine="x86_64"))) == []
+    auto = facts(cpu=Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e"))
+    auto = dataclasses.replace(auto, drivers_auto=True)
+    assert checks.check_package_arch(auto) == []
+    same = Cpu(
+        machine="x86_64", vendor=kn.VENDOR_INTEL, package_arch="ia32e", kernel_variant="ia32e"
+    )
+    assert checks.check_package_arch(dataclasses.replace(auto, cpu=same)) == []
+
+
+# ---- legacy-disk-names ----
+
+
+def test_legacy_disk_names_lists_file_lines_and_swap():
+    refs = (
+        DiskRef("/etc/fstab", 1, "LABEL=/", "label", None, "fstab", "/"),
+        DiskRef("/etc/fstab", 3, "/dev/hda3", "legacy", "/dev/vda3", "fstab", "swap"),
+        DiskRef("/boot/grub/grub.conf", 15, "/dev/hda2", "legacy", "/dev/vda2", "grub-root"),
+        DiskRef("/etc/fstab", 4, "/dev/hdb1", "legacy", "/dev/vdb1", "fstab", "/data", None, True),
+    )
+    f = only(check(facts(disk_refs=refs)), "legacy-disk-names")
+    assert f.severity == WARNING
+    assert "3 disk references" in f.message
+    assert "/etc/fstab:3 /dev/hda3 -> /dev/vda3" in f.message
+    assert "/boot/grub/grub.conf:15 /dev/hda2 -> /dev/vda2" in f.message
+    assert "swap on /dev/hda3 is silently lost" in f.message
+    assert "LABEL=/" not in f.message
+    assert "guess" in f.fix and "/dev/hdb1" in f.fix
+    assert "--fix-disk-names" in f.fix
+    assert kn.SEED_SWAP in f.source
+
+
+def test_legacy_disk_names_uuid_hint_and_no_swap_note():
+    refs = (DiskRef("/etc/fstab", 2, "/dev/sda1", "legacy", "/dev/vda1", "fstab", "/", "ab-cd"),)
+    f = only(check(facts(disk_refs=refs)), "legacy-disk-names")
+    assert "1 disk reference must" in f.message
+    assert "silently lost" not in f.message and "guess" not in f.fix
+    assert "UUID=" in f.fix
+
+
+def test_legacy_disk_names_not_raised():
+    refs = (
+        DiskRef("/etc/fstab", 1, "UUID=1234", "uuid", None, "fstab", "/"),
+        DiskRef("/etc/fstab", 2, "/dev/vda2", "virtio", None, "fstab", "swap"),
+    )
+    assert checks.check_legacy_disk_names(facts(disk_refs=refs)) == []
+
+
+# ---- module-order ----
+
+
+def _mlist(path, *names, start=10):
+    return ModuleList(
+        path, "modprobe", tuple(ModuleListEntry(start + i, n) for i, n in enumerate(names))
+    )
+
+
+def test_module_order_names_file_and_line():
+    bad = _mlist("/etc/rc.d/rc.sysinit", "virtio", "virtio_pci", "virtio_ring", "virtio_blk")
+    swapped = _mlist("/etc/rc.modules", "virtio", "virtio_ring", "virtio_net", "virtio_blk")
+    found = check(facts(module_lists=(bad, swapped)))
+    f = only(found, "module-order")
+    assert f.severity == WARNING
+    assert f.message.startswith("/etc/rc.d/rc.sysinit line 12 loads virtio_ring after virtio_pci")
+    assert "(line 11)" in f.message
+    assert "virtio, virtio_ring, virtio_blk, virtio_pci" in f.fix
+    assert f.source == kn.SEED_ORDER
+
+
+def test_module_order_one_finding_per_file_and_dash_names():
+    a = _mlist("/etc/modules", "e1000", "virtio-pci", "virtio", start=1)
+    b = _mlist("/etc/modules-load.d/virtio.conf", "virtio_net", "virtio_ring", start=1)
+    found = checks.check_module_order(facts(module_lists=(a, b)))
+    assert [f.message.split()[0] for f in found] == [
+        "/etc/modules",
+        "/etc/modules-load.d/virtio.conf",
+    ]
+    assert "line 3 loads virtio after virtio_pci (line 2)" in found[0].message
+    assert "line 2 loads virtio_ring after virtio_net (line 1)" in found[1].message
+
+
+def test_module_order_not_raised():
+    ok = _mlist("/etc/rc.d/rc.sysinit", *kn.SEED_MODULES)
+    swapped = _mlist("/etc/rc.modules", "virtio", "virtio_ring", "virtio_net", "virtio_blk")
+    assert checks.check_module_order(facts(module_lists=(ok, swapped, _mlist("/x")))) == []
+
+
+# ---- sysinit-hook-missing ----
+
+
+def test_sysinit_hook_missing_rhel5_recommends_sysconfig_modules():
+    f = only(check(facts(sysinit=Sysinit(hook_line=None))), "sysinit-hook-missing")
+    assert f.severity == WARNING
+    assert "/etc/rc.d/rc.sysinit" in f.message and "/etc/rc.modules" in f.message
+    assert kn.SYSCONFIG_MODULES in f.fix
+    assert f.source == kn.SEED_SYSINIT
+
+
+def test_sysinit_hook_missing_rhel4_recommends_initrd():
+    f = facts(sysinit=Sysinit(hook_line=None), distro=Distro(id="centos", version="4.8"))
+    assert "initrd method" in only(check(f), "sysinit-hook-missing").fix
+
+
+def test_sysinit_hook_missing_not_raised():
+    assert checks.check_sysinit_hook_missing(facts(sysinit=Sysinit(hook_line=355))) == []
+    assert checks.check_sysinit_hook_missing(facts(sysinit=None)) == []
+
+
+# ---- pci-slots ----
+
+
+def _devices(slots, functions=1):
+    return tuple(
+        PciDevice(f"0000:00:{s:02x}.{fn}", "0x1af4", "0x1001", "virtio-blk")
+        for s in range(slots)
+        for fn in range(functions)
+    )
+
+
+def test_pci_slots_warns_near_the_limit_counting_slots_not_functions():
+    f = only(check(facts(devices=_devices(kn.PCI_SLOTS_WARN, functions=2))), "pci-slots")
+    assert f.severity == WARNING
+    assert f"{kn.PCI_SLOTS_WARN} of the guest's 32 PCI slots" in f.message
+    assert "28 free" in f.message and "8 left" in f.message
+    assert "224" in f.fix and "multifunction" in f.fix
+    assert f.source == kn.SEED_PCI
+
+
+def test_pci_slots_error_when_full():
+    f = only(check(facts(devices=_devices(32))), "pci-slots")
+    assert f.severity == ERROR and "0 left" in f.message
+
+
+def test_pci_slots_not_raised_below_threshold_even_with_many_functions():
+    devices = _devices(kn.PCI_SLOTS_WARN - 1, functions=8)
+    assert len(devices) > 100
+    assert checks.check_pci_slots(facts(devices=devices)) == []
+
+
+# ---- gso-tso ----
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"devices": (PciDevice("0000:00:03.0", "0x1af4", "0x1041", "virtio-net"),)},
+        {"devices": (PciDevice("0000:00:03.0", "0x8086", "0x100e", "e1000"),)},
+        {"loaded_modules": ("virtio_net", "virtio")},
+        {"virtio_bus_drivers": ("virtio_net",)},
+    ],
+)
+def test_gso_tso_raised_with_host_commands(extra):
+    f = only(check(facts(**extra)), "gso-tso")
+    assert f.severity == INFO
+    assert "HOST" in f.fix and "not in this guest" in f.fix
+    for command in kn.GSO_TSO_COMMANDS:
+        assert command in f.fix
+    assert f.source == kn.SEED_NET
+
+
+def test_gso_tso_not_raised_without_network_evidence():
+    blk = (PciDevice("0000:00:04.0", "0x1af4", "0x1001", "virtio-blk"),)
+    assert checks.check_gso_tso(facts(devices=blk, loaded_modules=("virtio_blk",))) == []
+
+
+# ---- unreadable-file ----
+
+
+def test_unreadable_file_one_per_file():
+    f = facts(
+        unreadable=(
+            Unreadable("/etc/fstab", "not a regular file"),
+            Unreadable("/etc/my file", "larger than 8388608 bytes"),
+        )
+    )
+    found = [x for x in check(f) if x.id == "unreadable-file"]
+    assert len(found) == 2
+    assert found[0].message.startswith("/etc/fstab could not be used (not a regular file)")
+    assert "ls -l '/etc/my file'" in found[1].fix
+    assert all(x.severity == WARNING for x in found)
+
+
+def test_unreadable_file_not_raised():
+    assert checks.check_unreadable_files(facts()) == []
+
+
+# ---- facts JSON round trip still checks the same ----
+
+
+def test_findings_survive_facts_json_round_trip():
+    f = facts(
+        kernels=(kernel(initrd_virtio=(), virtio_orig="/boot/x.virtio.orig"),),
+        disk_refs=(DiskRef("/etc/fstab", 3, "/dev/hda3", "legacy", "/dev/vda3", "fstab", "swap"),),
+        module_lists=(_mlist("/etc/rc.modules", "virtio_pci", "virtio"),),
+    )
+    assert check(Facts.from_dict(f.to_dict())) == check(f)

@@ -1,0 +1,586 @@
+"""Facts -> Findings: what the detected guest means for the user.
+
+Every check is a small pure function of :class:`~virtio_wizard.facts.Facts`
+returning a list of :class:`~virtio_wizard.finding.Finding`, so the tests build
+Facts by hand (as packaging's marker tests pass plain environments) and the
+TUI, ``detect`` and the report show the very same words. The rules come from
+:mod:`virtio_wizard.knowledge`, each finding names its source, and the ids are
+stable (``FINDING_IDS``, documented in ``docs/findings.md``) so a support
+ticket can quote them.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import Callable, Optional
+
+from . import knowledge as kn
+from .facts import MODULE, Facts, Kernel, ModuleList
+from .finding import ERROR, INFO, WARNING, Finding
+
+__all__ = [
+    "FINDING_IDS",
+    "check",
+    "sort_findings",
+    "check_not_linux",
+    "check_drivers_automatic",
+    "check_kernel_no_virtio",
+    "check_initrd_missing_virtio",
+    "check_initrd_unreadable",
+    "check_virtio_orig_initrd",
+    "check_package_arch",
+    "check_legacy_disk_names",
+    "check_module_order",
+    "check_sysinit_hook_missing",
+    "check_pci_slots",
+    "check_gso_tso",
+    "check_unreadable_files",
+]
+
+#: Stable finding id -> one line saying what it means (docs/findings.md).
+FINDING_IDS: dict[str, str] = {
+    "not-linux": "The root is not a Linux guest (e.g. Windows): virtio-win is out of scope.",
+    "drivers-automatic": "The release loads the virtio drivers by itself; confirm only.",
+    "kernel-no-virtio": "The default kernel lacks one of the seed's five virtio modules.",
+    "initrd-missing-virtio": "The default kernel's initrd lacks virtio block modules (host-only).",
+    "initrd-unreadable": "An initrd image exists but its contents could not be read.",
+    "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
+    "package-arch": "Which virtio package fits this CPU, and a mismatch with the kernel variant.",
+    "legacy-disk-names": "Guest files name disks /dev/hdX or /dev/sdX that become /dev/vdX.",
+    "module-order": "A module list loads the virtio modules out of the seed's order.",
+    "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for the seed's edit.",
+    "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
+    "gso-tso": "Virtio-net wants GSO and TSO off on the host's interface.",
+    "unreadable-file": "A guest file could not be used; detection went on without it.",
+}
+
+#: Source for findings about detection itself (no domain rule behind them).
+DETECTION_SOURCE = "virtio-wizard detection (guest files are read bounded, regular files only)"
+#: KNOWLEDGE.md section 7: Windows guests use virtio-win, out of this wizard's scope.
+WINDOWS_SOURCE = kn.SEED + " (Windows guests: virtio package for Windows)"
+
+_SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+_HOST_ONLY_SYMPTOMS = (
+    "`dracut-initqueue timeout`",
+    "`ALERT! /dev/vda does not exist`",
+    "`VFS: Unable to mount root fs`",
+)
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Errors first, then warnings, then notes; by id within a severity.
+
+    The sort is stable, so several findings of one id keep detection's order
+    (file order for ``unreadable-file``, kernel order for per-kernel ones).
+    """
+    return sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), f.id))
+
+
+def _names(modules: Sequence[str]) -> str:
+    return ", ".join(modules)
+
+
+# ---- the guest itself ---------------------------------------------------------
+
+
+def check_not_linux(facts: Facts) -> list[Finding]:
+    """A Windows (or otherwise non-Linux) root: say so and stop there."""
+    if not facts.not_linux:
+        return []
+    return [
+        Finding(
+            "not-linux",
+            ERROR,
+            f"This root is not a Linux guest ({facts.not_linux}), so this wizard cannot "
+            "prepare it.",
+            "Windows guests use the virtio-win drivers (viostor for disks, NetKVM for network), "
+            "installed inside Windows; virtio-wizard handles Linux guests only.",
+            WINDOWS_SOURCE,
+        )
+    ]
+
+
+def check_drivers_automatic(facts: Facts) -> list[Finding]:
+    """The seed's list of releases that load the drivers by themselves."""
+    if not facts.drivers_auto:
+        return []
+    reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""
+    return [
+        Finding(
+            "drivers-automatic",
+            INFO,
+            f"This release loads the virtio drivers by itself{reason}, so nothing needs "
+            "installing.",
+            "Still confirm before switching the devices to virtio: the kernel you boot has the "
+            "modules, its initrd holds virtio_blk, and disks are named /dev/vd* "
+            "(the other findings say which of these needs work).",
+            kn.SEED_AUTO,
+        )
+    ]
+
+
+# ---- kernels and initrds -------------------------------------------------------
+
+
+def _missing_modules(kernel: Kernel) -> list[str]:
+    return [m for m in kn.SEED_MODULES if not kernel.supports(m)]
+
+
+def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
+    """The default kernel lacks a seed module; name an installed kernel that has all.
+
+    Error when no installed kernel has all five (the drivers must come from
+    elsewhere), warning when booting another installed kernel is enough.
+    """
+    kernel = facts.default_kernel()
+    if kernel is None:
+        return []
+    missing = _missing_modules(kernel)
+    if not missing:
+        return []
+    good = [
+        k.version
+        for k in sorted(facts.kernels, key=lambda k: kn.kernel_sort_key(k.version), reverse=True)
+        if k.version != kernel.version and not _missing_modules(k)
+    ]
+    usable = []
+    if not any(m in missing for m in kn.BLOCK_MODULES):
+        usable.append("block")
+    if not any(m in missing for m in kn.NET_MODULES):
+        usable.append("net")
+    only = f" (only the {usable[0]} driver can work)" if len(usable) == 1 else ""
+    which = "running" if kernel.version == facts.running_kernel else "newest"
+    message = (
+        f"The {which} kernel {kernel.version} lacks {_names(missing)} "
+        f"(neither a module nor built in){only}."
+    )
+    if good:
+        fix = (
+            f"Boot installed kernel {good[0]}, which has all five virtio modules, and prepare "
+            f"that one (--kernel {good[0]})."
+        )
+        severity = WARNING
+    else:
+        pkg = facts.cpu.package_arch
+        package = f" (the {pkg} package for this CPU)" if pkg else ""
+        fix = (
+            "No installed kernel has all five: install a kernel 2.6.27 or newer, or the "
+            f"update release that ships them (RHEL 3.9, 4.8, 5.3), or the virtio driver "
+            f"package{package}."
+        )
+        severity = ERROR
+    return [Finding("kernel-no-virtio", severity, message, fix, kn.SEED)]
+
+
+def _initrd_fix(facts: Facts, kernel: Kernel, modules: Sequence[str]) -> str:
+    """The concrete way to put ``modules`` into this kernel's initrd, per tool."""
+    image = kernel.initrd or f"/boot/initrd-{kernel.version}.img"
+    kver = kernel.version
+    tool = facts.initrd_tool
+    mods = " ".join(modules)
+    if tool == "dracut":
+        return (
+            f'Put add_drivers+=" {mods} " in {kn.DRACUT_DROPIN}, then run '
+            f"{shlex.join(['dracut', '-f', image, kver])}."
+        )
+    if tool == "initramfs-tools":
+        setting = facts.initrd_tool_config.get("MODULES")
+        why = ""
+        if setting in ("dep", "list"):
+            why = (
+                f" (initramfs.conf says MODULES={setting}, which takes only what this machine "
+                "needs now; MODULES=most would include them)"
+            )
+        return (
+            f"Add {mods} to {kn.INITRAMFS_TOOLS_MODULES}, one per line{why}, then run "
+            f"{shlex.join(['update-initramfs', '-u', '-k', kver])}."
+        )
+    if tool == "mkinitcpio":
+        return f"Add {mods} to MODULES=(...) in {kn.MKINITCPIO_DROPIN}, then run mkinitcpio -P."
+    if tool == "suse-mkinitrd":
+        return (
+            f'Add {mods} to INITRD_MODULES="..." in {kn.SUSE_SYSCONFIG_KERNEL}, then run '
+            f"{shlex.join(['mkinitrd', '-k', 'vmlinuz-' + kver, '-i', 'initrd-' + kver])}."
+        )
+    argv = ["mkinitrd", "-f", *[f"--with={m}" for m in kn.SEED_MODULES], image, kver]
+    return f"Rebuild it with the seed's modules: {shlex.join(argv)}."
+
+
+def _initrd_source(facts: Facts) -> str:
+    tool = kn.INITRD_TOOLS.get(facts.initrd_tool or "")
+    extra = f"; {tool['source']}" if tool else ""
+    return kn.SEED_INITRD + extra
+
+
+def check_initrd_missing_virtio(facts: Facts) -> list[Finding]:
+    """The host-only trap: the kernel has virtio_blk as a module, its initrd does not.
+
+    Only modules (not built-ins) must be in the initrd, and only a readable
+    image is judged; an unreadable one is ``initrd-unreadable``.
+    """
+    kernel = facts.default_kernel()
+    if kernel is None or kernel.initrd is None or kernel.initrd_virtio is None:
+        return []
+    need = [m for m in kn.BLOCK_MODULES if kernel.virtio.get(m) == MODULE]
+    if kernel.virtio_scsi == MODULE:
+        need.append("virtio_scsi")
+    inside = {kn.canonical_module(m) for m in kernel.initrd_virtio}
+    absent = [m for m in need if m not in inside]
+    if "virtio_blk" not in absent:
+        # Without virtio_blk missing the boot disk still comes up; other gaps
+        # (virtio_scsi alone) are not this trap.
+        return []
+    message = (
+        f"The initrd {kernel.initrd} of kernel {kernel.version} lacks {_names(absent)} although "
+        "the kernel has them as modules (a host-only image): with the disk on virtio the boot "
+        f"ends in {' / '.join(_HOST_ONLY_SYMPTOMS)}."
+    )
+    return [
+        Finding(
+            "initrd-missing-virtio",
+            WARNING,
+            message,
+            _initrd_fix(facts, kernel, absent),
+            _initrd_source(facts),
+        )
+    ]
+
+
+def check_initrd_unreadable(facts: Facts) -> list[Finding]:
+    """An initrd exists but was not read: say why and how to look by hand.
+
+    A warning for the default kernel (its initrd decides the next boot), a
+    note for the others.
+    """
+    default = facts.default_kernel()
+    out = []
+    for kernel in facts.kernels:
+        if kernel.initrd is None or kernel.initrd_virtio is not None:
+            continue
+        why = kernel.initrd_error or "no reason recorded"
+        fmt = f" ({kernel.initrd_format})" if kernel.initrd_format else ""
+        tool = kn.INITRD_TOOLS.get(facts.initrd_tool or "")
+        lister = (tool["list"] if tool else "zcat IMAGE | cpio -t").replace(
+            "IMAGE", shlex.quote(kernel.initrd)
+        )
+        severity = WARNING if default is not None and kernel.version == default.version else INFO
+        out.append(
+            Finding(
+                "initrd-unreadable",
+                severity,
+                f"The initrd {kernel.initrd}{fmt} of kernel {kernel.version} could not be "
+                f"read: {why}.",
+                f"List it by hand to see whether it holds virtio_blk ({lister}); when in doubt, "
+                "rebuild it with the virtio modules before switching the disk.",
+                kn.SEED_INITRD,
+            )
+        )
+    return out
+
+
+def check_virtio_orig_initrd(facts: Facts) -> list[Finding]:
+    """The seed's package replaced an initrd and kept the original: a way back."""
+    out = []
+    for kernel in facts.kernels:
+        if not kernel.virtio_orig:
+            continue
+        image = kernel.initrd or kernel.virtio_orig[: -len(".virtio.orig")]
+        out.append(
+            Finding(
+                "virtio-orig-initrd",
+                INFO,
+                f"{kernel.virtio_orig} is present: the virtio driver package replaced the initrd "
+                f"of kernel {kernel.version} and kept the original there.",
+                f"The way back is {shlex.join(['cp', '-p', kernel.virtio_orig, image])}; to use "
+                "another initrd, load the drivers from rc.sysinit or rebuild it with "
+                "the virtio modules.",
+                kn.SEED_ORIG,
+            )
+        )
+    return out
+
+
+# ---- CPU and package -----------------------------------------------------------
+
+
+def _rhel_major(facts: Facts) -> Optional[int]:
+    if facts.distro.id not in kn.RHEL_LIKE_IDS:
+        return None
+    parts = kn.version_tuple(facts.distro.version)
+    return parts[0] if parts else None
+
+
+def check_package_arch(facts: Facts) -> list[Finding]:
+    """The seed's package for this CPU, corrected by the RHEL 5 guide.
+
+    Shown only where a package may be installed (the release does not load
+    the drivers by itself), or when a kernel variant is known to mismatch.
+    A mismatch is the cause of ``Unresolved symbol``, except on RHEL 4 and
+    later where both vendors run the one x86_64 (or i686) kernel.
+    """
+    cpu = facts.cpu
+    choice = cpu.package_arch
+    if choice is None:
+        return []
+    variant = cpu.kernel_variant
+    mismatch = variant is not None and variant != choice
+    if facts.drivers_auto and not mismatch:
+        return []
+    vendor = cpu.vendor or "unknown vendor"
+    where = ""
+    if cpu.vendor_source == "host":
+        where = (
+            " (the vendor was read from this machine, the host running the wizard, "
+            "not from the guest)"
+        )
+    correction = (
+        "on RHEL 4 and later both vendors run the same x86_64 kernel, so the package must "
+        "match the installed kernel, not the CPU"
+    )
+    source = f"{kn.SEED_CPU}; corrected by {kn.RHEL5_VIRT_GUIDE}"
+    major = _rhel_major(facts)
+    vendor_neutral = major is not None and major not in kn.RHEL_CPU_VARIANT_MAJORS and major >= 4
+    if mismatch and vendor_neutral:
+        return [
+            Finding(
+                "package-arch",
+                INFO,
+                f"The seed picks the {choice} package for this {vendor} {cpu.machine} CPU{where}, "
+                f"but this RHEL {major} kernel is the {variant} build used on every vendor.",
+                f"Use the {variant} virtio package: {correction}.",
+                source,
+            )
+        ]
+    if mismatch:
+        return [
+            Finding(
+                "package-arch",
+                WARNING,
+                f"The installed kernel is the {variant} variant while the seed's package for this "
+                f"{vendor} {cpu.machine} CPU is {choice}{where}: a package that does not match "
+                "the kernel variant fails at boot with `Unresolved symbol`.",
+                f"Install the virtio package built for the {variant} kernel variant (or a kernel "
+                f"of the {choice} variant with its package); {correction}.",
+                source,
+            )
+        ]
+    known = f" (installed kernel variant {variant})" if variant else ""
+    return [
+        Finding(
+            "package-arch",
+            INFO,
+            f"For this {vendor} {cpu.machine} CPU{where} the seed's virtio package is "
+            f"{choice}{known}.",
+            f"Install the {choice} package if the drivers come from the package; note that "
+            f"{correction} (the per-vendor variants ia32e/athlon exist on RHEL 3 only).",
+            source,
+        )
+    ]
+
+
+# ---- disk names ------------------------------------------------------------------
+
+
+def check_legacy_disk_names(facts: Facts) -> list[Finding]:
+    """References to /dev/hdX, /dev/sdX that must become /dev/vdX (seed's swap issue)."""
+    refs = [r for r in facts.disk_refs if r.proposed]
+    if not refs:
+        return []
+    listed = "; ".join(f"{r.file}:{r.line} {r.device} -> {r.proposed}" for r in refs)
+    swap = [
+        r
+        for r in refs
+        if (r.mountpoint == "swap" or r.context in ("swaps", "grub-resume"))
+        and r.device.startswith("/dev/hd")
+    ]
+    swap_note = ""
+    if swap:
+        swap_note = (
+            f"; swap on {', '.join(kn.unique(r.device for r in swap))} is silently lost after "
+            "the switch"
+        )
+    guessed = kn.unique(r.device for r in refs if r.guessed)
+    guess_note = ""
+    if guessed:
+        guess_note = (
+            f" The new letters for {', '.join(guessed)} are a guess from the old order: check the "
+            "order the hypervisor presents the disks in."
+        )
+    uuid_note = ""
+    if any(r.uuid for r in refs):
+        uuid_note = " Where a UUID is known, UUID= (--use-uuid) survives any renaming."
+    return [
+        Finding(
+            "legacy-disk-names",
+            WARNING,
+            f"{len(refs)} disk reference{'s' if len(refs) != 1 else ''} must change for "
+            f"virtio: {listed}{swap_note}.",
+            "Let the wizard rewrite them (plan --fix-disk-names) or edit each line to the "
+            f"/dev/vd* name shown.{guess_note}{uuid_note}",
+            kn.SEED_SWAP + "; " + kn.VIRT_V2V,
+        )
+    ]
+
+
+# ---- module lists and the sysinit hook ----------------------------------------------
+
+_RANK = {"virtio": 0, "virtio_ring": 1, "virtio_blk": 2, "virtio_net": 2, "virtio_pci": 3}
+
+
+def _order_finding(mlist: ModuleList) -> Optional[Finding]:
+    names = [e.module for e in mlist.entries]
+    index = kn.order_violation(names)
+    if index is None:
+        return None
+    entry = mlist.entries[index]
+    bad = kn.canonical_module(entry.module)
+    # The earlier entry it should have preceded: the first one ranked higher.
+    before = next(
+        e
+        for e in mlist.entries[:index]
+        if _RANK.get(kn.canonical_module(e.module), -1) > _RANK[bad]
+    )
+    seed = [m for m in kn.SEED_MODULES if m in {kn.canonical_module(n) for n in names}]
+    return Finding(
+        "module-order",
+        WARNING,
+        f"{mlist.file} line {entry.line} loads {bad} after {kn.canonical_module(before.module)} "
+        f"(line {before.line}), against the seed's order, so the drivers will not work.",
+        f"Load them in this order: {', '.join(seed)} (only virtio_blk and virtio_net may swap).",
+        kn.SEED_ORDER,
+    )
+
+
+def check_module_order(facts: Facts) -> list[Finding]:
+    """Each existing module list whose virtio modules break the seed's order."""
+    out = []
+    for mlist in facts.module_lists:
+        finding = _order_finding(mlist)
+        if finding is not None:
+            out.append(finding)
+    return out
+
+
+def check_sysinit_hook_missing(facts: Facts) -> list[Finding]:
+    """rc.sysinit exists but lacks the ``if [ -f /etc/rc.modules ]`` block."""
+    sysinit = facts.sysinit
+    if sysinit is None or sysinit.hook_line is not None:
+        return []
+    major = _rhel_major(facts)
+    if major is not None and major >= 5:
+        alt = (
+            f"use an executable {kn.SYSCONFIG_MODULES} instead (run by rc.sysinit on RHEL 5 "
+            "and later)"
+        )
+    else:
+        alt = "use the initrd method instead"
+    return [
+        Finding(
+            "sysinit-hook-missing",
+            WARNING,
+            f"{sysinit.file} has no `if [ -f /etc/rc.modules ]` block, so the seed's edit has "
+            f"no place to go and {kn.RC_MODULES} would never run.",
+            f"Restore the block from the initscripts package or {alt}.",
+            kn.SEED_SYSINIT,
+        )
+    ]
+
+
+# ---- devices -----------------------------------------------------------------------
+
+
+def _slot_key(slot: str) -> str:
+    """``0000:00:03.1`` -> ``0000:00:03``: functions of one slot share it."""
+    return slot.rsplit(".", 1)[0]
+
+
+def check_pci_slots(facts: Facts) -> list[Finding]:
+    """Distinct PCI slots in use, against the 28 free of the guest's 32 (seed)."""
+    used = len({_slot_key(d.slot) for d in facts.devices})
+    if used < kn.PCI_SLOTS_WARN:
+        return []
+    left = max(kn.PCI_SLOTS_TOTAL - used, 0)
+    severity = ERROR if left == 0 else WARNING
+    total_functions = kn.PCI_SLOTS_FREE * kn.PCI_FUNCTIONS
+    return [
+        Finding(
+            "pci-slots",
+            severity,
+            f"{used} of the guest's {kn.PCI_SLOTS_TOTAL} PCI slots are in use "
+            f"({kn.PCI_SLOTS_FIXED} fixed, {kn.PCI_SLOTS_FREE} free for devices), {left} left.",
+            "Add virtio devices as functions of one multifunction slot (8 functions per slot, "
+            f"up to {total_functions} devices) or remove unused emulated devices first.",
+            kn.SEED_PCI,
+        )
+    ]
+
+
+def _net_relevant(facts: Facts) -> bool:
+    if any(d.kind in ("virtio-net", "e1000", "rtl8139") for d in facts.devices):
+        return True
+    if "virtio_net" in (facts.loaded_modules or ()):
+        return True
+    return "virtio_net" in facts.virtio_bus_drivers
+
+
+def check_gso_tso(facts: Facts) -> list[Finding]:
+    """The seed's host-side ethtool commands, when the guest has (or is getting) a NIC."""
+    if not _net_relevant(facts):
+        return []
+    return [
+        Finding(
+            "gso-tso",
+            INFO,
+            "If virtio-net is slow, turn GSO and TSO off on the host's tap or bridge interface "
+            "that this guest uses.",
+            "On the HOST, not in this guest, with IFACE the guest's interface: "
+            + "; ".join(kn.GSO_TSO_COMMANDS)
+            + ".",
+            kn.SEED_NET,
+        )
+    ]
+
+
+def check_unreadable_files(facts: Facts) -> list[Finding]:
+    """One finding per guest file detection had to skip."""
+    return [
+        Finding(
+            "unreadable-file",
+            WARNING,
+            f"{u.path} could not be used ({u.reason}), so detection went on without it.",
+            f"Look at it by hand ({shlex.join(['ls', '-l', u.path])}); findings that depend on "
+            "it may be incomplete.",
+            DETECTION_SOURCE,
+        )
+        for u in facts.unreadable
+    ]
+
+
+#: Every check, in the order they run (the result is sorted afterwards).
+CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
+    check_drivers_automatic,
+    check_kernel_no_virtio,
+    check_initrd_missing_virtio,
+    check_initrd_unreadable,
+    check_virtio_orig_initrd,
+    check_package_arch,
+    check_legacy_disk_names,
+    check_module_order,
+    check_sysinit_hook_missing,
+    check_pci_slots,
+    check_gso_tso,
+)
+
+
+def check(facts: Facts) -> list[Finding]:
+    """All findings for these facts: errors, warnings, then notes; by id within each.
+
+    A root that is not Linux gets only ``not-linux`` (and the files that could
+    not be read): the Linux checks would only add noise there.
+    """
+    found = check_not_linux(facts) + check_unreadable_files(facts)
+    if not facts.not_linux:
+        for fn in CHECKS:
+            found.extend(fn(facts))
+    return sort_findings(found)
