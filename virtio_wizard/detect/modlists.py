@@ -1,0 +1,195 @@
+"""Every list of modules the guest already has, with line numbers.
+
+The wizard validates existing lists against the seed's order and must never
+add the same module twice (KNOWLEDGE.md sections 2 and 4), so it needs each
+place a module can be named: rc.sysinit and the scripts it runs, the
+one-name-per-line files, the initrd tools' settings, and virt-v2v's
+``alias scsi_hostadapter`` lines in modprobe.conf.
+
+``ModuleList.kind`` says which syntax the file was read with:
+
+- ``rc.sysinit``: ``modprobe`` lines in the boot script;
+- ``script``: ``modprobe``/``insmod`` lines in an executable module script
+  (``/etc/rc.modules``, ``/etc/sysconfig/modules/*.modules``);
+- ``lines``: one module per line (``/etc/modules``, modules-load.d,
+  ``/etc/initramfs-tools/modules``);
+- ``dracut``: ``add_drivers``/``force_drivers`` in a dracut config;
+- ``mkinitcpio``: ``MODULES=(...)``;
+- ``sysconfig-kernel``: SUSE's ``INITRD_MODULES`` and ``MODULES_LOADED_ON_BOOT``;
+- ``modprobe-alias``: ``alias scsi_hostadapterN MODULE`` in modprobe.conf /
+  modules.conf (RHEL 3 uses modules.conf).
+
+Dedicated list files are reported even when they name nothing (the plan
+then knows the file exists); shared config files only when they name modules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Optional
+
+from ..facts import ModuleList, ModuleListEntry, Unreadable
+from ..knowledge import canonical_module
+from ._read import read_guest_text
+from .sysinit import SYSINIT_PATHS, modprobe_module
+
+if TYPE_CHECKING:
+    from ..target import Target
+
+__all__ = [
+    "detect_module_lists",
+    "parse_lines_list",
+    "parse_script",
+    "parse_shell_list",
+    "parse_aliases",
+]
+
+Problems = Optional[list[Unreadable]]
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+_INSMOD_RE = re.compile(r"^\s*(?:/sbin/|/usr/sbin/)?insmod\s+(?:-\S+\s+)*(\S+)")
+_ALIAS_RE = re.compile(r"^\s*alias\s+(scsi_hostadapter\d*|eth\d+)\s+(\S+)")
+
+
+def parse_lines_list(text: str) -> tuple[ModuleListEntry, ...]:
+    """One module per line (first word); ``#`` and ``;`` start comments.
+
+    >>> parse_lines_list("# c\\nvirtio_blk\\n\\nloop max_loop=8\\n")
+    (ModuleListEntry(line=2, module='virtio_blk'), ModuleListEntry(line=4, module='loop'))
+    """
+    out = []
+    for no, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words or words[0].startswith(";"):
+            continue
+        if _NAME_RE.fullmatch(words[0]):
+            out.append(ModuleListEntry(no, words[0]))
+    return tuple(out)
+
+
+def parse_script(text: str, insmod: bool = True) -> tuple[ModuleListEntry, ...]:
+    """Literal ``modprobe NAME`` (and ``insmod PATH``) lines of a shell script."""
+    out = []
+    for no, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        name = modprobe_module(line)
+        if name is None and insmod:
+            m = _INSMOD_RE.match(line.split("#", 1)[0])
+            if m and "$" not in m.group(1):
+                name = canonical_module(m.group(1))
+        if name is not None:
+            out.append(ModuleListEntry(no, name))
+    return tuple(out)
+
+
+def parse_shell_list(text: str, keys: tuple[str, ...]) -> tuple[tuple[ModuleListEntry, ...], bool]:
+    """Names in ``KEY="a b"``, ``KEY+=" c "`` or ``KEY=(a b)`` assignments.
+
+    Returns the entries and whether any of ``keys`` was assigned at all.
+    A parenthesised or quoted value may span lines; each name gets the line it
+    is on.
+
+    >>> parse_shell_list('MODULES=(virtio\\n  virtio_pci)\\n', ("MODULES",))[0][1]
+    ModuleListEntry(line=2, module='virtio_pci')
+    """
+    lines = text.splitlines()
+    out: list[ModuleListEntry] = []
+    seen = False
+    pattern = re.compile(r"^\s*(?:export\s+)?(" + "|".join(map(re.escape, keys)) + r")\+?=(.*)$")
+    i = 0
+    while i < len(lines):
+        m = pattern.match(lines[i])
+        if m is None or lines[i].lstrip().startswith("#"):
+            i += 1
+            continue
+        seen = True
+        rest = m.group(2).strip()
+        closer = {"(": ")", '"': '"', "'": "'"}.get(rest[:1])
+        if closer is None:
+            word = rest.split("#", 1)[0].strip()
+            if _NAME_RE.fullmatch(word):
+                out.append(ModuleListEntry(i + 1, word))
+            i += 1
+            continue
+        body = rest[1:]
+        no = i + 1
+        while True:
+            end = body.find(closer)
+            chunk = body if end < 0 else body[:end]
+            for word in chunk.split("#", 1)[0].split() if closer == ")" else chunk.split():
+                word = word.strip("\"'")
+                if _NAME_RE.fullmatch(word):
+                    out.append(ModuleListEntry(no, word))
+            if end >= 0 or no >= len(lines):
+                break
+            body = lines[no]
+            no += 1
+        i = no
+    return tuple(out), seen
+
+
+def parse_aliases(text: str) -> tuple[ModuleListEntry, ...]:
+    """``alias scsi_hostadapter MODULE`` (and ``alias ethN MODULE``) lines.
+
+    >>> parse_aliases("alias eth0 e1000\\nalias scsi_hostadapter ata_piix\\n")
+    (ModuleListEntry(line=1, module='e1000'), ModuleListEntry(line=2, module='ata_piix'))
+    """
+    out = []
+    for no, line in enumerate(text.splitlines(), 1):
+        m = _ALIAS_RE.match(line)
+        if m and _NAME_RE.fullmatch(m.group(2)) and m.group(2) != "off":
+            out.append(ModuleListEntry(no, m.group(2)))
+    return tuple(out)
+
+
+def _in(target: Target, folder: str, suffix: str) -> list[str]:
+    return [f"{folder}/{n}" for n in target.listdir(folder) if n.endswith(suffix)]
+
+
+def detect_module_lists(target: Target, problems: Problems = None) -> tuple[ModuleList, ...]:
+    """Every module list present in the guest, in a stable order."""
+    found: list[ModuleList] = []
+    resolved: set[str] = set()
+
+    def add(path: str, kind: str, parse, always: bool) -> None:
+        if not target.exists(path):
+            return
+        real = target.resolve(path)
+        if real in resolved:
+            return  # e.g. Debian's modules-load.d/modules.conf -> ../modules
+        resolved.add(real)
+        text = read_guest_text(target, path, problems)
+        if text is None:
+            return
+        entries, assigned = parse(text)
+        if entries or (always and assigned):
+            found.append(ModuleList(path, kind, entries))
+
+    def plain(fn):
+        return lambda text: (fn(text), True)
+
+    sysinit = next((p for p in SYSINIT_PATHS if target.exists(p)), None)
+    if sysinit is not None:
+        add(sysinit, "rc.sysinit", plain(lambda t: parse_script(t, insmod=False)), True)
+    add("/etc/rc.modules", "script", plain(parse_script), True)
+    for path in _in(target, "/etc/sysconfig/modules", ".modules"):
+        add(path, "script", plain(parse_script), True)
+    add("/etc/modules", "lines", plain(parse_lines_list), True)
+    for path in _in(target, "/etc/modules-load.d", ".conf"):
+        add(path, "lines", plain(parse_lines_list), True)
+    add("/etc/initramfs-tools/modules", "lines", plain(parse_lines_list), True)
+    dracut_keys = ("add_drivers", "force_drivers")
+    for path in ["/etc/dracut.conf", *_in(target, "/etc/dracut.conf.d", ".conf")]:
+        add(path, "dracut", lambda t: parse_shell_list(t, dracut_keys), False)
+    for path in ["/etc/mkinitcpio.conf", *_in(target, "/etc/mkinitcpio.conf.d", ".conf")]:
+        add(path, "mkinitcpio", lambda t: parse_shell_list(t, ("MODULES",)), True)
+    suse_keys = ("INITRD_MODULES", "MODULES_LOADED_ON_BOOT")
+    add("/etc/sysconfig/kernel", "sysconfig-kernel", lambda t: parse_shell_list(t, suse_keys), True)
+    for path in [
+        "/etc/modprobe.conf",
+        "/etc/modules.conf",
+        *_in(target, "/etc/modprobe.d", ".conf"),
+    ]:
+        add(path, "modprobe-alias", plain(parse_aliases), False)
+    return tuple(found)
