@@ -1,0 +1,105 @@
+"""What the wizard wants to know of an initrd: its format and the modules inside.
+
+``inspect_initrd`` is the one call detection makes; it never raises, so a
+broken image becomes a fact (``error`` set, ``virtio`` None) and not a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO, Optional
+
+from ..knowledge import VIRTIO_MODULE_NAMES, canonical_module
+from ..target import Target
+from .errors import InitrdError
+from .image import ImageReader
+
+__all__ = ["InitrdInfo", "MODULE_SUFFIXES", "module_name", "read_initrd", "inspect_initrd"]
+
+#: File names that are kernel modules (``.o`` on 2.4 kernels).
+MODULE_SUFFIXES = (".ko", ".ko.gz", ".ko.xz", ".ko.zst", ".o")
+
+
+@dataclass(frozen=True)
+class InitrdInfo:
+    """The readable facts of one initrd image."""
+
+    #: Guest path of the image.
+    path: str
+    #: gzip, xz, lzma, bzip2, zstd, lz4, lzo, cpio, early+gzip, ..., ext2 or unknown.
+    format: str
+    #: Sorted canonical names of every kernel module file inside; None when unreadable.
+    modules: Optional[tuple[str, ...]]
+    #: The sorted subset in ``knowledge.VIRTIO_MODULE_NAMES``; () when none; None when unreadable.
+    virtio: Optional[tuple[str, ...]]
+    #: One sentence why the image could not be read, else None.
+    error: Optional[str] = None
+    #: Number of archive members read (also when reading stopped at an error).
+    entries: int = 0
+
+
+def module_name(member: str) -> Optional[str]:
+    """The canonical module name of an image member, or None if it is no module.
+
+    Only files under a ``lib`` folder count (``usr/lib/modules/KVER/...``;
+    2.4 initrds keep ``.o`` files in ``/lib``), so a stray ``.o`` elsewhere
+    is not taken for a driver.
+
+    >>> module_name("usr/lib/modules/6.1.0/kernel/drivers/block/virtio-blk.ko.xz")
+    'virtio_blk'
+    >>> module_name("etc/virtio.o") is None
+    True
+    """
+    parts = [p for p in member.split("/") if p not in ("", ".")]
+    if len(parts) < 2 or "lib" not in parts[:-1]:
+        return None
+    base = parts[-1]
+    if not base.endswith(MODULE_SUFFIXES):
+        return None
+    name = canonical_module(base)
+    return name or None
+
+
+def read_initrd(stream: BinaryIO, path: str = "") -> InitrdInfo:
+    """Read a whole image from ``stream``; never raises (bar KeyboardInterrupt).
+
+    The function to time in benchmarks: it streams, so memory stays flat.
+    """
+    reader = ImageReader(stream)
+    modules: set[str] = set()
+    entries = 0
+    try:
+        for member in reader.members():
+            entries += 1
+            if member.is_file:
+                name = module_name(member.name)
+                if name is not None:
+                    modules.add(name)
+    except InitrdError as exc:
+        return InitrdInfo(path, reader.format, None, None, str(exc), entries)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return InitrdInfo(path, reader.format, None, None, f"reading failed: {reason}", entries)
+    except Exception as exc:  # noqa: BLE001 -- detection must survive any image
+        error = f"unexpected error while reading the image: {type(exc).__name__}: {exc}"
+        return InitrdInfo(path, reader.format, None, None, error, entries)
+    found = tuple(sorted(modules))
+    virtio = tuple(name for name in found if name in VIRTIO_MODULE_NAMES)
+    return InitrdInfo(path, reader.format, found, virtio, None, entries)
+
+
+def inspect_initrd(target: Target, path: str) -> InitrdInfo:
+    """Format and modules of the guest image at ``path``; never raises.
+
+    A missing file, a folder, a FIFO or an unreadable file gives
+    ``format="unknown"`` and the reason in ``error``.
+    """
+    try:
+        stream = target.open_binary(path)
+    except OSError as exc:
+        reason = getattr(exc, "message", None) or exc.strerror or str(exc)
+        return InitrdInfo(path, "unknown", None, None, f"cannot read {path}: {reason}")
+    except Exception as exc:  # noqa: BLE001 -- a Target of any kind must not crash detection
+        return InitrdInfo(path, "unknown", None, None, f"cannot read {path}: {exc}")
+    with stream:
+        return read_initrd(stream, path)
