@@ -113,7 +113,7 @@ def test_every_id_is_documented_with_a_source():
 
 def test_not_linux_raised_and_silences_linux_checks():
     f = facts(
-        not_linux="Windows (found /Windows/System32)",
+        not_linux="This is a Windows system disk (Windows/System32 found, no /etc)",
         kernels=(),
         unreadable=(Unreadable("/boot.ini", "too large"),),
         devices=(PciDevice("0000:00:03.0", "0x1af4", "0x1000", "virtio-net"),),
@@ -122,6 +122,14 @@ def test_not_linux_raised_and_silences_linux_checks():
     assert ids(found) == ["not-linux", "unreadable-file"]
     assert found[0].severity == ERROR
     assert "virtio-win" in found[0].fix and "Windows" in found[0].message
+    assert found[0].message.endswith("no /etc).")
+
+
+def test_not_linux_wrong_folder_fix():
+    f = facts(not_linux="This does not look like a Linux root file system (no /etc).")
+    finding = only(check(f), "not-linux")
+    assert finding.message.count(".") == 1 and "--root" in finding.fix
+    assert "virtio-win" not in finding.fix
 
 
 def test_not_linux_not_raised_for_linux():
@@ -260,7 +268,7 @@ def test_initrd_unreadable_gives_error_and_how_to_list():
         initrd_format="ext2",
         initrd_error="ext2 image: cannot list without mounting",
     )
-    other = kernel("2.4.21-50.EL", initrd_virtio=None, initrd_error=None)
+    other = kernel("2.4.21-50.EL", initrd_virtio=None, initrd_format="unknown")
     found = check(facts(kernels=(bad, other), initrd_tool="mkinitrd"))
     hits = [f for f in found if f.id == "initrd-unreadable"]
     assert [h.severity for h in hits] == [WARNING, INFO]
@@ -271,6 +279,12 @@ def test_initrd_unreadable_gives_error_and_how_to_list():
 
 def test_initrd_unreadable_not_raised():
     assert checks.check_initrd_unreadable(facts()) == []
+
+
+def test_initrd_unreadable_not_raised_when_not_read():
+    # detect --no-initrd leaves format and error unset: nothing failed
+    k = kernel(initrd_virtio=None, initrd_error=None, initrd_format=None)
+    assert checks.check_initrd_unreadable(facts(kernels=(k,))) == []
 
 
 def test_initrd_unreadable_not_raised_without_image():

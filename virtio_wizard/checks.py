@@ -85,20 +85,27 @@ def _names(modules: Sequence[str]) -> str:
 
 
 def check_not_linux(facts: Facts) -> list[Finding]:
-    """A Windows (or otherwise non-Linux) root: say so and stop there."""
+    """A Windows (or otherwise non-Linux) root: say so and stop there.
+
+    Detection's sentence is the message; the fix depends on whether it is a
+    Windows disk (virtio-win, out of scope) or simply the wrong folder.
+    """
     if not facts.not_linux:
         return []
-    return [
-        Finding(
-            "not-linux",
-            ERROR,
-            f"This root is not a Linux guest ({facts.not_linux}), so this wizard cannot "
-            "prepare it.",
+    message = facts.not_linux.strip()
+    if not message.endswith("."):
+        message += "."
+    if "windows" in message.lower():
+        fix = (
             "Windows guests use the virtio-win drivers (viostor for disks, NetKVM for network), "
-            "installed inside Windows; virtio-wizard handles Linux guests only.",
-            WINDOWS_SOURCE,
+            "installed inside Windows; virtio-wizard handles Linux guests only."
         )
-    ]
+    else:
+        fix = (
+            "Give --root the folder where the Linux guest's root file system is mounted "
+            "(the one holding /etc, /boot and /lib)."
+        )
+    return [Finding("not-linux", ERROR, message, fix, WINDOWS_SOURCE)]
 
 
 def check_drivers_automatic(facts: Facts) -> list[Finding]:
@@ -248,15 +255,20 @@ def check_initrd_missing_virtio(facts: Facts) -> list[Finding]:
 
 
 def check_initrd_unreadable(facts: Facts) -> list[Finding]:
-    """An initrd exists but was not read: say why and how to look by hand.
+    """An initrd exists but reading it failed: say why and how to look by hand.
 
-    A warning for the default kernel (its initrd decides the next boot), a
-    note for the others.
+    An image that was not read at all (``detect --no-initrd``: no format and
+    no error recorded) is not a failure and is not reported. A warning for
+    the default kernel (its initrd decides the next boot), a note for the
+    others.
     """
     default = facts.default_kernel()
     out = []
     for kernel in facts.kernels:
         if kernel.initrd is None or kernel.initrd_virtio is not None:
+            continue
+        if kernel.initrd_error is None and kernel.initrd_format is None:
+            # Not read at all (detect --no-initrd): nothing failed, nothing to say.
             continue
         why = kernel.initrd_error or "no reason recorded"
         fmt = f" ({kernel.initrd_format})" if kernel.initrd_format else ""
