@@ -1,0 +1,83 @@
+"""Sample guests for ``--demo``: real guest trees the real code runs on.
+
+Each guest is a small file tree in ``guests/NAME/`` (as subiquity's
+``examples/machines``): detection, checks and planning run unchanged on it;
+only the Target differs. ``open_demo`` copies the tree to a fresh temp folder
+so that applying a plan in the demo never touches the installed package, and
+returns a Target that shows commands instead of running them.
+
+Symbolic links are kept beside each tree in ``guests/NAME.links`` (one
+``LINK -> DEST`` a line) and made after the copy, because packaging copies a
+link as a plain file or folder: ``/etc/grub.conf`` must stay a link to grub's
+real config, and sysfs ``driver`` entries must stay links to be read as
+drivers. The initrd images were made with ``cpio -o -H newc | gzip -n -9``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import shutil
+import tempfile
+
+from ..target import LocalTarget, TargetError
+
+__all__ = ["DEMO_GUESTS", "open_demo", "guest_dir"]
+
+#: Demo guest name -> one line for ``--help`` and the TUI's picker.
+DEMO_GUESTS: dict[str, str] = {
+    "rhel52": "RHEL 5.2 on IDE disk and e1000: the seed's case, drivers must be added",
+    "debian12": "Debian 12 already on virtio: drivers come by themselves, nothing to do",
+}
+
+_HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
+
+
+def guest_dir(name: str) -> str:
+    """The bundled tree of a demo guest (read-only: never hand it to a Target)."""
+    if name not in DEMO_GUESTS:
+        choices = ", ".join(sorted(DEMO_GUESTS))
+        raise TargetError(name, f"no demo guest named {name!r}; choose one of: {choices}")
+    return os.path.join(_HERE, name)
+
+
+def open_demo(name: str) -> LocalTarget:
+    """A private copy of demo guest ``name`` as a Target that runs no commands.
+
+    The copy lives in a temp folder removed when the program exits. Raises
+    TargetError for an unknown name (the message lists the known ones).
+    """
+    source = guest_dir(name)
+    if not os.path.isdir(source):
+        raise TargetError(name, f"demo guest files missing at {source}", errno.ENOENT)
+    holder = tempfile.mkdtemp(prefix=f"virtio-wizard-demo-{name}-")
+    atexit.register(shutil.rmtree, holder, True)
+    root = os.path.join(holder, name)
+    shutil.copytree(source, root, symlinks=True)
+    _make_links(root, source + ".links")
+    return LocalTarget(root, can_run=False, kind="demo")
+
+
+def _make_links(root: str, manifest: str) -> None:
+    """Create the guest's symlinks listed in ``manifest`` inside ``root``."""
+    if not os.path.exists(manifest):
+        return
+    with open(manifest, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        link, _, dest = (part.strip() for part in line.partition(" -> "))
+        parts = link.split("/")
+        if not link or not dest or link.startswith("/") or ".." in parts:
+            raise TargetError(manifest, f"bad link line: {line!r}")
+        path = os.path.join(root, *parts)
+        if os.path.lexists(path):
+            # A packager may have turned the link into a copy: replace it.
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(dest, path)

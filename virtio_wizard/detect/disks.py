@@ -1,0 +1,341 @@
+"""Every place a guest names a disk, and the virtio name each legacy name becomes.
+
+Moving a disk from emulated IDE/SCSI to virtio renames it (``/dev/hda`` ->
+``/dev/vda``); any reference left behind fails silently (the seed's swap on
+``/dev/hda3``) or stops the boot (``root=/dev/hda2``). So detection collects
+the references from every file virt-v2v rewrites: ``/etc/fstab``,
+``/etc/crypttab``, grub legacy's config and ``device.map``,
+``/etc/default/grub``, plus the running ``/proc/cmdline``, ``/etc/mtab`` and
+``/proc/swaps``. ``LABEL=``, ``UUID=`` and LVM names survive the switch and
+get no proposal.
+
+The new letters follow the old names' order (hda, hdb, ... then sda, ...):
+the hypervisor presents virtio disks in the order they are attached, so with
+more than one disk, or a gap in the letters, the mapping is marked a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Optional
+
+from ..facts import DiskRef, Unreadable
+from ..knowledge import LEGACY_DISK_RE, VIRTIO_DISK_RE
+from ..target import Target
+from ._read import read_guest_text
+
+__all__ = [
+    "detect_disk_refs",
+    "classify_device",
+    "propose_names",
+    "GRUB_LEGACY_CONFIGS",
+]
+
+#: grub legacy's config under its two names; /etc/grub.conf is usually a link to the first.
+GRUB_LEGACY_CONFIGS: tuple[str, ...] = (
+    "/boot/grub/grub.conf",
+    "/boot/grub/menu.lst",
+    "/etc/grub.conf",
+)
+#: Folders under /dev that are not LVM volume groups.
+_NOT_VG = frozenset(
+    {"disk", "mapper", "md", "cciss", "ida", "rd", "loop", "block", "char", "bus", "input"}
+    | {"pts", "shm", "fd", "net", "snd", "dri", "usb", "cdroms", "discs", "ataraid", "i2o"}
+)
+_KERNEL_ARGS = {"root": "root", "resume": "resume"}
+_DEFAULT_GRUB_KEYS = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
+
+
+def classify_device(device: str) -> Optional[str]:
+    """The naming scheme of a device reference, or None when it names no device.
+
+    >>> classify_device("/dev/hda3"), classify_device("UUID=0a1b"), classify_device("proc")
+    ('legacy', 'uuid', None)
+    >>> classify_device("/dev/VolGroup00/LogVol00")
+    'lvm'
+    """
+    upper = device.upper()
+    if upper.startswith(("LABEL=", "PARTLABEL=")):
+        return "label"
+    if upper.startswith(("UUID=", "PARTUUID=")):
+        return "uuid"
+    if not device.startswith("/dev/"):
+        return None
+    if device.startswith(("/dev/disk/by-uuid/", "/dev/disk/by-partuuid/")):
+        return "uuid"
+    if device.startswith(("/dev/disk/by-label/", "/dev/disk/by-partlabel/")):
+        return "label"
+    if LEGACY_DISK_RE.match(device):
+        return "legacy"
+    if VIRTIO_DISK_RE.match(device):
+        return "virtio"
+    parts = device.split("/")
+    if device.startswith("/dev/mapper/") or (
+        len(parts) == 4 and parts[2] not in _NOT_VG and parts[2] and parts[3]
+    ):
+        return "lvm"
+    return "other"
+
+
+def detect_disk_refs(
+    target: Target, problems: Optional[list[Unreadable]] = None
+) -> tuple[DiskRef, ...]:
+    """Every disk reference in the guest's boot and mount configuration.
+
+    Files that are absent are skipped; files that cannot be used are noted in
+    ``problems``. Legacy names get a ``proposed`` virtio name; the file
+    system's UUID is asked of ``blkid`` only on the local, live system.
+    """
+    refs: list[DiskRef] = []
+    refs += _fstab(target, problems)
+    refs += _crypttab(target, problems)
+    for path in _grub_legacy_configs(target):
+        refs += _grub_conf(target, path, problems)
+    refs += _device_map(target, problems)
+    refs += _default_grub(target, problems)
+    if target.live:
+        refs += _cmdline(target, problems)
+        refs += _swaps(target, problems)
+    refs += _mtab(target, problems)
+    refs = propose_names(refs)
+    return tuple(_with_uuids(target, refs))
+
+
+# ---- the files ---------------------------------------------------------------------
+
+
+def _lines(
+    target: Target, path: str, problems: Optional[list[Unreadable]]
+) -> Iterator[tuple[int, str]]:
+    """(1-based number, text) of each non-blank, non-comment line."""
+    text = read_guest_text(target, path, problems)
+    for number, raw in enumerate((text or "").splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def _ref(file: str, line: int, device: str, context: str, **kw) -> Optional[DiskRef]:
+    scheme = classify_device(device)
+    if scheme is None:
+        return None
+    return DiskRef(file=file, line=line, device=device, scheme=scheme, context=context, **kw)
+
+
+def _table(
+    target: Target,
+    path: str,
+    problems: Optional[list[Unreadable]],
+    *,
+    column: int,
+    context: str,
+    mountpoint_column: Optional[int] = None,
+) -> list[DiskRef]:
+    """References in one column of a whitespace table (fstab, crypttab, mtab)."""
+    refs = []
+    for number, line in _lines(target, path, problems):
+        fields = line.split()
+        if len(fields) <= column:
+            continue
+        mountpoint = None
+        if mountpoint_column is not None and len(fields) > mountpoint_column:
+            mountpoint = fields[mountpoint_column]
+        ref = _ref(path, number, fields[column], context, mountpoint=mountpoint)
+        if ref is not None:
+            refs.append(ref)
+    return refs
+
+
+def _fstab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    return _table(target, "/etc/fstab", problems, column=0, context="fstab", mountpoint_column=1)
+
+
+def _crypttab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    return _table(target, "/etc/crypttab", problems, column=1, context="crypttab")
+
+
+def _mtab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """A real /etc/mtab only: the modern link to /proc/self/mounts is the kernel's."""
+    if not target.exists("/etc/mtab"):
+        return []
+    try:
+        real = target.resolve("/etc/mtab")
+    except OSError:
+        return []
+    if real.startswith("/proc/"):
+        return []
+    return _table(target, "/etc/mtab", problems, column=0, context="mtab", mountpoint_column=1)
+
+
+def _swaps(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    refs = _table(target, "/proc/swaps", problems, column=0, context="swaps")
+    return [r for r in refs if r.device != "Filename"]
+
+
+def _grub_legacy_configs(target: Target) -> list[str]:
+    """The real files behind grub legacy's config names, each once."""
+    seen: list[str] = []
+    for path in GRUB_LEGACY_CONFIGS:
+        if not target.exists(path):
+            continue
+        try:
+            real = target.resolve(path)
+        except OSError:
+            continue
+        if real not in seen:
+            seen.append(real)
+    return seen
+
+
+def _kernel_args(tokens: list[str]) -> Iterator[tuple[str, str]]:
+    """(root|resume, device) for each ``root=``/``resume=`` argument."""
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if sep and key in _KERNEL_ARGS and value:
+            yield _KERNEL_ARGS[key], value
+
+
+def _grub_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """``kernel`` lines' root=/resume=; grub's own ``root (hd0,0)`` names no Linux device."""
+    refs = []
+    for number, line in _lines(target, path, problems):
+        tokens = line.split()
+        if tokens[0] != "kernel":
+            continue
+        for key, device in _kernel_args(tokens[1:]):
+            ref = _ref(path, number, device, f"grub-{key}")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _device_map(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """``(hd0) /dev/hda`` lines; floppies are not disks to rename."""
+    path = "/boot/grub/device.map"
+    refs = []
+    for number, line in _lines(target, path, problems):
+        match = re.match(r"^\((hd\d+)\)\s+(\S+)", line)
+        if match:
+            ref = _ref(path, number, match.group(2), "device.map")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _default_grub(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    path = "/etc/default/grub"
+    refs = []
+    for number, line in _lines(target, path, problems):
+        key, sep, value = line.partition("=")
+        if not sep or key.strip() not in _DEFAULT_GRUB_KEYS:
+            continue
+        try:
+            words = shlex.split(value)
+            tokens = [t for word in words for t in word.split()]
+        except ValueError:
+            tokens = value.strip("\"'").split()
+        for _key, device in _kernel_args(tokens):
+            ref = _ref(path, number, device, "default-grub")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _cmdline(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    path = "/proc/cmdline"
+    text = read_guest_text(target, path, problems, limit=64 * 1024) or ""
+    refs = []
+    for _key, device in _kernel_args(text.split()):
+        ref = _ref(path, 1, device, "cmdline")
+        if ref is not None:
+            refs.append(ref)
+    return refs
+
+
+# ---- new names ------------------------------------------------------------------------
+
+
+def _letters(index: int) -> str:
+    """0 -> a, 25 -> z, 26 -> aa (the kernel's disk letter sequence)."""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = string.ascii_lowercase[rest] + out
+    return out
+
+
+def _letter_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - ord("a") + 1)
+    return n - 1
+
+
+_FAMILY_ORDER = {"hd": 0, "sd": 1, "xvd": 2}
+
+
+def propose_names(refs: list[DiskRef]) -> list[DiskRef]:
+    """Fill ``proposed``/``guessed`` on legacy references.
+
+    Distinct legacy disks in old-name order (hda, hdb, ..., sda, ...) become
+    vda, vdb, ...; ``guessed`` when more than one disk is named or the only
+    one is not the first of its kind (a gap: the hypervisor decides).
+
+    >>> r = propose_names([DiskRef("/etc/fstab", 1, "/dev/hda3", "legacy")])[0]
+    >>> r.proposed, r.guessed
+    ('/dev/vda3', False)
+    """
+    disks = set()
+    for ref in refs:
+        match = LEGACY_DISK_RE.match(ref.device) if ref.scheme == "legacy" else None
+        if match:
+            disks.add((match.group(1), match.group(2)))
+    order = sorted(
+        disks, key=lambda d: (_FAMILY_ORDER.get(d[0], 9), len(d[1]), _letter_index(d[1]))
+    )
+    new = {disk: "vd" + _letters(i) for i, disk in enumerate(order)}
+    guessed = len(order) > 1 or any(_letter_index(letters) != 0 for _, letters in order)
+    out = []
+    for ref in refs:
+        match = LEGACY_DISK_RE.match(ref.device) if ref.scheme == "legacy" else None
+        if match:
+            disk = (match.group(1), match.group(2))
+            ref = replace(ref, proposed=f"/dev/{new[disk]}{match.group(3)}", guessed=guessed)
+        out.append(ref)
+    return out
+
+
+# ---- UUIDs --------------------------------------------------------------------------
+
+
+def _with_uuids(target: Target, refs: list[DiskRef]) -> list[DiskRef]:
+    """Add each local device's file-system UUID from ``blkid`` (never fails detection)."""
+    if not (target.can_run and target.kind == "local" and target.live):
+        return refs
+    cache: dict[str, Optional[str]] = {}
+    out = []
+    for ref in refs:
+        if ref.scheme in ("legacy", "virtio") and target.exists(ref.device):
+            if ref.device not in cache:
+                cache[ref.device] = _blkid_uuid(target, ref.device)
+            if cache[ref.device]:
+                ref = replace(ref, uuid=cache[ref.device])
+        out.append(ref)
+    return out
+
+
+def _blkid_uuid(target: Target, device: str) -> Optional[str]:
+    try:
+        result = target.run(["blkid", "-o", "value", "-s", "UUID", device])
+    except OSError:
+        return None
+    value = result.output.strip().splitlines()
+    if result.returncode != 0 or not value:
+        return None
+    uuid = value[0].strip()
+    return uuid if re.fullmatch(r"[0-9A-Fa-f-]{4,64}", uuid) else None
