@@ -1,0 +1,172 @@
+"""Planning: a pure function from Facts, Choices and file bytes to a Plan.
+
+``plan(facts, choices, files)`` writes nothing and reads nothing: ``files``
+maps guest paths to their current bytes (None: absent), gathered by
+:func:`~virtio_wizard.plan.files.read_files` through the Target, or built by
+hand in the tests. That split is what lets the same plan be previewed,
+saved as JSON, checked and applied later (apply re-hashes every file).
+
+Steps come in this order (reasons in ``docs/plan.md``): module config edits,
+the initrd backup, the rebuild, then disk-name edits. A refused plan (any
+``error`` finding) has no steps at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Optional
+
+from .. import knowledge as K
+from ..facts import BUILTIN, Facts, Kernel
+from ..finding import ERROR, INFO, Finding
+from .disknames import plan_disk_names
+from .edits import Workspace
+from .files import GuestFiles, files_needed, make_plan, read_files
+from .initrd import plan_initrd
+from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
+from .sysinit import plan_sysinit
+
+__all__ = [
+    "plan",
+    "make_plan",
+    "files_needed",
+    "read_files",
+    "GuestFiles",
+    "choose_kernel",
+    "modules_to_load",
+    "Choices",
+    "Step",
+    "Plan",
+    "PlanError",
+    "PLAN_SCHEMA",
+    "parse_drivers",
+]
+
+
+def choose_kernel(facts: Facts, choices: Choices) -> tuple[Optional[Kernel], list[Finding]]:
+    """The kernel to prepare, or None with the refusal that says why."""
+    installed = ", ".join(k.version for k in facts.kernels) or "none"
+    if choices.kernel:
+        kernel = facts.kernel(choices.kernel)
+        if kernel is None:
+            return None, [
+                Finding(
+                    "kernel-unknown",
+                    ERROR,
+                    f"Kernel {choices.kernel} is not installed on this guest "
+                    f"(installed: {installed}).",
+                    "Choose one of the installed kernels with --kernel.",
+                )
+            ]
+        return kernel, []
+    kernel = facts.default_kernel()
+    if kernel is None:
+        return None, [
+            Finding(
+                "kernel-none",
+                ERROR,
+                "No installed kernel was found on this guest (no /boot/vmlinuz-* "
+                "with modules), so there is nothing to prepare.",
+                "Check that --root points at the guest's root file system with /boot mounted.",
+            )
+        ]
+    return kernel, []
+
+
+def modules_to_load(
+    facts: Facts, choices: Choices, kernel: Kernel
+) -> tuple[tuple[str, ...], list[Finding]]:
+    """The seed's list for the chosen drivers minus what the kernel has built in.
+
+    Never reordered: the seed's order is the only one that works (only
+    virtio_blk and virtio_net may swap). Refuses when a needed module is
+    missing from this kernel, naming an installed kernel that has them all.
+    """
+    wanted = K.modules_for(choices.block, choices.net)
+    missing = [m for m in wanted if not kernel.supports(m)]
+    if missing:
+        good = [
+            k.version
+            for k in facts.kernels
+            if k is not kernel and all(k.supports(m) for m in wanted)
+        ]
+        fix = (
+            f"Prepare a kernel that has them: --kernel {good[0]}"
+            + (f" (also: {', '.join(good[1:])})" if good[1:] else "")
+            + "."
+            if good
+            else "No installed kernel has them: install a kernel with virtio support "
+            "or the virtio driver package for this release, then plan again."
+        )
+        return (), [
+            Finding(
+                "kernel-no-virtio",
+                ERROR,
+                f"Kernel {kernel.version} has no {', '.join(missing)} "
+                "(neither as a module nor built in).",
+                fix,
+                K.SEED,
+            )
+        ]
+    builtin = [m for m in wanted if kernel.virtio.get(m) == BUILTIN]
+    modules = tuple(m for m in wanted if m not in builtin)
+    notes = []
+    if builtin:
+        rest = (
+            f"; still to load: {', '.join(modules)}"
+            if modules
+            else ": nothing to load or put in the initrd"
+        )
+        notes.append(
+            Finding(
+                "modules-builtin",
+                INFO,
+                f"Kernel {kernel.version} has {', '.join(builtin)} built in{rest}.",
+                "Nothing to do for the built-in drivers.",
+                K.SEED,
+            )
+        )
+    return modules, notes
+
+
+def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -> Plan:
+    """The Plan for these choices on this guest; never writes, never reads."""
+    ws = Workspace(files)
+    target = {"kind": facts.target.kind, "root": facts.target.root}
+
+    def refused(findings: list[Finding], modules: tuple[str, ...] = (), kver=None) -> Plan:
+        return Plan(choices, (), tuple(findings), modules, kver, target)
+
+    if facts.not_linux:
+        return refused(
+            [
+                Finding(
+                    "target-not-linux",
+                    ERROR,
+                    f"This is not a Linux guest the wizard can prepare: {facts.not_linux}.",
+                    "Windows guests use the virtio-win drivers (viostor, NetKVM); "
+                    "point --root at a Linux root file system.",
+                )
+            ]
+        )
+    kernel, findings = choose_kernel(facts, choices)
+    if kernel is None:
+        return refused(findings)
+    modules, notes = modules_to_load(facts, choices, kernel)
+    findings += notes
+    if any(f.severity == ERROR for f in findings):
+        return refused(findings, (), kernel.version)
+    middle: list[Step] = []
+    if choices.method == "sysinit":
+        findings += plan_sysinit(facts, choices, modules, ws)
+    else:
+        steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws)
+        middle += steps
+        findings += more
+    if any(f.severity == ERROR for f in findings):
+        return refused(findings, modules, kernel.version)
+    config = ws.changed()
+    findings += plan_disk_names(facts, choices, ws)
+    late = [p for p in ws.changed() if p not in config]
+    steps = [ws.step(p) for p in config] + middle + [ws.step(p) for p in late]
+    return Plan(choices, tuple(steps), tuple(findings), modules, kernel.version, target)

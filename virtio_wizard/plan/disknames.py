@@ -1,0 +1,138 @@
+"""Disk names: point the guest's files at the virtio disks (/dev/vdX).
+
+Emulated disks are ``/dev/hdX`` (IDE) or ``/dev/sdX``; on virtio the same
+disk is ``/dev/vdX``. Anything that still names the old device breaks after
+the switch: the seed's example is swap on ``/dev/hda3`` silently missing.
+Detection lists every reference with the name it should become
+(``DiskRef.proposed``); here each such file gets one edit that replaces
+exactly those tokens on those lines. A token is matched whole, so
+``/dev/hda1`` never touches ``/dev/hda10``. With ``use_uuid`` the robust
+``UUID=`` form is written where the file system's UUID is known.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import knowledge as K
+from ..facts import DiskRef, Facts
+from ..finding import INFO, WARNING, Finding
+from .edits import Workspace, split_lines
+from .files import RUNTIME_CONTEXTS
+from .model import Choices
+
+__all__ = ["plan_disk_names", "replace_token", "UUID_CONTEXTS", "KERNEL_ARG_CONTEXTS"]
+
+#: Contexts whose device field takes ``UUID=...`` directly.
+UUID_CONTEXTS = frozenset({"fstab", "crypttab"})
+#: Contexts holding kernel arguments, where ``root=``/``resume=`` take ``UUID=...``.
+KERNEL_ARG_CONTEXTS = frozenset({"grub-root", "grub-resume", "grub-kernel-root", "default-grub"})
+#: Characters that continue a device token on either side.
+_TOKEN_CHARS = r"\w./-"
+
+
+def replace_token(line: str, device: str, new: str, prefix: str = "") -> tuple[str, int]:
+    """Replace whole-token ``device`` (after ``prefix``, e.g. ``root=``) in ``line``.
+
+    >>> replace_token("/dev/hda1 /boot ext3\\n/dev/hda10", "/dev/hda1", "/dev/vda1")
+    ('/dev/vda1 /boot ext3\\n/dev/hda10', 1)
+    """
+    pattern = re.compile(rf"(?<![{_TOKEN_CHARS}])({prefix}){re.escape(device)}(?![{_TOKEN_CHARS}])")
+    return pattern.subn(lambda m: m.group(1) + new, line)
+
+
+def _new_name(ref: DiskRef, use_uuid: bool) -> tuple[str, str]:
+    """(text to write, prefix it must follow) for one reference."""
+    assert ref.proposed is not None
+    if use_uuid and ref.uuid:
+        if ref.context in UUID_CONTEXTS:
+            return f"UUID={ref.uuid}", ""
+        if ref.context in KERNEL_ARG_CONTEXTS:
+            return f"UUID={ref.uuid}", "root=|resume="
+    return ref.proposed, ""
+
+
+def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
+    """Plan the disk-name edits into ``ws``; return notes and warnings."""
+    if not choices.fixes_disk_names:
+        return []
+    findings: list[Finding] = []
+    refs = [r for r in facts.disk_refs if r.proposed]
+    runtime = [r for r in refs if r.context in RUNTIME_CONTEXTS]
+    if runtime:
+        where = ", ".join(K.unique(r.file for r in runtime))
+        findings.append(
+            Finding(
+                "disk-names-runtime",
+                INFO,
+                f"{where} still name{'s' if len(runtime) == 1 else ''} the old disks: "
+                "that is the running state, and it follows the edited files after a reboot.",
+                "Nothing to edit there; reboot after apply.",
+                K.SEED_SWAP,
+            )
+        )
+    edit = [r for r in refs if r.context not in RUNTIME_CONTEXTS]
+    guessed = K.unique(f"{r.device} -> {r.proposed}" for r in edit if r.guessed)
+    if guessed:
+        findings.append(
+            Finding(
+                "disk-order-guessed",
+                WARNING,
+                "The new names are a guess from the old disks' order: "
+                + ", ".join(guessed)
+                + ". If the hypervisor presents the disks in another order they will be wrong.",
+                "Check the disk order in the VM definition, or use --use-uuid where "
+                "UUIDs are known.",
+                K.VIRT_V2V,
+            )
+        )
+    by_file: dict[str, list[DiskRef]] = {}
+    seen: set[tuple[str, int, str]] = set()
+    for r in edit:
+        real = ws.real(r.file)
+        key = (real, r.line, r.device)
+        if key in seen:
+            continue
+        seen.add(key)
+        by_file.setdefault(real, []).append(r)
+    stale: list[str] = []
+    for path, file_refs in by_file.items():
+        text = ws.text(path)
+        if text is None:
+            stale += [f"{r.file}:{r.line} {r.device}" for r in file_refs]
+            continue
+        lines = split_lines(text)
+        changes: list[str] = []
+        for r in file_refs:
+            i = r.line - 1
+            new, prefix = _new_name(r, choices.use_uuid)
+            count = 0
+            if 0 <= i < len(lines):
+                lines[i], count = replace_token(lines[i], r.device, new, prefix)
+                if count == 0 and prefix:
+                    new = r.proposed or new
+                    lines[i], count = replace_token(lines[i], r.device, new)
+            if count == 0:
+                stale.append(f"{r.file}:{r.line} {r.device}")
+                continue
+            change = f"{r.device} -> {new}"
+            if change not in changes:
+                changes.append(change)
+        if changes:
+            ws.set(
+                path,
+                "".join(lines),
+                "name the disks as virtio shows them: " + ", ".join(changes),
+            )
+    if stale:
+        findings.append(
+            Finding(
+                "disk-ref-stale",
+                WARNING,
+                "These disk references were not where detection saw them (the file changed?) "
+                "and are left alone: " + ", ".join(stale) + ".",
+                "Run detect again, or edit them by hand.",
+                K.SEED_SWAP,
+            )
+        )
+    return findings

@@ -1,0 +1,319 @@
+"""Text edits as planning makes them: one edit per real file, bytes kept.
+
+Several rules may touch one file (a module list and a disk name, or two
+names reached through ``/etc/grub.conf`` and ``/boot/grub/grub.conf``);
+``Workspace`` keeps the current text of each real file so those rules stack
+into one edit, and turns each changed file into one ``edit`` Step whose bytes
+round-trip: a file that was not UTF-8 is decoded as Latin-1 (as
+``target.decode_text`` does) and written back as Latin-1, and lines are split
+on ``\\n`` only, so a CR, a form feed or a Latin-1 ``\\x85`` stays where it was.
+
+Pure: no Target here, only the bytes handed in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Callable, Optional
+
+from ..finding import ERROR, Finding
+from ..knowledge import SEED_MODULES, SEED_ORDER, canonical_module, order_violation
+from .model import Step
+
+__all__ = [
+    "Workspace",
+    "split_lines",
+    "line_ending",
+    "unified_diff",
+    "merge_modules",
+    "ModuleMerge",
+    "module_rank",
+    "parse_modprobe",
+    "parse_module_line",
+    "order_refusal",
+    "ORDER_TEXT",
+]
+
+ORDER_TEXT = (
+    "virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci "
+    "(only virtio_blk and virtio_net may swap)"
+)
+
+Files = Mapping[str, Optional[bytes]]
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their terminators, split on ``\\n`` only.
+
+    ``str.splitlines`` also splits on ``\\r``, ``\\x0c``, ``\\x1c`` and
+    ``\\x85``; a Latin-1 shell script can hold those, and splitting there would
+    move bytes and shift line numbers.
+
+    >>> split_lines("a\\r\\nb")
+    ['a\\r\\n', 'b']
+    """
+    if not text:
+        return []
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def line_ending(text: str) -> str:
+    """``\\r\\n`` when most lines of ``text`` end that way, else ``\\n``."""
+    lines = [ln for ln in split_lines(text) if ln.endswith("\n")]
+    crlf = sum(1 for ln in lines if ln.endswith("\r\n"))
+    return "\r\n" if lines and crlf * 2 > len(lines) else "\n"
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A unified diff with ``a/PATH`` and ``b/PATH`` headers, as git prints it.
+
+    A last line without a newline gets git's ``\\ No newline at end of file``
+    marker so the diff stays one line per line. CRs are kept.
+    """
+    name = path.lstrip("/")
+    out: list[str] = []
+    for line in difflib.unified_diff(
+        split_lines(old), split_lines(new), f"a/{name}", f"b/{name}", lineterm="\n"
+    ):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding that gives the same bytes back (target.decode_text)."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+class Workspace:
+    """The guest files as the plan changes them.
+
+    ``files`` maps guest paths to bytes (None: absent). When it is a
+    :class:`~virtio_wizard.plan.files.GuestFiles` it also knows the real
+    file behind each symlink and each file's mode; with a plain dict every
+    path is its own real file and modes are unknown (apply then keeps them).
+    A path missing from ``files`` is treated as absent.
+    """
+
+    def __init__(self, files: Files) -> None:
+        self._files = files
+        self._real: Mapping[str, str] = getattr(files, "real", {}) or {}
+        self._modes: Mapping[str, int] = getattr(files, "modes", {}) or {}
+        self._text: dict[str, str] = {}
+        self._why: dict[str, list[str]] = {}
+        self._mode: dict[str, int] = {}
+        self._order: list[str] = []
+
+    # ---- reading ---------------------------------------------------------
+
+    def real(self, path: str) -> str:
+        """The real file a guest path names (symlinks resolved by read_files)."""
+        return self._real.get(path, path)
+
+    def original(self, path: str) -> Optional[bytes]:
+        """The bytes when planned, or None when the file is absent."""
+        real = self.real(path)
+        if path in self._files:
+            return self._files[path]
+        return self._files.get(real)
+
+    def exists(self, path: str) -> bool:
+        return self.original(path) is not None
+
+    def mode(self, path: str) -> Optional[int]:
+        """The file's permission bits when known."""
+        real = self.real(path)
+        return self._modes.get(path, self._modes.get(real))
+
+    def text(self, path: str) -> Optional[str]:
+        """The current text (with earlier planned changes), None when absent."""
+        real = self.real(path)
+        if real in self._text:
+            return self._text[real]
+        data = self.original(path)
+        return None if data is None else _decode(data)[0]
+
+    # ---- changing --------------------------------------------------------
+
+    def set(self, path: str, text: str, why: str, mode: Optional[int] = None) -> None:
+        """Plan ``text`` as the file's new content; ``why`` joins earlier reasons."""
+        real = self.real(path)
+        if real not in self._order:
+            self._order.append(real)
+            self._why[real] = []
+        self._text[real] = text
+        if why not in self._why[real]:
+            self._why[real].append(why)
+        if mode is not None:
+            self._mode[real] = mode
+
+    def changed(self) -> list[str]:
+        """Real paths with a planned change, in the order first touched."""
+        return [p for p in self._order if self._differs(p)]
+
+    def _differs(self, real: str) -> bool:
+        old = self.original(real)
+        if old is None:
+            return True
+        new_text = self._text[real]
+        old_text, _ = _decode(old)
+        return new_text != old_text or (real in self._mode and self._mode[real] != self.mode(real))
+
+    def step(self, real: str) -> Step:
+        """The one edit Step for a changed real file."""
+        old = self.original(real)
+        new_text = self._text[real]
+        if old is None:
+            old_text, encoding, old_sha = "", "utf-8", None
+            mode = self._mode.get(real, 0o644)
+        else:
+            old_text, encoding = _decode(old)
+            old_sha = hashlib.sha256(old).hexdigest()
+            mode = self._mode.get(real, self.mode(real))
+        if encoding == "latin-1":
+            # Additions are ASCII; anything else could not be written back.
+            new_text.encode("latin-1")
+        return Step(
+            kind="edit",
+            why="; ".join(self._why[real]),
+            path=real,
+            old_sha256=old_sha,
+            new_text=new_text,
+            encoding=encoding,
+            mode=mode,
+            diff=unified_diff(old_text, new_text, real),
+        )
+
+
+# ---- module lists in order (seed) ----------------------------------------------
+
+_MODPROBE_RE = re.compile(r"^\s*(?:/s?bin/|/usr/s?bin/)?modprobe\s+(?:-\S+\s+)*([A-Za-z0-9_-]+)")
+_NAME_RE = re.compile(r"^\s*([A-Za-z0-9_-]+)")
+
+
+def parse_modprobe(line: str) -> Optional[str]:
+    """The module a ``modprobe M`` line loads (canonical), else None.
+
+    >>> parse_modprobe("modprobe virtio_ring # Comment this out")
+    'virtio_ring'
+    >>> parse_modprobe("# modprobe virtio") is None
+    True
+    """
+    m = _MODPROBE_RE.match(line)
+    return canonical_module(m.group(1)) if m else None
+
+
+def parse_module_line(line: str) -> Optional[str]:
+    """The module of an ``/etc/modules``-style line (``name [options]``), else None."""
+    if line.lstrip().startswith("#"):
+        return None
+    m = _NAME_RE.match(line)
+    return canonical_module(m.group(1)) if m else None
+
+
+def order_refusal(path: str, where: str) -> Finding:
+    """The refusal for an existing module list out of the seed's order.
+
+    The wizard adds lines without moving the user's, so it cannot make such a
+    list right by itself; loading in another order does not work (seed).
+    """
+    return Finding(
+        "modules-out-of-order",
+        ERROR,
+        f"{path} ({where}) lists the virtio modules out of the seed's order; "
+        "drivers loaded in another order do not work.",
+        f"Put them in this order: {ORDER_TEXT}, then plan again.",
+        SEED_ORDER,
+    )
+
+
+def module_rank(name: str) -> int:
+    """Position in the seed's order; virtio_blk and virtio_net share a rank."""
+    if name == "virtio_net":
+        name = "virtio_blk"
+    return SEED_MODULES.index(name) if name in SEED_MODULES else len(SEED_MODULES)
+
+
+class ModuleMerge:
+    """The result of merging wanted modules into an existing list of lines."""
+
+    def __init__(
+        self,
+        lines: list[str],
+        added: tuple[str, ...],
+        present: tuple[str, ...],
+        out_of_order: Optional[int],
+    ) -> None:
+        #: The new lines (with terminators).
+        self.lines = lines
+        #: Modules that were missing and are now inserted.
+        self.added = added
+        #: Seed modules already listed, in file order.
+        self.present = present
+        #: 1-based line of the first existing entry out of the seed's order.
+        self.out_of_order = out_of_order
+
+
+def merge_modules(
+    lines: Sequence[str],
+    wanted: Sequence[str],
+    parse: Callable[[str], Optional[str]],
+    fmt: Callable[[str], str],
+    region: range,
+    anchor: int,
+    eol: str,
+    lead: Sequence[str] = (),
+) -> ModuleMerge:
+    """Insert the wanted modules missing from ``region`` so the order stays right.
+
+    Existing lines are never moved or changed: each missing module goes just
+    before the first listed module the seed loads later, else after the last
+    listed one, else at ``anchor`` (preceded by the ``lead`` lines, e.g. the
+    seed's blank line). Only virtio_blk and virtio_net may swap (seed), so a
+    list already out of order is reported and left alone.
+    """
+    seed = set(SEED_MODULES)
+    existing: list[tuple[int, str]] = []
+    for i in region:
+        name = parse(lines[i])
+        if name in seed:
+            existing.append((i, name))
+    names = [n for _, n in existing]
+    bad = order_violation(names)
+    present = tuple(names)
+    out = list(lines)
+    if bad is not None:
+        return ModuleMerge(out, (), present, existing[bad][0] + 1)
+    missing = [m for m in wanted if m not in names]
+    if not missing:
+        return ModuleMerge(out, (), present, None)
+    inserts: dict[int, list[str]] = {}
+    for m in missing:
+        later = [i for i, n in existing if module_rank(n) > module_rank(m)]
+        if later:
+            pos = later[0]
+        elif existing:
+            pos = existing[-1][0] + 1
+        else:
+            pos = anchor
+        inserts.setdefault(pos, []).append(m)
+    for pos in sorted(inserts, reverse=True):
+        new = [fmt(m) + eol for m in inserts[pos]]
+        if not existing and pos == anchor:
+            new = [ln + eol for ln in lead] + new
+        if pos > 0 and pos == len(out) and not out[-1].endswith("\n"):
+            out[-1] += eol
+        out[pos:pos] = new
+    return ModuleMerge(out, tuple(missing), present, None)

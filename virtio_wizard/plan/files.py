@@ -1,0 +1,145 @@
+"""Which guest files a plan needs, and reading them through the Target.
+
+Planning itself is pure (``plan(facts, choices, files)``); this module is the
+impure edge that gathers ``files``. It reads only through the Target, so
+symlinks are resolved inside the guest root, only regular files are opened
+and every read is bounded. Edits must name the real file behind a link
+(``/etc/grub.conf`` -> ``/boot/grub/grub.conf``): writing the link's path
+would replace the link with a copy and leave grub reading the old file.
+
+Two kinds of entry only need an answer to "is the name taken?": initrd
+backup candidates (multi-megabyte images, never read) and folders (a path
+ending in ``/``, e.g. ``/etc/mkinitcpio.conf.d/``). For those the value is
+``b""`` when something is there and None when not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional
+
+from .. import knowledge as K
+from ..facts import Facts, Kernel
+from .model import Choices
+
+if TYPE_CHECKING:
+    from ..target import Target
+    from .model import Plan
+
+__all__ = [
+    "GuestFiles",
+    "files_needed",
+    "read_files",
+    "make_plan",
+    "backup_candidates",
+    "is_probe",
+    "RUNTIME_CONTEXTS",
+    "MKINITCPIO_DROPIN_DIR",
+]
+
+#: DiskRef contexts that are runtime state, not files to edit.
+RUNTIME_CONTEXTS = frozenset({"cmdline", "mtab", "swaps"})
+MKINITCPIO_DROPIN_DIR = "/etc/mkinitcpio.conf.d/"
+#: How many numbered backup names to try after the two plain ones.
+BACKUP_NUMBERED = 9
+_BACKUP_RE = re.compile(r"\.(virtio\.orig|virtio-wizard\.bak(\.\d+)?)$")
+
+
+class GuestFiles(dict):
+    """``path -> bytes or None`` plus what a plain mapping cannot carry.
+
+    ``real`` maps a requested path to the real file behind its symlinks (only
+    where they differ); ``modes`` holds each existing file's permission bits,
+    so an edit keeps them and a non-executable ``/etc/rc.modules`` is noticed.
+    """
+
+    def __init__(
+        self,
+        data: Optional[dict[str, Optional[bytes]]] = None,
+        real: Optional[dict[str, str]] = None,
+        modes: Optional[dict[str, int]] = None,
+    ) -> None:
+        super().__init__(data or {})
+        self.real: dict[str, str] = dict(real or {})
+        self.modes: dict[str, int] = dict(modes or {})
+
+
+def is_probe(path: str) -> bool:
+    """True for entries whose content is never read, only their presence."""
+    return path.endswith("/") or bool(_BACKUP_RE.search(path))
+
+
+def backup_candidates(image: str) -> list[str]:
+    """Backup names for an initrd, best first: the seed's, ours, numbered ones.
+
+    The seed's virtio package keeps ``IMAGE.virtio.orig``; reusing that name
+    when free makes the wizard's backup where a Red Hat admin looks first.
+    """
+    names = [f"{image}.virtio.orig", f"{image}.virtio-wizard.bak"]
+    names += [f"{image}.virtio-wizard.bak.{n}" for n in range(1, BACKUP_NUMBERED + 1)]
+    return names
+
+
+def _chosen_kernel(facts: Facts, choices: Choices) -> Optional[Kernel]:
+    if choices.kernel:
+        return facts.kernel(choices.kernel)
+    return facts.default_kernel()
+
+
+def files_needed(facts: Facts, choices: Choices) -> list[str]:
+    """Guest paths whose current bytes ``plan`` needs for these choices."""
+    from .initrd import config_paths, image_path
+
+    paths: list[str] = []
+    if choices.method == "sysinit":
+        chosen = choices.sysinit_file or K.RC_SYSINIT
+        if chosen in K.SYSINIT_FILES:
+            paths.append(chosen)
+    else:
+        paths += config_paths(facts.initrd_tool)
+        kernel = _chosen_kernel(facts, choices)
+        if kernel is not None and facts.initrd_tool:
+            image = image_path(facts.initrd_tool, kernel)
+            if image:
+                paths += backup_candidates(image)
+    if choices.fixes_disk_names:
+        paths += [
+            r.file for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS
+        ]
+    return K.unique(paths)
+
+
+def read_files(target: Target, paths: Iterable[str]) -> GuestFiles:
+    """Read ``paths`` through the Target: bytes, None when absent.
+
+    Symlinks are resolved inside the root and recorded in ``real``. A path
+    that exists but is not a regular file, or is too large, raises the
+    Target's error: a plan must not edit such a thing.
+    """
+    out = GuestFiles()
+    for path in paths:
+        if path.endswith("/"):
+            out[path] = b"" if target.is_dir(path) else None
+            continue
+        real = target.resolve(path)
+        if real != path:
+            out.real[path] = real
+        if is_probe(path):
+            out[path] = b"" if target.exists(path) or target.is_symlink(path) else None
+            continue
+        if not target.exists(path):
+            out[path] = None
+            continue
+        out[path] = target.read_bytes(path)
+        st = target.stat(path)
+        if st is not None:
+            out.modes[path] = st.perms
+    return out
+
+
+def make_plan(target: Target, facts: Facts, choices: Choices) -> Plan:
+    """Read what the plan needs, then plan: the one call the CLI and TUI make."""
+    from . import plan
+
+    return plan(facts, choices, read_files(target, files_needed(facts, choices)))

@@ -1,0 +1,378 @@
+"""The initrd method: put the modules in the initial RAM disk, then rebuild it.
+
+One function per tool says how that tool is told about the modules (a
+config edit or command-line flags) and how it rebuilds (KNOWLEDGE.md section
+4, the tools' man pages, virt-v2v's ``convert_linux.ml``). The shared part is
+here too: the image is backed up first under a free name (the seed's
+``IMAGE.virtio.orig`` when it is free), the rebuild runs, and apply then
+reads the new image and checks the modules are inside (``verify_modules``).
+An image that already holds every module is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Callable, Optional
+
+from .. import knowledge as K
+from ..facts import Kernel
+from ..finding import ERROR, INFO, WARNING, Finding
+from .edits import (
+    Workspace,
+    line_ending,
+    merge_modules,
+    module_rank,
+    order_refusal,
+    parse_module_line,
+    split_lines,
+)
+from .files import MKINITCPIO_DROPIN_DIR, backup_candidates
+from .model import Step
+
+__all__ = [
+    "plan_initrd",
+    "config_paths",
+    "image_path",
+    "rebuild_argv",
+    "merge_words",
+    "TOOLS",
+]
+
+TOOLS = ("mkinitrd", "dracut", "suse-mkinitrd", "initramfs-tools", "mkinitcpio")
+
+
+def config_paths(tool: Optional[str]) -> list[str]:
+    """The guest files the tool's configuration step reads."""
+    return {
+        "dracut": [K.DRACUT_DROPIN],
+        "suse-mkinitrd": [K.SUSE_SYSCONFIG_KERNEL],
+        "initramfs-tools": [K.INITRAMFS_TOOLS_MODULES],
+        "mkinitcpio": [K.MKINITCPIO_CONF, K.MKINITCPIO_DROPIN, MKINITCPIO_DROPIN_DIR],
+    }.get(tool or "", [])
+
+
+def image_path(tool: str, kernel: Kernel) -> Optional[str]:
+    """The kernel's initrd, or the name the tool gives a new one (None: unknown)."""
+    if kernel.initrd:
+        return kernel.initrd
+    v = kernel.version
+    return {
+        "mkinitrd": f"/boot/initrd-{v}.img",
+        "dracut": f"/boot/initramfs-{v}.img",
+        "suse-mkinitrd": f"/boot/initrd-{v}",
+        "initramfs-tools": f"/boot/initrd.img-{v}",
+    }.get(tool)
+
+
+def merge_words(
+    words: Sequence[str], wanted: Sequence[str]
+) -> tuple[list[str], list[str], Optional[int]]:
+    """Insert missing modules into a word list keeping the seed's order.
+
+    Returns (new words, added, index of the first existing word out of order).
+    Non-virtio words stay where they are; a missing module goes before the
+    first listed one the seed loads later, else at the end.
+    """
+    names = [K.canonical_module(w) for w in words]
+    seed = [(i, n) for i, n in enumerate(names) if n in K.SEED_MODULES]
+    bad = K.order_violation([n for _, n in seed])
+    if bad is not None:
+        return list(words), [], seed[bad][0]
+    added = [m for m in wanted if m not in names]
+    inserts: dict[int, list[str]] = {}
+    for m in added:
+        later = [i for i, n in seed if module_rank(n) > module_rank(m)]
+        pos = later[0] if later else (seed[-1][0] + 1 if seed else len(words))
+        inserts.setdefault(pos, []).append(m)
+    out: list[str] = []
+    for i in range(len(words) + 1):
+        out += inserts.get(i, [])
+        if i < len(words):
+            out.append(words[i])
+    return out, added, None
+
+
+# ---- per tool: telling it about the modules -------------------------------------
+
+_DRACUT_RE = re.compile(r"""^\s*add_drivers\+?=\s*(["'])(.*?)\1""")
+
+
+def config_dracut(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+    """``add_drivers+=" ... "`` in a drop-in (spaces inside the quotes: dracut.conf(5))."""
+    path = K.DRACUT_DROPIN
+    text = ws.text(path)
+    present: list[str] = []
+    for line in split_lines(text or ""):
+        m = _DRACUT_RE.match(line)
+        if m:
+            present += [K.canonical_module(w) for w in m.group(2).split()]
+    missing = [m for m in modules if m not in present]
+    if not missing:
+        return []
+    line = f'add_drivers+=" {" ".join(missing)} "'
+    if text is None:
+        new = (
+            f"# virtio drivers for the initrd (written by virtio-wizard; dracut.conf(5))\n{line}\n"
+        )
+    else:
+        eol = line_ending(text)
+        new = text + ("" if not text or text.endswith("\n") else eol) + line + eol
+    ws.set(path, new, f"tell dracut to put {', '.join(missing)} in every initrd it builds")
+    return []
+
+
+_SUSE_RE = re.compile(r"""^(\s*INITRD_MODULES=)(["']?)(.*?)\2(\s*(?:#.*)?)$""")
+
+
+def config_suse(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+    """``INITRD_MODULES="..."`` in /etc/sysconfig/kernel, missing names appended in order."""
+    path = K.SUSE_SYSCONFIG_KERNEL
+    text = ws.text(path)
+    why = "SUSE mkinitrd puts the modules of INITRD_MODULES in the initrd"
+    if text is None:
+        ws.set(path, f'INITRD_MODULES="{" ".join(modules)}"\n', why)
+        return []
+    lines = split_lines(text)
+    for i, raw in enumerate(lines):
+        body = raw.rstrip("\r\n")
+        m = _SUSE_RE.match(body)
+        if not m:
+            continue
+        words, added, bad = merge_words(m.group(3).split(), modules)
+        if bad is not None:
+            return [order_refusal(path, "INITRD_MODULES")]
+        if not added:
+            return []
+        quote = m.group(2) or '"'
+        lines[i] = f"{m.group(1)}{quote}{' '.join(words)}{quote}{m.group(4)}" + raw[len(body) :]
+        ws.set(path, "".join(lines), f"{why}: add {', '.join(added)}")
+        return []
+    eol = line_ending(text)
+    sep = "" if not text or text.endswith("\n") else eol
+    ws.set(path, f'{text}{sep}INITRD_MODULES="{" ".join(modules)}"{eol}', why)
+    return []
+
+
+def config_initramfs_tools(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+    """One name per line in /etc/initramfs-tools/modules (initramfs-tools(7))."""
+    path = K.INITRAMFS_TOOLS_MODULES
+    text = ws.text(path)
+    why = "initramfs-tools puts the modules listed there in the initrd and loads them in order"
+    if text is None:
+        ws.set(path, "".join(f"{m}\n" for m in modules), why)
+        return []
+    lines = split_lines(text)
+    merge = merge_modules(
+        lines, modules, parse_module_line, str, range(len(lines)), len(lines), line_ending(text)
+    )
+    if merge.out_of_order is not None:
+        return [order_refusal(path, f"line {merge.out_of_order}")]
+    if merge.added:
+        ws.set(path, "".join(merge.lines), f"{why}: add {', '.join(merge.added)}")
+    return []
+
+
+_MKINITCPIO_RE = re.compile(r"""^(\s*MODULES\+?=)(?:\((.*?)\)|(["'])(.*?)\3)(.*)$""")
+
+
+def _mkinitcpio_words(text: Optional[str]) -> list[str]:
+    words: list[str] = []
+    for line in split_lines(text or ""):
+        m = _MKINITCPIO_RE.match(line.rstrip("\r\n"))
+        if m:
+            words += [
+                K.canonical_module(w.strip("\"'")) for w in (m.group(2) or m.group(4) or "").split()
+            ]
+    return words
+
+
+MKINITCPIO_HEADER = "# virtio drivers for the initrd (written by virtio-wizard; mkinitcpio.conf(5))"
+
+
+def config_mkinitcpio(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+    """``MODULES+=(...)`` in a drop-in when mkinitcpio reads them (v36+), else MODULES=()."""
+    present = _mkinitcpio_words(ws.text(K.MKINITCPIO_CONF)) + _mkinitcpio_words(
+        ws.text(K.MKINITCPIO_DROPIN)
+    )
+    missing = [m for m in modules if m not in present]
+    if not missing:
+        return []
+    why = "mkinitcpio puts the MODULES array in the image and loads it in order"
+    dropins = ws.exists(MKINITCPIO_DROPIN_DIR) or ws.exists(K.MKINITCPIO_DROPIN)
+    main = ws.text(K.MKINITCPIO_CONF)
+    if dropins or main is None:
+        path = K.MKINITCPIO_DROPIN
+        text = ws.text(path)
+        line = f"MODULES+=({' '.join(missing)})"
+        if text is None:
+            new = f"{MKINITCPIO_HEADER}\n{line}\n"
+        else:
+            eol = line_ending(text)
+            new = text + ("" if not text or text.endswith("\n") else eol) + line + eol
+        ws.set(path, new, f"{why}: add {', '.join(missing)} (drop-in)")
+        return []
+    lines = split_lines(main)
+    for i, raw in enumerate(lines):
+        body = raw.rstrip("\r\n")
+        m = _MKINITCPIO_RE.match(body)
+        if not m or m.group(1).strip() != "MODULES=":
+            continue
+        if m.group(2) is not None:
+            words, added, bad = merge_words(m.group(2).split(), modules)
+            value = f"({' '.join(words)})"
+        else:
+            words, added, bad = merge_words(m.group(4).split(), modules)
+            value = f"{m.group(3)}{' '.join(words)}{m.group(3)}"
+        if bad is not None:
+            return [order_refusal(K.MKINITCPIO_CONF, "MODULES")]
+        lines[i] = f"{m.group(1)}{value}{m.group(5)}" + raw[len(body) :]
+        ws.set(K.MKINITCPIO_CONF, "".join(lines), f"{why}: add {', '.join(added)}")
+        return []
+    eol = line_ending(main)
+    sep = "" if main.endswith("\n") or not main else eol
+    ws.set(K.MKINITCPIO_CONF, f"{main}{sep}MODULES+=({' '.join(missing)}){eol}", why)
+    return []
+
+
+def config_mkinitrd(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+    """Nash mkinitrd takes the modules on its command line (--with=M): no file."""
+    return []
+
+
+CONFIGURE: dict[str, Callable[[Workspace, Sequence[str]], list[Finding]]] = {
+    "mkinitrd": config_mkinitrd,
+    "dracut": config_dracut,
+    "suse-mkinitrd": config_suse,
+    "initramfs-tools": config_initramfs_tools,
+    "mkinitcpio": config_mkinitcpio,
+}
+
+
+# ---- per tool: the rebuild command ------------------------------------------------
+
+
+def rebuild_argv(tool: str, kernel: Kernel, image: str, modules: Sequence[str]) -> tuple[str, ...]:
+    """The command that rebuilds ``image`` for ``kernel`` with the modules inside."""
+    v = kernel.version
+    if tool == "mkinitrd":
+        # The seed's command with -f (nash refuses to overwrite without it) and the
+        # --with=M form every nash version and dracut's mkinitrd wrapper accept.
+        return ("mkinitrd", "-f", *(f"--with={m}" for m in modules), image, v)
+    if tool == "dracut":
+        return ("dracut", "-f", image, v)
+    if tool == "suse-mkinitrd":
+        # -k and -i name files relative to the boot dir (-b, default /boot).
+        kimg = kernel.image or f"/boot/vmlinuz-{v}"
+        boot = os.path.dirname(image)
+        argv = ["mkinitrd", "-k", os.path.basename(kimg), "-i", os.path.basename(image)]
+        if boot != "/boot":
+            argv += ["-b", boot]
+        return tuple(argv)
+    if tool == "initramfs-tools":
+        return ("update-initramfs", "-u" if kernel.initrd else "-c", "-k", v)
+    if tool == "mkinitcpio":
+        return ("mkinitcpio", "-P")
+    raise ValueError(f"unknown initrd tool {tool!r}")
+
+
+def _free_backup(ws: Workspace, kernel: Kernel, image: str) -> Optional[str]:
+    for name in backup_candidates(image):
+        if name == kernel.virtio_orig or ws.exists(name):
+            continue
+        return name
+    return None
+
+
+def plan_initrd(
+    tool: Optional[str], kernel: Kernel, modules: Sequence[str], ws: Workspace
+) -> tuple[list[Step], list[Finding]]:
+    """Config edits go into ``ws``; returns (backup and rebuild steps, findings)."""
+    if tool not in CONFIGURE:
+        return [], [
+            Finding(
+                "initrd-tool-unknown",
+                ERROR,
+                "No initrd tool (mkinitrd, dracut, SUSE mkinitrd, initramfs-tools, mkinitcpio) "
+                "was found on this guest, so the initrd cannot be rebuilt.",
+                "Install the distribution's initrd tool, or use --method sysinit "
+                "with --boot-disk emulated.",
+                K.SEED_INITRD,
+            )
+        ]
+    source = K.INITRD_TOOLS[tool]["source"]
+    if not modules:
+        return [], []
+    findings = CONFIGURE[tool](ws, modules)
+    if any(f.severity == ERROR for f in findings):
+        return [], findings
+    image = image_path(tool, kernel)
+    if image is None:
+        return [], [
+            Finding(
+                "initrd-image-unknown",
+                ERROR,
+                f"Kernel {kernel.version} has no initrd image, and {K.INITRD_TOOLS[tool]['name']} "
+                "names its images by preset, so the wizard cannot tell which one to check.",
+                "Build the kernel's image once (mkinitcpio -P), then plan again.",
+                source,
+            )
+        ]
+    inside = set(kernel.initrd_virtio or ())
+    if kernel.initrd and kernel.initrd_virtio is not None and set(modules) <= inside:
+        findings.append(
+            Finding(
+                "initrd-already-has-virtio",
+                INFO,
+                f"{image} already holds {', '.join(modules)}: no rebuild needed.",
+                "Nothing to rebuild; a config change, if any, keeps them in images built later.",
+                source,
+            )
+        )
+        return [], findings
+    if kernel.initrd and kernel.initrd_virtio is None:
+        reason = f" ({kernel.initrd_error})" if kernel.initrd_error else ""
+        findings.append(
+            Finding(
+                "initrd-unreadable",
+                WARNING,
+                f"The wizard could not read {image}{reason}, so it rebuilds it to be sure.",
+                "Nothing to do; apply checks the new image.",
+                source,
+            )
+        )
+    steps: list[Step] = []
+    if kernel.initrd:
+        backup = _free_backup(ws, kernel, image)
+        if backup is None:
+            return [], [
+                Finding(
+                    "initrd-backup-names-taken",
+                    ERROR,
+                    f"Every backup name for {image} (.virtio.orig, .virtio-wizard.bak, "
+                    f".virtio-wizard.bak.1 to .{len(backup_candidates(image)) - 2}) is taken.",
+                    "Move old backups out of /boot, then plan again.",
+                    K.SEED_ORIG,
+                )
+            ]
+        steps.append(
+            Step(
+                kind="backup",
+                why="keep the current initrd as the way back if the new one does not boot",
+                path=image,
+                to=backup,
+            )
+        )
+    argv = rebuild_argv(tool, kernel, image, modules)
+    what = "rebuild" if kernel.initrd else "build"
+    steps.append(
+        Step(
+            kind="command",
+            why=f"{what} the initrd of {kernel.version} with {', '.join(modules)} inside",
+            argv=argv,
+            image=image,
+            verify_modules=tuple(modules),
+        )
+    )
+    return steps, findings

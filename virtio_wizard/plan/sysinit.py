@@ -1,0 +1,261 @@
+"""The sysinit method: load the modules late in boot from a start-up file.
+
+The seed's edit puts ``modprobe`` lines, in its order, right after the
+``if [ -f /etc/rc.modules ]; then ... fi`` block of ``/etc/rc.d/rc.sysinit``.
+That file is replaced by every initscripts update, so the wizard also offers
+the cleaner files that survive one, and names the one that fits the distro
+(``sysinit-recommended-file``). Loaded this late, the drivers cannot serve the
+disk the system boots from (seed): that choice is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+from .. import knowledge as K
+from ..facts import Distro, Facts
+from ..finding import ERROR, INFO, Finding
+from .edits import (
+    ORDER_TEXT,
+    Workspace,
+    line_ending,
+    merge_modules,
+    order_refusal,
+    parse_modprobe,
+    parse_module_line,
+    split_lines,
+)
+from .model import Choices
+
+__all__ = ["plan_sysinit", "recommended_file", "find_hook", "ORDER_TEXT"]
+
+SYSTEMD_MODULES_LOAD = "modules-load.d(5) (systemd-modules-load)"
+RHEL5_SYSCONFIG_MODULES = (
+    "initscripts 8.45 rc.sysinit (runs executable /etc/sysconfig/modules/*.modules)"
+)
+DEBIAN_MODULES = "modules(5) (Debian, Ubuntu)"
+#: Files the wizard writes as executable shell scripts (run by rc.sysinit).
+SCRIPT_FILES = (K.RC_MODULES, K.SYSCONFIG_MODULES)
+SCRIPT_HEADER = "#!/bin/sh"
+LIST_HEADER = "# virtio drivers, in the seed's load order (written by virtio-wizard)"
+
+
+def _major(version: str) -> Optional[int]:
+    parts = K.version_tuple(version)
+    return parts[0] if parts else None
+
+
+def recommended_file(distro: Distro) -> Optional[str]:
+    """The cleaner module-loading file for this distro, or None when unsure.
+
+    Red Hat 3/4: ``/etc/rc.modules``; 5/6: ``/etc/sysconfig/modules/virtio.modules``;
+    7+, Fedora 15+, SUSE 12+, Arch: ``/etc/modules-load.d/virtio.conf`` (systemd);
+    Debian and Ubuntu: ``/etc/modules``.
+    """
+    major = _major(distro.version)
+    if distro.family == "debian":
+        return K.ETC_MODULES
+    if distro.family == "arch":
+        return K.MODULES_LOAD_D
+    if distro.family == "suse":
+        return K.MODULES_LOAD_D if major is not None and major >= 12 else None
+    if distro.family != "redhat" or major is None:
+        return None
+    if distro.id == "fedora":
+        return K.MODULES_LOAD_D if major >= 15 else K.SYSCONFIG_MODULES
+    if distro.id == "redhat" or major <= 4:
+        return K.RC_MODULES
+    if major <= 6:
+        return K.SYSCONFIG_MODULES
+    return K.MODULES_LOAD_D
+
+
+def _recommendation_note(distro: Distro, chosen: str) -> list[Finding]:
+    rec = recommended_file(distro)
+    if rec is None or rec == chosen:
+        return []
+    source = {
+        K.RC_MODULES: K.SEED_SYSINIT,
+        K.SYSCONFIG_MODULES: RHEL5_SYSCONFIG_MODULES,
+        K.ETC_MODULES: DEBIAN_MODULES,
+        K.MODULES_LOAD_D: SYSTEMD_MODULES_LOAD,
+    }[rec]
+    name = " ".join(p for p in (distro.name or distro.id, distro.version) if p)
+    return [
+        Finding(
+            "sysinit-recommended-file",
+            INFO,
+            f"On {name} the cleaner place for the modules is {rec}: "
+            f"it survives updates that replace {chosen}.",
+            f"Plan again with --sysinit-file {rec} to use it.",
+            source,
+        )
+    ]
+
+
+def find_hook(lines: Sequence[str], hint: Optional[int] = None) -> Optional[int]:
+    """0-based index of the ``fi`` closing the ``/etc/rc.modules`` block, or None.
+
+    ``hint`` is detection's 1-based ``hook_line``; it is used when the text
+    there is the block, else the block is searched by content (never trust a
+    line number alone: the file may have changed since detection).
+    Whitespace is ignored, so the seed's printed spaces match the real TAB.
+    """
+    block = [" ".join(line.split()) for line in K.RC_MODULES_BLOCK]
+
+    def at(i: int) -> bool:
+        if i < 2 or i >= len(lines):
+            return False
+        return [" ".join(lines[j].split()) for j in (i - 2, i - 1, i)] == block
+
+    if hint is not None and at(hint - 1):
+        return hint - 1
+    for i in range(2, len(lines)):
+        if at(i):
+            return i
+    return None
+
+
+def _edit_rc_sysinit(
+    facts: Facts, path: str, modules: Sequence[str], ws: Workspace
+) -> list[Finding]:
+    text = ws.text(path)
+    if text is None:
+        rec = recommended_file(facts.distro) or K.RC_MODULES
+        return [
+            Finding(
+                "sysinit-no-file",
+                ERROR,
+                f"{path} does not exist on this guest, so the seed's edit has nowhere to go.",
+                f"Choose another file with --sysinit-file (for this guest: {rec}), "
+                "or use --method initrd.",
+                K.SEED_SYSINIT,
+            )
+        ]
+    lines = split_lines(text)
+    hint = facts.sysinit.hook_line if facts.sysinit and facts.sysinit.file == path else None
+    hook = find_hook(lines, hint)
+    if hook is None:
+        return [
+            Finding(
+                "sysinit-hook-missing",
+                ERROR,
+                f"The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not "
+                f"found in {path}; the seed puts the modprobe lines right after it.",
+                f"Use --sysinit-file {K.RC_MODULES} (an executable script rc.sysinit runs), "
+                "another --sysinit-file, or --method initrd.",
+                K.SEED_SYSINIT,
+            )
+        ]
+    end = hook + 1
+    while end < len(lines):
+        stripped = lines[end].strip()
+        if stripped and not stripped.startswith("#") and parse_modprobe(lines[end]) is None:
+            break
+        end += 1
+    merge = merge_modules(
+        lines,
+        modules,
+        parse_modprobe,
+        lambda m: f"modprobe {m}",
+        range(hook + 1, end),
+        hook + 1,
+        line_ending(text),
+        lead=("",),
+    )
+    if merge.out_of_order is not None:
+        return [order_refusal(path, f"line {merge.out_of_order}")]
+    if merge.added:
+        ws.set(
+            path,
+            "".join(merge.lines),
+            f"load {', '.join(merge.added)} in the seed's order right after the "
+            "/etc/rc.modules block of rc.sysinit",
+        )
+    return []
+
+
+def _edit_list_file(path: str, modules: Sequence[str], ws: Workspace) -> list[Finding]:
+    """rc.modules, sysconfig/modules, /etc/modules, modules-load.d: add missing names."""
+    script = path in SCRIPT_FILES
+    parse = parse_modprobe if script else parse_module_line
+
+    def fmt(m: str) -> str:
+        return f"modprobe {m}" if script else m
+
+    text = ws.text(path)
+    if text is None:
+        header = SCRIPT_HEADER if script else LIST_HEADER
+        body = "".join(f"{fmt(m)}\n" for m in modules)
+        why = (
+            f"create {path} (#!/bin/sh, mode 0755: rc.sysinit runs it only then) "
+            f"loading {', '.join(modules)} in the seed's order"
+            if script
+            else f"create {path} listing {', '.join(modules)} in the seed's order"
+        )
+        ws.set(path, f"{header}\n{body}", why, 0o755 if script else 0o644)
+        return []
+    lines = split_lines(text)
+    merge = merge_modules(
+        lines, modules, parse, fmt, range(len(lines)), len(lines), line_ending(text)
+    )
+    if merge.out_of_order is not None:
+        return [order_refusal(path, f"line {merge.out_of_order}")]
+    mode = ws.mode(path)
+    new_mode = None
+    if script and mode is not None and not mode & 0o100:
+        new_mode = mode | 0o111
+    whys = []
+    if merge.added:
+        whys.append(f"add {', '.join(merge.added)} to {path} in the seed's order")
+    if new_mode is not None:
+        whys.append(f"make {path} executable (mode {new_mode:04o}): it is run, not read")
+    if whys:
+        ws.set(path, "".join(merge.lines), "; ".join(whys), new_mode)
+    return []
+
+
+def plan_sysinit(
+    facts: Facts, choices: Choices, modules: Sequence[str], ws: Workspace
+) -> list[Finding]:
+    """Plan the sysinit method into ``ws``; return refusals and notes."""
+    chosen = choices.sysinit_file or K.RC_SYSINIT
+    if chosen not in K.SYSINIT_FILES:
+        return [
+            Finding(
+                "sysinit-file-unsupported",
+                ERROR,
+                f"{chosen} is not a file the sysinit method knows how to edit.",
+                "Use one of: " + ", ".join(K.SYSINIT_FILES) + ".",
+                K.SEED_SYSINIT,
+            )
+        ]
+    if choices.block and choices.boot_disk == "virtio":
+        return [
+            Finding(
+                "sysinit-no-boot-disk",
+                ERROR,
+                "Drivers loaded by the sysinit script come too late for the disk the "
+                "guest boots from, so the boot disk cannot move to virtio this way.",
+                "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated.",
+                K.SEED_SYSINIT,
+            )
+        ]
+    notes = _recommendation_note(facts.distro, chosen)
+    if facts.drivers_auto:
+        reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""
+        return notes + [
+            Finding(
+                "drivers-auto",
+                INFO,
+                f"The drivers come by themselves on this release{reason}: nothing to load.",
+                "Nothing to add; check that the disks are named right.",
+                K.SEED_AUTO,
+            )
+        ]
+    if not modules:
+        return notes
+    if chosen == K.RC_SYSINIT:
+        return _edit_rc_sysinit(facts, chosen, modules, ws) + notes
+    return _edit_list_file(chosen, modules, ws) + notes
