@@ -1,0 +1,60 @@
+"""``virtio-wizard report``: a Markdown or JSON report for a support ticket.
+
+Detects the target, checks it, and adds the newest apply journal when the
+apply module offers one (``virtio_wizard.apply.latest_journal``), so a
+customer can attach one file that says what the guest is, what the wizard
+found and what it changed. ``-o FILE`` writes the report to a file on the
+machine running the wizard (not into the guest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from typing import Any, Optional
+
+__all__ = ["run", "journal_of"]
+
+
+def journal_of(target: Any) -> Optional[dict[str, Any]]:
+    """The target's newest journal, or None when there is none to read.
+
+    The apply module is optional for a report (it may be absent in a build
+    without it): its absence is checked, never hidden behind an except.
+    """
+    if importlib.util.find_spec("virtio_wizard.apply") is None:
+        return None
+    apply_mod = importlib.import_module("virtio_wizard.apply")
+    if not hasattr(apply_mod, "latest_journal"):
+        return None
+    return apply_mod.latest_journal(target)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checks import check
+    from ..cli import open_target
+    from ..detect import detect
+    from ..report import render_json, render_markdown
+
+    target = open_target(args)
+    facts = detect(target)
+    findings = check(facts)
+    journal = journal_of(target)
+    if getattr(args, "format", "markdown") == "json":
+        text = json.dumps(
+            render_json(facts, findings, journal=journal), indent=2, ensure_ascii=False
+        )
+        text += "\n"
+    else:
+        text = render_markdown(facts, findings, journal=journal)
+    output = getattr(args, "output", None)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"virtio-wizard: report written to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
