@@ -1,0 +1,773 @@
+"""The executor: apply a Plan to a Target with backups and a journal.
+
+``apply_plan`` is the only code that changes a guest. Before it writes
+anything it refuses (``ApplyRefused`` and its kinds) when the plan is refused,
+when it would write ``/`` without root, when the plan was made for another
+guest, when a file changed since planning, or when ``/boot`` has no room for a
+rebuilt initrd. Then, under the target's lock, it keeps a journal (see
+``virtio_wizard.journal``) and for every edit first copies the original, then
+replaces the file atomically (``Target.write_file``: temp file, fsync, rename,
+mode and owner kept).
+
+Crash safety comes from three rules: every guest file is replaced by rename
+(so it is old or new, never half); the journal is rewritten after each step;
+and a step whose file already holds the planned bytes counts as done. A
+re-run of the same plan after a kill therefore finishes the job, reusing the
+backups of the first run, and a re-run after success changes and records
+nothing. ``undo`` (``virtio_wizard.undo``) replays a journal backwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shlex
+import signal
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .finding import Finding
+from .journal import (
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    JOURNAL_SCHEMA,
+    LOCK_PATH,
+    RUNNING,
+    UNREADABLE,
+    backup_path,
+    latest_journal,
+    list_journals,
+    new_journal_id,
+    sha256_bytes,
+    sha256_file,
+    timestamp,
+    write_journal,
+)
+from .plan.model import Plan, Step
+from .target import CommandsDisabledError, FileTooLargeError, NotRegularFileError, Target
+
+__all__ = [
+    "ApplyEvent",
+    "StepOutcome",
+    "ApplyResult",
+    "ApplyRefused",
+    "StaleFileError",
+    "apply_plan",
+    "check_plan_applicable",
+    "missing_modules",
+    "verify",
+    "list_journals",
+    "latest_journal",
+    "FAULT_ENV",
+    "SPACE_MARGIN",
+]
+
+#: Test hook, see ``_fault``: ``VIRTIO_WIZARD_FAULT=step:N:PHASE``.
+FAULT_ENV = "VIRTIO_WIZARD_FAULT"
+#: Room kept free on top of "backup + new image" when an initrd is rebuilt.
+SPACE_MARGIN = 16 * 1024 * 1024
+#: Lines of command output kept in the journal.
+OUTPUT_TAIL = 40
+
+# Event kinds.
+STEP_START, STEP_DONE, STEP_SKIPPED, STEP_FAILED = (
+    "step-start",
+    "step-done",
+    "step-skipped",
+    "step-failed",
+)
+OUTPUT, NOTE = "output", "note"
+
+# Step outcomes.
+ALREADY, SKIPPED, PENDING = "already", "skipped", "pending"
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """Progress for the CLI and the TUI: what happens, at which step.
+
+    ``kind`` is step-start, step-done, step-skipped, step-failed, output (a
+    line of a command's output) or note; ``index`` is the plan step, or None
+    for notes about the whole apply.
+    """
+
+    kind: str
+    index: Optional[int]
+    text: str
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one step ended: done, already (nothing to do), skipped, failed, pending."""
+
+    index: int
+    kind: str
+    status: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did. ``status`` is done, nothing (all in place) or failed."""
+
+    status: str
+    journal: Optional[str]
+    outcomes: tuple[StepOutcome, ...] = ()
+    messages: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (DONE, "nothing")
+
+    @property
+    def changed(self) -> bool:
+        """True when the guest was changed (a journal was written)."""
+        return self.journal is not None
+
+
+class ApplyRefused(ValueError):
+    """Apply will not start; nothing was written.
+
+    ``findings`` are the plan's refusals when that is the reason; ``paths``
+    the guest paths concerned.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        findings: tuple[Finding, ...] = (),
+        paths: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.findings = findings
+        self.paths = paths
+
+
+class StaleFileError(ApplyRefused):
+    """A file to edit is neither as planned nor already as wanted."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        text = f"{path} changed since the plan was made: re-run plan"
+        super().__init__(text + (f" ({detail})" if detail else ""), paths=(path,))
+        self.path = path
+
+
+Emit = Callable[[ApplyEvent], None]
+
+
+def _fault(index: int, phase: str) -> None:
+    """Kill this process with SIGKILL at a write boundary, for the fault tests.
+
+    Set ``VIRTIO_WIZARD_FAULT=step:N:PHASE`` (phases: start, backed-up,
+    recorded, written, done for edits; start, ran, done for backups and
+    commands) and apply dies there as under ``kill -9``; ``tests/test_faults.py``
+    then checks every file is old or new and a re-run finishes. Unset, it is
+    one dictionary lookup.
+    """
+    if os.environ.get(FAULT_ENV) == f"step:{index}:{phase}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---- checks before anything --------------------------------------------------
+
+
+def _same_root(a: str, b: str) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_plan_applicable(target: Target, plan: Plan) -> None:
+    """The refusals that need no look at the guest's files.
+
+    Root comes first: on the running system nothing else is worth checking
+    if the writes would fail half-way for lack of permission.
+    """
+    if target.kind == "local" and os.geteuid() != 0:
+        raise ApplyRefused(
+            "applying to this system (/) needs root: run virtio-wizard as root (sudo)",
+            paths=("/",),
+        )
+    if plan.refused:
+        first = plan.refusals[0]
+        raise ApplyRefused(
+            f"the plan is refused: {first.message}", findings=plan.refusals, paths=()
+        )
+    want = plan.target or {}
+    kind, root = want.get("kind"), want.get("root")
+    if (kind and kind != target.kind) or (
+        root and kind != "demo" and not _same_root(str(root), target.root)
+    ):
+        made_for = " ".join(str(x) for x in (kind, root) if x)
+        raise ApplyRefused(
+            f"this plan was made for {made_for}, not {target.describe()}: "
+            "make a new plan for this guest",
+            paths=(target.root,),
+        )
+
+
+def missing_modules(target: Target, image: str, modules: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``modules`` not inside the initrd ``image``; raises ValueError if unreadable."""
+    from .initrd import inspect_initrd
+    from .knowledge import canonical_module
+
+    info = inspect_initrd(target, image)
+    inside = info.modules if info.modules is not None else info.virtio
+    if inside is None:
+        raise ValueError(f"cannot read {image}: {info.error or 'unknown format'}")
+    have = {canonical_module(m) for m in inside}
+    return tuple(m for m in modules if canonical_module(m) not in have)
+
+
+# ---- the survey: what is left to do ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _State:
+    """What one step needs, found before anything is written."""
+
+    todo: bool
+    #: For edits: sha256 of the file now (None when absent), and of the new bytes.
+    current: Optional[str] = None
+    new: Optional[str] = None
+    note: str = ""
+    #: A command this target does not run (the demo): shown, never executed.
+    demo: bool = False
+
+
+def _survey(target: Target, plan: Plan, prior: Optional[dict[str, Any]]) -> list[_State]:
+    """Decide for every step: to do, or already in place. Raises StaleFileError.
+
+    A command counts as done when its image already holds the modules, or
+    when the last apply of this same plan ran it and nothing before it is
+    left to do (so a re-run after success records nothing).
+    """
+    edited: set[str] = set()
+    prior_done = prior is not None and prior.get("status") == DONE
+    states: list[_State] = []
+    changed_before = False
+    for i, step in enumerate(plan.steps):
+        if step.kind == "edit":
+            state = _survey_edit(target, step, edited)
+        elif step.kind == "backup":
+            state = _survey_backup(target, step)
+        else:
+            state = _survey_command(target, step, i, prior if prior_done else None, changed_before)
+        changed_before = changed_before or state.todo
+        states.append(state)
+    return states
+
+
+def _survey_edit(target: Target, step: Step, edited: set[str]) -> _State:
+    """An edit is to do (file as planned), done (file as wanted) or stale.
+
+    One file edited by two steps is refused: the second backup would be of
+    the first's result, and undo could not get back to the original.
+    """
+    path = step.path or ""
+    resolved = target.resolve(path)
+    if resolved in edited:
+        raise ApplyRefused(f"the plan edits {resolved} twice: make a new plan", paths=(resolved,))
+    edited.add(resolved)
+    new = sha256_bytes(step.new_bytes())
+    current: Optional[str] = None
+    if target.exists(resolved):
+        try:
+            current = sha256_bytes(target.read_bytes(resolved))
+        except (NotRegularFileError, FileTooLargeError) as exc:
+            raise StaleFileError(path, exc.message) from exc
+    if current == new:
+        return _State(False, current, new, f"{path} is already as planned")
+    if current != step.old_sha256:
+        if step.old_sha256 is None:
+            detail = "it exists now"
+        else:
+            detail = "it is gone" if current is None else "its content differs"
+        raise StaleFileError(path, detail)
+    return _State(True, current, new)
+
+
+def _survey_backup(target: Target, step: Step) -> _State:
+    to, path = step.to or "", step.path or ""
+    if target.exists(to):
+        return _State(False, note=f"{to} exists and is kept")
+    if not target.is_file(path):
+        raise StaleFileError(path, "the file to back up is missing")
+    return _State(True)
+
+
+def _survey_command(
+    target: Target,
+    step: Step,
+    index: int,
+    prior_done: Optional[dict[str, Any]],
+    changed_before: bool,
+) -> _State:
+    if not target.can_run:
+        return _State(False, note="demo: would run: " + shlex.join(step.argv), demo=True)
+    if step.image and step.verify_modules and target.is_file(step.image):
+        try:
+            if not missing_modules(target, step.image, step.verify_modules):
+                return _State(False, note=f"{step.image} already holds the modules")
+        except ValueError:
+            pass
+    if prior_done is not None and not changed_before:
+        records = prior_done.get("steps", [])
+        if index < len(records) and records[index].get("status") == DONE:
+            return _State(False, note="done by the previous apply")
+    return _State(True)
+
+
+def _check_space(target: Target, plan: Plan, states: list[_State]) -> None:
+    """A rebuild needs room for the old image's backup and the new image."""
+    need: dict[str, int] = {}
+    for step, state in zip(plan.steps, states):
+        if step.kind != "command" or not state.todo or not step.image:
+            continue
+        info = target.stat(step.image)
+        size = info.size if info is not None and info.is_file else 0
+        folder = posixpath.dirname(step.image) or "/"
+        need[folder] = need.get(folder, 0) + 2 * size + SPACE_MARGIN
+    for folder, wanted in sorted(need.items()):
+        free = target.free_bytes(folder)
+        if free is not None and free < wanted:
+            mib = 1024 * 1024
+            raise ApplyRefused(
+                f"{folder} has {free // mib} MiB free; rebuilding the initrd needs about "
+                f"{-(-wanted // mib)} MiB (a backup of the image and the new image): "
+                "free some space there (old kernels, old images) and apply again",
+                paths=(folder,),
+            )
+
+
+# ---- journal records ----------------------------------------------------------
+
+
+def _plain_plan(plan: Plan) -> dict[str, Any]:
+    """The plan exactly as it reads back from the journal's JSON."""
+    return json.loads(json.dumps(plan.to_dict()))
+
+
+def _resumable(target: Target, plan: Plan) -> Optional[dict[str, Any]]:
+    """The latest journal when it is for this same plan and not undone."""
+    journals = [j for j in list_journals(target) if j.get("status") != UNREADABLE]
+    if not journals:
+        return None
+    last = journals[-1]
+    if last.get("undone") or last.get("plan") != _plain_plan(plan):
+        return None
+    return last
+
+
+def _step_record(i: int, step: Step) -> dict[str, Any]:
+    rec: dict[str, Any] = {"index": i, "kind": step.kind, "status": PENDING, "changed": False}
+    if step.kind in ("edit", "backup"):
+        rec["path"] = step.path
+    if step.kind == "backup":
+        rec["to"] = step.to
+    if step.kind == "command":
+        rec["argv"] = list(step.argv)
+        if step.image:
+            rec["image"] = None
+    return rec
+
+
+def _new_journal(target: Target, plan: Plan) -> dict[str, Any]:
+    import time
+
+    return {
+        "schema": JOURNAL_SCHEMA,
+        "id": new_journal_id(target),
+        "started": timestamp(),
+        "started_ts": time.time(),
+        "finished": None,
+        "status": RUNNING,
+        "undone": None,
+        "target": {"kind": target.kind, "root": target.root},
+        "plan": _plain_plan(plan),
+        "steps": [_step_record(i, s) for i, s in enumerate(plan.steps)],
+        "messages": [],
+    }
+
+
+# ---- apply --------------------------------------------------------------------
+
+
+def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -> ApplyResult:
+    """Execute ``plan`` on ``target``; see the module docstring for the rules.
+
+    Raises ApplyRefused (StaleFileError, ...) before writing anything, and
+    LockedError when another apply holds the target. A failing step stops
+    the apply and is reported in the result (status ``failed``), with the
+    way back (``virtio-wizard undo``) in its messages.
+    """
+    emit: Emit = on_event or (lambda _event: None)
+    check_plan_applicable(target, plan)
+    states = _survey(target, plan, _resumable(target, plan))
+    if not any(s.todo for s in states):
+        return _nothing_to_do(plan, states, emit)
+    with target.lock(LOCK_PATH):
+        prior = _resumable(target, plan)
+        states = _survey(target, plan, prior)
+        _check_space(target, plan, states)
+        if not any(s.todo for s in states):
+            return _nothing_to_do(plan, states, emit)
+        if prior is not None and prior.get("status") != DONE:
+            journal = prior
+            journal.pop("path", None)
+            journal["status"] = RUNNING
+            journal["finished"] = None
+            emit(ApplyEvent(NOTE, None, f"resuming the interrupted apply {journal['id']}"))
+        else:
+            journal = _new_journal(target, plan)
+        return _Run(target, plan, journal, states, emit).run()
+
+
+def _nothing_to_do(plan: Plan, states: list[_State], emit: Emit) -> ApplyResult:
+    outcomes = []
+    for i, (step, state) in enumerate(zip(plan.steps, states)):
+        status = SKIPPED if state.demo else ALREADY
+        emit(ApplyEvent(STEP_SKIPPED, i, state.note))
+        outcomes.append(StepOutcome(i, step.kind, status, state.note))
+    return ApplyResult(
+        "nothing",
+        None,
+        tuple(outcomes),
+        ("everything is already in place: nothing was changed",),
+    )
+
+
+class _Run:
+    """One apply in progress: the steps, the journal, and the way they are saved."""
+
+    def __init__(
+        self,
+        target: Target,
+        plan: Plan,
+        journal: dict[str, Any],
+        states: list[_State],
+        emit: Emit,
+    ) -> None:
+        self.target = target
+        self.plan = plan
+        self.journal = journal
+        self.states = states
+        self.emit = emit
+        self.outcomes: list[StepOutcome] = []
+        self.messages: list[str] = []
+        self.path = ""
+
+    def save(self) -> None:
+        self.path = write_journal(self.target, self.journal)
+
+    def _try_save(self) -> None:
+        """Save when the apply is already failing: a second error must not hide the first."""
+        try:
+            self.save()
+        except OSError as exc:
+            self.messages.append(f"the journal could not be updated: {_os_reason(exc)}")
+
+    def run(self) -> ApplyResult:
+        try:
+            self.save()
+        except OSError as exc:
+            text = f"cannot write the journal: {_os_reason(exc)}; nothing was changed"
+            return ApplyResult(FAILED, None, (), (text,))
+        failed = False
+        try:
+            for i, step in enumerate(self.plan.steps):
+                _fault(i, "start")
+                if not self._step(i, step):
+                    failed = True
+                    break
+        except BaseException:
+            self.journal["status"] = INTERRUPTED
+            self.journal["finished"] = timestamp()
+            self._try_save()
+            raise
+        for j in range(len(self.outcomes), len(self.plan.steps)):
+            self.outcomes.append(StepOutcome(j, self.plan.steps[j].kind, PENDING, "not reached"))
+        if failed:
+            self.messages.append(
+                f"apply stopped; the journal {self.path} lists what was changed: "
+                "run `virtio-wizard undo` to put it back"
+            )
+        else:
+            self.messages.append(f"journal: {self.path}; `virtio-wizard undo` reverts this apply")
+        self.journal["status"] = FAILED if failed else DONE
+        self.journal["finished"] = timestamp()
+        self.journal["messages"] = list(self.messages)
+        self._try_save()
+        return ApplyResult(
+            FAILED if failed else DONE, self.path, tuple(self.outcomes), tuple(self.messages)
+        )
+
+    def _settle(self, rec: dict[str, Any], step: Step) -> None:
+        """Record a step found in place: ours (done) if an earlier run began it.
+
+        A re-run after a kill finds the file already new; the backup the first
+        run recorded makes it this apply's change, so undo still restores it.
+        A command cut short is ours when its image changed since.
+        """
+        ours = bool(rec.get("changed") or rec.get("backup") or rec.get("created"))
+        image = rec.get("image")
+        if step.kind == "command" and image and step.image:
+            now = sha256_file(self.target, step.image)
+            if now != image.get("before_sha256"):
+                image["after_sha256"] = now
+                ours = True
+        if step.kind == "backup" and ours and not rec.get("sha256"):
+            rec["sha256"] = sha256_file(self.target, step.to or "")
+        rec["status"] = DONE if ours else ALREADY
+        rec["changed"] = ours
+
+    # ---- one step ----
+
+    def _step(self, i: int, step: Step) -> bool:
+        """Run one step; False when it failed (the apply stops)."""
+        rec = self.journal["steps"][i]
+        state = self.states[i]
+        if not state.todo:
+            if state.demo:
+                return self._demo_command(i, step, rec)
+            self._settle(rec, step)
+            self.save()
+            self._outcome(i, step, ALREADY, state.note or "already in place", STEP_SKIPPED)
+            return True
+        self.emit(ApplyEvent(STEP_START, i, step.why))
+        try:
+            if step.kind == "edit":
+                self._edit(i, step, rec, state)
+            elif step.kind == "backup":
+                self._backup(i, step, rec)
+            else:
+                return self._command(i, step, rec)
+        except OSError as exc:
+            return self._fail(i, step, rec, _os_message(exc))
+        return True
+
+    def _outcome(self, i: int, step: Step, status: str, text: str, event: str) -> None:
+        self.outcomes.append(StepOutcome(i, step.kind, status, text))
+        self.emit(ApplyEvent(event, i, text))
+
+    def _fail(self, i: int, step: Step, rec: dict[str, Any], text: str) -> bool:
+        rec["status"] = FAILED
+        rec["error"] = text
+        self.messages.append(text)
+        self._try_save()
+        self._outcome(i, step, FAILED, text, STEP_FAILED)
+        return False
+
+    def _edit(self, i: int, step: Step, rec: dict[str, Any], state: _State) -> None:
+        t = self.target
+        path = step.path or ""
+        resolved = t.resolve(path)
+        rec["resolved"] = resolved
+        rec["new_sha256"] = state.new
+        info = t.stat(resolved)
+        if info is not None:
+            copy = backup_path(self.journal["id"], resolved)
+            t.makedirs(posixpath.dirname(copy), 0o700)
+            t.copy_file(resolved, copy)
+            if sha256_file(t, copy) != state.current:
+                raise OSError(f"the backup copy {copy} does not match {resolved}")
+            _fault(i, "backed-up")
+            rec["backup"] = {
+                "path": copy,
+                "sha256": state.current,
+                "mode": info.perms,
+                "uid": info.uid,
+                "gid": info.gid,
+            }
+            rec.pop("created", None)
+        else:
+            rec["created"] = True
+            rec["created_dirs"] = _missing_dirs(t, posixpath.dirname(resolved))
+            for folder in rec["created_dirs"]:
+                t.makedirs(folder)
+        rec["status"] = RUNNING
+        self.save()
+        _fault(i, "recorded")
+        t.write_file(path, step.new_bytes(), mode=step.mode)
+        _fault(i, "written")
+        rec["status"] = DONE
+        rec["changed"] = True
+        self.save()
+        _fault(i, "done")
+        verb = "created" if rec.get("created") else "wrote"
+        self._outcome(i, step, DONE, f"{verb} {path}", STEP_DONE)
+
+    def _backup(self, i: int, step: Step, rec: dict[str, Any]) -> None:
+        t = self.target
+        to = step.to or ""
+        rec["status"] = RUNNING
+        rec["created"] = True
+        rec["created_dirs"] = _missing_dirs(t, posixpath.dirname(to))
+        self.save()
+        for folder in rec["created_dirs"]:
+            t.makedirs(folder)
+        t.copy_file(step.path or "", to)
+        _fault(i, "ran")
+        rec["sha256"] = sha256_file(t, to)
+        rec["status"] = DONE
+        rec["changed"] = True
+        self.save()
+        _fault(i, "done")
+        self._outcome(i, step, DONE, f"copied {step.path} to {to}", STEP_DONE)
+
+    def _demo_command(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
+        text = "demo: would run: " + shlex.join(step.argv)
+        if step.image:
+            text += f" (the new {step.image} is not checked in the demo)"
+        rec["status"] = SKIPPED
+        rec["note"] = text
+        self.save()
+        self._outcome(i, step, SKIPPED, text, STEP_SKIPPED)
+        return True
+
+    def _command(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
+        t = self.target
+        cmdline = shlex.join(step.argv)
+        if step.image and not rec.get("image"):
+            # A resumed step keeps the first run's "before": the image may be
+            # half-written by the command that was killed.
+            rec["image"] = {
+                "path": step.image,
+                "before_sha256": sha256_file(t, step.image),
+                "after_sha256": None,
+            }
+        rec["status"] = RUNNING
+        self.save()
+        tail: deque[str] = deque(maxlen=OUTPUT_TAIL)
+
+        def on_line(line: str) -> None:
+            tail.append(line)
+            self.emit(ApplyEvent(OUTPUT, i, line))
+
+        try:
+            result = t.run(step.argv, on_line=on_line)
+        except CommandsDisabledError:
+            return self._demo_command(i, step, rec)
+        _fault(i, "ran")
+        rec["exit_code"] = result.returncode
+        rec["output_tail"] = list(tail)
+        if step.image:
+            rec["image"]["after_sha256"] = sha256_file(t, step.image)
+        if result.returncode != 0:
+            text = f"`{cmdline}` failed with exit code {result.returncode}"
+            return self._fail(i, step, rec, text + self._initrd_way_back(step))
+        if step.image and step.verify_modules:
+            try:
+                lacking = missing_modules(t, step.image, step.verify_modules)
+            except ValueError as exc:
+                return self._fail(i, step, rec, f"{exc}{self._initrd_way_back(step)}")
+            if lacking:
+                text = (
+                    f"the new initrd {step.image} lacks {', '.join(lacking)}; "
+                    "restore the backup with `virtio-wizard undo`"
+                )
+                return self._fail(i, step, rec, text)
+        rec["status"] = DONE
+        rec["changed"] = True
+        self.save()
+        _fault(i, "done")
+        self._outcome(i, step, DONE, f"ran {cmdline}", STEP_DONE)
+        return True
+
+    def _initrd_way_back(self, step: Step) -> str:
+        if not step.image:
+            return "; run `virtio-wizard undo` to revert the changes made so far"
+        for other in self.plan.steps:
+            if other.kind == "backup" and other.path == step.image:
+                return (
+                    f"; the original initrd is kept at {other.to}: `virtio-wizard undo` restores it"
+                )
+        return "; run `virtio-wizard undo` to revert the changes made so far"
+
+
+def _missing_dirs(target: Target, folder: str) -> list[str]:
+    """The folders that must be made for ``folder`` to exist, outermost first."""
+    missing: list[str] = []
+    while folder not in ("", "/") and not target.is_dir(folder):
+        missing.append(folder)
+        folder = posixpath.dirname(folder)
+    return list(reversed(missing))
+
+
+def _os_reason(exc: OSError) -> str:
+    """``path: reason`` for an OSError, whatever way it was raised."""
+    reason = exc.strerror or str(exc)
+    where = exc.filename if isinstance(exc.filename, str) else None
+    return f"{where}: {reason}" if where and where not in reason else reason
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for a failed step: what failed and that the file is intact."""
+    return _os_reason(exc) + "; the file being written is unchanged"
+
+
+# ---- verify -------------------------------------------------------------------
+
+
+def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str]:
+    """Detect again and say what changed and what is left to do.
+
+    ``before`` (the Facts the plan was made from) tells which new disk names
+    were guesses, which detection after the change can no longer see.
+    """
+    from .detect import detect
+    from .facts import BUILTIN
+
+    lines: list[str] = []
+    try:
+        facts = detect(target)
+    except (OSError, ValueError) as exc:
+        return [f"could not detect the guest again: {exc}"]
+    choices = plan.choices
+    kernel = facts.kernel(plan.kernel) if plan.kernel else facts.default_kernel()
+    wanted = tuple(m for m in plan.modules if kernel is None or kernel.virtio.get(m) != BUILTIN)
+    if choices.method == "initrd" and kernel is not None and wanted:
+        if kernel.initrd_virtio is None:
+            why = kernel.initrd_error or "no image"
+            lines.append(f"the initrd of {kernel.version} could not be read again: {why}")
+        else:
+            lacking = [m for m in wanted if m not in kernel.initrd_virtio]
+            if lacking:
+                lines.append(f"the initrd of {kernel.version} still lacks {', '.join(lacking)}")
+            else:
+                lines.append(f"the initrd of {kernel.version} now holds {', '.join(wanted)}")
+    if choices.method == "sysinit" and wanted:
+        lists = [ml for ml in facts.module_lists if {e.module for e in ml.entries} >= set(wanted)]
+        if lists:
+            lines.append(f"{lists[0].file} now loads {', '.join(wanted)} at boot")
+        else:
+            lines.append(f"no module list loads all of {', '.join(wanted)} yet")
+    legacy = [r for r in facts.disk_refs if r.scheme == "legacy" and r.proposed]
+    if choices.fixes_disk_names and legacy:
+        shown = ", ".join(f"{r.file}:{r.line} {r.device}" for r in legacy[:5])
+        lines.append(f"{len(legacy)} disk reference(s) still use the old names: {shown}")
+    if not target.can_run:
+        lines.append("demo: commands were shown, not run; no initrd was rebuilt")
+    what = " and ".join(
+        w for w, on in (("the disk bus", choices.block), ("the NIC model", choices.net)) if on
+    )
+    lines.append(f"next: switch {what} to virtio in the VM definition, then reboot")
+    guessed = [] if before is None else [r for r in before.disk_refs if r.guessed and r.proposed]
+    if guessed:
+        pairs = sorted({f"{r.device} -> {r.proposed}" for r in guessed})
+        lines.append(
+            "make sure the hypervisor presents the disks in the order assumed: " + ", ".join(pairs)
+        )
+    return lines
+
+
+def __getattr__(name: str) -> Any:
+    """``undo`` and friends live in ``virtio_wizard.undo``; reachable from here too."""
+    if name in ("undo", "UndoResult", "UndoRefused"):
+        from . import undo as _undo
+
+        return getattr(_undo, name)
+    raise AttributeError(name)
