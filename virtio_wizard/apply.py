@@ -538,6 +538,8 @@ class _Run:
             self._outcome(i, step, ALREADY, state.note or "already in place", STEP_SKIPPED)
             return True
         self.emit(ApplyEvent(STEP_START, i, step.why))
+        rec.pop("intact", None)  # a resumed step starts afresh
+        rec.pop("error", None)
         try:
             if step.kind == "edit":
                 self._edit(i, step, rec, state)
@@ -546,8 +548,18 @@ class _Run:
             else:
                 return self._command(i, step, rec)
         except OSError as exc:
+            if step.kind == "edit":
+                rec["intact"] = self._intact(rec, state)
             return self._fail(i, step, rec, _os_message(exc))
         return True
+
+    def _intact(self, rec: dict[str, Any], state: _State) -> bool:
+        """After a failed edit: is the file still as it was? (Then undo skips it.)"""
+        try:
+            now = sha256_file(self.target, rec.get("resolved") or rec["path"])
+        except OSError:
+            return False
+        return now == state.current
 
     def _outcome(self, i: int, step: Step, status: str, text: str, event: str) -> None:
         self.outcomes.append(StepOutcome(i, step.kind, status, text))

@@ -171,10 +171,13 @@ def touched(record: dict[str, Any]) -> bool:
     """Whether apply may have changed the guest at this step.
 
     True for a finished change, and for a step cut short (running, failed)
-    once it had recorded what it was about to change.
+    once it had recorded what it was about to change, unless apply saw the
+    file still intact after the failure (``intact``).
     """
     if record.get("changed"):
         return True
+    if record.get("intact"):
+        return False
     partial = record.get("status") in (RUNNING, FAILED)
     return bool(partial and (record.get("backup") or record.get("created") or record.get("image")))
 

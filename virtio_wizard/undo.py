@@ -1,0 +1,232 @@
+"""Undo: replay the last apply's journal backwards, byte for byte.
+
+``undo(target)`` picks the newest journal that changed something and is not
+undone yet, checks *every* step before touching anything, then restores: an
+edited file from its backup copy (bytes, mode, owner and times), a created
+file by removing it, a rebuilt initrd from the backup the plan made of it,
+and removes the backup files apply created. The journal is then marked
+undone, so a second ``undo`` reverts the apply before it.
+
+It refuses, naming the file, when a file is neither what apply wrote nor the
+original: someone changed it since, and overwriting that work is not undo's
+call to make.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .apply import NOTE, STEP_DONE, STEP_SKIPPED, STEP_START, ApplyEvent, ApplyRefused
+from .journal import (
+    DONE,
+    INTERRUPTED,
+    LOCK_PATH,
+    RUNNING,
+    UNREADABLE,
+    changed_anything,
+    list_journals,
+    sha256_file,
+    timestamp,
+    touched,
+    write_journal,
+)
+from .target import Target
+
+__all__ = ["UndoResult", "UndoRefused", "undo", "undoable_journal", "describe_journal"]
+
+
+class UndoRefused(ValueError):
+    """Undo will not start; nothing was changed. ``paths`` names the files."""
+
+    def __init__(self, message: str, paths: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.paths = paths
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What undo did: status ``done`` or ``nothing``; the journal it reverted."""
+
+    status: str
+    journal: Optional[str]
+    restored: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Action:
+    """One thing undo will do, decided before anything is done."""
+
+    index: int
+    #: restore (copy ``source`` over ``path``), remove (``path``), or keep.
+    kind: str
+    path: str
+    source: Optional[str] = None
+    note: str = ""
+
+
+def undoable_journal(target: Target) -> Optional[dict[str, Any]]:
+    """The journal ``undo`` would revert now: the newest that changed something
+    and is not undone. Journals that changed nothing (an apply that failed at
+    its first write) are passed over."""
+    for journal in reversed(list_journals(target)):
+        if journal.get("status") == UNREADABLE or journal.get("undone"):
+            continue
+        if changed_anything(journal):
+            return journal
+    return None
+
+
+def _refuse_edited(path: str, backup: Optional[str]) -> UndoRefused:
+    where = f"; the original is kept at {backup}" if backup else ""
+    return UndoRefused(
+        f"{path} was changed after the apply (it is neither what apply wrote nor the "
+        f"original): undo refused, nothing was changed{where}",
+        (path,),
+    )
+
+
+def _plan_edit(target: Target, rec: dict[str, Any]) -> _Action:
+    i = rec["index"]
+    path = rec.get("resolved") or rec["path"]
+    now = sha256_file(target, path)
+    new = rec.get("new_sha256")
+    backup = rec.get("backup")
+    if backup:
+        if now == backup["sha256"]:
+            return _Action(i, "keep", path, note=f"{path} is already as it was")
+        if now != new:
+            raise _refuse_edited(path, backup["path"])
+        if sha256_file(target, backup["path"]) != backup["sha256"]:
+            raise UndoRefused(
+                f"the backup copy {backup['path']} of {path} is missing or damaged: "
+                "undo refused, nothing was changed",
+                (backup["path"],),
+            )
+        return _Action(i, "restore", path, backup["path"])
+    if rec.get("created"):
+        if now is None:
+            return _Action(i, "keep", path, note=f"{path} is already gone")
+        if now != new:
+            raise _refuse_edited(path, None)
+        return _Action(i, "remove", path)
+    return _Action(i, "keep", path)
+
+
+def _plan_command(
+    target: Target, rec: dict[str, Any], backups: dict[str, dict[str, Any]]
+) -> _Action:
+    i = rec["index"]
+    image = rec.get("image") or {}
+    path = image.get("path")
+    if not path:
+        return _Action(i, "keep", "", note="a command without an image: nothing to restore")
+    now = sha256_file(target, path)
+    before, after = image.get("before_sha256"), image.get("after_sha256")
+    if now == before:
+        return _Action(i, "keep", path, note=f"{path} is already as it was")
+    # A finished command is checked against what it made; a command cut
+    # short may have left anything, and the backup is then the way back.
+    if rec.get("status") == DONE and after is not None and now != after:
+        raise _refuse_edited(path, (backups.get(path) or {}).get("to"))
+    if before is None:
+        return _Action(i, "remove", path)
+    backup = backups.get(path)
+    if backup is None or sha256_file(target, backup["to"]) != before:
+        raise UndoRefused(
+            f"there is no backup of {path} as it was before the apply: undo refused, "
+            "nothing was changed",
+            (path,),
+        )
+    return _Action(i, "restore", path, backup["to"])
+
+
+def _plan_backup(target: Target, rec: dict[str, Any]) -> _Action:
+    i = rec["index"]
+    to = rec["to"]
+    if not rec.get("created") or not target.exists(to):
+        return _Action(i, "keep", to)
+    if rec.get("sha256") and sha256_file(target, to) != rec["sha256"]:
+        return _Action(i, "keep", to, note=f"{to} changed since apply made it; it is kept")
+    return _Action(i, "remove", to)
+
+
+def _plan_undo(target: Target, journal: dict[str, Any]) -> list[_Action]:
+    """Every action, last step first; raises UndoRefused before any is done."""
+    records = journal["steps"]
+    backups: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec.get("kind") == "backup" and rec.get("status") in (DONE, "already"):
+            backups.setdefault(rec["path"], rec)
+    actions = []
+    for rec in reversed(records):
+        if not touched(rec):
+            continue
+        kind = rec.get("kind")
+        if kind == "edit":
+            actions.append(_plan_edit(target, rec))
+        elif kind == "command":
+            actions.append(_plan_command(target, rec, backups))
+        elif kind == "backup":
+            actions.append(_plan_backup(target, rec))
+    return actions
+
+
+def undo(target: Target, *, on_event: Optional[Callable[[ApplyEvent], None]] = None) -> UndoResult:
+    """Revert the last apply that changed anything; see the module docstring.
+
+    Raises ApplyRefused on ``/`` without root, UndoRefused when a file was
+    changed since the apply, LockedError while an apply runs.
+    """
+    emit = on_event or (lambda _event: None)
+    if target.kind == "local" and os.geteuid() != 0:
+        raise ApplyRefused("undo on this system (/) needs root: run virtio-wizard as root")
+    with target.lock(LOCK_PATH):
+        journal = undoable_journal(target)
+        if journal is None:
+            return UndoResult("nothing", None, messages=("nothing to undo",))
+        if journal.get("status") == RUNNING:
+            journal["status"] = INTERRUPTED
+        actions = _plan_undo(target, journal)
+        emit(ApplyEvent(NOTE, None, f"undoing the apply {journal['id']} ({journal['started']})"))
+        restored: list[str] = []
+        removed: list[str] = []
+        for act in actions:
+            if act.kind == "keep":
+                if act.note:
+                    emit(ApplyEvent(STEP_SKIPPED, act.index, act.note))
+                continue
+            emit(ApplyEvent(STEP_START, act.index, f"{act.kind} {act.path}"))
+            if act.kind == "restore":
+                target.copy_file(act.source or "", act.path)
+                restored.append(act.path)
+                emit(ApplyEvent(STEP_DONE, act.index, f"restored {act.path} from {act.source}"))
+            else:
+                target.remove(act.path)
+                removed.append(act.path)
+                emit(ApplyEvent(STEP_DONE, act.index, f"removed {act.path}"))
+        journal["undone"] = timestamp()
+        journal["undo"] = {"restored": restored, "removed": removed}
+        path = journal.pop("path")
+        write_journal(target, journal)
+    messages = [f"undid the apply of {journal['started']} (journal {path})"]
+    folders = sorted(
+        {d for r in journal["steps"] if touched(r) for d in r.get("created_dirs") or []}
+    )
+    if folders:
+        messages.append("folders apply made are left in place: " + ", ".join(folders))
+    return UndoResult(DONE, path, tuple(restored), tuple(removed), tuple(messages))
+
+
+def describe_journal(journal: dict[str, Any]) -> str:
+    """One line for lists: when, status, and how many files it changed."""
+    changed = sum(1 for r in journal.get("steps", []) if r.get("changed"))
+    undone = f", undone {journal['undone']}" if journal.get("undone") else ""
+    return (
+        f"{journal.get('started', journal['id'])}: {journal.get('status')}, "
+        f"{changed} change(s){undone}"
+    )
