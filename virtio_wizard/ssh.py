@@ -1,0 +1,1109 @@
+"""The ``--ssh`` target: a live guest driven from a modern workstation.
+
+RHEL 3.9/4.x/5.x guests ship Python 2.2-2.4, so the wizard cannot run there;
+it runs here and reaches the guest through the OpenSSH client. The guest needs
+only a Bourne ``/bin/sh`` and the old tools every Linux has (``ls``, ``cat``,
+``test``, ``find``, ``mv``, ``cp``, ``mkdir``, ``df``): no Python, no
+``stat -c``, no ``readlink -f``, no ``base64``.
+
+How it stays fast and safe:
+
+- One master connection per session (``ControlMaster``/``ControlPath``,
+  ``ControlPersist`` as a safety net), closed by :meth:`SSHTarget.close` and
+  at interpreter exit; every operation is a new channel on it, not a new login.
+  ``BatchMode=yes`` turns password prompts into a clear error, and the user's
+  ``~/.ssh/config`` applies as for any ``ssh`` call.
+- Metadata comes one *folder* at a time: the first question about
+  ``/etc/fstab`` lists ``/etc`` once (``ls -lnA``, which POSIX specifies), and
+  every later exists/stat/is_file in ``/etc`` is answered from that listing.
+  Symbolic links are resolved here, like ``LocalTarget`` does, from those
+  listings. ``/proc`` is live and has ``/proc/self``, so paths under it are
+  always asked of the guest directly. Any write or command clears the caches.
+- ``walk`` is one round trip (``find -print0``); file contents travel as raw
+  bytes through the channel (``cat``), never through a text layer.
+- Writes are atomic on the guest: the bytes go to a temp file in the same
+  folder, the guest checks their size and hash (``sha256sum`` or ``md5sum``,
+  whichever it has), then ``chmod``/``chown``, ``sync``, ``mv``. A connection
+  that drops mid-write leaves the old file in place; a rerun finishes.
+
+Every path and argument is quoted with :func:`shlex.quote`. Errors are
+``TargetError`` subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import stat as stat_mod
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Optional
+
+from .target import (
+    DEFAULT_READ_LIMIT,
+    GUEST_PATH,
+    MAX_SYMLINKS,
+    FileTooLargeError,
+    LineCallback,
+    LockedError,
+    NotRegularFileError,
+    RunResult,
+    StatInfo,
+    TargetError,
+    decode_text,
+)
+
+__all__ = [
+    "SSHTarget",
+    "SSHSpec",
+    "parse_spec",
+    "SSHError",
+    "UnreachableError",
+    "AuthError",
+    "HostKeyError",
+    "ConnectionLostError",
+    "RemoteShellError",
+    "RemoteNotFoundError",
+]
+
+#: Seconds to wait for the TCP connection and the SSH handshake.
+CONNECT_TIMEOUT = 15
+#: Seconds the master stays up without clients if this process dies uncleanly.
+CONTROL_PERSIST = 300
+#: Contents of files up to this size are cached between mutations.
+CONTENT_CACHE_LIMIT = 1024 * 1024
+
+# Exit codes of the remote helper scripts (ssh itself uses 255).
+_RC_NOTFOUND = 10
+_RC_NOTREGULAR = 11
+_RC_TOOLARGE = 12
+_RC_BADDATA = 13
+_RC_LOCKED = 14
+_RC_ISDIR = 15
+
+#: Said first by every helper so that the guest's own /bin/sh is the one that answers.
+_PRELUDE = (
+    f"LC_ALL=C; export LC_ALL; unset TIME_STYLE LS_COLORS CDPATH; PATH={GUEST_PATH}; export PATH; "
+)
+
+#: ``ls -ln`` as POSIX specifies it: mode, links, uid, gid, size (or ``maj, min``),
+#: a three-token date in the C locale, one space, the name.
+_LS_LINE = re.compile(
+    rb"^(\S{10})\S*\s+\d+\s+(\d+)\s+(\d+)\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+\S+ (.*)$", re.S
+)
+
+_TYPES = {
+    ord("-"): stat_mod.S_IFREG,
+    ord("d"): stat_mod.S_IFDIR,
+    ord("l"): stat_mod.S_IFLNK,
+    ord("c"): stat_mod.S_IFCHR,
+    ord("b"): stat_mod.S_IFBLK,
+    ord("p"): stat_mod.S_IFIFO,
+    ord("s"): stat_mod.S_IFSOCK,
+}
+
+
+class SSHError(TargetError):
+    """The SSH connection itself failed (not a guest file); ``path`` is user@host."""
+
+
+class UnreachableError(SSHError):
+    """The host did not answer (wrong name or port, firewall, down)."""
+
+
+class AuthError(SSHError):
+    """The host refused the login (no usable key; passwords are off in BatchMode)."""
+
+
+class HostKeyError(SSHError):
+    """The host key is unknown or changed: ssh refuses to trust it."""
+
+
+class ConnectionLostError(SSHError):
+    """The connection dropped during an operation."""
+
+
+class RemoteShellError(SSHError):
+    """The guest's shell or tools did not behave as a POSIX /bin/sh."""
+
+
+class RemoteNotFoundError(TargetError, FileNotFoundError):
+    """A guest path does not exist (also a FileNotFoundError, like LocalTarget's)."""
+
+
+@dataclass(frozen=True)
+class SSHSpec:
+    """``[USER@]HOST[:PORT]`` taken apart; None means "as ~/.ssh/config says"."""
+
+    host: str
+    user: Optional[str] = None
+    port: Optional[int] = None
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host and self.port else self.host
+        text = f"{self.user}@{host}" if self.user else host
+        return f"{text}:{self.port}" if self.port else text
+
+
+def parse_spec(spec: str) -> SSHSpec:
+    """Parse ``[USER@]HOST[:PORT]`` (IPv6 as ``[::1]:22``).
+
+    Raises ``UsageError`` for an empty host, a bad port, or a name starting
+    with ``-`` (ssh would take it as an option).
+
+    >>> parse_spec("root@guest:2222")
+    SSHSpec(host='guest', user='root', port=2222)
+    """
+    from .cli import UsageError
+
+    text = spec.strip()
+    user: Optional[str] = None
+    if "@" in text:
+        user, _, text = text.rpartition("@")
+        if not user:
+            raise UsageError(f"--ssh {spec!r}: empty user name before '@'")
+    port_text: Optional[str] = None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise UsageError(f"--ssh {spec!r}: missing ']' after the IPv6 address")
+        if rest:
+            if not rest.startswith(":"):
+                raise UsageError(f"--ssh {spec!r}: expected ':PORT' after ']'")
+            port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host = text  # a bare name, or a bare IPv6 address without a port
+    if not host:
+        raise UsageError(f"--ssh {spec!r}: no host name")
+    for name, value in (("host", host), ("user", user)):
+        if value is not None and (value.startswith("-") or any(c.isspace() for c in value)):
+            raise UsageError(f"--ssh {spec!r}: invalid {name} name {value!r}")
+    port: Optional[int] = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"--ssh {spec!r}: port must be a number from 1 to 65535")
+        port = int(port_text)
+    return SSHSpec(host=host, user=user, port=port)
+
+
+def _q(path: str) -> str:
+    return shlex.quote(path)
+
+
+def _norm(path: str) -> str:
+    """A guest path made absolute and lexically clean (``..`` never above /)."""
+    parts: list[str] = []
+    for p in path.split("/"):
+        if p in ("", "."):
+            continue
+        if p == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(p)
+    return "/" + "/".join(parts)
+
+
+def _is_proc(path: str) -> bool:
+    n = _norm(path)
+    return n == "/proc" or n.startswith("/proc/")
+
+
+def mode_from_ls(text: bytes) -> int:
+    """``-rwsr-x--T`` -> the st_mode it stands for (type and all 12 mode bits)."""
+    mode = _TYPES.get(text[0], 0)
+    bits = (
+        (1, stat_mod.S_IRUSR),
+        (2, stat_mod.S_IWUSR),
+        (4, stat_mod.S_IRGRP),
+        (5, stat_mod.S_IWGRP),
+        (7, stat_mod.S_IROTH),
+        (8, stat_mod.S_IWOTH),
+    )
+    for pos, bit in bits:
+        if text[pos] not in b"-":
+            mode |= bit
+    for pos, x_bit, special in (
+        (3, stat_mod.S_IXUSR, stat_mod.S_ISUID),
+        (6, stat_mod.S_IXGRP, stat_mod.S_ISGID),
+        (9, stat_mod.S_IXOTH, stat_mod.S_ISVTX),
+    ):
+        ch = chr(text[pos])
+        if ch in "xst":
+            mode |= x_bit
+        if ch in "sStT":
+            mode |= special
+    return mode
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One ``ls -ln`` line: what lstat would say, plus a link's target."""
+
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    link: Optional[str] = None
+
+    @property
+    def is_link(self) -> bool:
+        return stat_mod.S_ISLNK(self.mode)
+
+    @property
+    def is_dir(self) -> bool:
+        return stat_mod.S_ISDIR(self.mode)
+
+    def info(self) -> StatInfo:
+        return StatInfo(
+            mode=self.mode,
+            uid=self.uid,
+            gid=self.gid,
+            size=self.size,
+            is_file=stat_mod.S_ISREG(self.mode),
+            is_dir=stat_mod.S_ISDIR(self.mode),
+            is_link=stat_mod.S_ISLNK(self.mode),
+        )
+
+
+def _parse_ls(line: bytes) -> Optional[tuple[_Entry, bytes]]:
+    """(entry without link target, rest of line = name [-> target]) or None."""
+    m = _LS_LINE.match(line)
+    if m is None:
+        return None
+    size_text = m.group(4)
+    size = 0 if b"," in size_text else int(size_text)
+    entry = _Entry(mode_from_ls(m.group(1)), int(m.group(2)), int(m.group(3)), size)
+    return entry, m.group(5)
+
+
+def parse_listing(names: Sequence[bytes], ls_output: bytes) -> dict[str, Optional[_Entry]]:
+    """Match ``ls -lnA`` lines to the exact names a glob printed.
+
+    A name ``ls`` mangled (a newline shown as ``?``) maps to None: it exists,
+    and is asked about on its own when needed.
+    """
+    known = set(names)
+    out: dict[str, Optional[_Entry]] = {os.fsdecode(n): None for n in names}
+    for line in ls_output.split(b"\n"):
+        parsed = _parse_ls(line)
+        if parsed is None:
+            continue
+        entry, rest = parsed
+        if entry.is_link:
+            cut = rest.find(b" -> ")
+            while cut >= 0 and rest[:cut] not in known:
+                cut = rest.find(b" -> ", cut + 1)
+            if cut < 0:
+                continue
+            name, target = rest[:cut], rest[cut + 4 :]
+            entry = _Entry(entry.mode, entry.uid, entry.gid, entry.size, os.fsdecode(target))
+        elif rest in known:
+            name = rest
+        else:
+            continue
+        out[os.fsdecode(name)] = entry
+    return out
+
+
+def _classify(who: str, stderr: str, during: str = "") -> SSHError:
+    """Turn what the ssh client printed into one clear error."""
+    text = stderr.strip()
+    low = text.lower()
+    last = text.splitlines()[-1].strip() if text else "ssh failed without a message"
+    if "host key verification failed" in low or "remote host identification has changed" in low:
+        if "changed" in low:
+            return HostKeyError(
+                who,
+                "the host key CHANGED since it was recorded in known_hosts: verify it "
+                "(a reinstalled guest, or someone in between) before trusting it",
+                errno.EACCES,
+            )
+        return HostKeyError(
+            who,
+            "host key unknown: connect once with 'ssh' to verify and record it in known_hosts",
+            errno.EACCES,
+        )
+    if "permission denied" in low or "too many authentication failures" in low:
+        return AuthError(
+            who,
+            "authentication failed: use a key or ssh-agent (password prompts are off, "
+            f"BatchMode=yes) [{last}]",
+            errno.EACCES,
+        )
+    unreachable = (
+        "connection refused",
+        "no route to host",
+        "could not resolve hostname",
+        "name or service not known",
+        "network is unreachable",
+        "connection timed out",
+        "operation timed out",
+        "temporary failure in name resolution",
+    )
+    if any(s in low for s in unreachable) and not during:
+        return UnreachableError(who, f"unreachable: {last}", errno.EHOSTUNREACH)
+    if during:
+        return ConnectionLostError(
+            who,
+            f"connection lost during {during} ({last}); files are either old or new "
+            "(atomic rename): run again to finish",
+            errno.ECONNRESET,
+        )
+    return SSHError(who, last)
+
+
+class SSHTarget:
+    """A live guest over SSH, implementing the whole ``Target`` protocol.
+
+    Build it with :meth:`connect`; ``options`` are extra ``ssh`` arguments
+    placed first (so they win over the defaults), e.g. ``["-F", cfg]``.
+    """
+
+    kind = "ssh"
+    can_run = True
+
+    def __init__(
+        self,
+        spec: SSHSpec,
+        *,
+        options: Sequence[str] = (),
+        ssh: str = "ssh",
+    ) -> None:
+        self.spec = spec
+        self.options = tuple(options)
+        self.ssh = ssh
+        self.root = str(spec)
+        self.live = True
+        self.remote_user: Optional[str] = spec.user
+        self.hostname = ""
+        self._control_dir: Optional[str] = None
+        self._closed = False
+        self._mutex = threading.RLock()
+        self._dirs: dict[str, Optional[dict[str, Optional[_Entry]]]] = {}
+        self._probes: dict[str, Optional[_Entry]] = {}
+        self._contents: dict[str, bytes] = {}
+        #: Round trips made (channels opened), for tests and the curious.
+        self.round_trips = 0
+
+    # ---- connection ------------------------------------------------------
+
+    @classmethod
+    def connect(cls, spec: str, *, options: Sequence[str] = (), ssh: str = "ssh") -> SSHTarget:
+        """Parse ``[USER@]HOST[:PORT]``, open the master connection, greet the shell."""
+        target = cls(parse_spec(spec), options=options, ssh=ssh)
+        target.open()
+        return target
+
+    def _base_argv(self) -> list[str]:
+        argv = [self.ssh, *self.options, "-o", "BatchMode=yes"]
+        argv += ["-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
+        if self._control_dir is not None:
+            argv += ["-o", f"ControlPath={self._control_dir}/cm"]
+        if self.spec.port:
+            argv += ["-p", str(self.spec.port)]
+        if self.spec.user:
+            argv += ["-l", self.spec.user]
+        return argv
+
+    def open(self) -> None:
+        """Start the master connection and check the guest's shell answers."""
+        if shutil.which(self.ssh) is None and not os.path.exists(self.ssh):
+            raise SSHError(self.root, f"'{self.ssh}' not found: install the OpenSSH client")
+        self._control_dir = tempfile.mkdtemp(prefix="vw-ssh-")
+        log = os.path.join(self._control_dir, "master.log")
+        argv = self._base_argv() + [
+            "-o",
+            "ControlMaster=yes",
+            "-o",
+            f"ControlPersist={CONTROL_PERSIST}",
+            "-o",
+            "ServerAliveInterval=15",
+            "-o",
+            "ServerAliveCountMax=4",
+            "-f",
+            "-N",
+            self.spec.host,
+        ]
+        # The backgrounded master keeps its stderr open: a file, never a pipe.
+        with open(log, "wb") as err:
+            rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        if rc != 0:
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                message = fh.read()
+            self._remove_control_dir()
+            raise _classify(self.root, message)
+        atexit.register(self.close)
+        out = self._check(
+            "printf 'VW-OK\\n'; u=$(id -un 2>/dev/null) || u=; "
+            '[ -n "$u" ] || u="uid-$(id -u)"; echo "$u"; '
+            "uname -n 2>/dev/null || echo '?'; "
+            "if [ -d /proc/self ]; then echo live; else echo offline; fi",
+            what="greeting",
+        )
+        lines = out.decode("utf-8", "replace").splitlines()
+        if len(lines) < 4 or lines[0] != "VW-OK":
+            self.close()
+            raise RemoteShellError(
+                self.root, f"the guest's /bin/sh did not answer as expected: {out[:80]!r}"
+            )
+        self.remote_user = self.spec.user or lines[1].strip()
+        self.hostname = lines[2].strip()
+        self.live = lines[3].strip() == "live"
+        if not self.spec.user and self.remote_user:
+            self.root = str(SSHSpec(self.spec.host, self.remote_user, self.spec.port))
+
+    def close(self) -> None:
+        """Close the master connection (idempotent; also run at exit)."""
+        with self._mutex:
+            if self._closed or self._control_dir is None:
+                self._closed = True
+                return
+            self._closed = True
+        subprocess.call(
+            self._base_argv() + ["-O", "exit", self.spec.host],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._remove_control_dir()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.close)
+
+    def _remove_control_dir(self) -> None:
+        if self._control_dir is not None:
+            shutil.rmtree(self._control_dir, ignore_errors=True)
+
+    def __enter__(self) -> SSHTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SSHTarget({self.root!r})"
+
+    def describe(self) -> str:
+        where = self.root + (f" ({self.hostname})" if self.hostname else "")
+        return f"{where} over SSH"
+
+    # ---- the channel -----------------------------------------------------
+
+    def _argv(self, script: str) -> list[str]:
+        if self._closed:
+            raise SSHError(self.root, "the SSH connection is closed")
+        command = "exec /bin/sh -c " + shlex.quote(_PRELUDE + script)
+        return self._base_argv() + ["-o", "ControlMaster=no", self.spec.host, command]
+
+    def _exec(self, script: str, data: Optional[bytes] = None) -> tuple[int, bytes, str]:
+        """Run a helper script in the guest's /bin/sh: (exit code, stdout, ssh stderr)."""
+        self.round_trips += 1
+        proc = subprocess.run(
+            self._argv(script),
+            input=data if data is not None else b"",
+            capture_output=True,
+        )
+        return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+
+    def _check(self, script: str, data: Optional[bytes] = None, what: str = "") -> bytes:
+        rc, out, err = self._exec(script, data)
+        if rc == 255:
+            raise _classify(self.root, err, what or "a guest query")
+        if rc != 0:
+            detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {rc}"
+            raise TargetError(what or self.root, detail)
+        return out
+
+    def _invalidate(self) -> None:
+        self._dirs.clear()
+        self._probes.clear()
+        self._contents.clear()
+
+    # ---- metadata --------------------------------------------------------
+
+    def _listing(self, folder: str) -> Optional[dict[str, Optional[_Entry]]]:
+        """Entries of a resolved guest folder (one round trip, then cached)."""
+        if folder in self._dirs:
+            return self._dirs[folder]
+        script = (
+            f"cd {_q(folder)} 2>/dev/null || exit {_RC_NOTFOUND}\n"
+            "for f in * .[!.]* ..?*; do\n"
+            '  if [ -e "$f" ] || [ -L "$f" ]; then printf \'%s\\000\' "$f"; fi\n'
+            "done\n"
+            "printf '\\000'\n"
+            "ls -lnA 2>/dev/null\n"
+            "exit 0\n"
+        )
+        rc, out, err = self._exec(script)
+        if rc == 255:
+            raise _classify(self.root, err, f"listing {folder}")
+        if rc != 0:
+            self._dirs[folder] = None
+            return None
+        names: list[bytes] = []
+        pos = 0
+        while pos < len(out):
+            end = out.find(b"\0", pos)
+            if end < 0 or end == pos:
+                break
+            names.append(out[pos:end])
+            pos = end + 1
+        result = parse_listing(names, out[pos + 1 :])
+        self._dirs[folder] = result
+        return result
+
+    def _probe(self, path: str, follow: bool) -> Optional[_Entry]:
+        """Ask the guest about one path directly (``/proc``, or names ls mangled)."""
+        key = ("L:" if follow else "l:") + path
+        if key in self._probes:
+            return self._probes[key]
+        flag = "L" if follow else ""
+        script = f"ls -ldn{flag} -- {_q(path)} 2>/dev/null || exit {_RC_NOTFOUND}\n"
+        rc, out, err = self._exec(script)
+        if rc == 255:
+            raise _classify(self.root, err, f"checking {path}")
+        entry: Optional[_Entry] = None
+        if rc == 0:
+            parsed = _parse_ls(out.rstrip(b"\n"))
+            if parsed is not None:
+                entry, rest = parsed
+                if entry.is_link:
+                    raw = os.fsencode(path)
+                    cut = rest.find(raw + b" -> ")
+                    cut = cut + len(raw) if cut >= 0 else rest.find(b" -> ")
+                    link = os.fsdecode(rest[cut + 4 :]) if cut >= 0 else ""
+                    entry = _Entry(entry.mode, entry.uid, entry.gid, entry.size, link)
+        if not (_is_proc(path)):
+            self._probes[key] = entry
+        return entry
+
+    def _entry(self, parts: Sequence[str]) -> Optional[_Entry]:
+        """lstat of an already-resolved parent plus one name."""
+        if not parts:
+            return self._probe("/", follow=False)
+        folder = "/" + "/".join(parts[:-1])
+        listing = self._listing(folder)
+        if listing is None or parts[-1] not in listing:
+            return None
+        entry = listing[parts[-1]]
+        if entry is None:
+            return self._probe("/" + "/".join(parts), follow=False)
+        return entry
+
+    def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
+        """As LocalTarget: resolve links component by component, clamped to /."""
+        todo = [p for p in path.split("/") if p not in ("", ".")]
+        todo.reverse()
+        done: list[str] = []
+        links = 0
+        while todo:
+            part = todo.pop()
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            if todo or follow_last:
+                entry = self._entry([*done, part])
+                if entry is not None and entry.is_link:
+                    links += 1
+                    if links > MAX_SYMLINKS:
+                        raise TargetError(path, "too many levels of symbolic links", errno.ELOOP)
+                    link = entry.link or ""
+                    if link.startswith("/"):
+                        done = []
+                    todo.extend(reversed([p for p in link.split("/") if p not in ("", ".")]))
+                    continue
+            done.append(part)
+        return done
+
+    def resolve(self, path: str) -> str:
+        """The guest path with every symlink resolved (``/proc``: only made absolute)."""
+        with self._mutex:
+            if _is_proc(path):
+                return _norm(path)
+            return "/" + "/".join(self._resolve_parts(path))
+
+    def _lstat(self, path: str, follow: bool = True) -> Optional[_Entry]:
+        with self._mutex:
+            if _is_proc(path):
+                return self._probe(_norm(path) if follow else path, follow)
+            try:
+                parts = self._resolve_parts(path, follow_last=follow)
+            except TargetError:
+                return None
+            return self._entry(parts)
+
+    def exists(self, path: str) -> bool:
+        return self._lstat(path) is not None
+
+    def is_file(self, path: str) -> bool:
+        entry = self._lstat(path)
+        return entry is not None and stat_mod.S_ISREG(entry.mode)
+
+    def is_dir(self, path: str) -> bool:
+        entry = self._lstat(path)
+        return entry is not None and entry.is_dir
+
+    def is_symlink(self, path: str) -> bool:
+        entry = self._lstat(path, follow=False)
+        return entry is not None and entry.is_link
+
+    def readlink(self, path: str) -> Optional[str]:
+        entry = self._lstat(path, follow=False)
+        return entry.link if entry is not None and entry.is_link else None
+
+    def stat(self, path: str) -> Optional[StatInfo]:
+        """lstat of the resolved path: mode, owner, size (mtime is not known: 0.0)."""
+        entry = self._lstat(path)
+        return entry.info() if entry is not None else None
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted names in a guest folder; [] when it is missing or not a folder."""
+        with self._mutex:
+            if _is_proc(path):
+                folder = _norm(path)
+                self._dirs.pop(folder, None)
+            else:
+                try:
+                    folder = "/" + "/".join(self._resolve_parts(path))
+                except TargetError:
+                    return []
+            listing = self._listing(folder)
+            if _is_proc(path):
+                self._dirs.pop(folder, None)
+            return sorted(listing) if listing else []
+
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Like ``os.walk`` (top-down, links to folders listed but not entered): one ``find``."""
+        try:
+            start = self.resolve(path)
+        except TargetError:
+            return
+        script = (
+            f"[ -d {_q(start)} ] || exit {_RC_NOTFOUND}\n"
+            f"find {_q(start)} -type d -print0 2>/dev/null\n"
+            "printf ':files:\\000'\n"
+            f"find {_q(start)} ! -type d -print0 2>/dev/null\n"
+            "printf ':linkdirs:\\000'\n"
+            f"find {_q(start)} -type l -exec test -d {{}} \\; -print0 2>/dev/null\n"
+            "exit 0\n"
+        )
+        rc, out, err = self._exec(script)
+        if rc == 255:
+            raise _classify(self.root, err, f"walking {start}")
+        if rc != 0:
+            return
+        section = "dirs"
+        dirs: set[str] = set()
+        others: list[str] = []
+        linkdirs: set[str] = set()
+        for raw in out.split(b"\0"):
+            if not raw:
+                continue
+            if raw in (b":files:", b":linkdirs:"):
+                section = raw.decode().strip(":")
+                continue
+            name = os.fsdecode(raw)
+            if len(name) > 1 and name.startswith("//"):
+                name = name[1:]
+            {"dirs": dirs.add, "files": others.append, "linkdirs": linkdirs.add}[section](name)
+        children: dict[str, tuple[list[str], list[str]]] = {d: ([], []) for d in dirs}
+
+        def parent_and_name(p: str) -> tuple[str, str]:
+            head, _, tail = p.rpartition("/")
+            return head or "/", tail
+
+        for d in sorted(dirs):
+            if d != start:
+                parent, name = parent_and_name(d)
+                if parent in children:
+                    children[parent][0].append(name)
+        for f in sorted(others):
+            parent, name = parent_and_name(f)
+            if parent in children:
+                children[parent][0 if f in linkdirs else 1].append(name)
+
+        def visit(folder: str) -> Iterator[tuple[str, list[str], list[str]]]:
+            subdirs, files = children[folder]
+            subdirs.sort()
+            files.sort()
+            yield folder, subdirs, files
+            for name in subdirs:
+                child = folder.rstrip("/") + "/" + name
+                if child in children and child not in linkdirs:
+                    yield from visit(child)
+
+        if start in children:
+            yield from visit(start)
+
+    # ---- reading ---------------------------------------------------------
+
+    def _read_script(self, path: str, limit: Optional[int]) -> str:
+        size_check = ""
+        if limit is not None:
+            size_check = (
+                f'set -f; set -- $(ls -ldnL -- "$p" 2>/dev/null)\n'
+                'case "$5" in *[!0-9]*|"") ;; '
+                f'*) [ "$5" -le {limit} ] || exit {_RC_TOOLARGE};; esac\n'
+            )
+        return (
+            f"p={_q(path)}\n"
+            f'[ -e "$p" ] || exit {_RC_NOTFOUND}\n'
+            f'[ -f "$p" ] || exit {_RC_NOTREGULAR}\n'
+            f"{size_check}"
+            "printf K\n"
+            'exec cat -- "$p"\n'
+        )
+
+    def _read_error(self, path: str, rc: int, err: str, limit: Optional[int]) -> OSError:
+        if rc == _RC_NOTFOUND:
+            return RemoteNotFoundError(path, "no such file", errno.ENOENT)
+        if rc == _RC_NOTREGULAR:
+            return NotRegularFileError(path, "not a regular file", errno.EINVAL)
+        if rc == _RC_TOOLARGE:
+            return FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+        if rc == 255:
+            return _classify(self.root, err, f"reading {path}")
+        return TargetError(path, f"cannot read (exit status {rc}) {err.strip()}".strip())
+
+    def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """The file's bytes; FileTooLargeError past ``limit`` (refused before sending)."""
+        with self._mutex:
+            cached = self._contents.get(path)
+        if cached is not None:
+            if len(cached) > limit:
+                raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+            return cached
+        self.round_trips += 1
+        proc = subprocess.Popen(
+            self._argv(self._read_script(path, limit)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        data = proc.stdout.read(limit + 2)
+        too_big = len(data) > limit + 1
+        if too_big:
+            proc.kill()
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+        rc = proc.wait()
+        if too_big:
+            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+        if rc != 0 or not data.startswith(b"K"):
+            raise self._read_error(path, rc, err, limit)
+        body = data[1:]
+        if len(body) <= CONTENT_CACHE_LIMIT and not _is_proc(path):
+            with self._mutex:
+                self._contents[path] = body
+        return body
+
+    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
+        return decode_text(self.read_bytes(path, limit))
+
+    def open_binary(self, path: str) -> BinaryIO:
+        """A seekable local copy of a regular guest file (big initrds stream to disk)."""
+        self.round_trips += 1
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        proc = subprocess.Popen(
+            self._argv(self._read_script(path, None)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        head = proc.stdout.read(1)
+        shutil.copyfileobj(proc.stdout, spool, 1 << 20)
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+        rc = proc.wait()
+        if rc != 0 or head != b"K":
+            spool.close()
+            raise self._read_error(path, rc, err, None)
+        spool.seek(0)
+        return spool  # type: ignore[return-value]
+
+    # ---- writing ---------------------------------------------------------
+
+    def _resolved_for_write(self, path: str) -> tuple[str, Optional[_Entry]]:
+        with self._mutex:
+            self._invalidate()
+            parts = self._resolve_parts(path)
+            if not parts:
+                raise TargetError(path, "cannot write the root folder", errno.EISDIR)
+            return "/" + "/".join(parts), self._entry(parts)
+
+    @staticmethod
+    def _checked_install(dest: str, size: int, sha256: str, md5: str, source: str) -> str:
+        """Shell: fill ``$t`` from ``source``, check size and hash, then move it to ``dest``.
+
+        The check is what makes a dropped connection harmless: a short or
+        damaged temp file is removed and the old file stays.
+        """
+        return (
+            f"p={_q(dest)}\n"
+            'd=$(dirname -- "$p")\n'
+            'b=$(basename -- "$p")\n'
+            f'[ -d "$d" ] || exit {_RC_NOTFOUND}\n'
+            f'if [ -e "$p" ] && [ ! -f "$p" ]; then exit {_RC_NOTREGULAR}; fi\n'
+            't="$d/.$b.vw-$$"\n'
+            "trap 'rm -f \"$t\"' 0\n"
+            "trap 'exit 1' 1 2 13 15\n"
+            "umask 077\n"
+            f"{source} || exit {_RC_BADDATA}\n"
+            'set -f; set -- $(ls -ldn -- "$t")\n'
+            f'[ "$5" = {size} ] || exit {_RC_BADDATA}\n'
+            "if command -v sha256sum >/dev/null 2>&1; then\n"
+            f'  h=$(sha256sum < "$t"); [ "${{h%% *}}" = {sha256} ] || exit {_RC_BADDATA}\n'
+            "elif command -v md5sum >/dev/null 2>&1; then\n"
+            f'  h=$(md5sum < "$t"); [ "${{h%% *}}" = {md5} ] || exit {_RC_BADDATA}\n'
+            "fi\n"
+        )
+
+    def _finish(self, rc: int, err: str, path: str, what: str) -> None:
+        if rc == 0:
+            return
+        if rc == 255:
+            raise _classify(self.root, err, what)
+        if rc == _RC_NOTFOUND:
+            raise RemoteNotFoundError(path, "no such file or folder", errno.ENOENT)
+        if rc == _RC_NOTREGULAR:
+            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
+        if rc == _RC_ISDIR:
+            raise TargetError(path, "is a folder", errno.EISDIR)
+        if rc == _RC_BADDATA:
+            raise ConnectionLostError(
+                self.root,
+                f"{what}: the bytes that arrived were incomplete or damaged; the old file "
+                "was kept: run again",
+                errno.EIO,
+            )
+        detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {rc}"
+        raise TargetError(path, f"{what} failed: {detail}")
+
+    def write_file(
+        self,
+        path: str,
+        data: bytes,
+        mode: Optional[int] = None,
+        uid: Optional[int] = None,
+        gid: Optional[int] = None,
+    ) -> str:
+        """Replace a guest file atomically (temp file, check, sync, mv); mode/owner kept.
+
+        The real file behind a symlink is written. Returns the resolved path.
+        """
+        real, old = self._resolved_for_write(path)
+        if old is not None and not stat_mod.S_ISREG(old.mode):
+            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
+        if mode is None:
+            mode = stat_mod.S_IMODE(old.mode) if old is not None else 0o644
+        if uid is None:
+            uid = old.uid if old is not None else 0
+        if gid is None:
+            gid = old.gid if old is not None else 0
+        script = self._checked_install(
+            real,
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),
+            'cat > "$t"',
+        ) + (
+            f'chmod {mode:o} "$t" || exit 1\n'
+            f'if [ "$(id -u)" = 0 ]; then chown {int(uid)}:{int(gid)} "$t" || exit 1; fi\n'
+            'sync; mv -f "$t" "$p" || exit 1\nsync\n'
+        )
+        try:
+            rc, _out, err = self._exec(script, data)
+        finally:
+            self._invalidate()
+        self._finish(rc, err, real, f"writing {real}")
+        return real
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        with self._mutex:
+            self._invalidate()
+            target = "/" + "/".join(self._resolve_parts(path))
+        script = (
+            f"p={_q(target)}\n"
+            f'if [ ! -d "$p" ]; then mkdir -p -- "$p" && chmod {mode:o} "$p" || exit 1; fi\n'
+        )
+        rc, _out, err = self._exec(script)
+        self._invalidate()
+        self._finish(rc, err, target, f"creating {target}")
+
+    def remove(self, path: str) -> None:
+        """Remove a guest file (the link itself when ``path`` is a symlink)."""
+        with self._mutex:
+            self._invalidate()
+            target = "/" + "/".join(self._resolve_parts(path, follow_last=False))
+        script = (
+            f"p={_q(target)}\n"
+            f'[ -L "$p" ] || [ -e "$p" ] || exit {_RC_NOTFOUND}\n'
+            f'if [ -d "$p" ] && [ ! -L "$p" ]; then exit {_RC_ISDIR}; fi\n'
+            'rm -f -- "$p" || exit 1\nsync\n'
+        )
+        rc, _out, err = self._exec(script)
+        self._invalidate()
+        self._finish(rc, err, target, f"removing {target}")
+
+    def copy_file(self, src: str, dst: str) -> None:
+        """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""
+        real, _old = self._resolved_for_write(dst)
+        script = (
+            f"s={_q(src)}\n"
+            f'[ -e "$s" ] || exit {_RC_NOTFOUND}\n'
+            f'[ -f "$s" ] || exit {_RC_NOTREGULAR}\n'
+            f"p={_q(real)}\n"
+            'd=$(dirname -- "$p"); b=$(basename -- "$p")\n'
+            f'[ -d "$d" ] || exit {_RC_NOTFOUND}\n'
+            't="$d/.$b.vw-$$"\n'
+            "trap 'rm -f \"$t\"' 0\n"
+            "trap 'exit 1' 1 2 13 15\n"
+            'cp -p -- "$s" "$t" || exit 1\n'
+            'sync; mv -f "$t" "$p" || exit 1\nsync\n'
+        )
+        rc, _out, err = self._exec(script)
+        self._invalidate()
+        if rc == _RC_NOTFOUND:
+            raise RemoteNotFoundError(src, "no such file", errno.ENOENT)
+        self._finish(rc, err, src, f"copying {src} to {real}")
+
+    def free_bytes(self, path: str) -> Optional[int]:
+        """Free space on the guest file system holding ``path`` (``df -kP``), or None."""
+        rc, out, _err = self._exec(f"df -kP -- {_q(path)} 2>/dev/null")
+        if rc != 0:
+            return None
+        lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.strip()]
+        if len(lines) < 2:
+            return None
+        fields = lines[-1].split()
+        try:
+            return int(fields[-3]) * 1024
+        except (IndexError, ValueError):
+            return None
+
+    # ---- commands --------------------------------------------------------
+
+    def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult:
+        """Run ``argv`` in the guest (from /, PATH with /sbin), output streamed by line."""
+        if not argv:
+            raise TargetError("", "empty command")
+        self._invalidate()
+        command = " ".join(shlex.quote(a) for a in argv)
+        script = (
+            f"command -v {shlex.quote(argv[0])} >/dev/null 2>&1 || exit {_RC_NOTFOUND}\n"
+            "echo VW-RUN\n"
+            "cd / && HOME=/root && export HOME && LANG=C && export LANG && exec 2>&1\n"
+            f"exec {command}\n"
+        )
+        self.round_trips += 1
+        proc = subprocess.Popen(
+            self._argv(script),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        lines: list[str] = []
+        started = False
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            for raw in proc.stdout:
+                line = decode_text(raw).rstrip("\n")
+                if not started:
+                    started = line == "VW-RUN"
+                    if started:
+                        continue
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+            err = proc.stderr.read().decode("utf-8", "replace")
+            rc = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            self._invalidate()
+        if not started:
+            if rc == _RC_NOTFOUND:
+                raise TargetError(argv[0], "command not found", errno.ENOENT)
+            raise _classify(self.root, err, f"starting {argv[0]}")
+        if rc == 255 and err.strip():
+            raise _classify(self.root, err, f"running {' '.join(argv)}")
+        return RunResult(tuple(argv), rc, "\n".join(lines))
+
+    @contextlib.contextmanager
+    def lock(self, path: str) -> Iterator[None]:
+        """Hold ``path.d`` (a lock folder) on the guest; LockedError if a live holder has it.
+
+        A guest shell keeps the folder while this channel is open and removes
+        it when we close; if the connection dies first, the folder stays with
+        a dead pid in it and the next ``lock`` clears it as stale.
+        """
+        folder = _norm(path) + ".d"
+        script = (
+            f"L={_q(folder)}\n"
+            'mkdir -p -- "$(dirname -- "$L")" || exit 1\n'
+            'if ! mkdir -- "$L" 2>/dev/null; then\n'
+            '  pid=$(cat "$L/pid" 2>/dev/null)\n'
+            '  if [ -z "$pid" ]; then sleep 1; pid=$(cat "$L/pid" 2>/dev/null); fi\n'
+            '  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then\n'
+            f'    echo "$pid"; exit {_RC_LOCKED}\n'
+            "  fi\n"
+            '  rm -rf -- "$L"\n'
+            f'  mkdir -- "$L" 2>/dev/null || exit {_RC_LOCKED}\n'
+            "fi\n"
+            'echo $$ > "$L/pid"\n'
+            "echo VW-LOCKED\n"
+            "cat >/dev/null\n"
+            'rm -rf -- "$L"\n'
+        )
+        self._invalidate()
+        self.round_trips += 1
+        proc = subprocess.Popen(
+            self._argv(script),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        if first.strip() != b"VW-LOCKED":
+            proc.stdin.close()
+            rest = proc.stdout.read()
+            err = proc.stderr.read().decode("utf-8", "replace")
+            rc = proc.wait()
+            if rc == _RC_LOCKED:
+                holder = (first + rest).decode("utf-8", "replace").strip()
+                raise LockedError(
+                    path,
+                    "another virtio-wizard is applying to this guest"
+                    + (f" (guest pid {holder})" if holder else ""),
+                    errno.EBUSY,
+                )
+            if rc == 255:
+                raise _classify(self.root, err, f"locking {folder}")
+            raise TargetError(folder, f"cannot create the lock folder: {err.strip()}")
+        try:
+            yield
+        finally:
+            proc.stdin.close()
+            proc.stdout.read()
+            proc.stderr.read()
+            proc.wait()
+            self._invalidate()
