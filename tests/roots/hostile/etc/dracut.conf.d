@@ -1,0 +1,1 @@
+/etc/dracut.conf.d
