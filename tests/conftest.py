@@ -1,0 +1,64 @@
+"""Shared fixtures: the committed guest roots under ``tests/roots/``.
+
+``fixture_target(name)`` opens a root read-only where it lies (fast; never
+write through it). ``guest_root(name)`` copies it to ``tmp_path`` first, so a
+test may change files, add FIFOs and device nodes (which git cannot hold),
+or apply a plan, without touching the committed tree. Symlinks are copied as
+symlinks, so the hostile root stays hostile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from virtio_wizard.target import LocalTarget
+
+ROOTS_DIR = Path(__file__).parent / "roots"
+
+
+def root_names() -> list[str]:
+    """Every fixture root (a folder under tests/roots)."""
+    return sorted(p.name for p in ROOTS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+@pytest.fixture
+def roots_dir() -> Path:
+    """The folder holding the committed fixture roots."""
+    return ROOTS_DIR
+
+
+def _check(name: str) -> Path:
+    path = ROOTS_DIR / name
+    if not path.is_dir():
+        raise ValueError(f"no fixture root {name!r}; known: {', '.join(root_names())}")
+    return path
+
+
+@pytest.fixture
+def guest_root(tmp_path: Path) -> Callable[..., LocalTarget]:
+    """``guest_root(name)`` -> a LocalTarget on a private copy of that root.
+
+    ``kind`` may be given (e.g. ``"demo"``); the copy lives in ``tmp_path/name``.
+    """
+
+    def make(name: str, **kwargs) -> LocalTarget:
+        dest = tmp_path / name
+        shutil.copytree(_check(name), dest, symlinks=True)
+        return LocalTarget(os.fspath(dest), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def fixture_target() -> Callable[..., LocalTarget]:
+    """``fixture_target(name)`` -> a LocalTarget on the committed root (read-only use)."""
+
+    def make(name: str, **kwargs) -> LocalTarget:
+        return LocalTarget(os.fspath(_check(name)), **kwargs)
+
+    return make
