@@ -1,0 +1,155 @@
+"""The bundled demo guests: private copies, no commands, and what detection finds there."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from virtio_wizard.demo import DEMO_GUESTS, _make_links, guest_dir, open_demo
+from virtio_wizard.detect.devices import detect_devices
+from virtio_wizard.detect.disks import detect_disk_refs
+from virtio_wizard.detect.kernels import detect_kernels, detect_running_kernel
+from virtio_wizard.detect.modules import detect_loaded_modules, detect_virtio_bus
+from virtio_wizard.facts import MISSING, MODULE
+from virtio_wizard.knowledge import SEED_MODULES
+from virtio_wizard.target import CommandsDisabledError, TargetError
+
+
+def digest(folder: str) -> str:
+    """A hash of every path, link and file body under ``folder``."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(folder)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            h.update(path.encode())
+            if os.path.islink(path):
+                h.update(os.readlink(path).encode())
+            else:
+                with open(path, "rb") as fh:
+                    h.update(fh.read())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_GUESTS))
+def test_demo_is_a_private_copy_that_runs_nothing(name):
+    before = digest(guest_dir(name))
+    t = open_demo(name)
+    assert t.kind == "demo" and not t.can_run and t.live
+    assert os.path.realpath(t.root) != os.path.realpath(guest_dir(name))
+    t.write_file("/etc/fstab", b"changed\n")
+    assert t.read_text("/etc/fstab") == "changed\n"
+    assert digest(guest_dir(name)) == before
+    with pytest.raises(CommandsDisabledError):
+        t.run(["true"])
+    other = open_demo(name)
+    assert other.root != t.root and other.read_text("/etc/fstab") != "changed\n"
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_GUESTS))
+def test_demo_is_small_and_described(name):
+    size = sum(
+        os.path.getsize(os.path.join(d, f))
+        for d, _, files in os.walk(guest_dir(name))
+        for f in files
+    )
+    assert size < 1024 * 1024
+    assert DEMO_GUESTS[name] and "\n" not in DEMO_GUESTS[name]
+
+
+def test_unknown_demo_names_the_choices():
+    with pytest.raises(TargetError) as err:
+        open_demo("windows7")
+    assert (
+        str(err.value)
+        == "windows7: no demo guest named 'windows7'; choose one of: debian12, rhel52"
+    )
+
+
+def test_links_come_from_the_manifest():
+    t = open_demo("rhel52")
+    assert t.is_symlink("/etc/grub.conf")
+    assert t.resolve("/etc/grub.conf") == "/boot/grub/grub.conf"
+    assert t.readlink("/sys/bus/pci/devices/0000:00:03.0/driver").endswith("/e1000")
+    d = open_demo("debian12")
+    assert d.resolve("/lib/modules") == "/usr/lib/modules"
+
+
+def test_manifest_replaces_copies_and_refuses_escapes(tmp_path):
+    root = tmp_path / "g"
+    (root / "etc" / "grub.conf").mkdir(parents=True)
+    (root / "boot").mkdir()
+    (root / "boot" / "menu.lst").write_text("copy")
+    manifest = tmp_path / "g.links"
+    manifest.write_text("# c\n\netc/grub.conf -> ../boot/grub/grub.conf\nboot/menu.lst -> x\n")
+    _make_links(str(root), str(manifest))
+    assert os.readlink(root / "etc/grub.conf") == "../boot/grub/grub.conf"
+    assert os.readlink(root / "boot/menu.lst") == "x"
+    for bad in ("../evil -> x", "/etc/passwd -> x", "etc/fstab", "a -> "):
+        manifest.write_text(bad + "\n")
+        with pytest.raises(TargetError, match="bad link line"):
+            _make_links(str(root), str(manifest))
+    assert not (tmp_path / "evil").exists()
+
+
+# ---- what detection sees in each demo -------------------------------------------------------
+
+
+def test_rhel52_is_the_seeds_case():
+    t = open_demo("rhel52")
+    problems: list = []
+    running = detect_running_kernel(t)
+    assert running == "2.6.18-92.el5"
+    [k] = detect_kernels(t, running=running, problems=problems)
+    assert k.running and k.initrd == "/boot/initrd-2.6.18-92.el5.img"
+    assert k.virtio == {m: MODULE for m in SEED_MODULES} and k.virtio_scsi == MISSING
+    assert k.initrd_format == "gzip" and k.initrd_virtio == ()
+    assert detect_loaded_modules(t) == (
+        "e1000",
+        "ata_piix",
+        "libata",
+        "sd_mod",
+        "scsi_mod",
+        "dm_mod",
+        "ext3",
+        "jbd",
+    )
+    assert detect_virtio_bus(t) == ()
+    kinds = {(d.kind, d.driver) for d in detect_devices(t, problems)}
+    assert {("ide", "PIIX_IDE"), ("e1000", "e1000")} <= kinds
+    refs = detect_disk_refs(t, problems)
+    legacy = {(r.file, r.context, r.device, r.proposed) for r in refs if r.scheme == "legacy"}
+    assert ("/etc/fstab", "fstab", "/dev/hda3", "/dev/vda3") in legacy
+    assert ("/boot/grub/grub.conf", "grub-resume", "/dev/hda3", "/dev/vda3") in legacy
+    assert ("/boot/grub/device.map", "device.map", "/dev/hda", "/dev/vda") in legacy
+    assert not any(r.file == "/etc/grub.conf" for r in refs)
+    assert not any(r.guessed for r in refs)
+    assert problems == []
+    sysinit = t.read_text("/etc/rc.d/rc.sysinit")
+    assert sysinit.count("if [ -f /etc/rc.modules ]; then\n\t/etc/rc.modules\nfi\n") == 1
+    assert sysinit.index("/etc/sysconfig/modules/*.modules") < sysinit.index("/etc/rc.modules")
+    assert "nash" in t.read_text("/sbin/mkinitrd")
+    assert "GenuineIntel" in t.read_text("/proc/cpuinfo")
+    assert t.read_bytes("/bin/sh")[:4] == b"\x7fELF"
+
+
+def test_debian12_already_has_what_it_needs():
+    t = open_demo("debian12")
+    problems: list = []
+    running = detect_running_kernel(t)
+    [k] = detect_kernels(t, running=running, problems=problems)
+    assert k.version == "6.1.0-50-amd64" and k.running
+    assert k.virtio == {m: MODULE for m in SEED_MODULES}
+    assert k.initrd == "/boot/initrd.img-6.1.0-50-amd64"
+    assert set(SEED_MODULES) <= set(k.initrd_virtio or ())
+    assert {"virtio_blk", "virtio_net", "virtio_pci"} <= set(detect_loaded_modules(t) or ())
+    assert {"virtio_blk", "virtio_net"} <= set(detect_virtio_bus(t))
+    kinds = {d.kind for d in detect_devices(t, problems)}
+    assert {"virtio-net", "virtio-blk"} <= kinds
+    refs = detect_disk_refs(t, problems)
+    assert refs and not any(r.scheme == "legacy" for r in refs)
+    assert "MODULES=most" in t.read_text("/etc/initramfs-tools/initramfs.conf")
+    assert "AuthenticAMD" in t.read_text("/proc/cpuinfo")
+    assert problems == []
