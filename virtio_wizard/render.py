@@ -103,8 +103,16 @@ def _initrd_tool_text(facts: Facts) -> str:
     if not facts.initrd_tool:
         return "not found"
     tool = kn.INITRD_TOOLS.get(facts.initrd_tool, {}).get("name", facts.initrd_tool)
-    config = ", ".join(f"{k}={v}" for k, v in sorted(facts.initrd_tool_config.items()))
+    config = _config_text(facts.initrd_tool_config)
     return f"{tool} ({config})" if config else tool
+
+
+def _config_text(config: dict[str, str]) -> str:
+    """``KEY=value`` pairs, without the evidence path when it repeats the tool's path."""
+    items = sorted(config.items())
+    if config.get("evidence") == config.get("path"):
+        items = [(k, v) for k, v in items if k != "evidence"]
+    return ", ".join(f"{k}={v}" for k, v in items)
 
 
 def _sysinit_text(facts: Facts) -> str:
@@ -130,9 +138,12 @@ def summary_table(facts: Facts, *, ascii: bool = False) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     target = facts.target
-    where = {"local": "this system", "root": "guest root", "ssh": "remote guest"}.get(
-        target.kind, target.kind
-    )
+    where = {
+        "local": "this system",
+        "root": "guest root",
+        "ssh": "remote guest",
+        "demo": "demo guest",
+    }.get(target.kind, target.kind)
     table.add_row("Target", f"{where} {target.root}" + (" (live)" if target.live else ""))
     if facts.not_linux:
         table.add_row("Not Linux", facts.not_linux)
@@ -167,21 +178,24 @@ def kernels_table(facts: Facts, *, ascii: bool = False) -> Table:
     """Each installed kernel: the seed modules as m/y/- and its initrd's virtio content."""
     default = facts.default_kernel()
     table = _table("Kernels (m module, y built in, - missing)", ascii)
-    table.add_column("kernel", overflow="fold", min_width=14)
+    # Kernel versions must stay whole (users copy them): size the column to the longest.
+    longest = max((len(k.version) for k in facts.kernels), default=10)
+    table.add_column("kernel", overflow="fold", width=min(max(longest, 10), 32))
     for module in kn.SEED_MODULES:
         table.add_column(_short(module), justify="center", no_wrap=True)
-    table.add_column("initrd holds", overflow="fold", min_width=12)
+    table.add_column("initrd holds", overflow="fold")
     if not facts.kernels:
         table.add_row("none found", *[""] * len(kn.SEED_MODULES), "")
         return table
     for kernel in sorted(facts.kernels, key=lambda k: kn.kernel_sort_key(k.version)):
         name = Text(kernel.version)
+        # Marks go on lines of their own: the column is as wide as the versions.
         if kernel.running:
-            name.append(" (running)", style="bold")
+            name.append("\n(running)", style="bold")
         elif default is not None and kernel.version == default.version:
-            name.append(" (default)", style="bold")
+            name.append("\n(default)", style="bold")
         if kernel.virtio_orig:
-            name.append(" [.virtio.orig]", style="dim")
+            name.append("\n+ .virtio.orig", style="dim")
         marks = []
         for module in kn.SEED_MODULES:
             mark, style = _STATE_MARK.get(kernel.virtio.get(module, MISSING), ("?", "yellow"))

@@ -39,7 +39,12 @@ __all__ = ["REPORT_SCHEMA", "render_markdown", "render_json", "fence", "generate
 
 REPORT_SCHEMA = "virtio-wizard/report/1"
 _STATE_WORD = {MODULE: "module", BUILTIN: "built in", MISSING: "MISSING"}
-_TARGET_WORD = {"local": "this system", "root": "offline guest root", "ssh": "remote guest"}
+_TARGET_WORD = {
+    "local": "this system",
+    "root": "offline guest root",
+    "ssh": "remote guest",
+    "demo": "demo guest",
+}
 
 
 def generated_now() -> str:
