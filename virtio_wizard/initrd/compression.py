@@ -193,9 +193,13 @@ def _lz4_legacy(raw: ByteStream) -> Iterator[bytes]:
         if len(data) < size:
             raise _truncated("lz4")
         try:
-            yield block.decompress(data, uncompressed_size=LZ4_LEGACY_BLOCK)
+            out = block.decompress(data, uncompressed_size=LZ4_LEGACY_BLOCK)
         except block.LZ4BlockError as exc:
             raise _corrupt("lz4", exc) from None
+        del data
+        view = memoryview(out)
+        for start in range(0, len(out), OUT_CHUNK):
+            yield bytes(view[start : start + OUT_CHUNK])
 
 
 def _zstd(raw: ByteStream) -> Iterator[bytes]:

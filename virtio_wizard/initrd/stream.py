@@ -64,16 +64,45 @@ class ByteStream:
 
     def peek(self, n: int) -> bytes:
         """Up to ``n`` next bytes without consuming them (fewer only at the end)."""
-        while len(self._buf) - self._pos < n:
-            if not self._more():
-                break
+        have = len(self._buf) - self._pos
+        if have < n:
+            # Join once: growing the buffer chunk by chunk would copy quadratically.
+            parts = [self._buf[self._pos :]] if have else []
+            for chunk in self._chunks:
+                parts.append(chunk)
+                have += len(chunk)
+                if have >= n:
+                    break
+            self._base += self._pos
+            self._buf = parts[0] if len(parts) == 1 else b"".join(parts)  # b"" when none
+            self._pos = 0
         return self._buf[self._pos : self._pos + n]
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` next bytes (fewer only at the end)."""
+        if n > len(self._buf) - self._pos + CHUNK_SIZE:
+            return self._read_large(n)
         data = self.peek(n)
         self._pos += len(data)
         return data
+
+    def _read_large(self, n: int) -> bytes:
+        """Read a big block (an lz4 block of 8 MiB) with one copy, not three."""
+        start = self.offset
+        parts = [self._buf[self._pos :]]
+        have = len(parts[0])
+        self._buf, self._pos = b"", 0
+        for chunk in self._chunks:
+            if have + len(chunk) >= n:
+                cut = n - have
+                parts.append(chunk[:cut])
+                self._buf = chunk[cut:]
+                have = n
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._base = start + have
+        return b"".join(parts)
 
     def skip(self, n: int) -> int:
         """Drop ``n`` bytes without keeping them; returns how many there were."""
@@ -136,8 +165,13 @@ class ByteStream:
             total += len(chunk)
             self._base += len(chunk)
             if total > limit:
-                raise InitrdError(f"the {what} is larger than {limit >> 20} MiB")
+                raise InitrdError(f"the {what} is larger than {_size(limit)}")
             parts.append(chunk)
         if total > limit:
-            raise InitrdError(f"the {what} is larger than {limit >> 20} MiB")
+            raise InitrdError(f"the {what} is larger than {_size(limit)}")
         return b"".join(parts)
+
+
+def _size(n: int) -> str:
+    """A byte count for a message: ``64 MiB``, ``256 KiB``."""
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
