@@ -1,0 +1,231 @@
+"""The Textual app: app-wide keys, the state the side screens need, the walk.
+
+Kept small, like frogmouth's: one ``@work`` coroutine walks the steps with
+``push_screen_wait`` (Textual ``guide/screens.md``); each step is a screen in
+``screens/`` that receives its data and dismisses with the user's answer.
+``make_app`` is shared by ``commands/tui.py``, the tests and
+``screenshots/make.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from ..facts import Facts
+from ..finding import Finding
+from ..plan.model import Choices, Plan
+from .engine import Engine
+from .screens.base import BACK, NEXT, QUIT, UNDO
+from .widgets.ascii import AsciiFilter, install_scrollbar_renderer
+
+__all__ = ["WizardApp", "make_app"]
+
+
+class WizardApp(App[int]):
+    """virtio-wizard: detect -> path -> drivers -> preview -> confirm -> apply -> done."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "virtio-wizard"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", key_display="^Q", priority=True, id="quit"),
+        Binding("t", "troubleshoot", "Problems", key_display="t", id="troubleshoot"),
+        Binding("r", "report", "Report", key_display="r", id="report"),
+    ]
+
+    def __init__(
+        self,
+        target,
+        *,
+        ascii: bool = False,
+        label: Optional[str] = None,
+        engine: Optional[Engine] = None,
+        report_default: Optional[str] = None,
+    ) -> None:
+        self.ascii_mode = ascii
+        super().__init__(ansi_color=True if ascii else None)
+        self.target = target
+        self.engine = engine or Engine()
+        #: What the header says the target is (fixed in tests: temp dirs vary).
+        self.target_label = label or target.describe()
+        self.report_default = report_default
+        # State the side screens (Troubleshooting, Report) show; steps own the rest.
+        self.facts: Optional[Facts] = None
+        self.findings: list[Finding] = []
+        self.initrds_read = False
+        self.plan: Optional[Plan] = None
+        self.journal: Any = None
+        self.last_outcome: Any = None
+        if ascii:
+            self.theme = "textual-ansi"
+            self.ascii_filter = AsciiFilter()
+            self._filters.append(self.ascii_filter)
+            self.add_class("-ascii")
+            install_scrollbar_renderer()
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names without arrows or the return symbol in ASCII mode."""
+        from .widgets.ascii import to_ascii
+
+        shown = super().get_key_display(binding)
+        return to_ascii(shown) if self.ascii_mode else shown
+
+    def on_mount(self) -> None:
+        self.walk()
+
+    # ---- state from the steps -------------------------------------------
+
+    def on_guest_screen_detected(self, message) -> None:
+        self.facts = message.facts
+        self.findings = list(message.findings)
+        self.initrds_read = message.final
+
+    def on_guest_screen_journal_found(self, message) -> None:
+        self.journal = message.journal
+
+    def on_drivers_screen_plan_made(self, message) -> None:
+        self.plan = message.plan
+
+    # ---- the walk ---------------------------------------------------------
+
+    @work(exclusive=True, group="walk")
+    async def walk(self) -> None:
+        """Walk the steps until the user finishes or quits; Back goes one step back."""
+        from .screens.apply import ApplyScreen
+        from .screens.confirm import ConfirmApply
+        from .screens.done import DoneScreen
+        from .screens.drivers import DriversScreen
+        from .screens.guest import GuestScreen
+        from .screens.path import PathScreen
+        from .screens.preview import PreviewScreen
+
+        target, engine = self.target, self.engine
+        choices = Choices()
+        step = "guest"
+        while True:
+            if step == "guest":
+                nav = await self.push_screen_wait(
+                    GuestScreen(
+                        target, engine, self.facts, self.findings, self.initrds_read, self.journal
+                    )
+                )
+                if nav.action == UNDO:
+                    step = "undo"
+                elif nav.action == NEXT:
+                    step = "path"
+                else:
+                    self.exit(0)
+                    return
+            elif step == "path":
+                nav = await self.push_screen_wait(
+                    PathScreen(target, engine, self.facts, choices, chosen=choices.method)
+                )
+                if nav.action == NEXT:
+                    choices = _with(choices, method=nav.value)
+                    step = "drivers"
+                else:
+                    step = "guest"
+            elif step == "drivers":
+                nav = await self.push_screen_wait(
+                    DriversScreen(target, engine, self.facts, choices)
+                )
+                if nav.action == NEXT:
+                    self.plan = nav.value
+                    choices = self.plan.choices
+                    step = "preview"
+                else:
+                    step = "path"
+            elif step == "preview":
+                nav = await self.push_screen_wait(PreviewScreen(target, engine, self.plan))
+                if nav.action == BACK:
+                    step = "drivers"
+                    continue
+                confirmed = await self.push_screen_wait(
+                    ConfirmApply(self.plan, self.target_label, target.can_run)
+                )
+                if confirmed:
+                    step = "apply"
+            elif step in ("apply", "undo"):
+                undo = step == "undo"
+                nav = await self.push_screen_wait(
+                    ApplyScreen(target, engine, None if undo else self.plan, undo=undo)
+                )
+                self.last_outcome = nav.value
+                if nav.action == UNDO:
+                    step = "undo"
+                    continue
+                if undo:
+                    # Back to the start, detecting afresh: the guest changed.
+                    self.facts, self.findings, self.initrds_read = None, [], False
+                    self.journal, self.plan = None, None
+                    step = "guest"
+                else:
+                    step = "done"
+            elif step == "done":
+                nav = await self.push_screen_wait(
+                    DoneScreen(
+                        target, engine, self.plan, self.last_outcome, self.findings, self.facts
+                    )
+                )
+                if nav.action == UNDO:
+                    step = "undo"
+                elif nav.action == QUIT:
+                    self.exit(0)
+                    return
+
+    # ---- side screens, from every step --------------------------------------
+
+    def action_troubleshoot(self) -> None:
+        from .screens.troubleshoot import TroubleshootScreen
+
+        if isinstance(self.screen, TroubleshootScreen):
+            return
+        plan_findings = list(self.plan.findings) if self.plan is not None else []
+        self.push_screen(TroubleshootScreen(self.findings, plan_findings, self.facts is not None))
+
+    def action_report(self) -> None:
+        from .screens.report import DEFAULT_REPORT, ReportScreen
+
+        if isinstance(self.screen, ReportScreen):
+            return
+        journal = (
+            getattr(getattr(self.last_outcome, "result", None), "journal", None) or self.journal
+        )
+        self.push_screen(
+            ReportScreen(
+                self.engine,
+                self.facts,
+                self.findings,
+                plan=self.plan,
+                journal=journal,
+                default=self.report_default or DEFAULT_REPORT,
+            )
+        )
+
+
+def _with(choices: Choices, **changes: Any) -> Choices:
+    data = choices.to_dict()
+    data.update(changes)
+    return Choices.from_dict(data)
+
+
+def make_app(
+    target,
+    *,
+    ascii: bool = False,
+    label: Optional[str] = None,
+    engine: Optional[Engine] = None,
+    report_default: Optional[str] = None,
+) -> WizardApp:
+    """The wizard for ``target``: one factory for the CLI, the tests and the screenshots.
+
+    ``label`` replaces ``target.describe()`` in the header (snapshots need a
+    fixed text where a demo's temp dir name varies); ``engine`` replaces the
+    core calls (tests that make one call fail on purpose).
+    """
+    return WizardApp(target, ascii=ascii, label=label, engine=engine, report_default=report_default)

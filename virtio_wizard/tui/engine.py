@@ -1,0 +1,112 @@
+"""The TUI's one door to the core: detect, check, plan, preview, apply, undo, report.
+
+Screens hold no domain logic; every question goes through an ``Engine``. The
+default engine imports each core module only when first asked, so the first
+frame never waits for the planner or the report writer to load. Tests hand
+``make_app`` a subclass to make one call fail on purpose (a failing apply,
+an unreadable guest), the way subiquity's view tests use a fake controller.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..facts import Facts
+from ..finding import Finding
+from ..plan.model import Choices, Plan
+
+__all__ = ["Engine", "JOURNAL_DIR"]
+
+#: Where apply keeps its journals inside the guest (DESIGN.md).
+JOURNAL_DIR = "/var/lib/virtio-wizard"
+
+
+class Engine:
+    """Thin, stateless calls into the core (all may block: call from workers)."""
+
+    # ---- detect / check ---------------------------------------------------
+
+    def detect(self, target, progress: Optional[Callable[..., None]] = None) -> Facts:
+        """Facts without the initrd contents (fast: the screen is usable at once)."""
+        from ..detect import detect
+
+        return detect(target, read_initrds=False, progress=progress)
+
+    def with_initrds(self, target, facts: Facts) -> Facts:
+        """The same facts with each initrd image read (may take seconds)."""
+        from ..detect import with_initrds
+
+        return with_initrds(target, facts)
+
+    def check(self, facts: Facts) -> list[Finding]:
+        from ..checks import check
+
+        return list(check(facts))
+
+    # ---- plan / preview ---------------------------------------------------
+
+    def plan(self, target, facts: Facts, choices: Choices) -> Plan:
+        from ..plan import make_plan
+
+        return make_plan(target, facts, choices)
+
+    def modules_for(self, block: bool, net: bool) -> tuple[str, ...]:
+        from ..knowledge import modules_for
+
+        return tuple(modules_for(block, net))
+
+    def sysinit_files(self) -> dict[str, str]:
+        from ..knowledge import SYSINIT_FILES
+
+        return dict(SYSINIT_FILES)
+
+    def command_line(self, step) -> str:
+        """The exact command line of a command step, as the preview prints it."""
+        try:
+            from ..preview import command_line
+        except ImportError:  # preview not installed yet: the argv, shell-quoted
+            import shlex
+
+            return " ".join(shlex.quote(a) for a in step.argv)
+        return command_line(step)
+
+    # ---- apply / undo -----------------------------------------------------
+
+    def apply(self, target, plan: Plan, on_event: Callable[[Any], None]) -> Any:
+        from ..apply import apply_plan
+
+        return apply_plan(target, plan, on_event=on_event)
+
+    def undo(self, target, on_event: Callable[[Any], None]) -> Any:
+        from ..apply import undo
+
+        return undo(target, on_event=on_event)
+
+    def undoable_journal(self, target) -> Optional[dict]:
+        """The journal undo would revert now (None: nothing to undo)."""
+        from ..undo import undoable_journal
+
+        return undoable_journal(target)
+
+    def describe_journal(self, journal: dict) -> str:
+        from ..undo import describe_journal
+
+        return describe_journal(journal)
+
+    def verify(self, target, plan: Plan, before: Optional[Facts] = None) -> list[str]:
+        """Detect again; lines saying what changed and what is left to do."""
+        from ..apply import verify
+
+        return list(verify(target, plan, before))
+
+    # ---- report -----------------------------------------------------------
+
+    def report_markdown(self, facts, findings, plan=None, journal=None) -> str:
+        from ..report import render_markdown
+
+        return render_markdown(facts, findings, plan=plan, journal=journal)
+
+    def report_json(self, facts, findings, plan=None, journal=None) -> dict:
+        from ..report import render_json
+
+        return render_json(facts, findings, plan=plan, journal=journal)

@@ -1,0 +1,194 @@
+"""Step 5, Apply (and Undo): steps ticked off as they run, output streamed live.
+
+The core's apply runs in a thread worker; each event it reports is handed to
+the UI thread with ``call_from_thread``. A failure stops the run (the core
+stops; the screen says so), names the backups and offers Undo at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import RichLog, Static
+
+from ...plan.model import Plan
+from ..engine import JOURNAL_DIR
+from ..widgets.plan_view import step_title
+from .base import NEXT, UNDO, Nav, StepScreen
+
+__all__ = ["ApplyScreen", "RunOutcome", "event_fields"]
+
+MARKS = {
+    "todo": ("[ ]", ""),
+    "run": ("[>]", "bold yellow"),
+    "done": ("[x]", "green"),
+    "skip": ("[-]", "dim"),
+    "fail": ("[!]", "bold red"),
+}
+
+
+class RunOutcome:
+    """What the Apply screen hands on: ok or not, the core's result, the error."""
+
+    def __init__(self, ok: bool, result: Any = None, error: Optional[str] = None) -> None:
+        self.ok = ok
+        self.result = result
+        self.error = error
+
+
+def event_fields(event: Any) -> tuple[str, Optional[int], str]:
+    """(kind, step index, text) of a core ``ApplyEvent`` (or an equivalent dict)."""
+    if isinstance(event, dict):
+        return str(event.get("kind", "")), event.get("index"), str(event.get("text", ""))
+    return str(event.kind), event.index, str(event.text)
+
+
+#: ApplyEvent kinds -> the mark a step gets.
+EVENT_STATE = {
+    "step-start": "run",
+    "step-done": "done",
+    "step-skipped": "skip",
+    "step-failed": "fail",
+}
+
+
+class ApplyScreen(StepScreen, inherit_bindings=False):
+    """Runs apply (or undo) once, on mount; Next appears when it has finished."""
+
+    STEP_TITLE = "5/6 Apply"
+
+    BINDINGS = [
+        Binding("n", "next", "Next", key_display="n", id="next"),
+        Binding("u", "undo", "Undo", key_display="u", id="undo"),
+    ]
+
+    def __init__(self, target, engine, plan: Optional[Plan], *, undo: bool = False) -> None:
+        super().__init__()
+        self.target = target
+        self.engine = engine
+        self.plan = plan
+        self.undoing = undo
+        self.states = ["todo"] * (len(plan.steps) if plan else 0)
+        self.finished = False
+        self.outcome: Optional[RunOutcome] = None
+        self.next_ready = False
+        if undo:
+            self.STEP_TITLE = "Undo"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        what = "Undoing the last apply" if self.undoing else "Applying the plan"
+        yield Static(f"{what} ... (do not switch off the guest)", id="status")
+        with VerticalScroll(id="steps-box"):
+            yield Static(id="steps")
+        yield RichLog(id="output", wrap=True, markup=False, highlight=False, max_lines=2000)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self._draw_steps()
+        self.run_it()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo":
+            return (
+                self.finished
+                and not self.undoing
+                and self.outcome is not None
+                and not self.outcome.ok
+            )
+        if action == "back":
+            return False
+        return super().check_action(action, parameters)
+
+    # ---- the worker -------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="apply")
+    def run_it(self) -> None:
+        def on_event(event: Any) -> None:
+            self.app.call_from_thread(self._event, event)
+
+        try:
+            if self.undoing:
+                result = self.engine.undo(self.target, on_event=on_event)
+            else:
+                result = self.engine.apply(self.target, self.plan, on_event=on_event)
+        except Exception as exc:  # noqa: BLE001 - a failed run is shown, with Undo
+            self.app.call_from_thread(self._finish, RunOutcome(False, None, str(exc)))
+            return
+        ok = result.status in ("done", "nothing")
+        error = None if ok else "; ".join(result.messages) or "a step failed"
+        self.app.call_from_thread(self._finish, RunOutcome(ok, result, error))
+
+    # ---- UI thread --------------------------------------------------------
+
+    def _event(self, event: Any) -> None:
+        kind, index, text = event_fields(event)
+        log = self.query_one("#output", RichLog)
+        state = EVENT_STATE.get(kind)
+        if state and index is not None and 0 <= index < len(self.states):
+            self.states[index] = state
+            self._draw_steps()
+        if text:
+            prefix = "  " if kind == "output" else ("! " if state == "fail" else "- ")
+            style = "bold red" if state == "fail" else ""
+            log.write(Text(prefix + text, style=style))
+
+    def _draw_steps(self) -> None:
+        if self.plan is None or not self.plan.steps:
+            self.query_one("#steps", Static).update(Text("Replaying the journal backwards ..."))
+            return
+        lines = []
+        for step, state in zip(self.plan.steps, self.states):
+            mark, style = MARKS[state]
+            line = self.engine.command_line(step) if step.kind == "command" else ""
+            title = step_title(step, line, self.target.can_run)
+            lines.append(Text.assemble((mark, style), " ", title))
+        self.query_one("#steps", Static).update(Group(*lines))
+
+    def _finish(self, outcome: RunOutcome) -> None:
+        self.finished = True
+        self.outcome = outcome
+        status = self.query_one("#status", Static)
+        log = self.query_one("#output", RichLog)
+        result = outcome.result
+        for message in getattr(result, "messages", ()) or ():
+            log.write(Text(message, style="bold" if outcome.ok else "bold red"))
+        if outcome.ok:
+            self._draw_steps()
+            done = "Undo finished: files restored." if self.undoing else "Apply finished."
+            status.update(Text(done + " Press n to continue.", style="bold green"))
+        else:
+            self.states = ["fail" if s == "run" else s for s in self.states]
+            self._draw_steps()
+            status.update(Text("Stopped: " + (outcome.error or "a step failed"), style="bold red"))
+            log.write(
+                Text("Stopped at the failing step; later steps were not run.", style="bold red")
+            )
+            if not self.undoing:
+                journal = getattr(result, "journal", None) or f"{JOURNAL_DIR}/journal/"
+                log.write(
+                    Text(
+                        f"Every changed file was backed up first; journal: {journal}. "
+                        "Press u to undo what was done.",
+                        style="bold",
+                    )
+                )
+        self.set_next_ready(True)
+
+    def action_undo(self) -> None:
+        if self.finished and self.outcome is not None and not self.outcome.ok:
+            self.dismiss(Nav(UNDO, self.outcome))
+
+    def action_back(self) -> None:
+        """No way back while writing; afterwards Back means go on."""
+        if self.finished:
+            self.dismiss(Nav(NEXT, self.outcome))
+
+    def result(self) -> Any:
+        return self.outcome

@@ -1,0 +1,143 @@
+"""Step 6, Done: what detecting again says, what is left to do, where the journal is.
+
+Verification is the core's ``verify`` (it detects the guest again and compares
+with the plan); it runs in a worker. Undo is one key away.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ...finding import Finding
+from ...plan.model import Plan
+from ..engine import JOURNAL_DIR
+from .base import QUIT, UNDO, Nav, StepScreen
+
+__all__ = ["DoneScreen", "host_steps"]
+
+
+def host_steps(plan: Optional[Plan], findings: list[Finding]) -> list[str]:
+    """Fixes that belong on the host, not in the guest (the seed's ethtool advice)."""
+    if plan is not None and not plan.choices.net:
+        return []
+    return [f.fix for f in findings if f.id == "gso-tso" and f.fix]
+
+
+class DoneScreen(StepScreen, inherit_bindings=False):
+    """The end: verification, the user's remaining steps, the journal; Undo or quit."""
+
+    STEP_TITLE = "6/6 Done"
+
+    BINDINGS = [
+        Binding("u", "undo", "Undo", key_display="u", id="undo"),
+        Binding("q", "finish", "Finish", key_display="q", id="finish"),
+    ]
+
+    def __init__(
+        self,
+        target,
+        engine,
+        plan: Optional[Plan],
+        outcome: Any,
+        findings: list[Finding],
+        before: Any = None,
+    ) -> None:
+        super().__init__()
+        self.before = before
+        self.target = target
+        self.engine = engine
+        self.plan = plan
+        self.outcome = outcome
+        self.findings = findings
+        self.checks: Optional[list[str]] = None
+        self.verify_error: Optional[str] = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static("Verifying: detecting the guest again ...", id="status")
+        with VerticalScroll(id="body"):
+            yield Static(id="done")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self._show()
+        if self.plan is not None:
+            self.verify()
+        else:
+            self.query_one("#status", Static).update("Undo finished.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action not in ("back", "next")
+
+    @work(thread=True, exclusive=True, group="verify")
+    def verify(self) -> None:
+        try:
+            problems = self.engine.verify(self.target, self.plan, self.before)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.app.call_from_thread(self._verified, None, str(exc))
+            return
+        self.app.call_from_thread(self._verified, problems, None)
+
+    def _verified(self, lines: Optional[list[str]], error: Optional[str]) -> None:
+        self.checks = lines
+        self.verify_error = error
+        status = self.query_one("#status", Static)
+        if error:
+            status.update(Text(f"Could not verify: {error}", style="bold red"))
+        else:
+            status.update(Text("Verified: the guest was detected again.", style="bold green"))
+        self._show()
+
+    def _show(self) -> None:
+        parts: list[Any] = []
+        ok = getattr(self.outcome, "ok", True)
+        result = getattr(self.outcome, "result", None)
+        if not ok:
+            parts.append(Text("The run did not finish.", style="bold red"))
+        elif getattr(result, "status", "") == "nothing":
+            parts.append(Text("Nothing needed changing: everything was in place.", style="bold"))
+        else:
+            parts.append(Text("The changes were written.", style="bold green"))
+        if self.checks is not None:
+            parts.append(Text(""))
+            parts.append(Text("Detecting the guest again says:", style="bold"))
+            parts += [Text(f"  - {line}") for line in self.checks]
+        elif self.verify_error:
+            parts.append(Text(f"Could not verify: {self.verify_error}", style="red"))
+        host = host_steps(self.plan, self.findings)
+        if host:
+            parts.append(Text(""))
+            parts.append(
+                Text("On the host (not in this guest), if the network is slow:", style="bold")
+            )
+            parts += [Text(f"  {line}") for line in host]
+        parts.append(Text(""))
+        journal = _journal_of(self.outcome)
+        parts.append(
+            Text.assemble(("Journal: ", "bold"), journal or f"{JOURNAL_DIR}/ in the guest")
+        )
+        parts.append(Text("Press u to undo everything, r to write a report, q to finish."))
+        self.query_one("#done", Static).update(Group(*parts))
+
+    def action_undo(self) -> None:
+        self.dismiss(Nav(UNDO))
+
+    def action_finish(self) -> None:
+        self.dismiss(Nav(QUIT))
+
+
+def _journal_of(outcome: Any) -> Optional[str]:
+    result = getattr(outcome, "result", None)
+    journal = getattr(result, "journal", None) or getattr(result, "journal_path", None)
+    if journal is None:
+        return None
+    path = getattr(journal, "path", None) or getattr(journal, "dir", None) or journal
+    return str(path)

@@ -1,0 +1,204 @@
+"""Step 3, Drivers & options: which drivers, which kernel, disk names, boot disk.
+
+Every change re-asks the planner (in a worker, the newest question wins) and
+shows its verdict at once: the module list in load order, and any refusal
+with its reason. Next stays blocked while the plan is refused, e.g. sysinit
+with the block driver for a boot disk that moves to virtio, which the seed
+says cannot work.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Checkbox, RadioSet, Static
+
+from ...facts import Facts
+from ...plan.model import Choices, Plan
+from ..widgets.choice import Check, Radio
+from ..widgets.facts_view import findings_text
+from .base import StepScreen
+
+__all__ = ["DriversScreen"]
+
+DRIVER_CHOICES = (
+    ("both", "Block and network"),
+    ("block", "Block (disks) only"),
+    ("net", "Network only"),
+)
+
+
+class DriversScreen(StepScreen):
+    """Choose drivers and options; Next hands on the accepted Plan."""
+
+    STEP_TITLE = "3/6 Drivers & options"
+
+    class PlanMade(Message):
+        """The newest accepted plan, so Troubleshooting and Report can show it."""
+
+        def __init__(self, plan: Plan) -> None:
+            super().__init__()
+            self.plan = plan
+
+    def __init__(self, target, engine, facts: Facts, choices: Choices) -> None:
+        super().__init__()
+        self.target = target
+        self.engine = engine
+        self.facts = facts
+        self.choices = choices
+        self.plan: Optional[Plan] = None
+        self.next_ready = False
+
+    # ---- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        c = self.choices
+        yield from self.compose_header()
+        yield Static("", id="status")
+        with VerticalScroll(id="body"):
+            yield Static(Text("Drivers", style="bold"))
+            current = "both" if c.block and c.net else ("block" if c.block else "net")
+            with RadioSet(id="drivers"):
+                for key, label in DRIVER_CHOICES:
+                    yield Radio(label, value=key == current, id=f"drivers-{key}")
+            yield Static(id="modules")
+            if c.method == "sysinit":
+                yield Static(Text("File to load them from", style="bold"))
+                files = self.engine.sysinit_files()
+                chosen = c.sysinit_file or next(iter(files), None)
+                with RadioSet(id="sysinit-file"):
+                    for i, (path, what) in enumerate(files.items()):
+                        yield Radio(f"{path}: {what}", value=path == chosen, id=f"sysinit-{i}")
+            kernels = [k.version for k in self.facts.kernels]
+            if kernels:
+                default = self.facts.default_kernel()
+                chosen_k = c.kernel or (default.version if default else kernels[0])
+                yield Static(Text("Kernel", style="bold"))
+                with RadioSet(id="kernel"):
+                    for i, version in enumerate(kernels):
+                        running = " (running)" if version == self.facts.running_kernel else ""
+                        yield Radio(version + running, value=version == chosen_k, id=f"kernel-{i}")
+            yield Static(Text("Boot disk", style="bold"))
+            with RadioSet(id="boot-disk"):
+                yield Radio(
+                    "moves to virtio (vda)", value=c.boot_disk == "virtio", id="boot-virtio"
+                )
+                yield Radio(
+                    "stays emulated (IDE/SATA)", value=c.boot_disk == "emulated", id="boot-emulated"
+                )
+            yield Static(Text("Disk names", style="bold"))
+            yield Check(
+                "Rewrite /dev/hdX, /dev/sdX to /dev/vdX", value=c.fixes_disk_names, id="fix-names"
+            )
+            yield Check("Write UUID= where the UUID is known", value=c.use_uuid, id="use-uuid")
+            yield Static(id="verdict")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#drivers", RadioSet).focus()
+        self._replan()
+
+    # ---- choices ------------------------------------------------------------
+
+    def _read_choices(self) -> Choices:
+        """The form's current state as Choices (no judgement: the planner judges)."""
+        drivers = self._pressed("drivers") or "both"
+        block, net = drivers in ("both", "block"), drivers in ("both", "net")
+        data = self.choices.to_dict()
+        data.update(block=block, net=net)
+        data["boot_disk"] = (
+            "emulated" if self._pressed("boot-disk") == "boot-emulated" else "virtio"
+        )
+        data["fix_disk_names"] = self.query_one("#fix-names", Checkbox).value
+        data["use_uuid"] = self.query_one("#use-uuid", Checkbox).value
+        if self.choices.method == "sysinit":
+            files = list(self.engine.sysinit_files())
+            idx = self._pressed_index("sysinit-file")
+            data["sysinit_file"] = files[idx] if idx is not None else None
+        if self.facts.kernels:
+            idx = self._pressed_index("kernel")
+            if idx is not None:
+                data["kernel"] = self.facts.kernels[idx].version
+        return Choices.from_dict(data)
+
+    def _pressed(self, radioset_id: str) -> Optional[str]:
+        button = self.query_one(f"#{radioset_id}", RadioSet).pressed_button
+        if button is None or button.id is None:
+            return None
+        return button.id.replace(f"{radioset_id}-", "") if radioset_id == "drivers" else button.id
+
+    def _pressed_index(self, radioset_id: str) -> Optional[int]:
+        index = self.query_one(f"#{radioset_id}", RadioSet).pressed_index
+        return index if index >= 0 else None
+
+    @on(RadioSet.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self, event: Any) -> None:
+        self._replan()
+
+    def _replan(self) -> None:
+        self.set_next_ready(False)
+        try:
+            choices = self._read_choices()
+        except Exception as exc:  # noqa: BLE001 - PlanError: a choice the model refuses
+            self._verdict(None, str(exc))
+            return
+        self.choices = choices
+        modules = self.engine.modules_for(choices.block, choices.net)
+        self.query_one("#modules", Static).update(
+            Text.assemble(("Load order: ", "bold"), " -> ".join(modules))
+        )
+        self.query_one("#status", Static).update("Planning ...")
+        self.make_plan(choices)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def make_plan(self, choices: Choices) -> None:
+        try:
+            plan = self.engine.plan(self.target, self.facts, choices)
+        except Exception as exc:  # noqa: BLE001 - shown as the verdict
+            self.app.call_from_thread(self._verdict, None, f"The planner failed: {exc}")
+            return
+        self.app.call_from_thread(self._verdict, plan, None)
+
+    def _verdict(self, plan: Optional[Plan], error: Optional[str]) -> None:
+        self.plan = plan
+        status = self.query_one("#status", Static)
+        verdict = self.query_one("#verdict", Static)
+        if plan is None:
+            status.update(Text("Cannot plan: " + (error or ""), style="red"))
+            verdict.update(Text(error or "", style="red"))
+            self.set_next_ready(False)
+            return
+        if plan.refused:
+            status.update(Text("Refused: " + plan.refusals[0].message, style="bold red"))
+            verdict.update(
+                Group(
+                    Text("The plan is refused; Next is blocked:", style="bold red"),
+                    findings_text(plan.refusals),
+                )
+            )
+            self.set_next_ready(False)
+            return
+        n = len(plan.steps)
+        notes = [f for f in plan.findings if f.severity != "error"]
+        summary = (
+            "Nothing to change: the guest already has what you chose."
+            if plan.changes_nothing
+            else f"Plan ready: {n} step(s). Press n to preview them."
+        )
+        status.update(Text(summary, style="green"))
+        parts: list[Any] = [Text(summary, style="bold green")]
+        if notes:
+            parts.append(findings_text(notes))
+        verdict.update(Group(*parts))
+        self.post_message(self.PlanMade(plan))
+        self.set_next_ready(True)
+
+    def result(self) -> Any:
+        return self.plan

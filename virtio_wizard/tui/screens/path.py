@@ -1,0 +1,151 @@
+"""Step 2, Path: load the drivers late from sysinit, or early from the initrd.
+
+The seed's reasoning stands beside each path. Which path is possible is not
+decided here: the screen asks the planner for a plan of each kind (in a
+worker) and shows its refusals; a path the planner refuses is disabled with
+the reason, and the first path it accepts (initrd before sysinit, because only
+the initrd lets the boot disk itself be virtio) is preselected.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.console import Group
+from rich.padding import Padding
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import RadioSet, Static
+
+from ...facts import Facts
+from ...plan.model import Choices, Plan
+from ..widgets.choice import Radio
+from ..widgets.facts_view import findings_text
+from .base import StepScreen
+
+__all__ = ["PathScreen", "REASONS", "probe_choices"]
+
+#: The seed's reasoning for each path, shown beside the choice.
+REASONS = {
+    "initrd": (
+        "Put the modules into the initial RAM disk (the seed: mkinitrd --with virtio "
+        "--with virtio_ring ...). They load with the kernel, so the disk the guest "
+        "boots from can be virtio. The initrd is rebuilt; the old one is backed up."
+    ),
+    "sysinit": (
+        "Load the modules late in boot: the seed adds modprobe lines to "
+        "/etc/rc.d/rc.sysinit after the /etc/rc.modules block. No initrd rebuild, "
+        "but the seed warns: the guest cannot use virtio for its boot disk this way."
+    ),
+}
+TITLES = {
+    "initrd": "initrd: drivers in the initial RAM disk",
+    "sysinit": "sysinit: drivers loaded late in boot",
+}
+ORDER = ("initrd", "sysinit")
+
+
+def probe_choices(method: str, base: Choices) -> Choices:
+    """The choices a path is judged by: the user's, with the method swapped in.
+
+    sysinit is judged with the boot disk left emulated, the only way the seed
+    allows it; the Drivers step shows the refusal if the user then moves it.
+    """
+    data = base.to_dict()
+    data["method"] = method
+    if method == "sysinit":
+        data["boot_disk"] = "emulated"
+    return Choices.from_dict(data)
+
+
+class PathScreen(StepScreen):
+    """Choose sysinit or initrd; Next hands on the chosen method."""
+
+    STEP_TITLE = "2/6 Path"
+
+    def __init__(
+        self, target, engine, facts: Facts, choices: Choices, chosen: Optional[str] = None
+    ):
+        super().__init__()
+        self.target = target
+        self.engine = engine
+        self.facts = facts
+        self.choices = choices
+        self.chosen = chosen
+        self.plans: dict[str, Plan] = {}
+        self.next_ready = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static("Asking the planner which paths this guest allows ...", id="status")
+        with VerticalScroll(id="body"):
+            yield Static(Text("How should the guest load the virtio drivers?", style="bold"))
+            with RadioSet(id="method"):
+                for method in ORDER:
+                    yield Radio(TITLES[method], id=f"method-{method}", disabled=True)
+            yield Static(id="reasons")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self._show_reasons()
+        self.probe()
+
+    @work(thread=True, exclusive=True, group="plan")
+    def probe(self) -> None:
+        plans: dict[str, Any] = {}
+        for method in ORDER:
+            try:
+                plans[method] = self.engine.plan(
+                    self.target, self.facts, probe_choices(method, self.choices)
+                )
+            except Exception as exc:  # noqa: BLE001 - shown as this path's reason
+                plans[method] = exc
+        self.app.call_from_thread(self._probed, plans)
+
+    def _probed(self, plans: dict[str, Any]) -> None:
+        self.plans = {m: p for m, p in plans.items() if isinstance(p, Plan)}
+        self.errors = {m: p for m, p in plans.items() if not isinstance(p, Plan)}
+        possible = [m for m in ORDER if m in self.plans and not self.plans[m].refused]
+        for method in ORDER:
+            self.query_one(f"#method-{method}", Radio).disabled = method not in possible
+        pick = self.chosen if self.chosen in possible else (possible[0] if possible else None)
+        if pick is not None:
+            self.query_one(f"#method-{pick}", Radio).value = True
+            self.chosen = pick
+            self.query_one("#method", RadioSet).focus()
+        status = self.query_one("#status", Static)
+        if possible:
+            status.update(f"Recommended: {possible[0]}. Up/Down to choose, n for Next.")
+        else:
+            status.update(
+                Text("Neither path is possible for this guest: see why below.", style="red")
+            )
+        self._show_reasons()
+        self.set_next_ready(pick is not None)
+
+    @on(RadioSet.Changed, "#method")
+    def _changed(self, event: RadioSet.Changed) -> None:
+        pressed = event.pressed.id or ""
+        self.chosen = pressed.replace("method-", "") or None
+        self._show_reasons()
+
+    def _show_reasons(self) -> None:
+        parts: list[Any] = []
+        for method in ORDER:
+            mark = ">" if method == self.chosen else " "
+            parts.append(Text(f"{mark} {method}", style="bold"))
+            parts.append(Padding(Text(REASONS[method]), (0, 0, 0, 2)))
+            plan = self.plans.get(method)
+            error = getattr(self, "errors", {}).get(method)
+            if error is not None:
+                parts.append(Text(f"  Not possible: {error}", style="red"))
+            elif plan is not None and plan.refused:
+                parts.append(Text("  Not possible here:", style="bold red"))
+                parts.append(Padding(findings_text(plan.refusals), (0, 0, 0, 2)))
+            parts.append(Text(""))
+        self.query_one("#reasons", Static).update(Group(*parts))
+
+    def result(self) -> Any:
+        return self.chosen

@@ -1,0 +1,131 @@
+"""Report: write the Markdown and JSON report for a support ticket.
+
+The report is the core's (``render_markdown``/``render_json`` of facts,
+findings, plan and journal); this screen asks where to put it (default: the
+current folder, on the machine running the wizard, not inside the guest),
+writes both files in a worker and says exactly where they went.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ..widgets.header import WizardHeader
+
+__all__ = ["ReportScreen", "DEFAULT_REPORT", "report_paths"]
+
+DEFAULT_REPORT = "virtio-wizard-report.md"
+
+
+def report_paths(text: str) -> tuple[str, str]:
+    """(markdown, json) paths from what the user typed: ``x`` or ``x.md`` -> x.md, x.json.
+
+    >>> report_paths("ticket-42")
+    ('ticket-42.md', 'ticket-42.json')
+    """
+    path = os.path.expanduser(text.strip())
+    stem = path[:-3] if path.endswith(".md") else path
+    return stem + ".md", stem + ".json"
+
+
+class ReportScreen(Screen[Optional[str]]):
+    """Ask for a path, write the two files, show where; dismisses with the Markdown path."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", key_display="Esc", id="back"),
+        Binding("enter", "write", "Write report", key_display="Enter", id="write", priority=True),
+    ]
+
+    def __init__(
+        self, engine, facts, findings, plan=None, journal=None, default: str = DEFAULT_REPORT
+    ):
+        super().__init__()
+        self.engine = engine
+        self.facts = facts
+        self.findings = findings
+        self.plan = plan
+        self.journal = journal
+        self.default = default
+        self.written: Optional[str] = None
+
+    def compose(self) -> ComposeResult:
+        yield WizardHeader(self.app.target_label, step="Report")
+        yield Static("Write a report of what was found and changed.", id="status")
+        with VerticalScroll(id="body"):
+            yield Static(
+                "File name (a .json twin is written beside it). Relative names are "
+                "relative to the folder you started the wizard in, on this machine."
+            )
+            yield Input(self.default, id="report-path")
+            yield Static(id="report-result")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        if self.facts is None:
+            self._result("Detection has not finished yet: nothing to report.", error=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write":
+            return self.facts is not None
+        return True
+
+    @on(Input.Submitted)
+    def action_write(self) -> None:
+        if self.facts is None:
+            return
+        text = self.query_one(Input).value
+        if not text.strip():
+            self._result("Type a file name first.", error=True)
+            return
+        self._result("Writing ...")
+        self.write_report(text)
+
+    @work(thread=True, exclusive=True, group="report")
+    def write_report(self, text: str) -> None:
+        md_path, json_path = report_paths(text)
+        try:
+            markdown = self.engine.report_markdown(
+                self.facts, self.findings, plan=self.plan, journal=self.journal
+            )
+            data = self.engine.report_json(
+                self.facts, self.findings, plan=self.plan, journal=self.journal
+            )
+            with open(md_path, "w", encoding="utf-8") as fh:
+                fh.write(markdown)
+            with open(json_path, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=False)
+                fh.write("\n")
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.app.call_from_thread(
+                self._result, f"Could not write {exc.filename or md_path}: {reason}", True
+            )
+            return
+        except Exception as exc:  # noqa: BLE001 - the report builder failed: say so
+            self.app.call_from_thread(self._result, f"Could not build the report: {exc}", True)
+            return
+        self.app.call_from_thread(
+            self._written, os.path.abspath(md_path), os.path.abspath(json_path)
+        )
+
+    def _written(self, md_path: str, json_path: str) -> None:
+        self.written = md_path
+        self._result(f"Written:\n  {md_path}\n  {json_path}\nEsc goes back.")
+
+    def _result(self, text: str, error: bool = False) -> None:
+        style = "bold red" if error else "bold green"
+        self.query_one("#report-result", Static).update(Text(text, style=style))
+
+    def action_close(self) -> None:
+        self.dismiss(self.written)
