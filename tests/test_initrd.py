@@ -320,6 +320,36 @@ def test_ext2_with_unknown_features_is_refused(tmp_path: Path) -> None:
     assert "features this reader does not know (0x42)" in failure(bytes(raw))
 
 
+def _root_inode_offset(raw: bytes) -> int:
+    """Where inode 2 (the root folder) sits in an image with 1 KiB blocks."""
+    table = int.from_bytes(raw[2048 + 8 : 2048 + 12], "little")
+    inode_size = int.from_bytes(raw[1024 + 88 : 1024 + 90], "little")
+    return table * 1024 + inode_size
+
+
+@needs_mke2fs
+def test_ext2_root_that_is_not_a_folder(tmp_path: Path) -> None:
+    raw = bytearray(build_ext2_initrd(tmp_path, RHEL3_FILES, compressed=False))
+    at = _root_inode_offset(raw)
+    raw[at : at + 2] = (0o100644).to_bytes(2, "little")
+    assert failure(bytes(raw)) == "the ext2 image is corrupt (the root is not a folder)"
+
+
+@needs_mke2fs
+def test_ext2_folder_larger_than_the_image(tmp_path: Path) -> None:
+    raw = bytearray(build_ext2_initrd(tmp_path, RHEL3_FILES, compressed=False))
+    at = _root_inode_offset(raw)
+    raw[at + 4 : at + 8] = (0xFFFFFF00).to_bytes(4, "little")
+    assert failure(bytes(raw)) == ("the ext2 image is corrupt (a folder larger than the image)")
+
+
+@needs_mke2fs
+def test_ext2_bad_inode_size(tmp_path: Path) -> None:
+    raw = bytearray(build_ext2_initrd(tmp_path, RHEL3_FILES, compressed=False))
+    raw[1024 + 88 : 1024 + 90] = (100).to_bytes(2, "little")
+    assert failure(bytes(raw)) == "the ext2 inode size 100 is invalid"
+
+
 def test_truncated_ext2_superblock() -> None:
     head = bytearray(1082)
     head[1080:1082] = b"\x53\xef"
@@ -422,6 +452,23 @@ def test_corrupt_compressed_data(fmt: str) -> None:
     image[40:80] = b"\xa5" * 40
     message = failure(bytes(image))
     assert message.startswith(f"the {fmt} data is ") and message.endswith((")", "truncated"))
+
+
+def test_zstd_frame_with_reserved_bit() -> None:
+    image = bytearray(compress(build_cpio({"init": b"x"}), "zstd"))
+    image[4] |= 0x08
+    assert failure(bytes(image)) == ("the zstd data is corrupt (reserved frame header bit set)")
+
+
+def test_zstd_block_of_reserved_type() -> None:
+    image = bytearray(compress(build_cpio({"init": b"x"}), "zstd"))
+    descriptor = image[4]
+    header = 5 + (0 if descriptor & 0x20 else 1) + (0, 1, 2, 4)[descriptor & 3]
+    header += (1 if descriptor & 0x20 else 0, 2, 4, 8)[descriptor >> 6]
+    image[header] |= 0x06  # block type 3 (reserved)
+    assert failure(bytes(image)) == (
+        f"the zstd data is corrupt (bad block header at offset {header})"
+    )
 
 
 def test_bad_header_digits() -> None:
