@@ -4,7 +4,8 @@
 write through it). ``guest_root(name)`` copies it to ``tmp_path`` first, so a
 test may change files, add FIFOs and device nodes (which git cannot hold),
 or apply a plan, without touching the committed tree. Symlinks are copied as
-symlinks, so the hostile root stays hostile.
+symlinks, so the hostile root stays hostile. ``tree(files)`` builds a small
+root from a dict for the one-file cases.
 """
 
 from __future__ import annotations
@@ -60,5 +61,33 @@ def fixture_target() -> Callable[..., LocalTarget]:
 
     def make(name: str, **kwargs) -> LocalTarget:
         return LocalTarget(os.fspath(_check(name)), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Callable[..., LocalTarget]:
+    """``tree({"etc/os-release": "ID=x\\n", "bin/sh": Path("bash")})`` -> a LocalTarget.
+
+    Values are file contents (str is written as UTF-8, bytes as they are), or
+    a ``Path`` for a symlink to that (verbatim) target. Each call makes a new
+    root under ``tmp_path``.
+    """
+    counter = [0]
+
+    def make(files: dict, **kwargs) -> LocalTarget:
+        counter[0] += 1
+        root = tmp_path / f"tree{counter[0]}"
+        root.mkdir()
+        for rel, content in files.items():
+            path = root / rel.lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                os.symlink(os.fspath(content), path)
+            elif isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return LocalTarget(os.fspath(root), **kwargs)
 
     return make
