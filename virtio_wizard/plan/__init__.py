@@ -160,7 +160,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws)
     else:
-        steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws)
+        steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config)
         middle += steps
         findings += more
     if any(f.severity == ERROR for f in findings):

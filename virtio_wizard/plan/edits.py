@@ -108,9 +108,17 @@ class Workspace:
     """
 
     def __init__(self, files: Files) -> None:
-        self._files = files
         self._real: Mapping[str, str] = getattr(files, "real", {}) or {}
         self._modes: Mapping[str, int] = getattr(files, "modes", {}) or {}
+        # Every entry also answers for its real file, so a rule may name either.
+        self._bytes: dict[str, Optional[bytes]] = {}
+        self._real_modes: dict[str, int] = {}
+        for key, data in files.items():
+            real = self._real.get(key, key)
+            if data is not None or real not in self._bytes:
+                self._bytes[real] = data
+            if key in self._modes:
+                self._real_modes[real] = self._modes[key]
         self._text: dict[str, str] = {}
         self._why: dict[str, list[str]] = {}
         self._mode: dict[str, int] = {}
@@ -124,18 +132,14 @@ class Workspace:
 
     def original(self, path: str) -> Optional[bytes]:
         """The bytes when planned, or None when the file is absent."""
-        real = self.real(path)
-        if path in self._files:
-            return self._files[path]
-        return self._files.get(real)
+        return self._bytes.get(self.real(path))
 
     def exists(self, path: str) -> bool:
         return self.original(path) is not None
 
     def mode(self, path: str) -> Optional[int]:
         """The file's permission bits when known."""
-        real = self.real(path)
-        return self._modes.get(path, self._modes.get(real))
+        return self._real_modes.get(self.real(path))
 
     def text(self, path: str) -> Optional[str]:
         """The current text (with earlier planned changes), None when absent."""

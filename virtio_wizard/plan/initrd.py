@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
 from .. import knowledge as K
@@ -285,8 +285,28 @@ def _free_backup(ws: Workspace, kernel: Kernel, image: str) -> Optional[str]:
     return None
 
 
+def future_images_keep_them(tool: str, config: Mapping[str, str]) -> bool:
+    """True when the tool's setup puts the virtio modules in every image anyway.
+
+    initramfs-tools with ``MODULES=most`` (its default) and dracut with
+    ``hostonly="no"`` include all storage and network drivers; host-only
+    images (``MODULES=dep``, dracut's host-only mode, mkinitcpio's autodetect)
+    hold only what the running system uses, so the next kernel update would
+    drop virtio again unless the config names it.
+    """
+    if tool == "initramfs-tools":
+        return config.get("MODULES", "most").strip("\"'") == "most"
+    if tool == "dracut":
+        return config.get("hostonly", "").strip("\"'") == "no"
+    return False
+
+
 def plan_initrd(
-    tool: Optional[str], kernel: Kernel, modules: Sequence[str], ws: Workspace
+    tool: Optional[str],
+    kernel: Kernel,
+    modules: Sequence[str],
+    ws: Workspace,
+    tool_config: Optional[Mapping[str, str]] = None,
 ) -> tuple[list[Step], list[Finding]]:
     """Config edits go into ``ws``; returns (backup and rebuild steps, findings)."""
     if tool not in CONFIGURE:
@@ -304,9 +324,6 @@ def plan_initrd(
     source = K.INITRD_TOOLS[tool]["source"]
     if not modules:
         return [], []
-    findings = CONFIGURE[tool](ws, modules)
-    if any(f.severity == ERROR for f in findings):
-        return [], findings
     image = image_path(tool, kernel)
     if image is None:
         return [], [
@@ -320,13 +337,25 @@ def plan_initrd(
             )
         ]
     inside = set(kernel.initrd_virtio or ())
-    if kernel.initrd and kernel.initrd_virtio is not None and set(modules) <= inside:
+    covered = bool(kernel.initrd) and kernel.initrd_virtio is not None and set(modules) <= inside
+    keep = future_images_keep_them(tool, tool_config or {})
+    findings: list[Finding] = []
+    if not (covered and keep):
+        findings = CONFIGURE[tool](ws, modules)
+        if any(f.severity == ERROR for f in findings):
+            return [], findings
+    if covered:
+        later = (
+            "images built later get them too."
+            if keep or tool == "mkinitrd"
+            else "the config names them so images built later keep them."
+        )
         findings.append(
             Finding(
                 "initrd-already-has-virtio",
                 INFO,
                 f"{image} already holds {', '.join(modules)}: no rebuild needed.",
-                "Nothing to rebuild; a config change, if any, keeps them in images built later.",
+                f"Nothing to rebuild; {later}",
                 source,
             )
         )

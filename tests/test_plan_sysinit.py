@@ -1,0 +1,257 @@
+"""The sysinit method: the seed's rc.sysinit edit and the cleaner files."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.plan_fixtures import (
+    HOOK,
+    RC_HEAD,
+    RC_SYSINIT,
+    RC_TAIL,
+    SEED_LINES,
+    applied,
+    facts,
+    sysinit,
+)
+from virtio_wizard.facts import Distro, Sysinit
+from virtio_wizard.plan import GuestFiles
+from virtio_wizard.plan.sysinit import find_hook, recommended_file
+
+RC = "/etc/rc.d/rc.sysinit"
+
+
+def test_seed_edit_inserts_modprobes_after_the_block_byte_for_byte():
+    files = {RC: RC_SYSINIT.encode()}
+    p = sysinit(files, block=True, boot_disk="emulated")
+    assert not p.refused
+    assert p.modules == ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
+    (step,) = p.steps
+    assert step.kind == "edit" and step.path == RC
+    assert step.new_text == RC_HEAD + SEED_LINES + RC_TAIL
+    assert step.old_sha256 == hashlib.sha256(RC_SYSINIT.encode()).hexdigest()
+    assert step.encoding == "utf-8"
+    assert step.mode is None  # unknown in a plain dict: apply keeps it
+    assert step.diff.startswith("--- a/etc/rc.d/rc.sysinit\n+++ b/etc/rc.d/rc.sysinit\n")
+    assert "+modprobe virtio_ring\n" in step.diff
+    assert "seed's order" in step.why
+
+
+def test_net_only_loads_three_modules():
+    p = sysinit({RC: RC_SYSINIT.encode()})
+    assert p.modules == ("virtio", "virtio_net", "virtio_pci")
+    assert "modprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n" in p.steps[0].new_text
+    assert "virtio_ring" not in p.steps[0].new_text
+
+
+def test_mode_is_kept_when_known():
+    files = GuestFiles({RC: RC_SYSINIT.encode()}, modes={RC: 0o755})
+    assert sysinit(files).steps[0].mode == 0o755
+
+
+def test_idempotent_when_all_lines_are_there():
+    files = {RC: RC_SYSINIT.encode()}
+    first = sysinit(files, block=True, boot_disk="emulated")
+    again = sysinit(applied(first, files), block=True, boot_disk="emulated")
+    assert not again.refused
+    assert again.steps == ()
+
+
+def test_missing_modules_are_inserted_in_order_among_existing_lines():
+    net_only = RC_HEAD + "\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n" + RC_TAIL
+    p = sysinit({RC: net_only.encode()}, block=True, boot_disk="emulated")
+    (step,) = p.steps
+    assert step.new_text == (
+        RC_HEAD
+        + "\nmodprobe virtio\nmodprobe virtio_ring\nmodprobe virtio_net\nmodprobe virtio_blk\n"
+        "modprobe virtio_pci\n" + RC_TAIL
+    )
+    assert "virtio_ring, virtio_blk" in step.why
+
+
+def test_existing_lines_out_of_order_are_refused():
+    bad = RC_HEAD + "\nmodprobe virtio_pci\nmodprobe virtio\n" + RC_TAIL
+    p = sysinit({RC: bad.encode()})
+    assert p.refused and p.steps == ()
+    (f,) = p.refusals
+    assert f.id == "modules-out-of-order"
+    assert f.message == (
+        "/etc/rc.d/rc.sysinit (line 16) lists the virtio modules out of the seed's order; "
+        "drivers loaded in another order do not work."
+    )
+    assert "virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci" in f.fix
+
+
+def test_crlf_file_keeps_crlf():
+    text = RC_SYSINIT.replace("\n", "\r\n")
+    p = sysinit({RC: text.encode()})
+    new = p.steps[0].new_text
+    assert "fi\r\n\r\nmodprobe virtio\r\nmodprobe virtio_net\r\nmodprobe virtio_pci\r\n" in new
+    assert "\n" not in new.replace("\r\n", "")
+
+
+def test_latin1_file_round_trips_exactly():
+    head = RC_HEAD.replace("run once", "lanc\xe9 une fois").encode("latin-1")
+    data = head + RC_TAIL.encode()
+    p = sysinit({RC: data})
+    step = p.steps[0]
+    assert step.encoding == "latin-1"
+    added = b"\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n"
+    assert step.new_bytes() == head + added + RC_TAIL.encode()
+
+
+def test_missing_final_newline_is_handled():
+    text = RC_HEAD.rstrip("\n")
+    p = sysinit({RC: text.encode()})
+    added = "\n\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n"
+    assert p.steps[0].new_text == text + added
+
+
+def test_hook_found_by_content_when_the_line_number_is_stale():
+    shifted = "# one more line\n" + RC_SYSINIT
+    p = sysinit({RC: shifted.encode()}, facts(sysinit=Sysinit(hook_line=HOOK)))
+    assert p.steps[0].new_text.startswith("# one more line\n" + RC_HEAD + "\nmodprobe virtio\n")
+    assert find_hook(shifted.splitlines(), HOOK) == HOOK  # 0-based index of the moved fi
+
+
+def test_hook_with_spaces_instead_of_tab_is_found():
+    assert find_hook(["if [ -f /etc/rc.modules ]; then", "        /etc/rc.modules", "fi"]) == 2
+
+
+def test_hook_missing_is_refused_naming_rc_modules():
+    text = "#!/bin/bash\necho no hook here\n"
+    p = sysinit({RC: text.encode()}, facts(sysinit=Sysinit(hook_line=None)))
+    (f,) = p.refusals
+    assert f.id == "sysinit-hook-missing"
+    assert f.message == (
+        "The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not found in "
+        "/etc/rc.d/rc.sysinit; the seed puts the modprobe lines right after it."
+    )
+    assert "--sysinit-file /etc/rc.modules" in f.fix
+    assert p.steps == ()
+
+
+def test_no_rc_sysinit_is_refused_with_another_file_suggested():
+    p = sysinit({RC: None}, facts(distro=Distro("rhel", "RHEL", "5.1", "redhat")))
+    f = p.refusals[0]
+    assert f.id == "sysinit-no-file"
+    assert f.message == (
+        "/etc/rc.d/rc.sysinit does not exist on this guest, so the seed's edit has nowhere to go."
+    )
+    assert "/etc/sysconfig/modules/virtio.modules" in f.fix
+    assert p.steps == ()
+
+
+def test_boot_disk_on_virtio_is_refused_for_sysinit():
+    p = sysinit({RC: RC_SYSINIT.encode()}, block=True)
+    (f,) = p.refusals
+    assert f.id == "sysinit-no-boot-disk"
+    assert "cannot move to virtio" in f.message
+    assert f.fix == (
+        "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated."
+    )
+    assert p.steps == ()
+
+
+def test_unsupported_file_is_refused():
+    p = sysinit({}, sysinit_file="/etc/rc.local")
+    (f,) = p.refusals
+    assert f.id == "sysinit-file-unsupported"
+    assert f.message == "/etc/rc.local is not a file the sysinit method knows how to edit."
+    assert "/etc/modules-load.d/virtio.conf" in f.fix
+
+
+@pytest.mark.parametrize("path", ["/etc/rc.modules", "/etc/sysconfig/modules/virtio.modules"])
+def test_new_script_file_is_sh_and_executable(path):
+    p = sysinit({path: None}, sysinit_file=path)
+    (step,) = p.steps
+    assert step.path == path and step.old_sha256 is None
+    assert step.new_text == "#!/bin/sh\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n"
+    assert step.mode == 0o755
+    assert step.diff.startswith(f"--- a{path}\n+++ b{path}\n")
+
+
+def test_existing_rc_modules_gets_missing_lines_and_becomes_executable():
+    path = "/etc/rc.modules"
+    files = GuestFiles({path: b"#!/bin/sh\nmodprobe virtio\n"}, modes={path: 0o644})
+    (step,) = sysinit(files, sysinit_file=path).steps
+    assert step.new_text == "#!/bin/sh\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n"
+    assert step.mode == 0o755
+    assert "make /etc/rc.modules executable" in step.why
+
+
+def test_complete_but_not_executable_rc_modules_gets_a_mode_only_edit():
+    path = "/etc/rc.modules"
+    body = b"#!/bin/sh\nmodprobe virtio\nmodprobe virtio_net\nmodprobe virtio_pci\n"
+    (step,) = sysinit(GuestFiles({path: body}, modes={path: 0o600}), sysinit_file=path).steps
+    assert step.new_bytes() == body and step.mode == 0o711 and step.diff == ""
+    again = sysinit(GuestFiles({path: body}, modes={path: 0o711}), sysinit_file=path)
+    assert again.steps == ()
+
+
+def test_etc_modules_appends_names():
+    path = "/etc/modules"
+    text = "# /etc/modules: kernel modules to load at boot time.\nloop\n"
+    (step,) = sysinit({path: text.encode()}, sysinit_file=path).steps
+    assert step.new_text == text + "virtio\nvirtio_net\nvirtio_pci\n"
+    assert step.mode is None
+
+
+def test_modules_load_d_is_created_0644():
+    path = "/etc/modules-load.d/virtio.conf"
+    (step,) = sysinit({path: None}, sysinit_file=path, block=True, boot_disk="emulated").steps
+    assert step.mode == 0o644
+    assert step.new_text.splitlines()[1:] == [
+        "virtio",
+        "virtio_ring",
+        "virtio_blk",
+        "virtio_net",
+        "virtio_pci",
+    ]
+    assert step.new_text.startswith("# ")
+
+
+@pytest.mark.parametrize(
+    "distro, expected",
+    [
+        (Distro("rhel", "RHEL", "3.9", "redhat"), "/etc/rc.modules"),
+        (Distro("centos", "CentOS", "4.8", "redhat"), "/etc/rc.modules"),
+        (Distro("rhel", "RHEL", "5.3", "redhat"), "/etc/sysconfig/modules/virtio.modules"),
+        (Distro("rhel", "RHEL", "9.2", "redhat"), "/etc/modules-load.d/virtio.conf"),
+        (Distro("fedora", "Fedora", "19", "redhat"), "/etc/modules-load.d/virtio.conf"),
+        (Distro("debian", "Debian", "5.0.10", "debian"), "/etc/modules"),
+        (Distro("arch", "Arch", "", "arch"), "/etc/modules-load.d/virtio.conf"),
+        (Distro("sles", "SLES", "11.3", "suse"), None),
+        (Distro(), None),
+    ],
+)
+def test_recommended_file_per_distro(distro, expected):
+    assert recommended_file(distro) == expected
+
+
+def test_recommendation_note_names_the_cleaner_file():
+    p = sysinit({RC: RC_SYSINIT.encode()})
+    (note,) = [f for f in p.findings if f.id == "sysinit-recommended-file"]
+    assert note.severity == "info"
+    assert note.message == (
+        "On Red Hat Enterprise Linux Server 5.1 the cleaner place for the modules is "
+        "/etc/sysconfig/modules/virtio.modules: it survives updates that replace "
+        "/etc/rc.d/rc.sysinit."
+    )
+    chosen = sysinit(
+        {"/etc/sysconfig/modules/virtio.modules": None},
+        sysinit_file="/etc/sysconfig/modules/virtio.modules",
+    )
+    assert not [f for f in chosen.findings if f.id == "sysinit-recommended-file"]
+
+
+def test_drivers_that_come_by_themselves_need_no_module_steps():
+    f = facts(drivers_auto=True, drivers_auto_reason="RHEL 5.3 or newer")
+    p = sysinit({RC: RC_SYSINIT.encode()}, f)
+    assert not p.refused and p.steps == ()
+    (note,) = [x for x in p.findings if x.id == "drivers-auto"]
+    assert note.message == (
+        "The drivers come by themselves on this release (RHEL 5.3 or newer): nothing to load."
+    )
