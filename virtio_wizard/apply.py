@@ -19,12 +19,14 @@ nothing. ``undo`` (``virtio_wizard.undo``) replays a journal backwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
 import shlex
 import signal
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -47,7 +49,14 @@ from .journal import (
     write_journal,
 )
 from .plan.model import Plan, Step
-from .target import CommandsDisabledError, FileTooLargeError, NotRegularFileError, Target
+from .target import (
+    CommandsDisabledError,
+    FileTooLargeError,
+    LockedError,
+    NotRegularFileError,
+    Target,
+    TargetError,
+)
 
 __all__ = [
     "ApplyEvent",
@@ -57,6 +66,7 @@ __all__ = [
     "StaleFileError",
     "apply_plan",
     "check_plan_applicable",
+    "hold_lock",
     "missing_modules",
     "verify",
     "list_journals",
@@ -171,6 +181,28 @@ def _fault(index: int, phase: str) -> None:
     """
     if os.environ.get(FAULT_ENV) == f"step:{index}:{phase}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def hold_lock(target: Target) -> Iterator[None]:
+    """The target's apply lock, for the whole apply or undo.
+
+    LockedError (another wizard) passes as it is; any other failure to take
+    it (a read-only guest, no space for the lock file) becomes one clear
+    TargetError naming the guest path, before anything was written.
+    """
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(target.lock(LOCK_PATH))
+    except LockedError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TargetError(
+            LOCK_PATH, f"cannot take the lock: {reason}; nothing was changed", exc.errno or 0
+        ) from exc
+    with stack:
+        yield
 
 
 # ---- checks before anything --------------------------------------------------
@@ -406,24 +438,32 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
     """
     emit: Emit = on_event or (lambda _event: None)
     check_plan_applicable(target, plan)
-    states = _survey(target, plan, _resumable(target, plan))
-    if not any(s.todo for s in states):
+    prior = _resumable(target, plan)
+    states = _survey(target, plan, prior)
+    if not any(s.todo for s in states) and not _unfinished(prior):
         return _nothing_to_do(plan, states, emit)
-    with target.lock(LOCK_PATH):
+    _check_space(target, plan, states)
+    with hold_lock(target):
         prior = _resumable(target, plan)
         states = _survey(target, plan, prior)
         _check_space(target, plan, states)
-        if not any(s.todo for s in states):
+        if not any(s.todo for s in states) and not _unfinished(prior):
             return _nothing_to_do(plan, states, emit)
-        if prior is not None and prior.get("status") != DONE:
+        if prior is not None and _unfinished(prior):
+            # Killed after its last change but before its journal said so,
+            # or stopped by a failure: finish that record, keep its backups.
             journal = prior
             journal.pop("path", None)
             journal["status"] = RUNNING
             journal["finished"] = None
-            emit(ApplyEvent(NOTE, None, f"resuming the interrupted apply {journal['id']}"))
+            emit(ApplyEvent(NOTE, None, f"resuming the unfinished apply {journal['id']}"))
         else:
             journal = _new_journal(target, plan)
         return _Run(target, plan, journal, states, emit).run()
+
+
+def _unfinished(journal: Optional[dict[str, Any]]) -> bool:
+    return journal is not None and journal.get("status") != DONE
 
 
 def _nothing_to_do(plan: Plan, states: list[_State], emit: Emit) -> ApplyResult:

@@ -18,11 +18,18 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .apply import NOTE, STEP_DONE, STEP_SKIPPED, STEP_START, ApplyEvent, ApplyRefused
+from .apply import (
+    NOTE,
+    STEP_DONE,
+    STEP_SKIPPED,
+    STEP_START,
+    ApplyEvent,
+    ApplyRefused,
+    hold_lock,
+)
 from .journal import (
     DONE,
     INTERRUPTED,
-    LOCK_PATH,
     RUNNING,
     UNREADABLE,
     changed_anything,
@@ -185,7 +192,7 @@ def undo(target: Target, *, on_event: Optional[Callable[[ApplyEvent], None]] = N
     emit = on_event or (lambda _event: None)
     if target.kind == "local" and os.geteuid() != 0:
         raise ApplyRefused("undo on this system (/) needs root: run virtio-wizard as root")
-    with target.lock(LOCK_PATH):
+    with hold_lock(target):
         journal = undoable_journal(target)
         if journal is None:
             return UndoResult("nothing", None, messages=("nothing to undo",))

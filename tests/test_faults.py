@@ -1,0 +1,268 @@
+"""Faults: kill -9 at every write boundary, full disks, read-only guests.
+
+The kill test runs apply in a child process with ``VIRTIO_WIZARD_FAULT=
+step:N:PHASE`` (see ``virtio_wizard.apply._fault``), which SIGKILLs it at
+that boundary. After each kill every guest file must be as it was or as
+planned, byte for byte; a re-run of the same plan must finish the job; and
+undo must then bring back the original tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from apply_fixtures import (
+    FSTAB,
+    GRUB,
+    KVER,
+    MODULES,
+    NEW_FSTAB,
+    NEW_GRUB,
+    edit,
+    initrd_with,
+    make_guest,
+    make_plan,
+    rebuild_steps,
+    target_for,
+    tree_state,
+    write_image_script,
+)
+
+from virtio_wizard.apply import FAULT_ENV, ApplyRefused, apply_plan
+from virtio_wizard.journal import list_journals
+from virtio_wizard.plan.model import Plan
+from virtio_wizard.target import LocalTarget, TargetError
+from virtio_wizard.undo import undo
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGE = f"boot/initrd-{KVER}.img"
+MODULES_TEXT = "virtio\nvirtio_blk\n"
+
+#: Every write boundary of the plan below: (step index, phase).
+BOUNDARIES = [
+    (0, "start"),
+    (0, "backed-up"),
+    (0, "recorded"),
+    (0, "written"),
+    (0, "done"),
+    (1, "backed-up"),
+    (1, "written"),
+    (2, "recorded"),
+    (2, "written"),
+    (2, "done"),
+    (3, "start"),
+    (3, "ran"),
+    (3, "done"),
+    (4, "start"),
+    (4, "ran"),
+    (4, "done"),
+]
+
+CHILD = """
+import json, sys
+from virtio_wizard.apply import apply_plan
+from virtio_wizard.plan.model import Plan
+from virtio_wizard.target import LocalTarget
+plan = Plan.from_dict(json.load(open(sys.argv[2])))
+result = apply_plan(LocalTarget(sys.argv[1], kind="local"), plan)
+print(result.status)
+"""
+
+
+def build(tmp_path: Path) -> tuple[Path, Plan, bytes]:
+    guest = make_guest(tmp_path / "guest")
+    new_image = initrd_with(MODULES)
+    backup, cmd = rebuild_steps(guest, write_image_script(guest, new_image))
+    plan = make_plan(
+        edit(guest, "/etc/fstab", NEW_FSTAB),
+        edit(guest, "/etc/grub.conf", NEW_GRUB),
+        edit(guest, "/etc/modules", MODULES_TEXT),
+        backup,
+        cmd,
+    )
+    return guest, plan, new_image
+
+
+def run_child(guest: Path, plan: Plan, fault: str) -> subprocess.CompletedProcess:
+    plan_file = guest.parent / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{FAULT_ENV: fault})
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_old_or_new(guest: Path, old_image: bytes, new_image: bytes) -> None:
+    assert (guest / "etc/fstab").read_text() in (FSTAB, NEW_FSTAB)
+    assert (guest / "boot/grub/grub.conf").read_text() in (GRUB, NEW_GRUB)
+    modules = guest / "etc/modules"
+    assert not modules.exists() or modules.read_text() == MODULES_TEXT
+    assert (guest / IMAGE).read_bytes() in (old_image, new_image)
+    assert os.path.islink(guest / "etc/grub.conf")
+    leftovers = [n for _d, _s, files in os.walk(guest) for n in files if ".vw-" in n]
+    assert set(leftovers) <= {f"initrd-{KVER}.img.vw-orig"}
+
+
+@pytest.mark.parametrize(("index", "phase"), BOUNDARIES)
+def test_kill_9_at_each_boundary_then_rerun_finishes_and_undo_restores(
+    tmp_path: Path, index: int, phase: str
+) -> None:
+    guest, plan, new_image = build(tmp_path)
+    original = tree_state(guest)
+    old_image = (guest / IMAGE).read_bytes()
+    child = run_child(guest, plan, f"step:{index}:{phase}")
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert_old_or_new(guest, old_image, new_image)
+    journals = list_journals(target_for(guest))
+    assert len(journals) == 1 and journals[0]["status"] == "running"
+
+    rerun = apply_plan(target_for(guest), plan)
+    assert rerun.status == "done", rerun.messages
+    assert len(list_journals(target_for(guest))) == 1, "the re-run resumes the same journal"
+    assert (guest / "etc/fstab").read_text() == NEW_FSTAB
+    assert (guest / "boot/grub/grub.conf").read_text() == NEW_GRUB
+    assert (guest / "etc/modules").read_text() == MODULES_TEXT
+    assert (guest / IMAGE).read_bytes() == new_image
+    assert (guest / f"{IMAGE}.vw-orig").read_bytes() == old_image
+
+    assert apply_plan(target_for(guest), plan).status == "nothing"
+    assert undo(target_for(guest)).status == "done"
+    assert tree_state(guest) == original
+
+
+def test_kill_9_without_a_fault_hook_changes_nothing_in_behaviour(tmp_path: Path) -> None:
+    """The hook names one boundary; any other value leaves apply alone."""
+    guest, plan, new_image = build(tmp_path)
+    child = run_child(guest, plan, "step:99:start")
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "done"
+    assert (guest / IMAGE).read_bytes() == new_image
+
+
+def refuse_writes(monkeypatch, err: int, only: str = "") -> None:
+    """Make ``LocalTarget.write_file`` fail with ``err`` (for paths containing ``only``)."""
+    real = LocalTarget.write_file
+
+    def write_file(self, path, data, *args, **kw):
+        if only in path:
+            raise OSError(err, os.strerror(err), path)
+        return real(self, path, data, *args, **kw)
+
+    monkeypatch.setattr(LocalTarget, "write_file", write_file)
+
+
+def test_enospc_on_a_file_stops_with_files_intact(tmp_path: Path, monkeypatch) -> None:
+    guest, plan, _new = build(tmp_path)
+    refuse_writes(monkeypatch, errno.ENOSPC, only="/etc/grub.conf")
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert [o.status for o in result.outcomes] == [
+        "done",
+        "failed",
+        "pending",
+        "pending",
+        "pending",
+    ]
+    assert result.outcomes[1].text == (
+        "/etc/grub.conf: No space left on device; the file being written is unchanged"
+    )
+    assert any("run `virtio-wizard undo`" in m for m in result.messages)
+    assert (guest / "boot/grub/grub.conf").read_text() == GRUB
+    assert (guest / "etc/fstab").read_text() == NEW_FSTAB
+    monkeypatch.undo()
+    assert undo(target_for(guest)).status == "done"
+    assert (guest / "etc/fstab").read_text() == FSTAB
+
+
+def test_enospc_everywhere_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    guest, plan, _new = build(tmp_path)
+    before = tree_state(guest)
+    refuse_writes(monkeypatch, errno.ENOSPC)
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed" and result.journal is None
+    assert len(result.messages) == 1
+    assert result.messages[0].startswith(
+        "cannot write the journal: /var/lib/virtio-wizard/journal/"
+    )
+    assert result.messages[0].endswith("No space left on device; nothing was changed")
+    assert tree_state(guest) == before
+
+
+def test_read_only_target_is_a_clear_error_with_files_intact(tmp_path, monkeypatch) -> None:
+    guest, plan, _new = build(tmp_path)
+    before = tree_state(guest)
+    refuse_writes(monkeypatch, errno.EROFS)
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert result.messages[0].startswith("cannot write the journal: /var/lib/virtio-wizard/")
+    assert result.messages[0].endswith("Read-only file system; nothing was changed")
+    assert tree_state(guest) == before
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str):
+    where.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)])
+    if proc.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)])
+
+
+def test_really_read_only_guest(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", "64m") as mnt:
+        guest, plan, _new = build(mnt)
+        before = tree_state(guest)
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        with pytest.raises(TargetError) as info:
+            apply_plan(target_for(guest), plan)
+        assert str(info.value) == (
+            "/var/lib/virtio-wizard/lock: cannot take the lock: Read-only file system; "
+            "nothing was changed"
+        )
+        assert tree_state(guest) == before
+
+
+def fill(mnt: Path) -> None:
+    with open(mnt / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 4096)
+
+
+def test_really_full_disk_fails_cleanly(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+        guest, plan, _new = build(mnt)
+        edits_only = make_plan(*plan.steps[:3])
+        before = tree_state(guest)
+        with target_for(guest).lock("/var/lib/virtio-wizard/lock"):
+            pass  # the lock file exists (with a pid) before the disk fills
+        fill(mnt)
+        result = apply_plan(target_for(guest), edits_only)
+        assert result.status == "failed"
+        assert "No space left on device" in " ".join(result.messages)
+        assert tree_state(guest) == before
+
+
+def test_really_full_boot_refuses_the_rebuild(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+        guest, plan, _new = build(mnt)
+        fill(mnt)
+        with pytest.raises(ApplyRefused, match="/boot has 0 MiB free; rebuilding the initrd"):
+            apply_plan(target_for(guest), plan)
+        assert not (guest / "var/lib/virtio-wizard/journal").exists()
