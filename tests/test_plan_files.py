@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from tests.plan_fixtures import HOOK, IMAGE, RC_SYSINIT, facts, kernel, ref
 from virtio_wizard.plan import Choices, files_needed, make_plan, read_files
 from virtio_wizard.plan.files import backup_candidates, is_probe
-from virtio_wizard.target import LocalTarget, NotRegularFileError
+from virtio_wizard.target import LocalTarget
 
 GRUB_TEXT = "title RHEL\n\tkernel /vmlinuz ro root=/dev/hda2\n"
 
@@ -75,11 +73,22 @@ def test_read_files_resolves_links_and_records_modes(tmp_path):
     assert got["/etc/mkinitcpio.conf.d/"] == b"" and got["/etc/dracut.conf.d/"] is None
 
 
-def test_read_files_refuses_a_fifo(tmp_path):
-    (tmp_path / "etc").mkdir()
+def test_a_fifo_or_link_loop_is_refused_not_taken_for_absent(tmp_path):
+    (tmp_path / "etc/rc.d").mkdir(parents=True)
     os.mkfifo(tmp_path / "etc" / "fstab")
-    with pytest.raises(NotRegularFileError):
-        read_files(LocalTarget(str(tmp_path)), ["/etc/fstab"])
+    os.symlink("rc.sysinit", tmp_path / "etc/rc.d/rc.sysinit")
+    t = LocalTarget(str(tmp_path))
+    got = read_files(t, ["/etc/fstab", "/etc/rc.d/rc.sysinit"])
+    assert got["/etc/fstab"] is None and got.errors["/etc/fstab"] == "not a regular file"
+    assert got.errors["/etc/rc.d/rc.sysinit"] == "too many levels of symbolic links"
+    p = make_plan(t, facts(), Choices(method="sysinit", block=False))
+    (r,) = p.refusals
+    assert r.id == "file-unreadable"
+    assert r.message == (
+        "/etc/rc.d/rc.sysinit cannot be used: too many levels of symbolic links; "
+        "the wizard will not edit or replace it."
+    )
+    assert p.steps == ()
 
 
 def test_make_plan_edits_the_real_grub_conf_and_keeps_its_mode(tmp_path):

@@ -54,7 +54,7 @@ def command_line(step: Step) -> str:
         return shlex.join(step.argv)
     if step.kind == "backup":
         return shlex.join(["cp", "-p", step.path or "", step.to or ""])
-    raise ValueError(f"a {step.kind} step has no command line; show its diff")
+    raise ValueError("an edit step has no command line; show its diff")
 
 
 def _diff_style(line: str) -> str:

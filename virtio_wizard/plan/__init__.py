@@ -149,6 +149,19 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
                 )
             ]
         )
+    errors = getattr(files, "errors", {}) or {}
+    if errors:
+        return refused(
+            [
+                Finding(
+                    "file-unreadable",
+                    ERROR,
+                    f"{path} cannot be used: {reason}; the wizard will not edit or replace it.",
+                    "Make it a regular, readable file (or remove it), then plan again.",
+                )
+                for path, reason in errors.items()
+            ]
+        )
     kernel, findings = choose_kernel(facts, choices)
     if kernel is None:
         return refused(findings)

@@ -51,7 +51,10 @@ class GuestFiles(dict):
 
     ``real`` maps a requested path to the real file behind its symlinks (only
     where they differ); ``modes`` holds each existing file's permission bits,
-    so an edit keeps them and a non-executable ``/etc/rc.modules`` is noticed.
+    so an edit keeps them and a non-executable ``/etc/rc.modules`` is noticed;
+    ``errors`` holds the paths that exist but could not be used (FIFO, link
+    loop, too large, no permission) with the reason: the planner refuses to
+    edit those rather than take them for absent and create them anew.
     """
 
     def __init__(
@@ -59,10 +62,12 @@ class GuestFiles(dict):
         data: Optional[dict[str, Optional[bytes]]] = None,
         real: Optional[dict[str, str]] = None,
         modes: Optional[dict[str, int]] = None,
+        errors: Optional[dict[str, str]] = None,
     ) -> None:
         super().__init__(data or {})
         self.real: dict[str, str] = dict(real or {})
         self.modes: dict[str, int] = dict(modes or {})
+        self.errors: dict[str, str] = dict(errors or {})
 
 
 def is_probe(path: str) -> bool:
@@ -114,24 +119,29 @@ def read_files(target: Target, paths: Iterable[str]) -> GuestFiles:
     """Read ``paths`` through the Target: bytes, None when absent.
 
     Symlinks are resolved inside the root and recorded in ``real``. A path
-    that exists but is not a regular file, or is too large, raises the
-    Target's error: a plan must not edit such a thing.
+    that exists but cannot be read as a regular file (FIFO, link loop, too
+    large) is None *and* listed in ``errors``, so the plan refuses it.
     """
     out = GuestFiles()
     for path in paths:
         if path.endswith("/"):
             out[path] = b"" if target.is_dir(path) else None
             continue
-        real = target.resolve(path)
-        if real != path:
-            out.real[path] = real
         if is_probe(path):
             out[path] = b"" if target.exists(path) or target.is_symlink(path) else None
             continue
-        if not target.exists(path):
+        try:
+            real = target.resolve(path)
+            if real != path:
+                out.real[path] = real
+            if not target.exists(path) and not target.is_symlink(path):
+                out[path] = None
+                continue
+            out[path] = target.read_bytes(path)
+        except OSError as exc:
             out[path] = None
+            out.errors[path] = getattr(exc, "message", None) or exc.strerror or str(exc)
             continue
-        out[path] = target.read_bytes(path)
         st = target.stat(path)
         if st is not None:
             out.modes[path] = st.perms

@@ -1,0 +1,236 @@
+"""``virtio-wizard plan`` end to end on the fixture roots: output and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from virtio_wizard.cli import UsageError, build_parser, main
+from virtio_wizard.commands.plan import choices_from_args
+from virtio_wizard.plan import Plan
+
+ROOTS = Path(__file__).parent / "roots"
+
+
+def root(name: str) -> str:
+    path = ROOTS / name
+    if not path.is_dir():
+        pytest.skip(f"fixture root {name} not present")
+    return str(path)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rhel5_initrd_plan_prints_the_preview(capsys):
+    code, out, err = run(
+        capsys, "--root", root("rhel5ga"), "plan", "--method", "initrd", "--drivers", "block,net"
+    )
+    assert code == 0, err
+    assert "mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk" in out
+    assert "1. back up /boot/initrd-2.6.18-8.el5.img to " in out
+    assert "edit /etc/fstab" in out
+    assert err == ""
+
+
+def test_json_and_output_file_hold_the_same_plan(capsys, tmp_path):
+    saved = tmp_path / "plan.json"
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--root",
+        root("rhel5ga"),
+        "--method",
+        "initrd",
+        "--drivers",
+        "block",
+        "--json",
+        "-o",
+        str(saved),
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == "virtio-wizard/plan/1"
+    assert data["modules"] == ["virtio", "virtio_ring", "virtio_blk", "virtio_pci"]
+    assert [s["kind"] for s in data["steps"]][:2] == ["backup", "command"]
+    assert json.loads(saved.read_text()) == data
+    assert Plan.from_dict(data).steps[1].argv[0] == "mkinitrd"
+
+
+def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):
+    saved = tmp_path / "plan.json"
+    code, out, err = run(
+        capsys,
+        "--root",
+        root("rhel5ga"),
+        "plan",
+        "--method",
+        "sysinit",
+        "--drivers",
+        "block",
+        "-o",
+        str(saved),
+    )
+    assert code == 3
+    assert "REFUSED: nothing will be changed." in out
+    assert "[sysinit-no-boot-disk]" in out
+    assert (
+        "fix: Use --method initrd, or keep the boot disk emulated with --boot-disk emulated." in out
+    )
+    assert err == "virtio-wizard: plan refused (sysinit-no-boot-disk)\n"
+    assert json.loads(saved.read_text())["findings"][0]["id"] == "sysinit-no-boot-disk"
+
+
+def test_sysinit_with_emulated_boot_disk_edits_rc_sysinit(capsys):
+    code, out, _ = run(
+        capsys,
+        "--root",
+        root("rhel5ga"),
+        "plan",
+        "--method",
+        "sysinit",
+        "--drivers",
+        "block,net",
+        "--boot-disk",
+        "emulated",
+        "--keep-disk-names",
+    )
+    assert code == 0
+    assert "1. edit /etc/rc.d/rc.sysinit" in out
+    assert "+modprobe virtio_ring" in out
+    assert "[sysinit-recommended-file]" in out
+    assert "Steps (1):" in out
+
+
+def test_unknown_kernel_exits_3(capsys):
+    code, out, err = run(
+        capsys,
+        "--root",
+        root("rhel5ga"),
+        "plan",
+        "--method",
+        "initrd",
+        "--drivers",
+        "net",
+        "--kernel",
+        "9.9.9",
+    )
+    assert code == 3
+    assert "[kernel-unknown] Kernel 9.9.9 is not installed on this guest" in out
+    assert "kernel-unknown" in err
+
+
+def test_windows_root_is_refused(capsys):
+    code, out, _ = run(
+        capsys, "--root", root("windows"), "plan", "--method", "initrd", "--drivers", "block"
+    )
+    assert code == 3
+    assert "[target-not-linux]" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--drivers", "block"], "--method is required: sysinit or initrd"),
+        (["--method", "initrd"], "--drivers is required: block, net or block,net"),
+        (
+            ["--method", "initrd", "--drivers", "disk"],
+            "unknown driver disk: use block, net or block,net",
+        ),
+        (
+            ["--method", "initrd", "--drivers", "net", "--sysinit-file", "/etc/modules"],
+            "--sysinit-file is only for --method sysinit",
+        ),
+        (
+            ["--method", "initrd", "--drivers", "net", "--use-uuid", "--keep-disk-names"],
+            "--use-uuid rewrites disk names: it cannot go with --keep-disk-names",
+        ),
+    ],
+)
+def test_bad_usage_exits_2(capsys, argv, message):
+    code, out, err = run(capsys, "--root", root("rhel5ga"), "plan", *argv)
+    assert code == 2
+    assert out == ""
+    assert err.endswith(f"virtio-wizard: error: {message}\n")
+
+
+def test_choices_from_args_for_apply_style_namespaces():
+    args = build_parser().parse_args(
+        [
+            "apply",
+            "--method",
+            "sysinit",
+            "--drivers",
+            "net,block",
+            "--kernel",
+            "2.6.9-89.EL",
+            "--sysinit-file",
+            "/etc/rc.modules",
+            "--boot-disk",
+            "emulated",
+            "--fix-disk-names",
+            "--use-uuid",
+        ]
+    )
+    c = choices_from_args(args)
+    assert (c.method, c.block, c.net, c.kernel) == ("sysinit", True, True, "2.6.9-89.EL")
+    assert (c.sysinit_file, c.boot_disk, c.fix_disk_names, c.use_uuid) == (
+        "/etc/rc.modules",
+        "emulated",
+        True,
+        True,
+    )
+    with pytest.raises(UsageError):
+        choices_from_args(argparse.Namespace(method="initrd", drivers=""))
+
+
+def test_script_export_is_handed_the_plan(capsys, tmp_path, monkeypatch):
+    calls = []
+    fake = types.ModuleType("virtio_wizard.script")
+    fake.write_script = lambda plan, path: calls.append((plan, path))
+    monkeypatch.setitem(sys.modules, "virtio_wizard.script", fake)
+    target = str(tmp_path / "go.sh")
+    code, _, _ = run(
+        capsys,
+        "--root",
+        root("rhel5ga"),
+        "plan",
+        "--method",
+        "initrd",
+        "--drivers",
+        "net",
+        "--script",
+        target,
+    )
+    assert code == 0
+    ((plan, path),) = calls
+    assert path == target and plan.modules == ("virtio", "virtio_net", "virtio_pci")
+    code, _, _ = run(
+        capsys,
+        "--root",
+        root("rhel5ga"),
+        "plan",
+        "--method",
+        "sysinit",
+        "--drivers",
+        "block",
+        "--script",
+        target,
+    )
+    assert code == 3 and len(calls) == 1  # a refused plan is never exported
+
+
+def test_demo_guest_plans_without_touching_anything(capsys):
+    code, out, _ = run(
+        capsys, "--demo", "rhel52", "plan", "--method", "initrd", "--drivers", "block,net"
+    )
+    assert code == 0
+    assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in out

@@ -1,0 +1,128 @@
+"""The one preview renderer: text (plain, colour, ASCII) and Rich, same lines."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from tests.plan_fixtures import IMAGE, KVER, RC_SYSINIT, facts, make, ref
+from virtio_wizard.finding import Finding
+from virtio_wizard.plan import Choices, Plan, Step
+from virtio_wizard.preview import (
+    NOTHING_TO_DO,
+    command_line,
+    render_rich,
+    render_text,
+    styled_lines,
+)
+
+FSTAB = "/dev/hda1 /boot ext3 defaults 1 2\n/dev/hda3 swap swap defaults 0 0\n"
+
+
+def full_plan() -> Plan:
+    refs = (ref("/etc/fstab", 2, "/dev/hda3", "/dev/vda3", context="fstab"),)
+    return make(facts(disk_refs=refs), {"/etc/fstab": FSTAB.encode()}, method="initrd")
+
+
+def test_steps_are_numbered_with_why_diff_and_command():
+    text = render_text(full_plan())
+    assert text.startswith(
+        f"Plan for /guest: method initrd, drivers block,net, kernel {KVER}\n"
+        "Modules, in load order: virtio virtio_ring virtio_blk virtio_net virtio_pci\n"
+    )
+    assert f"1. back up {IMAGE} to {IMAGE}.virtio.orig\n" in text
+    assert f"   $ cp -p {IMAGE} {IMAGE}.virtio.orig\n" in text
+    assert "2. run in the guest\n" in text
+    assert (
+        "   $ mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk --with=virtio_net "
+        f"--with=virtio_pci {IMAGE} {KVER}\n"
+    ) in text
+    assert "3. edit /etc/fstab, mode kept\n" in text
+    assert "   why: name the disks as virtio shows them: /dev/hda3 -> /dev/vda3\n" in text
+    assert "   --- a/etc/fstab\n   +++ b/etc/fstab\n" in text
+    assert "   -/dev/hda3 swap swap defaults 0 0\n   +/dev/vda3 swap swap defaults 0 0\n" in text
+    assert text.isascii() and "\x1b" not in text
+
+
+def test_created_file_and_latin1_are_said():
+    p = make(
+        facts(),
+        {"/etc/rc.modules": None},
+        method="sysinit",
+        block=False,
+        sysinit_file="/etc/rc.modules",
+    )
+    assert "1. create /etc/rc.modules, mode 0755\n" in render_text(p)
+    latin = RC_SYSINIT.replace("/dev/pts", "/dev/pts # d\xe9j\xe0").encode("latin-1")
+    p = make(facts(), {"/etc/rc.d/rc.sysinit": latin}, method="sysinit", block=False)
+    assert "1. edit /etc/rc.d/rc.sysinit, mode kept (latin-1)\n" in render_text(p)
+    assert "# d\\xe9j\\xe0" in render_text(p, ascii=True)
+    assert "# d\xe9j\xe0" in render_text(p)
+
+
+def test_refusals_come_first_with_their_fix_and_no_steps():
+    p = make(facts(), {}, method="initrd", kernel="9.9.9")
+    text = render_text(p)
+    lines = text.splitlines()
+    assert lines[2] == "REFUSED: nothing will be changed."
+    assert lines[3].startswith("  [kernel-unknown] Kernel 9.9.9 is not installed")
+    assert lines[4] == "    fix: Choose one of the installed kernels with --kernel."
+    assert "Steps" not in text and NOTHING_TO_DO not in text
+
+
+def test_notes_are_shown_with_severity():
+    refs = (ref("/etc/fstab", 1, "/dev/sda1", "/dev/vdb1", context="fstab", guessed=True),)
+    p = make(
+        facts(disk_refs=refs), {"/etc/fstab": b"/dev/sda1 / ext3 defaults 1 1\n"}, method="initrd"
+    )
+    assert "  warning: [disk-order-guessed] The new names are a guess" in render_text(p)
+
+
+def test_nothing_to_do():
+    p = Plan(Choices(), target={"kind": "root", "root": "/g"}, kernel=KVER)
+    assert render_text(p).endswith("\n" + NOTHING_TO_DO + "\n")
+
+
+def test_color_wraps_diff_lines_in_ansi():
+    text = render_text(full_plan(), color=True)
+    assert "\x1b[32m   +/dev/vda3 swap swap defaults 0 0\x1b[0m" in text
+    assert "\x1b[31m   -/dev/hda3 swap swap defaults 0 0\x1b[0m" in text
+
+
+def test_guest_control_bytes_are_shown_not_sent():
+    diff = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\x1b[2J\r\n+b\r\n"
+    step = Step(kind="edit", why="w", path="/x", old_sha256="0" * 64, new_text="b\r\n", diff=diff)
+    text = render_text(Plan(Choices(), steps=(step,)))
+    assert "\x1b" not in text and "\r" not in text
+    assert "   -a\\x1b[2J\n" in text
+
+
+def test_command_line_quotes_and_refuses_edits():
+    assert command_line(Step(kind="command", why="", argv=("dracut", "-f", "/boot/a b.img"))) == (
+        "dracut -f '/boot/a b.img'"
+    )
+    assert command_line(Step(kind="backup", why="", path="/b/i", to="/b/i.virtio.orig")) == (
+        "cp -p /b/i /b/i.virtio.orig"
+    )
+    with pytest.raises(ValueError, match="an edit step has no command line"):
+        command_line(Step(kind="edit", why="", path="/etc/fstab"))
+
+
+def test_rich_rendering_has_the_same_lines_and_colours_diffs():
+    p = full_plan()
+    group = render_rich(p)
+    texts = list(group.renderables)
+    assert [t.plain for t in texts] == [line for line, _ in styled_lines(p)]
+    plus = next(t for t in texts if t.plain.startswith("   +/dev/vda3"))
+    assert str(plus.style) == "green"
+    console = Console(width=200, record=True, color_system=None)
+    console.print(group)
+    assert console.export_text() == render_text(p)
+
+
+def test_refused_plan_findings_are_rendered_even_with_notes():
+    f_err = Finding("x-err", "error", "bad", "do this")
+    f_info = Finding("x-info", "info", "fyi")
+    text = render_text(Plan(Choices(), findings=(f_info, f_err)))
+    assert text.index("REFUSED") < text.index("Notes:")
+    assert "  info: [x-info] fyi\n" in text
