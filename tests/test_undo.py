@@ -219,7 +219,7 @@ def test_undo_passes_over_an_apply_that_changed_nothing(guest: Path, monkeypatch
 
 def test_undo_needs_root_on_the_running_system(monkeypatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    with pytest.raises(ApplyRefused, match=r"undo on this system \(/\) needs root"):
+    with pytest.raises(ApplyRefused, match=r"undoing changes to this system \(/\) needs root"):
         undo(LocalTarget("/"))
 
 

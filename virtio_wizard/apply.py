@@ -66,6 +66,7 @@ __all__ = [
     "StaleFileError",
     "apply_plan",
     "check_plan_applicable",
+    "check_root",
     "hold_lock",
     "missing_modules",
     "verify",
@@ -212,17 +213,22 @@ def _same_root(a: str, b: str) -> bool:
     return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
+def check_root(target: Target, doing: str = "applying") -> None:
+    """Writing the running system needs root; say so before anything else."""
+    if target.kind == "local" and os.geteuid() != 0:
+        raise ApplyRefused(
+            f"{doing} to this system (/) needs root: run virtio-wizard as root (sudo)",
+            paths=("/",),
+        )
+
+
 def check_plan_applicable(target: Target, plan: Plan) -> None:
     """The refusals that need no look at the guest's files.
 
     Root comes first: on the running system nothing else is worth checking
     if the writes would fail half-way for lack of permission.
     """
-    if target.kind == "local" and os.geteuid() != 0:
-        raise ApplyRefused(
-            "applying to this system (/) needs root: run virtio-wizard as root (sudo)",
-            paths=("/",),
-        )
+    check_root(target, "applying")
     if plan.refused:
         first = plan.refusals[0]
         raise ApplyRefused(
@@ -764,6 +770,10 @@ def _os_message(exc: OSError) -> str:
 # ---- verify -------------------------------------------------------------------
 
 
+#: Disk references of the running state: they follow the files after a reboot.
+_RUNTIME_REFS = ("cmdline", "swaps", "mtab")
+
+
 def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str]:
     """Detect again and say what changed and what is left to do.
 
@@ -781,7 +791,7 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     choices = plan.choices
     kernel = facts.kernel(plan.kernel) if plan.kernel else facts.default_kernel()
     wanted = tuple(m for m in plan.modules if kernel is None or kernel.virtio.get(m) != BUILTIN)
-    if choices.method == "initrd" and kernel is not None and wanted:
+    if choices.method == "initrd" and kernel is not None and wanted and target.can_run:
         if kernel.initrd_virtio is None:
             why = kernel.initrd_error or "no image"
             lines.append(f"the initrd of {kernel.version} could not be read again: {why}")
@@ -797,7 +807,11 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
             lines.append(f"{lists[0].file} now loads {', '.join(wanted)} at boot")
         else:
             lines.append(f"no module list loads all of {', '.join(wanted)} yet")
-    legacy = [r for r in facts.disk_refs if r.scheme == "legacy" and r.proposed]
+    legacy = [
+        r
+        for r in facts.disk_refs
+        if r.scheme == "legacy" and r.proposed and r.context not in _RUNTIME_REFS
+    ]
     if choices.fixes_disk_names and legacy:
         shown = ", ".join(f"{r.file}:{r.line} {r.device}" for r in legacy[:5])
         lines.append(f"{len(legacy)} disk reference(s) still use the old names: {shown}")

@@ -14,7 +14,6 @@ call to make.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -24,7 +23,7 @@ from .apply import (
     STEP_SKIPPED,
     STEP_START,
     ApplyEvent,
-    ApplyRefused,
+    check_root,
     hold_lock,
 )
 from .journal import (
@@ -190,8 +189,7 @@ def undo(target: Target, *, on_event: Optional[Callable[[ApplyEvent], None]] = N
     changed since the apply, LockedError while an apply runs.
     """
     emit = on_event or (lambda _event: None)
-    if target.kind == "local" and os.geteuid() != 0:
-        raise ApplyRefused("undo on this system (/) needs root: run virtio-wizard as root")
+    check_root(target, "undoing changes")
     with hold_lock(target):
         journal = undoable_journal(target)
         if journal is None:
