@@ -817,8 +817,11 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
         lines.append(f"{len(legacy)} disk reference(s) still use the old names: {shown}")
     if not target.can_run:
         lines.append("demo: commands were shown, not run; no initrd was rebuilt")
+    disks = "the disk bus"
+    if choices.boot_disk == "emulated":
+        disks = "the bus of the other disks (the boot disk stays emulated)"
     what = " and ".join(
-        w for w, on in (("the disk bus", choices.block), ("the NIC model", choices.net)) if on
+        w for w, on in ((disks, choices.block), ("the NIC model", choices.net)) if on
     )
     lines.append(f"next: switch {what} to virtio in the VM definition, then reboot")
     guessed = [] if before is None else [r for r in before.disk_refs if r.guessed and r.proposed]
