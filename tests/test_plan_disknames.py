@@ -176,3 +176,21 @@ def test_disk_names_are_idempotent():
     first = plan_names(f, files)
     again = plan_names(f, applied(first, files))
     assert again.steps == ()  # the refs now point at text that no longer names hda
+
+
+def test_boot_disk_kept_emulated_keeps_names_by_default():
+    f = facts(kernels=READY.kernels, disk_refs=fstab_refs())
+    files = {FSTAB: FSTAB_TEXT.encode()}
+    p = plan_names(f, files, boot_disk="emulated")
+    assert p.steps == ()
+    (note,) = [x for x in p.findings if x.id == "disk-names-boot-emulated"]
+    assert note.severity == "info"
+    assert note.message == (
+        "The boot disk stays emulated, so disk names are left as they are: "
+        "its /dev/hdX or /dev/sdX names stay right."
+    )
+    forced = plan_names(f, files, boot_disk="emulated", fix_disk_names=True)
+    assert [s.path for s in forced.steps] == [FSTAB]
+    (w,) = [x for x in forced.findings if x.id == "disk-names-boot-emulated"]
+    assert w.severity == "warning"
+    assert w.message.startswith("The boot disk stays emulated, yet disk names are rewritten")

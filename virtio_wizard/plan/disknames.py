@@ -57,6 +57,31 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
     if not choices.fixes_disk_names:
         return []
     findings: list[Finding] = []
+    if choices.block and choices.boot_disk == "emulated":
+        # Detection proposes names for every disk moving to virtio; when the
+        # boot disk stays emulated it keeps its name and the other disks'
+        # letters shift, so the proposals do not hold.
+        if choices.fix_disk_names is None:
+            return [
+                Finding(
+                    "disk-names-boot-emulated",
+                    INFO,
+                    "The boot disk stays emulated, so disk names are left as they are: "
+                    "its /dev/hdX or /dev/sdX names stay right.",
+                    "Name other disks that move to virtio by UUID= or LABEL= in /etc/fstab.",
+                    K.SEED_SWAP,
+                )
+            ]
+        findings.append(
+            Finding(
+                "disk-names-boot-emulated",
+                WARNING,
+                "The boot disk stays emulated, yet disk names are rewritten as if every "
+                "disk moved to virtio: check each new name before applying.",
+                "Plan with --keep-disk-names, or use --use-uuid where UUIDs are known.",
+                K.SEED_SWAP,
+            )
+        )
     refs = [r for r in facts.disk_refs if r.proposed]
     runtime = [r for r in refs if r.context in RUNTIME_CONTEXTS]
     if runtime:
