@@ -240,3 +240,12 @@ def test_unchanged_originals_stay_untouched(guest: Path) -> None:
     undo(target)
     assert os.stat(guest / "etc/rc.modules").st_mtime_ns == stamp
     assert (guest / "boot/grub/grub.conf").read_text() == GRUB
+
+
+def test_undo_is_reachable_from_the_apply_module() -> None:
+    import virtio_wizard.apply as apply_module
+
+    assert apply_module.undo is undo
+    assert apply_module.UndoRefused is UndoRefused
+    with pytest.raises(AttributeError):
+        apply_module.no_such_name  # noqa: B018
