@@ -111,9 +111,15 @@ def detect_disk_refs(
 def _lines(
     target: Target, path: str, problems: Optional[list[Unreadable]]
 ) -> Iterator[tuple[int, str]]:
-    """(1-based number, text) of each non-blank, non-comment line."""
+    """(1-based number, text) of each non-blank, non-comment line.
+
+    Lines are split on ``\\n`` only, as the planner splits them
+    (``plan.edits.split_lines``): ``str.splitlines`` also breaks at a form
+    feed or a Latin-1 ``\\x85``, which would shift every later line number
+    and leave those references unfixed.
+    """
     text = read_guest_text(target, path, problems)
-    for number, raw in enumerate((text or "").splitlines(), 1):
+    for number, raw in enumerate((text or "").split("\n"), 1):
         line = raw.strip()
         if line and not line.startswith("#"):
             yield number, line

@@ -51,6 +51,15 @@ _INSMOD_RE = re.compile(r"^\s*(?:/sbin/|/usr/sbin/)?insmod\s+(?:-\S+\s+)*(\S+)")
 _ALIAS_RE = re.compile(r"^\s*alias\s+(scsi_hostadapter\d*|eth\d+)\s+(\S+)")
 
 
+def _split(text: str) -> list[str]:
+    """Lines split on ``\\n`` only, as the planner splits them.
+
+    ``str.splitlines`` also breaks at a form feed or a Latin-1 ``\\x85``; the
+    line numbers shown to the user would then not be the file's.
+    """
+    return text.split("\n")
+
+
 def parse_lines_list(text: str) -> tuple[ModuleListEntry, ...]:
     """One module per line (first word); ``#`` and ``;`` start comments.
 
@@ -58,7 +67,7 @@ def parse_lines_list(text: str) -> tuple[ModuleListEntry, ...]:
     (ModuleListEntry(line=2, module='virtio_blk'), ModuleListEntry(line=4, module='loop'))
     """
     out = []
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(_split(text), 1):
         words = line.split("#", 1)[0].split()
         if not words or words[0].startswith(";"):
             continue
@@ -70,7 +79,7 @@ def parse_lines_list(text: str) -> tuple[ModuleListEntry, ...]:
 def parse_script(text: str, insmod: bool = True) -> tuple[ModuleListEntry, ...]:
     """Literal ``modprobe NAME`` (and ``insmod PATH``) lines of a shell script."""
     out = []
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(_split(text), 1):
         if line.lstrip().startswith("#"):
             continue
         name = modprobe_module(line)
@@ -93,7 +102,7 @@ def parse_shell_list(text: str, keys: tuple[str, ...]) -> tuple[tuple[ModuleList
     >>> parse_shell_list('MODULES=(virtio\\n  virtio_pci)\\n', ("MODULES",))[0][1]
     ModuleListEntry(line=2, module='virtio_pci')
     """
-    lines = text.splitlines()
+    lines = _split(text)
     out: list[ModuleListEntry] = []
     seen = False
     pattern = re.compile(r"^\s*(?:export\s+)?(" + "|".join(map(re.escape, keys)) + r")\+?=(.*)$")
@@ -136,7 +145,7 @@ def parse_aliases(text: str) -> tuple[ModuleListEntry, ...]:
     (ModuleListEntry(line=1, module='e1000'), ModuleListEntry(line=2, module='ata_piix'))
     """
     out = []
-    for no, line in enumerate(text.splitlines(), 1):
+    for no, line in enumerate(_split(text), 1):
         m = _ALIAS_RE.match(line)
         if m and _NAME_RE.fullmatch(m.group(2)) and m.group(2) != "off":
             out.append(ModuleListEntry(no, m.group(2)))
