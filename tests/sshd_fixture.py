@@ -54,10 +54,14 @@ def _libraries(binary: str) -> list[str]:
     return libs
 
 
-def install_busybox(root: Path, applets: Optional[list[str]] = None) -> None:
+def install_busybox(
+    root: Path, applets: Optional[list[str]] = None, *, replace: bool = False
+) -> None:
     """Put busybox, its libraries and applet links (all, or just ``applets``) in ``root``.
 
-    ``sh`` is always linked: it is the one thing the SSH target needs. A
+    ``sh`` is always linked: it is the one thing the SSH target needs. With
+    ``replace``, fixture stand-ins of the same names (a fake ``ls`` script)
+    give way to the applet, so the remote side has working tools. A
     ``/dev/null`` node is made too, as every real guest has one.
     """
     (root / "dev").mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,8 @@ def install_busybox(root: Path, applets: Optional[list[str]] = None) -> None:
         applets = listed.split()
     for name in {"sh", *applets}:
         link = root / "bin" / name
+        if replace and (link.is_symlink() or link.is_file()):
+            link.unlink()
         if not link.exists() and not link.is_symlink():
             link.symlink_to("busybox")
 

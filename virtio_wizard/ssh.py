@@ -90,6 +90,11 @@ _RC_BADDATA = 13
 _RC_LOCKED = 14
 _RC_ISDIR = 15
 
+#: Flush the temp file, rename it over the target, flush the folder. ``sync FILE``
+#: fsyncs just that file where sync knows operands (busybox, coreutils >= 8.24);
+#: older ``sync`` ignores them and flushes everything, which is as safe.
+_SYNC_MOVE = 'sync "$t" 2>/dev/null\nmv -f "$t" "$p" || exit 1\nsync "$d" 2>/dev/null\n'
+
 #: Said first by every helper so that the guest's own /bin/sh is the one that answers.
 _PRELUDE = (
     f"LC_ALL=C; export LC_ALL; unset TIME_STYLE LS_COLORS CDPATH; PATH={GUEST_PATH}; export PATH; "
@@ -925,7 +930,7 @@ class SSHTarget:
         ) + (
             f'chmod {mode:o} "$t" || exit 1\n'
             f'if [ "$(id -u)" = 0 ]; then chown {int(uid)}:{int(gid)} "$t" || exit 1; fi\n'
-            'sync; mv -f "$t" "$p" || exit 1\nsync\n'
+            f"{_SYNC_MOVE}"
         )
         try:
             rc, _out, err = self._exec(script, data)
@@ -955,7 +960,8 @@ class SSHTarget:
             f"p={_q(target)}\n"
             f'[ -L "$p" ] || [ -e "$p" ] || exit {_RC_NOTFOUND}\n'
             f'if [ -d "$p" ] && [ ! -L "$p" ]; then exit {_RC_ISDIR}; fi\n'
-            'rm -f -- "$p" || exit 1\nsync\n'
+            'rm -f -- "$p" || exit 1\n'
+            'sync "$(dirname -- "$p")" 2>/dev/null\n'
         )
         rc, _out, err = self._exec(script)
         self._invalidate()
@@ -975,7 +981,7 @@ class SSHTarget:
             "trap 'rm -f \"$t\"' 0\n"
             "trap 'exit 1' 1 2 13 15\n"
             'cp -p -- "$s" "$t" || exit 1\n'
-            'sync; mv -f "$t" "$p" || exit 1\nsync\n'
+            f"{_SYNC_MOVE}"
         )
         rc, _out, err = self._exec(script)
         self._invalidate()
@@ -1005,11 +1011,16 @@ class SSHTarget:
             raise TargetError("", "empty command")
         self._invalidate()
         command = " ".join(shlex.quote(a) for a in argv)
+        # The command's stdout and stderr share the channel's stdout; the
+        # channel's stderr carries only ssh's own messages and our exit marker,
+        # so a missing marker means the connection dropped.
         script = (
             f"command -v {shlex.quote(argv[0])} >/dev/null 2>&1 || exit {_RC_NOTFOUND}\n"
             "echo VW-RUN\n"
-            "cd / && HOME=/root && export HOME && LANG=C && export LANG && exec 2>&1\n"
-            f"exec {command}\n"
+            "cd / && HOME=/root && export HOME && LANG=C && export LANG\n"
+            "exec 3>&2 2>&1\n"
+            f"{command} </dev/null\n"
+            'echo "VW-EXIT $?" >&3\n'
         )
         self.round_trips += 1
         proc = subprocess.Popen(
@@ -1043,8 +1054,10 @@ class SSHTarget:
             if rc == _RC_NOTFOUND:
                 raise TargetError(argv[0], "command not found", errno.ENOENT)
             raise _classify(self.root, err, f"starting {argv[0]}")
-        if rc == 255 and err.strip():
+        marker = re.search(r"^VW-EXIT (\d+)$", err, re.M)
+        if marker is None:
             raise _classify(self.root, err, f"running {' '.join(argv)}")
+        rc = int(marker.group(1))
         return RunResult(tuple(argv), rc, "\n".join(lines))
 
     @contextlib.contextmanager

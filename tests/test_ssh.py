@@ -1,0 +1,503 @@
+"""SSHTarget: the parsers on their own, then the whole Target against a real sshd.
+
+The sshd tests run OpenSSH's server on 127.0.0.1 (``tests/sshd_fixture.py``)
+with each session chrooted into a copy of a fixture guest whose only tools
+are busybox applets, and compare what SSHTarget says with what LocalTarget
+says about the same tree.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sshd_fixture import SSHServer, install_busybox, unavailable
+
+from virtio_wizard.cli import UsageError
+from virtio_wizard.ssh import (
+    AuthError,
+    ConnectionLostError,
+    HostKeyError,
+    SSHError,
+    SSHSpec,
+    SSHTarget,
+    UnreachableError,
+    _classify,
+    mode_from_ls,
+    parse_listing,
+    parse_spec,
+)
+from virtio_wizard.target import (
+    FileTooLargeError,
+    LocalTarget,
+    LockedError,
+    NotRegularFileError,
+    TargetError,
+)
+
+ROOTS = Path(__file__).parent / "roots"
+
+# ---- parsing, no server ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("guest", SSHSpec("guest")),
+        ("root@guest", SSHSpec("guest", "root")),
+        ("root@guest:2222", SSHSpec("guest", "root", 2222)),
+        ("10.0.0.5:22", SSHSpec("10.0.0.5", None, 22)),
+        ("admin@[fe80::1]:2200", SSHSpec("fe80::1", "admin", 2200)),
+        ("fe80::1", SSHSpec("fe80::1")),
+        ("a@b@host", SSHSpec("host", "a@b")),
+    ],
+)
+def test_parse_spec(text, expected):
+    assert parse_spec(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no host name"),
+        ("root@", "no host name"),
+        ("@guest", "empty user name"),
+        ("guest:0", "port must be a number"),
+        ("guest:70000", "port must be a number"),
+        ("guest:ssh", "port must be a number"),
+        ("-oProxyCommand=x", "invalid host name"),
+        ("-l@guest", "invalid user name"),
+        ("[fe80::1", "missing ']'"),
+        ("[fe80::1]22", "expected ':PORT'"),
+    ],
+)
+def test_parse_spec_refuses(text, message):
+    with pytest.raises(UsageError, match=message.replace("[", r"\[")):
+        parse_spec(text)
+
+
+def test_spec_str_round_trips():
+    for text in ("guest", "root@guest:2222", "admin@[fe80::1]:2200"):
+        assert str(parse_spec(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text, mode",
+    [
+        (b"-rw-r--r--", 0o100644),
+        (b"drwxr-xr-x", 0o040755),
+        (b"lrwxrwxrwx", 0o120777),
+        (b"-rwsr-xr-x", 0o104755),
+        (b"-rwSr-----", 0o104640),
+        (b"drwxrwxrwt", 0o041777),
+        (b"drwxrwx--T", 0o041770),
+        (b"-rwxr-s---", 0o102750),
+        (b"crw-rw-rw-", 0o020666),
+        (b"prw-------", 0o010600),
+    ],
+)
+def test_mode_from_ls(text, mode):
+    assert mode_from_ls(text) == mode
+
+
+def test_parse_listing_matches_exact_names():
+    names = [b"a b", b"x -> y", b"plain", b"n\nl", b"dev"]
+    ls = (
+        b"total 8\n"
+        b"drwxr-xr-x    2 0        0             4096 Nov 25 18:32 a b\n"
+        b"lrwxrwxrwx    1 0        0                6 Nov 25 18:32 x -> y -> ../bin\n"
+        b"-rw-------    1 12       34              77 Jan  1  2009 plain\n"
+        b"-rw-r--r--    1 0        0                2 Nov 25 18:32 n?l\n"
+        b"crw-rw-rw-    1 0        0           1,   3 Nov 25 18:32 dev\n"
+    )
+    got = parse_listing(names, ls)
+    assert got["a b"].is_dir
+    assert got["x -> y"].is_link and got["x -> y"].link == "../bin"
+    plain = got["plain"]
+    assert (plain.uid, plain.gid, plain.size, stat.S_IMODE(plain.mode)) == (12, 34, 77, 0o600)
+    assert got["n\nl"] is None  # ls mangled it: asked about on its own when needed
+    assert stat.S_ISCHR(got["dev"].mode)
+
+
+@pytest.mark.parametrize(
+    "stderr, kind, words",
+    [
+        ("ssh: connect to host h port 1: Connection refused", UnreachableError, "unreachable"),
+        ("ssh: Could not resolve hostname nope: Name or service not known", UnreachableError, ""),
+        ("root@h: Permission denied (publickey).", AuthError, "authentication failed"),
+        (
+            "No ED25519 host key is known for h.\nHost key verification failed.",
+            HostKeyError,
+            "unknown",
+        ),
+        (
+            "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
+            "Host key verification failed.",
+            HostKeyError,
+            "CHANGED",
+        ),
+    ],
+)
+def test_classify_connection_errors(stderr, kind, words):
+    exc = _classify("root@h", stderr)
+    assert type(exc) is kind
+    assert words in str(exc)
+    assert "\n" not in str(exc)
+    assert str(exc).startswith("root@h: ")
+
+
+def test_classify_drop_during_an_operation():
+    exc = _classify("root@h", "Connection to h closed by remote host.", "writing /etc/fstab")
+    assert isinstance(exc, ConnectionLostError)
+    assert "writing /etc/fstab" in str(exc) and "run again" in str(exc)
+
+
+def test_missing_ssh_client_is_a_clear_error():
+    with pytest.raises(SSHError, match="install the OpenSSH client"):
+        SSHTarget.connect("guest", ssh="/nonexistent/ssh")
+
+
+# ---- against a real sshd ----------------------------------------------------
+
+needs_sshd = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """serve(root) -> (server, connected SSHTarget); everything is stopped afterwards."""
+    servers: list[SSHServer] = []
+    targets: list[SSHTarget] = []
+
+    def start(guest: Path, **connect) -> tuple[SSHServer, SSHTarget]:
+        work = tmp_path / f"sshd{len(servers)}"
+        work.mkdir()
+        server = SSHServer(guest, work).start()
+        servers.append(server)
+        target = SSHTarget.connect(server.spec, options=server.client_options(), **connect)
+        targets.append(target)
+        return server, target
+
+    yield start
+    for target in targets:
+        target.close()
+    for server in servers:
+        server.stop()
+
+
+def guest_copy(tmp_path: Path, name: str) -> Path:
+    guest = tmp_path / name
+    shutil.copytree(ROOTS / name, guest, symlinks=True)
+    install_busybox(guest, replace=True)
+    return guest
+
+
+def small_guest(tmp_path: Path) -> Path:
+    guest = tmp_path / "guest"
+    guest.mkdir()
+    install_busybox(guest)
+    etc = guest / "etc"
+    etc.mkdir()
+    (etc / "fstab").write_bytes(b"/dev/hda1 / ext3 defaults 1 1\n")
+    (etc / "latin1.conf").write_bytes(b"caf\xe9\n")
+    (etc / "all-bytes").write_bytes(bytes(range(256)) * 3)
+    os.chmod(etc / "fstab", 0o640)
+    os.symlink("fstab", etc / "mtab")
+    os.symlink("/etc/fstab", etc / "abs-link")
+    os.symlink("../../../../etc/fstab", etc / "climbing-link")
+    os.symlink("loop-b", etc / "loop-a")
+    os.symlink("loop-a", etc / "loop-b")
+    os.symlink("missing", etc / "dangling")
+    (etc / "sub dir").mkdir()
+    (etc / "sub dir" / "x -> y").write_text("odd name\n")
+    os.symlink("sub dir", etc / "link-to-dir")
+    os.mkfifo(etc / "fifo")
+    (guest / "boot").mkdir()
+    (guest / "boot" / "big.img").write_bytes(os.urandom(300_000))
+    return guest
+
+
+@needs_sshd
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["rhel53", "rhel39", "debian12"])
+def test_detect_over_ssh_equals_detect_on_the_root(tmp_path, serve, name):
+    from virtio_wizard.detect import detect
+
+    guest = guest_copy(tmp_path, name)
+    _server, remote = serve(guest)
+    local = LocalTarget(str(guest))
+    assert remote.live == local.live
+    over_ssh = detect(remote).to_dict()
+    on_root = detect(local).to_dict()
+    assert over_ssh.pop("target") != on_root.pop("target")
+    assert over_ssh == on_root
+    # One listing per folder, not one round trip per question.
+    assert remote.round_trips < 120
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_queries_equal_local_target(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    local = LocalTarget(str(guest))
+    paths = [
+        "/etc/fstab",
+        "/etc/mtab",
+        "/etc/abs-link",
+        "/etc/climbing-link",
+        "/etc/dangling",
+        "/etc/loop-a",
+        "/etc/fifo",
+        "/etc/sub dir/x -> y",
+        "/etc/link-to-dir",
+        "/etc/link-to-dir/x -> y",
+        "/etc/link-to-dir/../fstab",
+        "/etc/nothing",
+        "/nothing/at/all",
+        "/etc",
+        "/",
+    ]
+    for path in paths:
+        for query in ("exists", "is_file", "is_dir", "is_symlink", "readlink", "listdir"):
+            assert getattr(remote, query)(path) == getattr(local, query)(path), (query, path)
+        if path != "/etc/loop-a":
+            assert remote.resolve(path) == local.resolve(path), path
+        here, there = remote.stat(path), local.stat(path)
+        if there is None:
+            assert here is None, path
+        else:
+            assert (here.mode, here.uid, here.gid, here.is_file, here.is_dir) == (
+                there.mode,
+                there.uid,
+                there.gid,
+                there.is_file,
+                there.is_dir,
+            ), path
+            if there.is_file:
+                assert here.size == there.size
+    assert list(remote.walk("/etc")) == [
+        (d, sorted(ds), sorted(fs)) for d, ds, fs in local.walk("/etc")
+    ]
+    assert list(remote.walk("/nothing")) == []
+    with pytest.raises(TargetError, match="symbolic links"):
+        remote.resolve("/etc/loop-a")
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_reads_are_binary_safe_and_bounded(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    assert remote.read_bytes("/etc/all-bytes") == bytes(range(256)) * 3
+    assert remote.read_text("/etc/latin1.conf") == "caf\xe9\n"
+    assert remote.read_bytes("/etc/climbing-link") == b"/dev/hda1 / ext3 defaults 1 1\n"
+    with pytest.raises(FileNotFoundError):
+        remote.read_bytes("/etc/nothing")
+    with pytest.raises(FileNotFoundError):
+        remote.read_bytes("/etc/dangling")
+    with pytest.raises(NotRegularFileError, match="not a regular file"):
+        remote.read_bytes("/etc/fifo")  # never opened: a FIFO would block
+    with pytest.raises(NotRegularFileError):
+        remote.read_bytes("/etc")
+    with pytest.raises(FileTooLargeError, match="larger than 1000 bytes"):
+        remote.read_bytes("/boot/big.img", limit=1000)
+    with remote.open_binary("/boot/big.img") as fh:
+        assert fh.read() == (guest / "boot" / "big.img").read_bytes()
+        fh.seek(10)
+        assert fh.read(5) == (guest / "boot" / "big.img").read_bytes()[10:15]
+    with pytest.raises(FileNotFoundError):
+        remote.open_binary("/boot/none.img")
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_writes_are_atomic_and_keep_mode_and_owner(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    os.chown(guest / "etc" / "fstab", 1234, 567)
+    _server, remote = serve(guest)
+    assert remote.read_bytes("/etc/mtab")  # fills the caches, which writes must clear
+    data = bytes(range(256)) + b"\nno newline at the end"
+    assert remote.write_file("/etc/mtab", data) == "/etc/fstab"
+    st = os.lstat(guest / "etc" / "fstab")
+    assert (guest / "etc" / "fstab").read_bytes() == data
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, 1234, 567)
+    assert (guest / "etc" / "mtab").is_symlink()  # the link stays a link
+    assert remote.read_bytes("/etc/fstab") == data
+    remote.write_file("/etc/new.conf", b"", mode=0o600)
+    assert (guest / "etc" / "new.conf").read_bytes() == b""
+    assert stat.S_IMODE(os.stat(guest / "etc" / "new.conf").st_mode) == 0o600
+    assert remote.stat("/etc/new.conf").perms == 0o600
+    leftovers = [n for n in os.listdir(guest / "etc") if ".vw-" in n]
+    assert leftovers == []
+    with pytest.raises(NotRegularFileError):
+        remote.write_file("/etc/fifo", b"x")
+    with pytest.raises(FileNotFoundError):
+        remote.write_file("/no/such/folder/file", b"x")
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_damaged_transfer_keeps_the_old_file(tmp_path, serve):
+    """What a connection dropped mid-write looks like to the guest: short input."""
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    before = (guest / "etc" / "fstab").read_bytes()
+    good = b"new content\n" * 100
+    import hashlib
+
+    script = (
+        remote._checked_install(
+            "/etc/fstab",
+            len(good),
+            hashlib.sha256(good).hexdigest(),
+            hashlib.md5(good).hexdigest(),
+            'cat > "$t"',
+        )
+        + 'mv -f "$t" "$p"\n'
+    )
+    rc, _out, err = remote._exec(script, good[:500])  # cut short
+    with pytest.raises(ConnectionLostError, match="old file was kept"):
+        remote._finish(rc, err, "/etc/fstab", "writing /etc/fstab")
+    rc, _out, err = remote._exec(script, good[:-1] + b"X")  # same size, other bytes
+    assert rc != 0
+    assert (guest / "etc" / "fstab").read_bytes() == before
+    assert [n for n in os.listdir(guest / "etc") if ".vw-" in n] == []
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_copy_remove_makedirs_free(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    os.utime(guest / "etc" / "fstab", (1_000_000_000, 1_000_000_000))
+    _server, remote = serve(guest)
+    remote.makedirs("/var/lib/virtio-wizard/backups")
+    assert (guest / "var" / "lib" / "virtio-wizard" / "backups").is_dir()
+    remote.copy_file("/etc/mtab", "/var/lib/virtio-wizard/backups/fstab")
+    copy = guest / "var" / "lib" / "virtio-wizard" / "backups" / "fstab"
+    assert copy.read_bytes() == (guest / "etc" / "fstab").read_bytes()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o640
+    assert copy.stat().st_mtime == 1_000_000_000
+    with pytest.raises(FileNotFoundError):
+        remote.copy_file("/etc/nothing", "/etc/x")
+    with pytest.raises(NotRegularFileError):
+        remote.copy_file("/etc/fifo", "/etc/x")
+    remote.remove("/etc/mtab")
+    assert not (guest / "etc" / "mtab").is_symlink()
+    assert (guest / "etc" / "fstab").exists()  # the link went, not its target
+    assert not remote.exists("/etc/mtab")
+    with pytest.raises(FileNotFoundError):
+        remote.remove("/etc/mtab")
+    with pytest.raises(TargetError, match="is a folder"):
+        remote.remove("/etc/sub dir")
+    # The chroot has no /proc, so busybox df cannot name the mount: None, not a crash.
+    free = remote.free_bytes("/")
+    assert free is None or free > 0
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_run_streams_lines_and_reports_status(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    seen: list[str] = []
+    result = remote.run(
+        ["sh", "-c", "echo one; echo \"$1\" >&2; printf 'caf\\351\\n'; exit 3", "sh", "two it's"],
+        seen.append,
+    )
+    assert result.returncode == 3
+    assert seen == ["one", "two it's", "caf\xe9"]
+    assert result.output == "one\ntwo it's\ncaf\xe9"
+    assert remote.run(["pwd"]).output == "/"
+    with pytest.raises(TargetError, match="command not found"):
+        remote.run(["mkinitrd", "-f"])
+    # A command changes the guest: cached answers must not survive it.
+    assert not remote.exists("/etc/made-by-run")
+    remote.run(["touch", "/etc/made-by-run"])
+    assert remote.exists("/etc/made-by-run")
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_lock_excludes_and_clears_stale_locks(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    lock_dir = guest / "var" / "lib" / "virtio-wizard" / "lock.d"
+    with remote.lock("/var/lib/virtio-wizard/lock"):
+        assert lock_dir.is_dir()
+        with (
+            pytest.raises(LockedError, match="another virtio-wizard"),
+            remote.lock("/var/lib/virtio-wizard/lock"),
+        ):
+            pass
+    assert not lock_dir.exists()
+    # A holder that died with its connection: the pid is gone, the lock is stale.
+    lock_dir.mkdir(parents=True)
+    (lock_dir / "pid").write_text("999999\n")
+    with remote.lock("/var/lib/virtio-wizard/lock"):
+        assert (lock_dir / "pid").read_text().strip() != "999999"
+    assert not lock_dir.exists()
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_connection_errors_are_one_clear_line(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    server, _remote = serve(guest)
+    closed_port = server.port
+    server.stop()
+    with pytest.raises(UnreachableError, match="unreachable.*refused"):
+        SSHTarget.connect(f"root@127.0.0.1:{closed_port}", options=server.client_options())
+    server2, _ = serve(guest)
+    other_key = tmp_path / "other_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    with pytest.raises(AuthError, match="authentication failed"):
+        SSHTarget.connect(server2.spec, options=server2.client_options(other_key))
+    known = server2.known_hosts.read_text()
+    server2.known_hosts.write_text("")
+    with pytest.raises(HostKeyError, match="host key unknown"):
+        SSHTarget.connect(server2.spec, options=server2.client_options())
+    liar = tmp_path / "liar_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(liar)], check=True)
+    fake = Path(f"{liar}.pub").read_text().split()
+    server2.known_hosts.write_text(f"{known.split()[0]} {fake[0]} {fake[1]}\n")
+    with pytest.raises(HostKeyError, match="CHANGED"):
+        SSHTarget.connect(server2.spec, options=server2.client_options())
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_connection_dropped_during_a_command(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    errors: list[BaseException] = []
+
+    def long_command() -> None:
+        try:
+            remote.run(["sleep", "5"])
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=long_command)
+    worker.start()
+    time.sleep(0.7)
+    started = time.monotonic()
+    # Drop the master connection under the running command.
+    subprocess.run(
+        remote._base_argv() + ["-O", "exit", remote.spec.host],
+        capture_output=True,
+        check=False,
+    )
+    worker.join(10)
+    assert time.monotonic() - started < 4
+    assert len(errors) == 1 and isinstance(errors[0], ConnectionLostError)
+    assert "run again" in str(errors[0])
+    assert errors[0].errno == errno.ECONNRESET
