@@ -21,6 +21,10 @@ from virtio_wizard.target import LocalTarget
 
 ROOTS_DIR = Path(__file__).parent / "roots"
 
+#: Never collect inside the guest trees: the hostile root holds links to the
+#: host's "/", which pytest would otherwise follow into the whole host.
+collect_ignore = ["roots"]
+
 
 def root_names() -> list[str]:
     """Every fixture root (a folder under tests/roots)."""
