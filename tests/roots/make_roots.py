@@ -1285,7 +1285,7 @@ def hostile() -> None:
             "/etc/rc.d/rc.sysinit": Link("../../../../../../../etc/rc.d/rc.sysinit"),
             "/etc/modprobe.conf": Link("/root/../../../../etc/modprobe.conf"),
             "/etc/dracut.conf.d": Link("/etc/dracut.conf.d"),
-            "/etc/initramfs-tools": Link("/"),
+            "/etc/initramfs-tools": Link("/etc"),
             "/sbin/mkinitrd": Link("/sbin/mkinitrd"),
             "/boot/grub/grub.conf": Link("/boot/grub/menu.lst"),
             "/boot/grub/menu.lst": Link("/boot/grub/grub.conf"),
@@ -1293,7 +1293,7 @@ def hostile() -> None:
             "/boot/initrd-2.6.32-1.img": Link("../../../../../../../boot/initrd-2.6.32-1.img"),
             "/boot/config-2.6.32-1": Link("/proc/config.gz"),
             "/lib/modules/2.6.32-1": Link("/lib/modules/2.6.32-1"),
-            "/lib/modules/2.6.32-2": Link("/"),
+            "/lib/modules/2.6.32-2": Link("/boot"),
             "/root/.keep": "",
         }
     )
