@@ -83,7 +83,10 @@ def test_non_elf_probes_are_recorded_then_kernel_name_decides(tree, host_amd):
         t, (Kernel("4.18.0-80.el8.x86_64"),), Distro(), problems, host_cpuinfo=host_amd
     )
     assert (cpu.machine, cpu.machine_source) == ("x86_64", "kernel version")
-    assert {p.path for p in problems} == {"/bin/bash", "/bin/sh"}
+    assert {(p.path, p.reason) for p in problems} == {
+        ("/bin/bash", "not an ELF executable this wizard knows"),
+        ("/bin/sh", "not an ELF executable this wizard knows"),
+    }
 
 
 def test_boot_config_decides_when_nothing_else_does(tree, host_amd):

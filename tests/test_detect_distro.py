@@ -212,7 +212,10 @@ def test_empty_release_files_are_skipped_and_named(tree):
     problems: list[Unreadable] = []
     d = detect_distro(t, problems)
     assert d.id == "unknown" and d.family == "unknown" and d.source is None
-    assert {p.path for p in problems} == {"/etc/redhat-release", "/etc/debian_version"}
+    assert {(p.path, p.reason) for p in problems} == {
+        ("/etc/redhat-release", "no release line this wizard recognises"),
+        ("/etc/debian_version", "no release line this wizard recognises"),
+    }
 
 
 def test_binary_garbage_is_recorded_and_the_next_file_used(tree):

@@ -355,3 +355,29 @@ def test_detect_does_not_import_heavy_modules():
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     assert out.stdout.strip() == "[]"
+
+
+# ---- the fixtures themselves -------------------------------------------------------------
+
+
+def test_guest_root_is_a_private_copy(guest_root, roots_dir):
+    target = guest_root("rhel39")
+    assert target.root != str(roots_dir / "rhel39")
+    target.write_file("/etc/redhat-release", b"changed\n")
+    assert (roots_dir / "rhel39/etc/redhat-release").read_bytes().startswith(b"Red Hat")
+    # Links stay links in the copy (the hostile root must stay hostile).
+    assert target.is_symlink("/etc/grub.conf")
+    assert os.readlink(os.path.join(target.root, "etc/grub.conf")) == "../boot/grub/grub.conf"
+
+
+def test_unknown_fixture_name(fixture_target):
+    with pytest.raises(ValueError, match="no fixture root 'rhel99'"):
+        fixture_target("rhel99")
+
+
+def test_rc_sysinit_fixtures_keep_their_latin1_bytes(roots_dir):
+    data = (roots_dir / "rhel39/etc/rc.d/rc.sysinit").read_bytes()
+    assert b"\xe9" in data
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert len(data.splitlines()) > 1000
