@@ -238,3 +238,18 @@ def test_fifo_at_bin_bash_is_skipped_without_blocking(tree, host_amd):
     os.mkfifo(os.path.join(t.root, "bin", "bash"))
     cpu = detect_cpu(t, (), Distro(), host_cpuinfo=host_amd)
     assert (cpu.machine, cpu.machine_source) == ("x86_64", "/bin/ls")
+
+
+@pytest.mark.parametrize(
+    ("config", "machine"),
+    [
+        ("CONFIG_X86=y\nCONFIG_M386=y\n", "i386"),
+        ("CONFIG_X86=y\nCONFIG_M586TSC=y\n", "i586"),
+        ("CONFIG_X86_32=y\n", "i686"),
+        ("CONFIG_ARM64=y\n", "aarch64"),
+        ("# CONFIG_X86_64 is not set\nCONFIG_X86_64=n\n", None),
+    ],
+)
+def test_machine_from_config(tree, host_amd, config, machine):
+    t = tree({"boot/config-1.0": config})
+    assert detect_cpu(t, (Kernel("1.0"),), Distro(), host_cpuinfo=host_amd).machine == machine

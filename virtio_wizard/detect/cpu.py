@@ -103,15 +103,27 @@ def _kernel_arch_suffix(versions: Sequence[str]) -> Optional[str]:
     return None
 
 
+_CONFIG_Y = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=y[ \t]*$", re.M)
+
+
+def _config_yes(config: str) -> set[str]:
+    """The symbols a kernel config sets to ``y`` (one pass, one regex)."""
+    return set(_CONFIG_Y.findall(config))
+
+
 def _config_machine(config: str) -> Optional[str]:
-    if re.search(r"^CONFIG_X86_64=y", config, re.M):
+    yes = _config_yes(config)
+    if "CONFIG_X86_64" in yes:
         return "x86_64"
-    if re.search(r"^CONFIG_X86(_32)?=y", config, re.M):
-        for symbol, arch in (("M386", "i386"), ("M586\\w*", "i586"), ("MK7", "athlon")):
-            if re.search(rf"^CONFIG_{symbol}=y", config, re.M):
-                return arch
+    if "CONFIG_X86" in yes or "CONFIG_X86_32" in yes:
+        if "CONFIG_M386" in yes:
+            return "i386"
+        if yes & {"CONFIG_M586", "CONFIG_M586TSC", "CONFIG_M586MMX"}:
+            return "i586"
+        if "CONFIG_MK7" in yes:
+            return "athlon"
         return "i686"
-    if re.search(r"^CONFIG_ARM64=y", config, re.M):
+    if "CONFIG_ARM64" in yes:
         return "aarch64"
     return None
 
@@ -224,8 +236,9 @@ def kernel_variant_from_config(config: str) -> Optional[str]:
     >>> kernel_variant_from_config("CONFIG_X86=y\\nCONFIG_MK7=y\\n")
     'athlon'
     """
+    yes = _config_yes(config)
     for symbol, variant in _CONFIG_VARIANTS:
-        if re.search(rf"^{symbol}=y\s*$", config, re.M):
+        if symbol in yes:
             return variant
     return None
 
