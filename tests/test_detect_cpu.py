@@ -253,3 +253,12 @@ def test_fifo_at_bin_bash_is_skipped_without_blocking(tree, host_amd):
 def test_machine_from_config(tree, host_amd, config, machine):
     t = tree({"boot/config-1.0": config})
     assert detect_cpu(t, (Kernel("1.0"),), Distro(), host_cpuinfo=host_amd).machine == machine
+
+
+def test_remote_targets_read_the_smallest_probe(tree, host_amd):
+    t = tree(
+        {"bin/bash": elf(62) + bytes(4096), "bin/ls": elf(62) + bytes(1024), "bin/sh": elf(62)}
+    )
+    assert detect_cpu(t, (), Distro(), host_cpuinfo=host_amd).machine_source == "/bin/bash"
+    t.kind = "ssh"  # open_binary copies whole files over the link there
+    assert detect_cpu(t, (), Distro(), host_cpuinfo=host_amd).machine_source == "/bin/sh"

@@ -147,10 +147,23 @@ def machine_from_kernels(
     return None, None
 
 
+def _probe_order(target: Target) -> list[str]:
+    """The existing probes in libguestfs's order; smallest first on a remote
+    target, whose ``open_binary`` copies the whole file over the link (the
+    probes are all executables of the same guest, so any one tells the arch)."""
+    found = [p for p in ELF_PROBES if target.is_file(p)]
+    if getattr(target, "kind", "") == "ssh":
+
+        def size(path: str) -> int:
+            st = target.stat(path)
+            return st.size if st is not None else 1 << 62
+
+        found.sort(key=size)
+    return found
+
+
 def _elf_probe(target: Target, problems: Problems) -> tuple[Optional[str], Optional[str]]:
-    for path in ELF_PROBES:
-        if not target.is_file(path):
-            continue
+    for path in _probe_order(target):
         try:
             with target.open_binary(path) as fh:
                 header = fh.read(64)
