@@ -198,6 +198,7 @@ class WizardApp(App[int]):
         )
         self.push_screen(
             ReportScreen(
+                self.target,
                 self.engine,
                 self.facts,
                 self.findings,

@@ -88,6 +88,12 @@ class Engine:
 
         return undoable_journal(target)
 
+    def read_journal(self, target, path: str) -> dict:
+        """A journal record by its guest path (as apply and undo report it)."""
+        from ..journal import read_journal
+
+        return read_journal(target, path)
+
     def describe_journal(self, journal: dict) -> str:
         from ..undo import describe_journal
 

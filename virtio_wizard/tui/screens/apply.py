@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -143,13 +143,14 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         if self.plan is None or not self.plan.steps:
             self.query_one("#steps", Static).update(Text("Replaying the journal backwards ..."))
             return
-        lines = []
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, no_wrap=True)
+        grid.add_column(ratio=1)
         for step, state in zip(self.plan.steps, self.states):
             mark, style = MARKS[state]
             line = self.engine.command_line(step) if step.kind == "command" else ""
-            title = step_title(step, line, self.target.can_run)
-            lines.append(Text.assemble((mark, style), " ", title))
-        self.query_one("#steps", Static).update(Group(*lines))
+            grid.add_row(Text(mark, style=style), step_title(step, line, self.target.can_run))
+        self.query_one("#steps", Static).update(grid)
 
     def _finish(self, outcome: RunOutcome) -> None:
         self.finished = True

@@ -199,12 +199,14 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             ),
         ]
         if self.journal is not None:
-            parts.append(
+            parts.insert(
+                0,
                 Text(
-                    f"An earlier apply can be undone ({self.engine.describe_journal(self.journal)}"
-                    f", journal {self.journal.get('path', '')}): press u to undo it.",
+                    "Press u to undo the earlier apply: "
+                    f"{self.engine.describe_journal(self.journal)}; "
+                    f"journal {self.journal.get('path', '')}",
                     style="bold yellow",
-                )
+                ),
             )
         self.query_one("#guest-facts", Static).update(Group(*parts))
         if self.initrds_read:

@@ -47,9 +47,18 @@ class ReportScreen(Screen[Optional[str]]):
     ]
 
     def __init__(
-        self, engine, facts, findings, plan=None, journal=None, default: str = DEFAULT_REPORT
+        self,
+        target,
+        engine,
+        facts,
+        findings,
+        plan=None,
+        journal=None,
+        default: str = DEFAULT_REPORT,
     ):
+        """``journal`` is a journal record, or its guest path (read in the worker)."""
         super().__init__()
+        self.target = target
         self.engine = engine
         self.facts = facts
         self.findings = findings
@@ -95,11 +104,14 @@ class ReportScreen(Screen[Optional[str]]):
     def write_report(self, text: str) -> None:
         md_path, json_path = report_paths(text)
         try:
+            journal = self.journal
+            if isinstance(journal, str):
+                journal = self.engine.read_journal(self.target, journal)
             markdown = self.engine.report_markdown(
-                self.facts, self.findings, plan=self.plan, journal=self.journal
+                self.facts, self.findings, plan=self.plan, journal=journal
             )
             data = self.engine.report_json(
-                self.facts, self.findings, plan=self.plan, journal=self.journal
+                self.facts, self.findings, plan=self.plan, journal=journal
             )
             with open(md_path, "w", encoding="utf-8") as fh:
                 fh.write(markdown)

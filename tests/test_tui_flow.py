@@ -1,0 +1,529 @@
+"""Pilot tests: the wizard driven by keyboard only, at 80x24, on demo copies.
+
+Every path a user can take: initrd and sysinit, block/net/both, the plan's
+refusal blocking Next, Cancel at the confirmation (nothing written: file
+hashes compared), apply then undo (byte-identical files), a failing apply
+offering Undo, the report, Troubleshooting from every step, and quitting.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from tui_pilot import SIZE, aio, press, screen_text, settle, tree_hashes
+
+from virtio_wizard.demo import open_demo
+from virtio_wizard.target import LocalTarget
+from virtio_wizard.tui.app import make_app
+from virtio_wizard.tui.engine import Engine
+from virtio_wizard.tui.screens.apply import ApplyScreen
+from virtio_wizard.tui.screens.confirm import ConfirmApply
+from virtio_wizard.tui.screens.done import DoneScreen
+from virtio_wizard.tui.screens.drivers import DriversScreen
+from virtio_wizard.tui.screens.guest import GuestScreen
+from virtio_wizard.tui.screens.path import PathScreen
+from virtio_wizard.tui.screens.preview import PreviewScreen
+from virtio_wizard.tui.screens.report import ReportScreen
+from virtio_wizard.tui.screens.troubleshoot import TroubleshootScreen
+
+
+async def to_drivers(pilot, method: str = "initrd") -> None:
+    await settle(pilot)
+    await press(pilot, "n")
+    assert isinstance(pilot.app.screen, PathScreen)
+    if method == "sysinit":
+        await press(pilot, "down", "space")
+    await press(pilot, "n")
+    assert isinstance(pilot.app.screen, DriversScreen)
+
+
+def select_radio(screen, radio_id: str) -> None:
+    """Select a radio the way Space does on it (tests of Space itself below)."""
+    screen.query_one(f"#{radio_id}").value = True
+
+
+@pytest.fixture
+def rhel():
+    return open_demo("rhel52")
+
+
+# ---- Guest --------------------------------------------------------------------
+
+
+@aio
+async def test_guest_shows_facts_and_the_target(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, GuestScreen)
+        text = screen_text(app)
+        assert "on demo guest" in text
+        assert "Red Hat Enterprise Linux Server 5.2" in text
+        assert "seed's choice: ia32e" in text
+        assert "2.6.18-92.el5 *" in text and "module" in text
+        assert "ide (" in text and "e1000 (" in text
+        assert "mkinitrd" in text
+        assert app.facts is not None and app.initrds_read
+
+
+@aio
+async def test_header_defaults_to_the_target_description(rhel):
+    app = make_app(rhel)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "on demo guest" in screen_text(app)
+        assert app.target_label == rhel.describe()
+
+
+@aio
+async def test_detection_failure_is_shown_and_blocks_next(rhel):
+    class Broken(Engine):
+        def detect(self, target, progress=None):
+            raise OSError(5, "Input/output error", "/etc/redhat-release")
+
+    app = make_app(rhel, label="demo guest", engine=Broken())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Detection failed" in text
+        assert "could not be read" in text
+        await press(pilot, "n")
+        assert isinstance(app.screen, GuestScreen)
+
+
+@aio
+async def test_slow_initrd_read_does_not_block_next(rhel):
+    import threading
+
+    gate = threading.Event()
+
+    class SlowInitrd(Engine):
+        def with_initrds(self, target, facts):
+            gate.wait(5)
+            return super().with_initrds(target, facts)
+
+    app = make_app(rhel, label="demo guest", engine=SlowInitrd())
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app.facts is not None:
+                break
+        await pilot.pause(0.1)
+        assert "reading..." in screen_text(app)
+        assert "Reading initrd images" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, PathScreen)
+        gate.set()
+        await settle(pilot)
+
+
+# ---- initrd path, apply, done, undo --------------------------------------------
+
+
+@aio
+async def test_initrd_both_apply_then_undo_restores_every_byte(rhel):
+    before = tree_hashes(rhel.root)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        text = screen_text(app)
+        assert "virtio -> virtio_ring -> virtio_blk -> virtio_net -> virtio_pci" in text
+        assert "Plan ready" in text
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        text = screen_text(app)
+        assert "Would run (demo: not executed): mkinitrd" in text
+        assert "--with=virtio" in text
+        await press(pilot, "a")
+        assert isinstance(app.screen, ConfirmApply)
+        assert "/etc/fstab" in screen_text(app)
+        await press(pilot, "y")
+        assert isinstance(app.screen, ApplyScreen)
+        text = screen_text(app)
+        assert "Apply finished" in text
+        assert "[x] Edit /etc/fstab" in text
+        with open(os.path.join(rhel.root, "etc/fstab")) as fh:
+            assert "/dev/vda3" in fh.read()
+        await press(pilot, "n")
+        assert isinstance(app.screen, DoneScreen)
+        text = screen_text(app)
+        assert "Detecting the guest again says:" in text
+        assert "Journal: /var/lib/virtio-wizard/journal/" in text
+        await press(pilot, "u")
+        assert isinstance(app.screen, ApplyScreen)
+        assert "Undo finished" in screen_text(app)
+        await press(pilot, "n")
+        # Back at the start, detecting afresh.
+        assert isinstance(app.screen, GuestScreen)
+    after = tree_hashes(rhel.root)
+    changed = {k for k in before if before[k] != after.get(k)}
+    assert changed == set()
+
+
+@aio
+async def test_undo_is_offered_at_the_start_when_a_journal_exists(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y", "n", "q")
+    fstab = os.path.join(rhel.root, "etc/fstab")
+    with open(fstab) as fh:
+        assert "/dev/vda3" in fh.read()
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Press u to undo the earlier apply" in text
+        assert "u Undo last apply" in text
+        await press(pilot, "u")
+        assert isinstance(app.screen, ApplyScreen)
+        assert "Undo finished" in screen_text(app)
+        await press(pilot, "n")
+        await settle(pilot)
+        assert "Press u to undo the earlier apply" not in screen_text(app)
+    with open(fstab) as fh:
+        assert "/dev/hda3" in fh.read()
+
+
+@aio
+async def test_no_undo_binding_without_a_journal(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Undo" not in screen_text(app)
+        await press(pilot, "u")
+        assert isinstance(app.screen, GuestScreen)
+
+
+@aio
+async def test_cancel_at_confirm_writes_nothing(rhel):
+    before = tree_hashes(rhel.root)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a")
+        assert isinstance(app.screen, ConfirmApply)
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        await press(pilot, "enter")  # Enter on the default focus: Cancel
+        assert isinstance(app.screen, PreviewScreen)
+        await press(pilot, "a", "escape")
+        assert isinstance(app.screen, PreviewScreen)
+        await press(pilot, "a", "n")
+        assert isinstance(app.screen, PreviewScreen)
+    assert tree_hashes(rhel.root) == before
+
+
+@aio
+async def test_ctrl_q_quits_anywhere_without_writing(rhel):
+    before = tree_hashes(rhel.root)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "ctrl+q")
+    assert app.return_code in (0, None)
+    assert not app.is_running
+    assert tree_hashes(rhel.root) == before
+
+
+@aio
+async def test_escape_goes_back_step_by_step(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, DriversScreen)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, PathScreen)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen)
+        # Facts are kept: no second detection.
+        assert "Red Hat Enterprise Linux Server 5.2" in screen_text(app)
+
+
+# ---- choices --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "radio, order, absent",
+    [
+        ("drivers-block", "virtio -> virtio_ring -> virtio_blk -> virtio_pci", "virtio_net"),
+        ("drivers-net", "virtio -> virtio_net -> virtio_pci", "virtio_blk"),
+    ],
+)
+@aio
+async def test_block_only_and_net_only(rhel, radio, order, absent):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        select_radio(app.screen, radio)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Load order: " + order in text
+        assert "Plan ready" in text
+        plan = app.screen.plan
+        assert absent not in plan.modules
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        assert "Modules, in load order: " + order.replace(" -> ", " ") in screen_text(app)
+
+
+@aio
+async def test_drivers_radio_answers_the_keyboard(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        # Focus starts on the drivers; Down + Space picks "Block (disks) only".
+        await press(pilot, "down", "space")
+        assert "Load order: virtio -> virtio_ring -> virtio_blk -> virtio_pci" in screen_text(app)
+
+
+@aio
+async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        assert app.screen.choices.method == "sysinit"
+        text = screen_text(app)
+        assert "Refused:" in text
+        assert app.screen.plan is not None and app.screen.plan.refused
+        await press(pilot, "n")
+        assert isinstance(app.screen, DriversScreen)  # Next is blocked
+        select_radio(app.screen, "boot-emulated")
+        await settle(pilot)
+        assert "Plan ready" in screen_text(app)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        text = screen_text(app)
+        assert "/etc/rc.d/rc.sysinit" in text
+        assert "modprobe virtio" in text
+
+
+@aio
+async def test_sysinit_net_only_may_keep_a_virtio_boot_disk_choice(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        select_radio(app.screen, "drivers-net")
+        await settle(pilot)
+        plan = app.screen.plan
+        assert plan is not None and not plan.refused
+        assert "virtio_blk" not in plan.modules
+
+
+@aio
+async def test_sysinit_file_choice_reaches_the_plan(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        select_radio(app.screen, "boot-emulated")
+        select_radio(app.screen, "sysinit-1")
+        await settle(pilot)
+        plan = app.screen.plan
+        assert plan.choices.sysinit_file == "/etc/rc.modules"
+        await press(pilot, "n")
+        assert "/etc/rc.modules" in screen_text(app)
+
+
+@aio
+async def test_path_screen_disables_a_path_the_planner_refuses(rhel):
+    from virtio_wizard.finding import ERROR, Finding
+    from virtio_wizard.plan.model import Plan
+
+    class NoInitrd(Engine):
+        def plan(self, target, facts, choices):
+            if choices.method == "initrd":
+                refusal = Finding("no-initrd-tool", ERROR, "No initrd tool was found.")
+                return Plan(choices=choices, findings=(refusal,))
+            return super().plan(target, facts, choices)
+
+    app = make_app(rhel, label="demo guest", engine=NoInitrd())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        screen = app.screen
+        assert isinstance(screen, PathScreen)
+        assert screen.query_one("#method-initrd").disabled
+        assert screen.chosen == "sysinit"
+        text = screen_text(app)
+        assert "Not possible here:" in text
+        assert "No initrd tool was found." in text
+
+
+@aio
+async def test_path_screen_with_no_possible_path_blocks_next(rhel):
+    from virtio_wizard.finding import ERROR, Finding
+    from virtio_wizard.plan.model import Plan
+
+    class Nothing(Engine):
+        def plan(self, target, facts, choices):
+            return Plan(choices=choices, findings=(Finding("x", ERROR, "Nope."),))
+
+    app = make_app(rhel, label="demo guest", engine=Nothing())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert "Neither path is possible" in screen_text(app)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PathScreen)
+
+
+@aio
+async def test_planner_crash_is_shown_not_raised(rhel):
+    class Crash(Engine):
+        def plan(self, target, facts, choices):
+            if choices.method == "initrd" and not choices.net:
+                raise RuntimeError("planner bug")
+            return super().plan(target, facts, choices)
+
+    app = make_app(rhel, label="demo guest", engine=Crash())
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        select_radio(app.screen, "drivers-block")
+        await settle(pilot)
+        assert "The planner failed: planner bug" in screen_text(app)
+        await press(pilot, "n")
+        assert isinstance(app.screen, DriversScreen)
+
+
+@aio
+async def test_debian12_drivers_come_by_themselves():
+    target = open_demo("debian12")
+    app = make_app(target, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Auto-load   yes" in text
+
+
+# ---- failure while applying -------------------------------------------------------
+
+
+class FailingTarget(LocalTarget):
+    """A guest whose grub.conf cannot be written (think: disk full, EIO)."""
+
+    def write_file(self, path, data, mode=None, uid=None, gid=None):
+        if path.endswith("grub.conf"):
+            raise OSError(28, "No space left on device", path)
+        return super().write_file(path, data, mode, uid, gid)
+
+
+@aio
+async def test_failed_apply_stops_and_offers_undo(rhel):
+    before = tree_hashes(rhel.root)
+    target = FailingTarget(rhel.root, can_run=False, kind="demo")
+    app = make_app(target, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y")
+        assert isinstance(app.screen, ApplyScreen)
+        text = screen_text(app)
+        assert "Stopped:" in text
+        assert "[!]" in text
+        assert "u Undo" in text
+        assert "Press u to undo" in text
+        await press(pilot, "u")
+        assert "Undo finished" in screen_text(app)
+    after = tree_hashes(rhel.root)
+    # The journal and its backups stay (undo marks the journal undone).
+    assert {k: after.get(k) for k in before} == before
+
+
+@aio
+async def test_apply_refused_by_the_core_is_shown(rhel):
+    class Refuses(Engine):
+        def apply(self, target, plan, on_event):
+            from virtio_wizard.apply import StaleFileError
+
+            raise StaleFileError("/etc/fstab")
+
+    app = make_app(rhel, label="demo guest", engine=Refuses())
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y")
+        text = screen_text(app)
+        assert "Stopped: /etc/fstab changed since the plan was made" in text
+
+
+# ---- side screens ----------------------------------------------------------------
+
+
+@aio
+async def test_troubleshooting_from_every_step(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        steps = [(), ("n",), ("n",), ("n",)]
+        for keys in steps:
+            await press(pilot, *keys)
+            here = type(app.screen)
+            await press(pilot, "t")
+            assert isinstance(app.screen, TroubleshootScreen)
+            text = screen_text(app)
+            assert "fix:" in text
+            assert "[legacy-disk-names]" in text or "legacy-disk-names" in str(app.findings)
+            await press(pilot, "escape")
+            assert type(app.screen) is here
+
+
+@aio
+async def test_report_is_written_where_the_user_says(rhel, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r")
+        assert isinstance(app.screen, ReportScreen)
+        field = app.screen.query_one("#report-path")
+        assert field.value == "virtio-wizard-report.md"
+        await press(pilot, "end", "ctrl+u", *"ticket", "enter")
+        text = screen_text(app)
+        assert "Written:" in text
+        assert str(tmp_path / "ticket.md") in " ".join(text.split())
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen)
+    md = (tmp_path / "ticket.md").read_text()
+    assert "Red Hat Enterprise Linux" in md
+    import json
+
+    data = json.loads((tmp_path / "ticket.json").read_text())
+    assert isinstance(data, dict) and data
+
+
+@aio
+async def test_report_into_a_missing_folder_says_why(rhel, tmp_path):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r")
+        app.screen.query_one("#report-path").value = str(tmp_path / "nope" / "r.md")
+        await press(pilot, "enter")
+        text = " ".join(screen_text(app).split())
+        assert "Could not write" in text
+        assert "No such file or directory" in text
+
+
+@aio
+async def test_report_with_an_empty_name_asks_for_one(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r")
+        app.screen.query_one("#report-path").value = "  "
+        await press(pilot, "enter")
+        assert "Type a file name first." in screen_text(app)
+
+
+@aio
+async def test_report_after_apply_includes_the_plan(rhel, tmp_path):
+    app = make_app(rhel, label="demo guest", report_default=str(tmp_path / "after.md"))
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y", "n", "r")
+        await press(pilot, "enter")
+        assert "Written:" in screen_text(app)
+    md = (tmp_path / "after.md").read_text()
+    assert "/etc/fstab" in md
