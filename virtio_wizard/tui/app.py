@@ -62,7 +62,7 @@ class WizardApp(App[int]):
         self.journal: Any = None
         self.last_outcome: Any = None
         if ascii:
-            self.theme = "textual-ansi"
+            self.theme = "ansi-dark"
             self.ascii_filter = AsciiFilter()
             self._filters.append(self.ascii_filter)
             self.add_class("-ascii")
