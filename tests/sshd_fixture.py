@@ -64,11 +64,7 @@ def install_busybox(
     give way to the applet, so the remote side has working tools. A
     ``/dev/null`` node is made too, as every real guest has one.
     """
-    (root / "dev").mkdir(parents=True, exist_ok=True)
-    null = root / "dev" / "null"
-    if not null.exists():
-        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        os.chmod(null, 0o666)
+    make_dev_null(root)
     (root / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy2(BUSYBOX, root / "bin" / "busybox")
     for lib in _libraries(BUSYBOX):
@@ -85,6 +81,31 @@ def install_busybox(
             link.unlink()
         if not link.exists() and not link.is_symlink():
             link.symlink_to("busybox")
+
+
+def make_dev_null(root: Path) -> None:
+    """A real ``/dev/null`` node in ``root`` (shutil.copytree turns one into a file)."""
+    (root / "dev").mkdir(parents=True, exist_ok=True)
+    null = root / "dev" / "null"
+    if null.exists() and not stat.S_ISCHR(null.lstat().st_mode):
+        null.unlink()
+    if not null.exists():
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(null, 0o666)
+
+
+def copy_guest(src: Path, dst: Path) -> Path:
+    """Copy a fixture guest keeping links and owners, with a working ``/dev/null``."""
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("null"))
+    for dirpath, dirnames, filenames in os.walk(src):
+        for name in dirnames + filenames:
+            here = os.path.join(dirpath, name)
+            st = os.lstat(here)
+            there = os.path.join(dst, os.path.relpath(here, src))
+            if os.path.lexists(there):
+                os.lchown(there, st.st_uid, st.st_gid)
+    make_dev_null(dst)
+    return dst
 
 
 def _free_port() -> int:
