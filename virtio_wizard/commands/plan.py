@@ -80,5 +80,5 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "script", None):
         from ..script import write_script
 
-        write_script(plan, args.script)
+        write_script(plan, args.script, target=target)
     return EXIT_OK
