@@ -1,0 +1,66 @@
+"""SVG snapshots of every screen at 80x24, in normal and in ASCII mode.
+
+Deterministic by construction: the header shows a fixed label instead of the
+demo copy's temp folder, and the journal's id and clock are pinned, so an SVG
+changes only when a screen does. Update with ``pytest --snapshot-update``
+after looking at the new pictures.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tui_pilot import settle
+
+from virtio_wizard.demo import open_demo
+from virtio_wizard.tui.app import make_app
+
+#: Keys from the start to each screen (after detection has settled).
+SCREENS = {
+    "guest": (),
+    "troubleshooting": ("t",),
+    "report": ("r",),
+    "path": ("n",),
+    "drivers": ("n", "n"),
+    "drivers_sysinit_refused": ("n", "down", "space", "n"),
+    "preview": ("n", "n", "n"),
+    "confirm": ("n", "n", "n", "a"),
+    "apply": ("n", "n", "n", "a", "y"),
+    "done": ("n", "n", "n", "a", "y", "n"),
+    "undo": ("n", "n", "n", "a", "y", "n", "u"),
+}
+
+
+@pytest.fixture
+def pinned_clock(monkeypatch):
+    """Journal ids and times as a fixed value, so the SVGs do not vary."""
+    import virtio_wizard.apply as apply_mod
+    import virtio_wizard.undo as undo_mod
+
+    monkeypatch.setattr(apply_mod, "new_journal_id", lambda *a, **k: "20260101T000000-1")
+    monkeypatch.setattr(apply_mod, "timestamp", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(undo_mod, "timestamp", lambda: "2026-01-01T00:05:00+00:00")
+
+
+def _run_before(keys):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen(snap_compare, pinned_clock, screen, ascii_mode):
+    """Each screen of the rhel52 demo, as a user at 80x24 sees it."""
+    app = make_app(open_demo("rhel52"), ascii=ascii_mode, label="demo guest")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(SCREENS[screen]))
+
+
+@pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
+def test_debian12_guest(snap_compare, ascii_mode):
+    """A guest that needs nothing: the drivers come by themselves."""
+    app = make_app(open_demo("debian12"), ascii=ascii_mode, label="demo guest")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(()))
