@@ -1,0 +1,1 @@
+"""Benchmarks of virtio-wizard: ``python bench/run.py`` (see docs/benchmarks.md)."""
