@@ -127,10 +127,55 @@ def test_hook_missing_is_refused_naming_rc_modules():
     assert f.id == "sysinit-hook-missing"
     assert f.message == (
         "The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not found in "
-        "/etc/rc.d/rc.sysinit; the seed puts the modprobe lines right after it."
+        "/etc/rc.d/rc.sysinit; the seed puts the modprobe lines right after it, and "
+        "without it /etc/rc.modules is never run either."
     )
-    assert "--sysinit-file /etc/rc.modules" in f.fix
+    # /etc/rc.modules would never run without the block: not offered as the way out.
+    assert "--sysinit-file" not in f.fix
+    assert f.fix.startswith("Use --method initrd, or restore the block")
     assert p.steps == ()
+
+
+def test_hook_missing_offers_sysconfig_modules_when_rc_sysinit_runs_them():
+    head, _, _ = RC_HEAD.partition("# Load modules (for backward")
+    p = sysinit({RC: (head + RC_TAIL).encode()}, facts(sysinit=Sysinit(hook_line=None)))
+    (f,) = p.refusals
+    assert f.id == "sysinit-hook-missing"
+    assert f.fix.startswith(
+        "Use --sysinit-file /etc/sysconfig/modules/virtio.modules (run by "
+        "/etc/rc.d/rc.sysinit) or --method initrd"
+    )
+
+
+def test_rc_modules_is_refused_when_rc_sysinit_never_runs_it():
+    """Writing /etc/rc.modules without the seed's block would change nothing at boot."""
+    head, _, _ = RC_HEAD.partition("# Load modules (for backward")
+    files = {RC: (head + RC_TAIL).encode(), "/etc/rc.modules": None}
+    p = sysinit(files, sysinit_file="/etc/rc.modules")
+    (f,) = p.refusals
+    assert f.id == "sysinit-file-not-run"
+    assert f.message == (
+        "/etc/rc.d/rc.sysinit on this guest never runs /etc/rc.modules, so modules loaded "
+        "from it would not load at boot."
+    )
+    assert p.steps == ()
+
+
+def test_sysconfig_modules_is_refused_when_rc_sysinit_has_no_loop():
+    files = {
+        RC: b"#!/bin/bash\nif [ -f /etc/rc.modules ]; then\n\t/etc/rc.modules\nfi\n",
+        "/etc/sysconfig/modules/virtio.modules": None,
+    }
+    p = sysinit(files, sysinit_file="/etc/sysconfig/modules/virtio.modules")
+    assert [f.id for f in p.refusals] == ["sysinit-file-not-run"]
+    ok = sysinit(files, sysinit_file="/etc/rc.modules")
+    assert not ok.refused and ok.steps[0].path == "/etc/rc.modules"
+
+
+def test_scripts_are_written_when_there_is_no_rc_sysinit_to_ask():
+    files = {RC: None, "/etc/rc.modules": None}
+    p = sysinit(files, sysinit_file="/etc/rc.modules")
+    assert not p.refused and p.steps[0].path == "/etc/rc.modules"
 
 
 def test_no_rc_sysinit_is_refused_with_another_file_suggested():
@@ -245,6 +290,16 @@ def test_recommendation_note_names_the_cleaner_file():
         sysinit_file="/etc/sysconfig/modules/virtio.modules",
     )
     assert not [f for f in chosen.findings if f.id == "sysinit-recommended-file"]
+
+
+def test_recommendation_note_for_another_chosen_file_does_not_claim_updates_replace_it():
+    files = {RC: RC_SYSINIT.encode(), "/etc/rc.modules": None}
+    p = sysinit(files, sysinit_file="/etc/rc.modules")
+    (note,) = [f for f in p.findings if f.id == "sysinit-recommended-file"]
+    assert note.message == (
+        "On Red Hat Enterprise Linux Server 5.1 the cleaner place for the modules is "
+        "/etc/sysconfig/modules/virtio.modules: /etc/rc.modules is not the usual one there."
+    )
 
 
 def test_drivers_that_come_by_themselves_need_no_module_steps():

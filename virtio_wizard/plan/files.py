@@ -101,6 +101,8 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
         chosen = choices.sysinit_file or K.RC_SYSINIT
         if chosen in K.SYSINIT_FILES:
             paths.append(chosen)
+        if chosen in (K.RC_MODULES, K.SYSCONFIG_MODULES):
+            paths.append(K.RC_SYSINIT)  # does it run the chosen script at all?
     else:
         paths += config_paths(facts.initrd_tool)
         kernel = _chosen_kernel(facts, choices)

@@ -82,12 +82,18 @@ def _recommendation_note(distro: Distro, chosen: str) -> list[Finding]:
         K.MODULES_LOAD_D: SYSTEMD_MODULES_LOAD,
     }[rec]
     name = " ".join(p for p in (distro.name or distro.id, distro.version) if p)
+    # Only rc.sysinit is replaced by package updates; another chosen file is
+    # merely not the usual one for this release.
+    why = (
+        f"it survives updates that replace {chosen}."
+        if chosen == K.RC_SYSINIT
+        else f"{chosen} is not the usual one there."
+    )
     return [
         Finding(
             "sysinit-recommended-file",
             INFO,
-            f"On {name} the cleaner place for the modules is {rec}: "
-            f"it survives updates that replace {chosen}.",
+            f"On {name} the cleaner place for the modules is {rec}: {why}",
             f"Plan again with --sysinit-file {rec} to use it.",
             source,
         )
@@ -137,14 +143,19 @@ def _edit_rc_sysinit(
     hint = facts.sysinit.hook_line if facts.sysinit and facts.sysinit.file == path else None
     hook = find_hook(lines, hint)
     if hook is None:
+        # Without the block rc.sysinit never runs /etc/rc.modules either, so
+        # that file is no way out here; the sysconfig loop may still be there.
+        ways = "--method initrd"
+        if _runs_sysconfig_modules(text):
+            ways = f"--sysinit-file {K.SYSCONFIG_MODULES} (run by {path}) or {ways}"
         return [
             Finding(
                 "sysinit-hook-missing",
                 ERROR,
                 f"The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not "
-                f"found in {path}; the seed puts the modprobe lines right after it.",
-                f"Use --sysinit-file {K.RC_MODULES} (an executable script rc.sysinit runs), "
-                "another --sysinit-file, or --method initrd.",
+                f"found in {path}; the seed puts the modprobe lines right after it, and "
+                f"without it {K.RC_MODULES} is never run either.",
+                f"Use {ways}, or restore the block from the initscripts package and plan again.",
                 K.SEED_SYSINIT,
             )
         ]
@@ -176,9 +187,48 @@ def _edit_rc_sysinit(
     return []
 
 
+def _runs_sysconfig_modules(rc_sysinit: str) -> bool:
+    """Does this rc.sysinit run ``/etc/sysconfig/modules/*.modules`` (RHEL 5+)?"""
+    return "/etc/sysconfig/modules/" in rc_sysinit
+
+
+def _script_not_run(path: str, ws: Workspace) -> list[Finding]:
+    """Refuse a start-up script the guest's rc.sysinit would never run.
+
+    ``/etc/rc.modules`` runs only from the seed's block and
+    ``/etc/sysconfig/modules/*.modules`` only from the RHEL 5+ loop; when the
+    guest has an rc.sysinit without them, writing the script changes nothing
+    at boot, which the user would only find out after switching the devices.
+    Without an rc.sysinit (systemd releases) the file's own runner decides.
+    """
+    rc = ws.text(K.RC_SYSINIT)
+    if rc is None:
+        return []
+    if path == K.RC_MODULES:
+        runs = find_hook(split_lines(rc)) is not None
+    else:
+        runs = _runs_sysconfig_modules(rc)
+    if runs:
+        return []
+    return [
+        Finding(
+            "sysinit-file-not-run",
+            ERROR,
+            f"{K.RC_SYSINIT} on this guest never runs {path}, so modules loaded from it "
+            "would not load at boot.",
+            "Choose another --sysinit-file, or use --method initrd.",
+            K.SEED_SYSINIT,
+        )
+    ]
+
+
 def _edit_list_file(path: str, modules: Sequence[str], ws: Workspace) -> list[Finding]:
     """rc.modules, sysconfig/modules, /etc/modules, modules-load.d: add missing names."""
     script = path in SCRIPT_FILES
+    if script:
+        refused = _script_not_run(path, ws)
+        if refused:
+            return refused
     parse = parse_modprobe if script else parse_module_line
 
     def fmt(m: str) -> str:
