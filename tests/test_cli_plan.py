@@ -195,7 +195,7 @@ def test_choices_from_args_for_apply_style_namespaces():
 def test_script_export_is_handed_the_plan(capsys, tmp_path, monkeypatch):
     calls = []
     fake = types.ModuleType("virtio_wizard.script")
-    fake.write_script = lambda plan, path: calls.append((plan, path))
+    fake.write_script = lambda plan, path, target=None: calls.append((plan, path, target))
     monkeypatch.setitem(sys.modules, "virtio_wizard.script", fake)
     target = str(tmp_path / "go.sh")
     code, _, _ = run(
@@ -211,7 +211,8 @@ def test_script_export_is_handed_the_plan(capsys, tmp_path, monkeypatch):
         target,
     )
     assert code == 0
-    ((plan, path),) = calls
+    ((plan, path, guest),) = calls
+    assert guest is not None and guest.root.endswith("rhel5ga")
     assert path == target and plan.modules == ("virtio", "virtio_net", "virtio_pci")
     code, _, _ = run(
         capsys,
