@@ -204,6 +204,7 @@ def test_failing_command_exits_1_and_says_how_to_undo(tmp_path, monkeypatch, cap
     assert "    | no space left" in captured.out
     assert "FAILED: `sh -c 'echo '" in captured.out
     assert "the original initrd is kept at /boot/initrd-" in captured.out
+    assert captured.out.count("the original initrd is kept at") == 1  # said once, not twice
     assert "run `virtio-wizard undo` to put it back" in captured.out
     assert "apply failed" in captured.err
     assert main(["undo", "--yes"]) == 0

@@ -57,11 +57,19 @@ def confirm(question: str, stdin: Optional[TextIO] = None, out: Optional[TextIO]
     return line.strip().lower() in ("y", "yes")
 
 
-def print_event(total: int, out: Optional[TextIO] = None) -> Callable:
-    """An ``on_event`` callback that prints apply/undo progress as plain lines."""
+def print_event(
+    total: int, out: Optional[TextIO] = None, failed: Optional[list[str]] = None
+) -> Callable:
+    """An ``on_event`` callback that prints apply/undo progress as plain lines.
+
+    Failure texts are also collected in ``failed`` (when given), so the
+    caller does not print them a second time from the result's messages.
+    """
     stream = out or sys.stdout
 
     def show(event) -> None:
+        if event.kind == "step-failed" and failed is not None:
+            failed.append(event.text)
         n = f"[{event.index + 1}/{total}]" if event.index is not None else ""
         if event.kind == "step-start":
             line = f"{n} {event.text}"
@@ -132,12 +140,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes and not confirm(question):
         print("virtio-wizard: not confirmed; nothing written", file=sys.stderr)
         return EXIT_ERROR
+    shown: list[str] = []
     try:
-        result = apply_plan(target, plan, on_event=print_event(count))
+        result = apply_plan(target, plan, on_event=print_event(count, failed=shown))
     except ApplyRefused as exc:
         return print_refusal(exc)
     for message in result.messages:
-        print(message)
+        if message not in shown:  # a failed step's text was printed as it happened
+            print(message)
     if result.status == "failed":
         print("virtio-wizard: apply failed", file=sys.stderr)
         return EXIT_ERROR
