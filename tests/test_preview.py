@@ -126,3 +126,37 @@ def test_refused_plan_findings_are_rendered_even_with_notes():
     text = render_text(Plan(Choices(), findings=(f_info, f_err)))
     assert text.index("REFUSED") < text.index("Notes:")
     assert "  info: [x-info] fyi\n" in text
+
+
+def test_prose_folds_to_the_terminal_width_but_diffs_and_commands_never_do():
+    long_fstab = (
+        "/dev/hda3 swap swap defaults,noatime,nodiratime,errors=remount-ro,user_xattr 0 0\n"
+    )
+    refs = (ref("/etc/fstab", 1, "/dev/hda3", "/dev/vda3", context="fstab"),)
+    p = make(facts(disk_refs=refs), {"/etc/fstab": long_fstab.encode()}, method="initrd")
+    f = Finding("x-note", "info", "word " * 40, "fix " * 30, "src")
+    p = Plan(p.choices, steps=p.steps, findings=(*p.findings, f), target=p.target)
+    text = render_text(p, width=80)
+    lines = text.split("\n")
+    command = [ln for ln in lines if ln.startswith("   $ mkinitrd")]
+    assert command and len(command[0]) > 80  # pasted whole, never folded
+    assert "   +/dev/vda3 swap swap defaults,noatime" in text and any(
+        len(ln) > 80 for ln in lines if ln.startswith("   +/dev/vda3")
+    )
+    prose = [ln for ln in lines if not ln.startswith(("   $", "   +", "   -", "    /"))]
+    assert all(len(ln) <= 80 for ln in prose)
+    note = text.index("  info: [x-note] word")
+    assert text[note:].split("\n")[1].startswith("    word")  # hanging indent
+    # Unfolded, the same text joins back: nothing but line breaks was added.
+    assert render_text(p).replace("\n", " ").split() == text.replace("\n", " ").split()
+
+
+def test_terminal_width_only_for_a_terminal_or_columns(monkeypatch):
+    from virtio_wizard.preview import terminal_width
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert terminal_width(False) is None
+    monkeypatch.setenv("COLUMNS", "80")
+    assert terminal_width(False) == 80
+    monkeypatch.setenv("COLUMNS", "20")  # too narrow to fold usefully
+    assert terminal_width(True) is None

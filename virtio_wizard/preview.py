@@ -12,8 +12,11 @@ the TUI. Only ASCII is used for the decorations (Linux VT, serial consoles);
 
 from __future__ import annotations
 
+import os
 import shlex
-from typing import TYPE_CHECKING
+import shutil
+import textwrap
+from typing import TYPE_CHECKING, Optional
 
 from .finding import ERROR, WARNING
 from .plan.model import Plan, Step
@@ -21,7 +24,15 @@ from .plan.model import Plan, Step
 if TYPE_CHECKING:
     from rich.console import Group
 
-__all__ = ["render_text", "render_rich", "command_line", "styled_lines", "NOTHING_TO_DO"]
+__all__ = [
+    "render_text",
+    "render_rich",
+    "command_line",
+    "styled_lines",
+    "wrap_prose",
+    "terminal_width",
+    "NOTHING_TO_DO",
+]
 
 NOTHING_TO_DO = "Nothing to do: the guest already has what these choices need."
 
@@ -88,7 +99,43 @@ def _mode(mode: object) -> str:
 
 def styled_lines(plan: Plan) -> list[tuple[str, str]]:
     """The preview as (text, style) lines, the one source of every rendering."""
-    out: list[tuple[str, str]] = []
+    return [(text, style) for text, style, _ in _lines(plan)]
+
+
+def wrap_prose(text: str, hang: int, width: int) -> list[str]:
+    """``text`` folded to ``width`` columns, continuation lines indented by ``hang``.
+
+    Only prose goes through here (reasons, findings, fixes): words are never
+    broken, so a path or a command option stays whole and copyable even when
+    it alone is wider than the terminal.
+    """
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(
+        text,
+        width=width,
+        subsequent_indent=" " * hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [text]
+
+
+def terminal_width(isatty: bool) -> Optional[int]:
+    """Columns to fold the preview to: the terminal's, or ``$COLUMNS``; None for a pipe.
+
+    Output sent to a file or another program keeps one line per item, so it
+    can be searched and compared; ``COLUMNS`` lets a user ask for folding anyway.
+    """
+    if not isatty and not os.environ.get("COLUMNS"):
+        return None
+    columns = shutil.get_terminal_size(fallback=(0, 0)).columns
+    return columns if columns >= 40 else None
+
+
+def _lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
+    """(text, style, hang) lines; ``hang`` is None for text that must stay one line
+    (diff lines, command lines: what is pasted or compared byte for byte)."""
+    out: list[tuple[str, str, Optional[int]]] = []
     c = plan.choices
     where = plan.target.get("root") or "?"
     kernel = plan.kernel or "?"
@@ -96,56 +143,58 @@ def styled_lines(plan: Plan) -> list[tuple[str, str]]:
         (
             f"Plan for {where}: method {c.method}, drivers {c.drivers}, kernel {kernel}",
             "title",
+            4,
         )
     )
     if plan.modules:
-        out.append((f"Modules, in load order: {' '.join(plan.modules)}", ""))
+        out.append((f"Modules, in load order: {' '.join(plan.modules)}", "", 4))
     refusals = plan.refusals
     if refusals:
-        out.append(("", ""))
-        out.append(("REFUSED: nothing will be changed.", "error"))
+        out.append(("", "", None))
+        out.append(("REFUSED: nothing will be changed.", "error", None))
         for f in refusals:
-            out.append((f"  [{f.id}] {f.message}", "error"))
+            out.append((f"  [{f.id}] {f.message}", "error", 4))
             if f.fix:
-                out.append((f"    fix: {f.fix}", ""))
+                out.append((f"    fix: {f.fix}", "", 9))
     notes = [f for f in plan.findings if f.severity != ERROR]
     if notes:
-        out.append(("", ""))
-        out.append(("Notes:", "title"))
+        out.append(("", "", None))
+        out.append(("Notes:", "title", None))
         for f in notes:
             style = "warning" if f.severity == WARNING else "info"
-            out.append((f"  {f.severity}: [{f.id}] {f.message}", style))
+            out.append((f"  {f.severity}: [{f.id}] {f.message}", style, 4))
             if f.fix:
-                out.append((f"    {f.fix}", ""))
+                out.append((f"    {f.fix}", "", 4))
     if refusals:
         return out
-    out.append(("", ""))
+    out.append(("", "", None))
     if not plan.steps:
-        out.append((NOTHING_TO_DO, "title"))
+        out.append((NOTHING_TO_DO, "title", 0))
         return out
-    out.append((f"Steps ({len(plan.steps)}):", "title"))
+    out.append((f"Steps ({len(plan.steps)}):", "title", None))
     for n, step in enumerate(plan.steps, 1):
-        out.append(("", ""))
+        out.append(("", "", None))
         if step.kind == "edit":
             action = "create" if step.old_sha256 is None else "edit"
             extra = f" ({step.encoding})" if step.encoding != "utf-8" else ""
-            out.append((f"{n}. {action} {step.path}, mode {_mode(step.mode)}{extra}", "step"))
-            out.append((f"   why: {step.why}", ""))
+            out.append((f"{n}. {action} {step.path}, mode {_mode(step.mode)}{extra}", "step", 3))
+            out.append((f"   why: {step.why}", "", 8))
             for line in step.diff.split("\n")[:-1]:
-                out.append(("   " + _printable(line), _diff_style(line)))
+                out.append(("   " + _printable(line), _diff_style(line), None))
         elif step.kind == "backup":
-            out.append((f"{n}. back up {step.path} to {step.to}", "step"))
-            out.append((f"   why: {step.why}", ""))
-            out.append((f"   $ {command_line(step)}", "command"))
+            out.append((f"{n}. back up {step.path} to {step.to}", "step", 3))
+            out.append((f"   why: {step.why}", "", 8))
+            out.append((f"   $ {command_line(step)}", "command", None))
         else:
-            out.append((f"{n}. run in the guest", "step"))
-            out.append((f"   why: {step.why}", ""))
-            out.append((f"   $ {command_line(step)}", "command"))
+            out.append((f"{n}. run in the guest", "step", 3))
+            out.append((f"   why: {step.why}", "", 8))
+            out.append((f"   $ {command_line(step)}", "command", None))
             if step.verify_modules:
                 out.append(
                     (
                         f"   then check {step.image} holds: {' '.join(step.verify_modules)}",
                         "meta",
+                        8,
                     )
                 )
     return out
@@ -155,14 +204,23 @@ def _ascii(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def render_text(plan: Plan, *, color: bool = False, ascii: bool = False) -> str:
-    """The preview as plain text (ANSI colours when ``color``), ending in a newline."""
+def render_text(
+    plan: Plan, *, color: bool = False, ascii: bool = False, width: Optional[int] = None
+) -> str:
+    """The preview as plain text (ANSI colours when ``color``), ending in a newline.
+
+    With ``width`` (the terminal's columns) prose is folded with a hanging
+    indent, so an 80-column terminal does not break reasons and fixes at the
+    left margin; diff and command lines are never folded.
+    """
     lines = []
-    for text, style in styled_lines(plan):
+    for text, style, hang in _lines(plan):
         if ascii:
             text = _ascii(text)
         code = STYLES[style][0]
-        lines.append(f"\x1b[{code}m{text}\x1b[0m" if color and code and text else text)
+        parts = wrap_prose(text, hang, width) if width and hang is not None else [text]
+        for part in parts:
+            lines.append(f"\x1b[{code}m{part}\x1b[0m" if color and code and part else part)
     return "\n".join(lines) + "\n"
 
 

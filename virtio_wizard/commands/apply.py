@@ -102,7 +102,7 @@ def print_refusal(exc: Exception) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..apply import ApplyRefused, apply_plan, check_plan_applicable, check_root, verify
     from ..detect import detect
-    from ..preview import render_text
+    from ..preview import render_text, terminal_width
 
     plan_file = getattr(args, "plan", None)
     if plan_file:
@@ -127,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         from ..plan import make_plan
 
         plan = make_plan(target, facts, choices)
-    sys.stdout.write(render_text(plan, color=sys.stdout.isatty()))
+    sys.stdout.write(
+        render_text(plan, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty()))
+    )
     try:
         check_plan_applicable(target, plan)
     except ApplyRefused as exc:

@@ -59,7 +59,7 @@ def plan_json(plan: Plan) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..detect import detect
     from ..plan import make_plan
-    from ..preview import render_text
+    from ..preview import render_text, terminal_width
 
     choices = choices_from_args(args)
     target = open_target(args)
@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(text)
     else:
-        sys.stdout.write(render_text(plan, color=sys.stdout.isatty()))
+        sys.stdout.write(
+            render_text(plan, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty()))
+        )
     if getattr(args, "output", None):
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
