@@ -64,7 +64,7 @@ def test_unknown_demo_names_the_choices():
         open_demo("windows7")
     assert (
         str(err.value)
-        == "windows7: no demo guest named 'windows7'; choose one of: debian12, rhel52"
+        == "windows7: no demo guest named 'windows7'; choose one of: debian12, rhel39, rhel52"
     )
 
 
@@ -151,5 +151,21 @@ def test_debian12_already_has_what_it_needs():
     refs = detect_disk_refs(t, problems)
     assert refs and not any(r.scheme == "legacy" for r in refs)
     assert "MODULES=most" in t.read_text("/etc/initramfs-tools/initramfs.conf")
+    assert "AuthenticAMD" in t.read_text("/proc/cpuinfo")
+    assert problems == []
+
+
+def test_rhel39_is_a_24_kernel_with_o_modules_and_an_ext2_initrd():
+    t = open_demo("rhel39")
+    problems: list = []
+    [k] = detect_kernels(t, running=detect_running_kernel(t), problems=problems)
+    assert k.version == "2.4.21-58.EL" and k.running
+    assert k.virtio == {m: MODULE for m in SEED_MODULES}
+    assert (k.initrd_format, k.initrd_virtio) == ("ext2", ())
+    assert detect_devices(t, problems) == ()  # 2.4 kernels have no sysfs
+    assert detect_loaded_modules(t) == ("e1000", "ext3", "jbd")
+    swap = [r for r in detect_disk_refs(t, problems) if r.mountpoint == "swap"]
+    assert [(r.device, r.proposed) for r in swap] == [("/dev/hda3", "/dev/vda3")]
+    assert "ia32e" in t.read_text("/var/log/rpmpkgs")
     assert "AuthenticAMD" in t.read_text("/proc/cpuinfo")
     assert problems == []

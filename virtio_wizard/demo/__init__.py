@@ -10,7 +10,8 @@ Symbolic links are kept beside each tree in ``guests/NAME.links`` (one
 ``LINK -> DEST`` a line) and made after the copy, because packaging copies a
 link as a plain file or folder: ``/etc/grub.conf`` must stay a link to grub's
 real config, and sysfs ``driver`` entries must stay links to be read as
-drivers. The initrd images were made with ``cpio -o -H newc | gzip -n -9``.
+drivers. The initrd images were made with ``cpio -o -H newc | gzip -n -9``
+(rhel39's, as on 2.4 kernels, is ``mke2fs -d`` of a small tree, gzipped).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = ["DEMO_GUESTS", "open_demo", "guest_dir"]
 DEMO_GUESTS: dict[str, str] = {
     "rhel52": "RHEL 5.2 on IDE disk and e1000: the seed's case, drivers must be added",
     "debian12": "Debian 12 already on virtio: drivers come by themselves, nothing to do",
+    "rhel39": "RHEL 3.9 (2.4 kernel, .o modules, ext2 initrd) on IDE: Intel-only kernel on AMD",
 }
 
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
