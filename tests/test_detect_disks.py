@@ -215,6 +215,55 @@ def test_virtio_label_uuid_get_no_proposal():
     assert [r.proposed for r in out] == [None, None, None]
 
 
+# ---- optical drives keep their names ------------------------------------------------------
+
+
+def test_cdrom_by_fs_type_or_mount_point_keeps_its_name(tmp_path):
+    t = tree(
+        tmp_path,
+        {
+            "etc/fstab": "/dev/hda1 / ext3 defaults 1 1\n"
+            "/dev/hdc /mnt/cdrom auto noauto,ro 0 0\n"
+            "/dev/hdd /mnt/x udf,iso9660 noauto 0 0\n"
+            "/dev/hdb1 /data ext3 defaults 1 2\n",
+        },
+    )
+    got = {r.device: (r.proposed, r.guessed) for r in detect_disk_refs(t)}
+    assert got == {
+        "/dev/hda1": ("/dev/vda1", True),
+        "/dev/hdc": (None, False),
+        "/dev/hdd": (None, False),
+        "/dev/hdb1": ("/dev/vdb1", True),
+    }
+
+
+def test_cdrom_named_by_dev_link_is_not_a_disk(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": "/dev/hda2 / ext3 defaults 1 1\n/dev/hdc /x auto ro 0 0\n"})
+    (tmp_path / "dev").mkdir()
+    os.symlink("hdc", tmp_path / "dev/cdrom")
+    got = {r.device: (r.proposed, r.guessed) for r in detect_disk_refs(t)}
+    assert got == {"/dev/hda2": ("/dev/vda2", False), "/dev/hdc": (None, False)}
+
+
+def test_cdrom_seen_by_the_running_kernel(tmp_path):
+    t = tree(
+        tmp_path,
+        {
+            "proc/self/status": "",
+            "proc/ide/hdc/media": "cdrom\n",
+            "proc/ide/hda/media": "disk\n",
+            "sys/block/sdb/device/media": "cdrom\n",
+            "etc/mtab": "/dev/hda1 / ext3 rw 0 0\n/dev/hdc /x auto ro 0 0\n"
+            "/dev/sdb /y auto ro 0 0\n",
+        },
+    )
+    assert [(r.device, r.proposed) for r in detect_disk_refs(t)] == [
+        ("/dev/hda1", "/dev/vda1"),
+        ("/dev/hdc", None),
+        ("/dev/sdb", None),
+    ]
+
+
 # ---- bad input --------------------------------------------------------------------
 
 

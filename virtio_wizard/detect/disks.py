@@ -12,6 +12,10 @@ get no proposal.
 The new letters follow the old names' order (hda, hdb, ... then sda, ...):
 the hypervisor presents virtio disks in the order they are attached, so with
 more than one disk, or a gap in the letters, the mapping is marked a guess.
+Optical drives (``/dev/hdc`` mounted as iso9660/udf or on a cdrom mount point,
+the target of ``/dev/cdrom``, or ``media`` = ``cdrom`` in the live proc/sys)
+stay on the emulated controller: they keep their name (no ``proposed``) and
+take no virtio letter from the real disks.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import re
 import shlex
 import string
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Optional
 
@@ -47,6 +51,13 @@ _NOT_VG = frozenset(
     | {"pts", "shm", "fd", "net", "snd", "dri", "usb", "cdroms", "discs", "ataraid", "i2o"}
 )
 _KERNEL_ARGS = {"root": "root", "resume": "resume"}
+#: File systems and mount points that mark an optical drive in fstab/mtab.
+_OPTICAL_FS = frozenset({"iso9660", "udf"})
+_OPTICAL_MOUNT = re.compile(r"cdrom|cdrw|dvd|/cd\d*$", re.IGNORECASE)
+#: Links that name the optical drive on old guests (static /dev or udev rules).
+_OPTICAL_LINKS = ("/dev/cdrom", "/dev/cdrom0", "/dev/cdrom1", "/dev/cdrw", "/dev/dvd")
+#: A legacy disk: (prefix, letters), e.g. ("hd", "c") for /dev/hdc and /dev/hdc1.
+Disk = tuple[str, str]
 _DEFAULT_GRUB_KEYS = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
 
 
@@ -91,7 +102,8 @@ def detect_disk_refs(
     system's UUID is asked of ``blkid`` only on the local, live system.
     """
     refs: list[DiskRef] = []
-    refs += _fstab(target, problems)
+    optical: set[Disk] = set()
+    refs += _fstab(target, problems, optical)
     refs += _crypttab(target, problems)
     for path in _grub_legacy_configs(target):
         refs += _grub_conf(target, path, problems)
@@ -100,8 +112,9 @@ def detect_disk_refs(
     if target.live:
         refs += _cmdline(target, problems)
         refs += _swaps(target, problems)
-    refs += _mtab(target, problems)
-    refs = propose_names(refs)
+    refs += _mtab(target, problems, optical)
+    optical |= _optical_from_dev_links(target) | _optical_from_live(target, refs)
+    refs = propose_names(refs, optical)
     return tuple(_with_uuids(target, refs))
 
 
@@ -140,8 +153,13 @@ def _table(
     column: int,
     context: str,
     mountpoint_column: Optional[int] = None,
+    optical: Optional[set[Disk]] = None,
 ) -> list[DiskRef]:
-    """References in one column of a whitespace table (fstab, crypttab, mtab)."""
+    """References in one column of a whitespace table (fstab, crypttab, mtab).
+
+    With ``optical``, mount tables (device, mount point, type, ...) also add
+    the legacy disks they mount as optical drives.
+    """
     refs = []
     for number, line in _lines(target, path, problems):
         fields = line.split()
@@ -151,20 +169,38 @@ def _table(
         if mountpoint_column is not None and len(fields) > mountpoint_column:
             mountpoint = fields[mountpoint_column]
         ref = _ref(path, number, fields[column], context, mountpoint=mountpoint)
-        if ref is not None:
-            refs.append(ref)
+        if ref is None:
+            continue
+        refs.append(ref)
+        disk = _legacy_disk(ref.device)
+        if optical is not None and disk is not None and len(fields) > 2:
+            types = set(fields[2].lower().split(","))
+            if types & _OPTICAL_FS or _OPTICAL_MOUNT.search(fields[1]):
+                optical.add(disk)
     return refs
 
 
-def _fstab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
-    return _table(target, "/etc/fstab", problems, column=0, context="fstab", mountpoint_column=1)
+def _fstab(
+    target: Target, problems: Optional[list[Unreadable]], optical: Optional[set[Disk]] = None
+) -> list[DiskRef]:
+    return _table(
+        target,
+        "/etc/fstab",
+        problems,
+        column=0,
+        context="fstab",
+        mountpoint_column=1,
+        optical=optical,
+    )
 
 
 def _crypttab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
     return _table(target, "/etc/crypttab", problems, column=1, context="crypttab")
 
 
-def _mtab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+def _mtab(
+    target: Target, problems: Optional[list[Unreadable]], optical: Optional[set[Disk]] = None
+) -> list[DiskRef]:
     """A real /etc/mtab only: the modern link to /proc/self/mounts is the kernel's."""
     if not target.exists("/etc/mtab"):
         return []
@@ -174,7 +210,15 @@ def _mtab(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]
         return []
     if real.startswith("/proc/"):
         return []
-    return _table(target, "/etc/mtab", problems, column=0, context="mtab", mountpoint_column=1)
+    return _table(
+        target,
+        "/etc/mtab",
+        problems,
+        column=0,
+        context="mtab",
+        mountpoint_column=1,
+        optical=optical,
+    )
 
 
 def _swaps(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
@@ -285,22 +329,24 @@ def _letter_index(letters: str) -> int:
 _FAMILY_ORDER = {"hd": 0, "sd": 1, "xvd": 2}
 
 
-def propose_names(refs: list[DiskRef]) -> list[DiskRef]:
+def propose_names(refs: list[DiskRef], optical: Iterable[Disk] = ()) -> list[DiskRef]:
     """Fill ``proposed``/``guessed`` on legacy references.
 
     Distinct legacy disks in old-name order (hda, hdb, ..., sda, ...) become
     vda, vdb, ...; ``guessed`` when more than one disk is named or the only
-    one is not the first of its kind (a gap: the hypervisor decides).
+    one is not the first of its kind (a gap: the hypervisor decides). Disks
+    in ``optical`` keep their names and take no letter.
 
     >>> r = propose_names([DiskRef("/etc/fstab", 1, "/dev/hda3", "legacy")])[0]
     >>> r.proposed, r.guessed
     ('/dev/vda3', False)
     """
+    skip = set(optical)
     disks = set()
     for ref in refs:
-        match = LEGACY_DISK_RE.match(ref.device) if ref.scheme == "legacy" else None
-        if match:
-            disks.add((match.group(1), match.group(2)))
+        disk = _legacy_disk(ref.device) if ref.scheme == "legacy" else None
+        if disk is not None and disk not in skip:
+            disks.add(disk)
     order = sorted(
         disks, key=lambda d: (_FAMILY_ORDER.get(d[0], 9), len(d[1]), _letter_index(d[1]))
     )
@@ -309,11 +355,46 @@ def propose_names(refs: list[DiskRef]) -> list[DiskRef]:
     out = []
     for ref in refs:
         match = LEGACY_DISK_RE.match(ref.device) if ref.scheme == "legacy" else None
-        if match:
-            disk = (match.group(1), match.group(2))
+        disk = (match.group(1), match.group(2)) if match else None
+        if match and disk in new:
             ref = replace(ref, proposed=f"/dev/{new[disk]}{match.group(3)}", guessed=guessed)
         out.append(ref)
     return out
+
+
+def _legacy_disk(device: str) -> Optional[Disk]:
+    match = LEGACY_DISK_RE.match(device)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _optical_from_dev_links(target: Target) -> set[Disk]:
+    """Legacy disks that ``/dev/cdrom`` and friends point at."""
+    found = set()
+    for path in _OPTICAL_LINKS:
+        link = target.readlink(path) if target.is_symlink(path) else None
+        if link:
+            disk = _legacy_disk("/dev/" + link.rstrip("/").rsplit("/", 1)[-1])
+            if disk is not None:
+                found.add(disk)
+    return found
+
+
+def _optical_from_live(target: Target, refs: list[DiskRef]) -> set[Disk]:
+    """Legacy disks the running kernel reports as CD/DVD drives (old IDE and sysfs)."""
+    if not target.live:
+        return set()
+    found = set()
+    for ref in refs:
+        disk = _legacy_disk(ref.device) if ref.scheme == "legacy" else None
+        if disk is None or disk in found:
+            continue
+        name = disk[0] + disk[1]
+        for path in (f"/proc/ide/{name}/media", f"/sys/block/{name}/device/media"):
+            if target.is_file(path):
+                text = read_guest_text(target, path, None, limit=4096) or ""
+                if text.strip() == "cdrom":
+                    found.add(disk)
+    return found
 
 
 # ---- UUIDs --------------------------------------------------------------------------
