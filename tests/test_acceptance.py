@@ -8,8 +8,6 @@ forgotten).
 
 from __future__ import annotations
 
-import pytest
-
 from virtio_wizard.cli import main
 from virtio_wizard.detect.disks import detect_disk_refs
 
@@ -32,11 +30,6 @@ def test_disk_names_follow_the_seed_hda3_to_vda3(tree):
     assert got["/dev/hda3"] == "/dev/vda3"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect/disks.py: an optical drive (iso9660/udf or a cdrom mount point) is "
-    "given a virtio name and takes a letter from the real disks",
-)
 def test_a_cdrom_keeps_its_name_and_does_not_take_a_virtio_letter(tree):
     got = _proposals(tree)
     assert got["/dev/hdc"] is None  # CD-ROMs stay on IDE/SATA: /dev/vdc would not exist
