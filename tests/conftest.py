@@ -10,25 +10,31 @@ root from a dict for the one-file cases.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from tests.roots.make_roots import RUNTIME_ROOTS
 from virtio_wizard.target import LocalTarget
 
 ROOTS_DIR = Path(__file__).parent / "roots"
 
-#: Never collect inside the guest trees: the hostile root holds links to the
-#: host's "/", which pytest would otherwise follow into the whole host.
+#: Never collect inside the guest trees (they are data, not tests).
 collect_ignore = ["roots"]
+
+#: Runtime-built roots (see make_roots.RUNTIME_ROOTS), built once per session.
+_BUILT: dict[str, Path] = {}
 
 
 def root_names() -> list[str]:
-    """Every fixture root (a folder under tests/roots)."""
-    return sorted(p.name for p in ROOTS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    """Every fixture root: the committed folders under tests/roots and the runtime ones."""
+    committed = {p.name for p in ROOTS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    return sorted(committed | set(RUNTIME_ROOTS))
 
 
 @pytest.fixture
@@ -38,6 +44,13 @@ def roots_dir() -> Path:
 
 
 def _check(name: str) -> Path:
+    if name in RUNTIME_ROOTS:
+        if name not in _BUILT:
+            base = tempfile.mkdtemp(prefix="virtio-wizard-roots-")
+            atexit.register(shutil.rmtree, base, True)
+            RUNTIME_ROOTS[name](base)
+            _BUILT[name] = Path(base) / name
+        return _BUILT[name]
     path = ROOTS_DIR / name
     if not path.is_dir():
         raise ValueError(f"no fixture root {name!r}; known: {', '.join(root_names())}")
