@@ -117,7 +117,9 @@ def prepare_image(work: Path, raw_bytes: int, log: Callable[[str], None]) -> syn
     return synth.write_image(str(path), raw_bytes)
 
 
-def prepare_root(work: Path, name: str, kernels: list[tuple[str, Optional[str]]]) -> Path:
+def prepare_root(
+    work: Path, name: str, kernels: list[tuple[str, Optional[str]]], link: bool = True
+) -> Path:
     """A guest root made once (a ``.complete`` marker says it was finished)."""
     root = work / "roots" / name
     marker = work / "roots" / f"{name}.complete"
@@ -125,7 +127,7 @@ def prepare_root(work: Path, name: str, kernels: list[tuple[str, Optional[str]]]
         return root
     if root.exists():
         shutil.rmtree(root)
-    synth.make_root(str(root), kernels)
+    synth.make_root(str(root), kernels, link=link)
     marker.write_text("ok\n")
     return root
 
@@ -197,10 +199,13 @@ def detect_start(setup: Setup) -> list[Row]:
     ref = "python -c 'import textual.app'"
     warm = "detect --json, this machine (bytecode)"
     cold = "detect --json, this machine (no bytecode)"
+    # The interpreter's own start (site, .pth files): the floor under both sides.
+    bare = "python -c pass"
     detect = ("-m", "virtio_wizard", "detect", "--json")
     cases = [
         Case(warm, _python(*detect), _pkg_env(compiled)),
         Case(cold, _python(*detect), {**_pkg_env(source), "PYTHONDONTWRITEBYTECODE": "1"}),
+        Case(bare, _python("-c", "pass"), _pkg_env(compiled)),
         Case(ref, _python("-c", "import textual.app"), _pkg_env(compiled)),
     ]
     setup.log("2/4 detect --json start-up ...")
@@ -208,7 +213,7 @@ def detect_start(setup: Setup) -> list[Row]:
     return _rows_vs(
         "detect start",
         comp,
-        [warm, cold],
+        [warm, cold, bare],
         {warm: 0.4},
         note="local machine as the target; textual itself always has its bytecode",
     )
@@ -233,7 +238,10 @@ def initrd_read(setup: Setup) -> list[Row]:
     """The streaming reader and the whole detect vs zcat|cpio, lsinitramfs, lsinitrd."""
     pkg = package_copy(setup.work, compiled=True)
     image, kver, desc = _image_for(setup)
-    root = prepare_root(setup.work, f"one-{Path(image).stat().st_size}", [(kver, image)])
+    # A user's image is copied into the root, never hard-linked (its inode stays as it was).
+    root = prepare_root(
+        setup.work, f"one-{Path(image).stat().st_size}", [(kver, image)], link=not setup.image
+    )
     q = shlex_quote(image)
     floor = "zcat IMAGE | cpio -t"
     reader = "read_initrd(IMAGE) alone"

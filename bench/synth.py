@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,11 +255,13 @@ def make_root(
     root: str,
     kernels: list[tuple[str, Optional[str]]],
     extra_modules: int = 3000,
+    link: bool = True,
 ) -> str:
     """A small Debian-like guest root under ``root`` with one entry per kernel.
 
     ``kernels`` is ``[(kver, image_path_or_None), ...]``; each image is
-    hard-linked (or copied across file systems) to ``/boot/initrd.img-KVER``
+    hard-linked (``link``, for the bench's own images) or copied (a user's
+    ``--image``, whose inode must not change) to ``/boot/initrd.img-KVER``
     beside an empty ``vmlinuz-KVER``, a ``config-KVER`` and a
     ``/lib/modules/KVER`` tree of ``extra_modules`` empty ``.ko`` files plus
     the virtio ones, the size of a distribution kernel's tree.
@@ -278,11 +281,13 @@ def make_root(
         if image is not None:
             dest = base / f"boot/initrd.img-{kver}"
             if not dest.exists():
-                try:
-                    os.link(image, dest)
-                except OSError:
-                    import shutil
-
+                copy = not link
+                if link:
+                    try:
+                        os.link(image, dest)
+                    except OSError:  # another file system: copy instead
+                        copy = True
+                if copy:
                     shutil.copyfile(image, dest)
         tree = base / f"lib/modules/{kver}"
         for name in VIRTIO_MODULES:

@@ -52,6 +52,15 @@ def test_root_is_detected_with_its_kernels_and_initrds(tmp_path: Path) -> None:
     assert by_version["6.1.0-1-amd64"].initrd_format == "gzip"
     assert "virtio_blk" in by_version["6.1.0-1-amd64"].initrd_virtio
     assert by_version["6.1.0-2-amd64"].initrd is None
+    # The bench's own images are hard-linked; a user's --image is copied, its inode untouched.
+    linked = root / "boot/initrd.img-6.1.0-1-amd64"
+    assert linked.stat().st_ino == Path(image.path).stat().st_ino
+    other = tmp_path / "copied"
+    synth.make_root(str(other), [("6.1.0-1-amd64", image.path)], 1, link=False)
+    copied = other / "boot/initrd.img-6.1.0-1-amd64"
+    assert copied.read_bytes() == Path(image.path).read_bytes()
+    assert copied.stat().st_ino != Path(image.path).stat().st_ino
+    assert Path(image.path).stat().st_nlink == 2
 
 
 def test_stats_median_quartiles_and_no_samples() -> None:
