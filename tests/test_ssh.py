@@ -352,21 +352,26 @@ def test_damaged_transfer_keeps_the_old_file(tmp_path, serve):
     good = b"new content\n" * 100
     import hashlib
 
-    script = (
-        remote._checked_install(
-            "/etc/fstab",
-            len(good),
-            hashlib.sha256(good).hexdigest(),
-            hashlib.md5(good).hexdigest(),
-            'cat > "$t"',
+
+    def script(sent: int) -> str:
+        return (
+            remote._checked_install(
+                "/etc/fstab",
+                len(good),
+                hashlib.sha256(good).hexdigest(),
+                hashlib.md5(good).hexdigest(),
+                remote._receive(sent),
+            )
+            + 'mv -f "$t" "$p"\n'
         )
-        + 'mv -f "$t" "$p"\n'
-    )
-    rc, _out, err = remote._exec(script, good[:500])  # cut short
+
+    rc, _out, err = remote._exec(script(500), good[:500])  # cut short
     with pytest.raises(ConnectionLostError, match="old file was kept"):
         remote._finish(rc, err, "/etc/fstab", "writing /etc/fstab")
-    rc, _out, err = remote._exec(script, good[:-1] + b"X")  # same size, other bytes
+    rc, _out, err = remote._exec(script(len(good)), good[:-1] + b"X")  # same size, other bytes
     assert rc != 0
+    # The session is still in step after refused payloads.
+    assert remote.read_bytes("/etc/fstab") == before
     assert (guest / "etc" / "fstab").read_bytes() == before
     assert [n for n in os.listdir(guest / "etc") if ".vw-" in n] == []
 

@@ -38,6 +38,8 @@ import errno
 import hashlib
 import os
 import re
+import secrets
+import selectors
 import shlex
 import shutil
 import stat as stat_mod
@@ -46,7 +48,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Callable, Optional
 
 from .target import (
     DEFAULT_READ_LIMIT,
@@ -369,6 +371,184 @@ def _classify(who: str, stderr: str, during: str = "") -> SSHError:
     return SSHError(who, last)
 
 
+#: Shell for a request with a payload: print the ready line (``$VW_READY``), then
+#: read exactly ``$n`` bytes of the session's stdin into ``$t``. ``dd bs=C
+#: count=1`` does one read(2) of at most C bytes, so it never swallows bytes
+#: meant for the shell, whatever the guest's dd (busybox, RHEL 3's coreutils 4.5;
+#: no ``iflag=fullblock``, no ``head -c``, which busybox reads through stdio).
+#: Short reads from the pipe just mean another turn; a turn that adds nothing
+#: is the end of the input (the connection went): the payload is incomplete.
+_RECEIVE = (
+    ': > "$t" || exit 1\n'
+    'N=$n; printf "%s\\n" "$VW_READY"\n'
+    'while [ "$n" -gt 0 ]; do\n'
+    '  c=$n; [ "$c" -le 65536 ] || c=65536\n'
+    '  dd bs="$c" count=1 2>/dev/null >> "$t"\n'
+    '  h=$(wc -c < "$t"); h=${h##* }\n'
+    "  m=$(($N - $h))\n"
+    f'  [ "$m" -lt "$n" ] || exit {_RC_BADDATA}\n'
+    "  n=$m\n"
+    "done\n"
+)
+
+
+class _Session:
+    """One long-lived guest ``/bin/sh`` on our pipes, spoken to in framed requests.
+
+    Why: starting a local ``ssh`` client (even on a master connection) costs
+    a process start, a channel open and a remote ``sh`` for every question,
+    about 0.3 s each on a loaded machine; the shell that is already there
+    answers in the time of one network round trip.
+
+    A request is a helper script, run as ``( eval SCRIPT )`` so that its
+    ``exit``, ``trap``, ``cd`` and ``set`` stay inside a subshell, followed
+    by ``printf MARK RC`` on stdout and on stderr. ``MARK`` is a random
+    per-session token plus a sequence number, so no guest file can forge it
+    and a late answer is never taken for the current one. Everything before
+    the marker is the answer, byte for byte (files are read with ``cat``).
+    A request's stdin is ``/dev/null`` unless it carries a payload, which is
+    sent only when the script says it is ready for it, so that the guest
+    shell (dash and ash read their input in blocks) never buffers it.
+    """
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr
+        self.token = "VW-" + secrets.token_hex(12)
+        self.seq = 0
+        self.out = bytearray()
+        self.err = bytearray()
+        self.lost: Optional[str] = None
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.proc.stdout, selectors.EVENT_READ, self.out)
+        self._selector.register(self.proc.stderr, selectors.EVENT_READ, self.err)
+
+    def send_raw(self, data: bytes | str) -> bool:
+        """Write to the guest shell's stdin; False when the session is gone."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    def _pump(self) -> bool:
+        """Wait for more bytes on stdout or stderr; False once both have ended."""
+        if not self._selector.get_map():
+            return False
+        for key, _events in self._selector.select():
+            chunk = os.read(key.fd, 1 << 16)
+            if chunk:
+                key.data.extend(chunk)
+            else:
+                self._selector.unregister(key.fileobj)
+        return True
+
+    def _gone(self) -> tuple[int, bytes, str]:
+        """The session died: drain ssh's last words, remember them, exit code 255."""
+        if self.lost is None:
+            while self._pump():
+                pass
+            self.proc.wait()
+            self.lost = self.err.decode("utf-8", "replace") or "the guest shell ended"
+        return 255, b"", self.lost
+
+    def request(
+        self,
+        script: str,
+        payload: Optional[bytes] = None,
+        *,
+        sink: Optional[Callable[[bytes], None]] = None,
+        raw: bool = False,
+    ) -> tuple[int, bytes, str]:
+        """Run one helper script: (exit status, stdout bytes, stderr text).
+
+        ``sink`` receives stdout as it arrives (streamed output, big files)
+        instead of it being returned. ``raw`` runs the script in the session
+        shell itself (to open or close a lock's file descriptor there); such
+        a script must not ``exit``.
+        """
+        if self.lost is not None:
+            return 255, b"", self.lost
+        self.seq += 1
+        mark = f"{self.token}:{self.seq}"
+        ready = f"{mark}:ready\n".encode()
+        body = f"VW_READY={mark}:ready; eval {shlex.quote(script)}"
+        if raw:
+            text = body + "\n"
+        else:
+            text = f"( {body}\n)" + (" </dev/null" if payload is None else "") + "\n"
+        text += f'r=$?; echo "{mark} $r" >&2; echo "{mark} $r"\n'
+        if not self.send_raw(text):
+            return self._gone()
+        end = f"{mark} ".encode()
+        if payload is not None:
+            while True:
+                at = self.out.find(ready)
+                if at >= 0:
+                    del self.out[at : at + len(ready)]
+                    if not self.send_raw(payload):
+                        return self._gone()
+                    break
+                if end in self.out:
+                    break  # refused before it asked for the bytes
+                if not self._pump():
+                    return self._gone()
+        collected = bytearray()
+        emit = sink if sink is not None else collected.extend
+        while True:
+            at = self.out.find(end)
+            if at >= 0:
+                stop = self.out.find(b"\n", at)
+                if stop >= 0:
+                    if at:
+                        emit(bytes(self.out[:at]))
+                    status = int(self.out[at + len(end) : stop])
+                    del self.out[: stop + 1]
+                    break
+            else:
+                safe = len(self.out) - len(end) + 1
+                if safe > 0:
+                    emit(bytes(self.out[:safe]))
+                    del self.out[:safe]
+            if not self._pump():
+                return self._gone()
+        while True:
+            at = self.err.find(end)
+            stop = self.err.find(b"\n", at) if at >= 0 else -1
+            if stop >= 0:
+                err = self.err[:at].decode("utf-8", "replace")
+                del self.err[: stop + 1]
+                break
+            if not self._pump():
+                return self._gone()
+        return status, bytes(collected), err
+
+    def close(self) -> None:
+        """End the guest shell (EOF on its stdin) and the local ssh client."""
+        with contextlib.suppress(OSError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        self._selector.close()
+
+
 class SSHTarget:
     """A live guest over SSH, implementing the whole ``Target`` protocol.
 
@@ -394,6 +574,8 @@ class SSHTarget:
         self.remote_user: Optional[str] = spec.user
         self.hostname = ""
         self._control_dir: Optional[str] = None
+        self._session: Optional[_Session] = None
+        self._lock_fds: list[int] = []
         self._closed = False
         self._mutex = threading.RLock()
         self._dirs: dict[str, Optional[dict[str, Optional[_Entry]]]] = {}
@@ -457,7 +639,9 @@ class SSHTarget:
             "if [ -d /proc/self ]; then echo live; else echo offline; fi",
             what="greeting",
         )
-        lines = out.decode("utf-8", "replace").splitlines()
+        # Whatever the login shell's rc files printed comes first: skip it.
+        text = out.decode("utf-8", "replace")
+        lines = text[text.find("VW-OK\n") :].splitlines() if "VW-OK\n" in text else []
         if len(lines) < 4 or lines[0] != "VW-OK":
             self.close()
             raise RemoteShellError(
@@ -476,6 +660,9 @@ class SSHTarget:
                 self._closed = True
                 return
             self._closed = True
+        if self._session is not None:
+            self._session.close()
+            self._session = None
         subprocess.call(
             self._base_argv() + ["-O", "exit", self.spec.host],
             stdin=subprocess.DEVNULL,
@@ -505,21 +692,40 @@ class SSHTarget:
 
     # ---- the channel -----------------------------------------------------
 
-    def _argv(self, script: str) -> list[str]:
+    def _session_argv(self) -> list[str]:
+        """``ssh`` on the master connection running the guest's /bin/sh on our pipes."""
+        return self._base_argv() + ["-o", "ControlMaster=no", self.spec.host, "exec /bin/sh"]
+
+    def _start_session(self) -> None:
+        self._session = _Session(self._session_argv())
+        self._session.send_raw(_PRELUDE + "\n")
+
+    def _live_session(self) -> _Session:
         if self._closed:
             raise SSHError(self.root, "the SSH connection is closed")
-        command = "exec /bin/sh -c " + shlex.quote(_PRELUDE + script)
-        return self._base_argv() + ["-o", "ControlMaster=no", self.spec.host, command]
+        if self._session is None:
+            self._start_session()
+        assert self._session is not None
+        return self._session
 
-    def _exec(self, script: str, data: Optional[bytes] = None) -> tuple[int, bytes, str]:
-        """Run a helper script in the guest's /bin/sh: (exit code, stdout, ssh stderr)."""
-        self.round_trips += 1
-        proc = subprocess.run(
-            self._argv(script),
-            input=data if data is not None else b"",
-            capture_output=True,
-        )
-        return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    def _exec(
+        self,
+        script: str,
+        data: Optional[bytes] = None,
+        *,
+        sink: Optional[Callable[[bytes], None]] = None,
+        raw: bool = False,
+    ) -> tuple[int, bytes, str]:
+        """Run a helper script in the guest's /bin/sh: (exit code, stdout, stderr).
+
+        One request on the long-lived session: no process start here, no new
+        channel there, just the network round trip. ``data`` is sent after the
+        script says it is ready for it (see :data:`_RECEIVE`). Exit code 255
+        means the connection was lost; the stderr is then ssh's own message.
+        """
+        with self._mutex:
+            self.round_trips += 1
+            return self._live_session().request(script, data, sink=sink, raw=raw)
 
     def _check(self, script: str, data: Optional[bytes] = None, what: str = "") -> bytes:
         rc, out, err = self._exec(script, data)
@@ -783,34 +989,29 @@ class SSHTarget:
         return TargetError(path, f"cannot read (exit status {rc}) {err.strip()}".strip())
 
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
-        """The file's bytes; FileTooLargeError past ``limit`` (refused before sending)."""
+        """The file's bytes; FileTooLargeError past ``limit`` (refused before sending).
+
+        The guest refuses a file whose size is over the limit; a ``/proc``
+        file (size 0 in ``ls``) that turns out bigger is drained, not kept.
+        """
         with self._mutex:
             cached = self._contents.get(path)
         if cached is not None:
             if len(cached) > limit:
                 raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
             return cached
-        self.round_trips += 1
-        proc = subprocess.Popen(
-            self._argv(self._read_script(path, limit)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert proc.stdout is not None and proc.stderr is not None
-        data = proc.stdout.read(limit + 2)
-        too_big = len(data) > limit + 1
-        if too_big:
-            proc.kill()
-        proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.stderr.close()
-        rc = proc.wait()
-        if too_big:
-            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+        data = bytearray()
+
+        def keep(chunk: bytes) -> None:
+            if len(data) <= limit + 1:
+                data.extend(chunk[: limit + 2 - len(data)])
+
+        rc, _out, err = self._exec(self._read_script(path, limit), sink=keep)
         if rc != 0 or not data.startswith(b"K"):
             raise self._read_error(path, rc, err, limit)
-        body = data[1:]
+        if len(data) > limit + 1:
+            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+        body = bytes(data[1:])
         if len(body) <= CONTENT_CACHE_LIMIT and not _is_proc(path):
             with self._mutex:
                 self._contents[path] = body
@@ -821,21 +1022,20 @@ class SSHTarget:
 
     def open_binary(self, path: str) -> BinaryIO:
         """A seekable local copy of a regular guest file (big initrds stream to disk)."""
-        self.round_trips += 1
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
-        proc = subprocess.Popen(
-            self._argv(self._read_script(path, None)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert proc.stdout is not None and proc.stderr is not None
-        head = proc.stdout.read(1)
-        shutil.copyfileobj(proc.stdout, spool, 1 << 20)
-        proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.stderr.close()
-        rc = proc.wait()
+        head = bytearray()
+
+        def write(chunk: bytes) -> None:
+            if not head:
+                head.extend(chunk[:1])
+                chunk = chunk[1:]
+            spool.write(chunk)
+
+        try:
+            rc, _out, err = self._exec(self._read_script(path, None), sink=write)
+        except BaseException:
+            spool.close()
+            raise
         if rc != 0 or head != b"K":
             spool.close()
             raise self._read_error(path, rc, err, None)
@@ -869,7 +1069,7 @@ class SSHTarget:
             "trap 'rm -f \"$t\"' 0\n"
             "trap 'exit 1' 1 2 13 15\n"
             "umask 077\n"
-            f"{source} || exit {_RC_BADDATA}\n"
+            f"{{ {source}\n}} || exit {_RC_BADDATA}\n"
             'set -f; set -- $(ls -ldn -- "$t")\n'
             f'[ "$5" = {size} ] || exit {_RC_BADDATA}\n'
             "if command -v sha256sum >/dev/null 2>&1; then\n"
@@ -878,6 +1078,11 @@ class SSHTarget:
             f'  h=$(md5sum < "$t"); [ "${{h%% *}}" = {md5} ] || exit {_RC_BADDATA}\n'
             "fi\n"
         )
+
+    @staticmethod
+    def _receive(size: int) -> str:
+        """Shell: the request's payload of ``size`` bytes into ``$t`` (see :data:`_RECEIVE`)."""
+        return f"n={int(size)}\n{_RECEIVE}"
 
     def _finish(self, rc: int, err: str, path: str, what: str) -> None:
         if rc == 0:
@@ -926,7 +1131,7 @@ class SSHTarget:
             len(data),
             hashlib.sha256(data).hexdigest(),
             hashlib.md5(data).hexdigest(),
-            'cat > "$t"',
+            self._receive(len(data)),
         ) + (
             f'chmod {mode:o} "$t" || exit 1\n'
             f'if [ "$(id -u)" = 0 ]; then chown {int(uid)}:{int(gid)} "$t" || exit 1; fi\n'
@@ -1006,117 +1211,179 @@ class SSHTarget:
     # ---- commands --------------------------------------------------------
 
     def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult:
-        """Run ``argv`` in the guest (from /, PATH with /sbin), output streamed by line."""
+        """Run ``argv`` in the guest (from /, PATH with /sbin), output streamed by line.
+
+        The command runs in the session shell like any request, with its
+        stderr joined to its stdout and lines handed on as they arrive; the
+        end marker that follows gives its exit status. So a long
+        ``mkinitrd`` needs no second channel, and a connection that drops
+        under it ends the stream without a marker: ConnectionLostError.
+        """
         if not argv:
             raise TargetError("", "empty command")
         self._invalidate()
         command = " ".join(shlex.quote(a) for a in argv)
-        # The command's stdout and stderr share the channel's stdout; the
-        # channel's stderr carries only ssh's own messages and our exit marker,
-        # so a missing marker means the connection dropped.
         script = (
             f"command -v {shlex.quote(argv[0])} >/dev/null 2>&1 || exit {_RC_NOTFOUND}\n"
             "echo VW-RUN\n"
             "cd / && HOME=/root && export HOME && LANG=C && export LANG\n"
-            "exec 3>&2 2>&1\n"
+            # The lock's descriptors stay with the session shell, not with
+            # whatever the command leaves running.
+            "exec 2>&1 7>&- 8>&- 9>&-\n"
             f"{command} </dev/null\n"
-            'echo "VW-EXIT $?" >&3\n'
-        )
-        self.round_trips += 1
-        proc = subprocess.Popen(
-            self._argv(script),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
         )
         lines: list[str] = []
-        started = False
+        pending = bytearray()
+        started = []
+
+        def take(chunk: bytes) -> None:
+            pending.extend(chunk)
+            while True:
+                cut = pending.find(b"\n")
+                if cut < 0:
+                    return
+                deliver(bytes(pending[:cut]))
+                del pending[: cut + 1]
+
+        def deliver(raw: bytes) -> None:
+            if not started:
+                started.append(raw == b"VW-RUN")
+                if started[0]:
+                    return
+            line = decode_text(raw)
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+
         try:
-            assert proc.stdout is not None and proc.stderr is not None
-            for raw in proc.stdout:
-                line = decode_text(raw).rstrip("\n")
-                if not started:
-                    started = line == "VW-RUN"
-                    if started:
-                        continue
-                lines.append(line)
-                if on_line is not None:
-                    on_line(line)
-            err = proc.stderr.read().decode("utf-8", "replace")
-            rc = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
+            rc, _out, err = self._exec(script, sink=take)
+            if pending:
+                deliver(bytes(pending))
         finally:
             self._invalidate()
-        if not started:
+        if rc == 255:
+            what = f"running {' '.join(argv)}" if started else f"starting {argv[0]}"
+            raise _classify(self.root, err, what)
+        if not started or not started[0]:
             if rc == _RC_NOTFOUND:
                 raise TargetError(argv[0], "command not found", errno.ENOENT)
-            raise _classify(self.root, err, f"starting {argv[0]}")
-        marker = re.search(r"^VW-EXIT (\d+)$", err, re.M)
-        if marker is None:
-            raise _classify(self.root, err, f"running {' '.join(argv)}")
-        rc = int(marker.group(1))
+            raise RemoteShellError(self.root, f"{argv[0]} did not start (exit status {rc})")
         return RunResult(tuple(argv), rc, "\n".join(lines))
 
     @contextlib.contextmanager
     def lock(self, path: str) -> Iterator[None]:
-        """Hold ``path.d`` (a lock folder) on the guest; LockedError if a live holder has it.
+        """Hold the apply lock on the guest; LockedError if a live holder has it.
 
-        A guest shell keeps the folder while this channel is open and removes
-        it when we close; if the connection dies first, the folder stays with
-        a dead pid in it and the next ``lock`` clears it as stale.
+        Two locks, so that every kind of holder sees every other:
+
+        - ``flock`` on ``path`` itself when the guest has ``flock`` (util-linux
+          or busybox): the session shell opens the file on a descriptor of its
+          own and keeps it open, which is exactly what a wizard run *on* the
+          guest (``LocalTarget.lock``) takes; the kernel drops it when the
+          shell dies with the connection.
+        - the folder ``path.d`` (``mkdir`` is atomic everywhere), holding the
+          session shell's pid, for guests without ``flock`` (RHEL 3/4);
+          ``LocalTarget.lock`` checks and takes it too. A folder whose pid is
+          gone was left by a dropped connection and is cleared as stale.
         """
-        folder = _norm(path) + ".d"
+        lock_file = _norm(path)
+        folder = lock_file + ".d"
+        with self._mutex:
+            fd = 9 - len(self._lock_fds)
+            if fd < 7:
+                raise TargetError(path, "too many locks held at once", errno.EBUSY)
+            self._lock_fds.append(fd)
+        try:
+            self._invalidate()
+            use_flock = self._lock_prepare(lock_file)
+            if use_flock:
+                self._lock_flock(path, lock_file, fd)
+            try:
+                self._lock_folder(path, folder)
+            except BaseException:
+                if use_flock:
+                    self._lock_release_fd(fd)
+                raise
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    self._exec(f'rm -rf -- {_q(folder)}\nsync "$(dirname -- {_q(folder)})"\n')
+                if use_flock:
+                    self._lock_release_fd(fd)
+                self._invalidate()
+        finally:
+            with self._mutex:
+                self._lock_fds.remove(fd)
+
+    def _lock_prepare(self, lock_file: str) -> bool:
+        """Create the lock file's folder and the file; True when the guest has ``flock``."""
+        script = (
+            f"L={_q(lock_file)}\n"
+            'mkdir -p -- "$(dirname -- "$L")" || exit 1\n'
+            ': >> "$L" || exit 1\n'
+            "if command -v flock >/dev/null 2>&1; then echo flock; else echo mkdir; fi\n"
+        )
+        rc, out, err = self._exec(script)
+        if rc == 255:
+            raise _classify(self.root, err, f"locking {lock_file}")
+        if rc != 0:
+            detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {rc}"
+            raise TargetError(lock_file, f"cannot create the lock file: {detail}")
+        return out.strip() == b"flock"
+
+    def _lock_flock(self, path: str, lock_file: str, fd: int) -> None:
+        """``flock -n`` on a descriptor of the session shell itself (kept until release)."""
+        script = (
+            f": >> {_q(lock_file)} && exec {fd}>>{_q(lock_file)}\n"
+            f"if flock -n {fd}; then r=0; else r=1; exec {fd}>&-; cat -- {_q(lock_file)}; fi\n"
+            "(exit $r)\n"
+        )
+        rc, out, err = self._exec(script, raw=True)
+        if rc == 255:
+            raise _classify(self.root, err, f"locking {lock_file}")
+        if rc != 0:
+            holder = out.decode("utf-8", "replace").strip().splitlines()
+            raise LockedError(
+                path,
+                "another virtio-wizard is applying to this guest"
+                + (f" (guest pid {holder[0].strip()})" if holder and holder[0].strip() else ""),
+                errno.EBUSY,
+            )
+
+    def _lock_release_fd(self, fd: int) -> None:
+        with contextlib.suppress(OSError):
+            self._exec(f"exec {fd}>&-\n", raw=True)
+
+    def _lock_folder(self, path: str, folder: str) -> None:
+        """``mkdir path.d`` with the session shell's pid inside; stale folders are cleared."""
         script = (
             f"L={_q(folder)}\n"
-            'mkdir -p -- "$(dirname -- "$L")" || exit 1\n'
             'if ! mkdir -- "$L" 2>/dev/null; then\n'
             '  pid=$(cat "$L/pid" 2>/dev/null)\n'
             '  if [ -z "$pid" ]; then sleep 1; pid=$(cat "$L/pid" 2>/dev/null); fi\n'
-            '  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then\n'
+            '  case "$pid" in *[!0-9]*) pid= ;; esac\n'
+            '  if [ -n "$pid" ] && { kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ]; }; then\n'
             f'    echo "$pid"; exit {_RC_LOCKED}\n'
             "  fi\n"
             '  rm -rf -- "$L"\n'
             f'  mkdir -- "$L" 2>/dev/null || exit {_RC_LOCKED}\n'
             "fi\n"
-            'echo $$ > "$L/pid"\n'
-            "echo VW-LOCKED\n"
-            "cat >/dev/null\n"
-            'rm -rf -- "$L"\n'
+            # $$ is the session shell (a subshell keeps its parent's $$): it
+            # lives exactly as long as the connection.
+            'echo $$ > "$L/pid" || exit 1\n'
         )
-        self._invalidate()
-        self.round_trips += 1
-        proc = subprocess.Popen(
-            self._argv(script),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
-        first = proc.stdout.readline()
-        if first.strip() != b"VW-LOCKED":
-            proc.stdin.close()
-            rest = proc.stdout.read()
-            err = proc.stderr.read().decode("utf-8", "replace")
-            rc = proc.wait()
-            if rc == _RC_LOCKED:
-                holder = (first + rest).decode("utf-8", "replace").strip()
-                raise LockedError(
-                    path,
-                    "another virtio-wizard is applying to this guest"
-                    + (f" (guest pid {holder})" if holder else ""),
-                    errno.EBUSY,
-                )
-            if rc == 255:
-                raise _classify(self.root, err, f"locking {folder}")
-            raise TargetError(folder, f"cannot create the lock folder: {err.strip()}")
-        try:
-            yield
-        finally:
-            proc.stdin.close()
-            proc.stdout.read()
-            proc.stderr.read()
-            proc.wait()
-            self._invalidate()
+        rc, out, err = self._exec(script)
+        if rc == 0:
+            return
+        if rc == _RC_LOCKED:
+            holder = out.decode("utf-8", "replace").strip()
+            raise LockedError(
+                path,
+                "another virtio-wizard is applying to this guest"
+                + (f" (guest pid {holder})" if holder else ""),
+                errno.EBUSY,
+            )
+        if rc == 255:
+            raise _classify(self.root, err, f"locking {folder}")
+        raise TargetError(folder, f"cannot create the lock folder: {err.strip()}")
