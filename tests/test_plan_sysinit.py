@@ -302,11 +302,16 @@ def test_recommendation_note_for_another_chosen_file_does_not_claim_updates_repl
     )
 
 
-def test_drivers_that_come_by_themselves_need_no_module_steps():
+def test_drivers_that_come_by_themselves_still_get_the_seeds_lines_with_a_note():
     f = facts(drivers_auto=True, drivers_auto_reason="RHEL 5.3 or newer")
     p = sysinit({RC: RC_SYSINIT.encode()}, f)
-    assert not p.refused and p.steps == ()
+    assert not p.refused
+    (edit,) = [s for s in p.steps if s.kind == "edit"]
+    assert "modprobe virtio_pci" in (edit.new_text or "")
     (note,) = [x for x in p.findings if x.id == "drivers-auto"]
-    assert note.message == (
-        "The drivers come by themselves on this release (RHEL 5.3 or newer): nothing to load."
+    assert note.message.startswith(
+        "The drivers come by themselves on this release (RHEL 5.3 or newer); the modprobe "
+        "lines are added anyway"
     )
+    again = sysinit({RC: (edit.new_text or "").encode()}, f)
+    assert again.steps == ()

@@ -293,17 +293,22 @@ def plan_sysinit(
             )
         ]
     notes = _recommendation_note(facts.distro, chosen)
-    if facts.drivers_auto:
+    if facts.drivers_auto and modules:
+        # The seed lists these releases as loading the drivers by themselves,
+        # yet its own sysinit procedure is written for RHEL 3.9: the lines are
+        # harmless there and pin the load order, so the user's choice stands.
         reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""
-        return notes + [
+        notes.append(
             Finding(
                 "drivers-auto",
                 INFO,
-                f"The drivers come by themselves on this release{reason}: nothing to load.",
-                "Nothing to add; check that the disks are named right.",
+                f"The drivers come by themselves on this release{reason}; the modprobe "
+                "lines are added anyway, as the seed's RHEL 3.9 procedure does, and only "
+                "pin the load order.",
+                "Nothing else is needed for the drivers; check that the disks are named right.",
                 K.SEED_AUTO,
             )
-        ]
+        )
     if not modules:
         return notes
     if chosen == K.RC_SYSINIT:
