@@ -352,7 +352,6 @@ def test_damaged_transfer_keeps_the_old_file(tmp_path, serve):
     good = b"new content\n" * 100
     import hashlib
 
-
     def script(sent: int) -> str:
         return (
             remote._checked_install(
@@ -506,3 +505,92 @@ def test_connection_dropped_during_a_command(tmp_path, serve):
     assert len(errors) == 1 and isinstance(errors[0], ConnectionLostError)
     assert "run again" in str(errors[0])
     assert errors[0].errno == errno.ECONNRESET
+
+
+# ---- ssh options from the environment, and the CLI end to end ---------------
+
+
+def test_options_from_env_are_split_like_a_shell():
+    from virtio_wizard.ssh import OPTIONS_ENV, options_from_env
+
+    assert options_from_env({}) == []
+    assert options_from_env({OPTIONS_ENV: "-F /etc/vw.conf -i '/k/old guest'"}) == [
+        "-F",
+        "/etc/vw.conf",
+        "-i",
+        "/k/old guest",
+    ]
+    with pytest.raises(UsageError, match="VIRTIO_WIZARD_SSH_OPTIONS: cannot split"):
+        options_from_env({OPTIONS_ENV: "-i 'unclosed"})
+
+
+def _cli(*argv: str, options, timeout: int = 120) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess; ``options`` (a list, or the raw text) go in by the environment."""
+    import shlex
+    import sys
+
+    env = dict(os.environ)
+    env["VIRTIO_WIZARD_SSH_OPTIONS"] = options if isinstance(options, str) else shlex.join(options)
+    return subprocess.run(
+        [sys.executable, "-m", "virtio_wizard", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_cli_detect_and_plan_over_ssh(tmp_path, serve):
+    """``virtio-wizard --ssh USER@HOST:PORT detect --json`` and ``plan``, as a user types them."""
+    import json
+
+    guest = guest_copy(tmp_path, "rhel53")
+    server, _remote = serve(guest)
+    options = server.client_options()
+    proc = _cli("--ssh", server.spec, "detect", "--json", options=options)
+    assert proc.returncode == 0, proc.stderr
+    over_ssh = json.loads(proc.stdout)
+    proc = _cli("--root", str(guest), "detect", "--json", options=[])
+    assert proc.returncode == 0, proc.stderr
+    on_root = json.loads(proc.stdout)
+    assert over_ssh["target"]["kind"] == "ssh"
+    assert over_ssh.pop("target") != on_root.pop("target")
+    assert over_ssh == on_root
+    assert over_ssh["findings"]
+
+    choices = ["plan", "--method", "initrd", "--drivers", "block,net", "--json"]
+    proc = _cli("--ssh", server.spec, *choices, options=options)
+    assert proc.returncode == 0, proc.stderr
+    plan_ssh = json.loads(proc.stdout)
+    proc = _cli("--root", str(guest), *choices, options=[])
+    assert proc.returncode == 0, proc.stderr
+    plan_root = json.loads(proc.stdout)
+    assert plan_ssh["steps"] and plan_ssh["steps"] == plan_root["steps"]
+    assert plan_ssh.pop("target")["kind"] == "ssh"
+    plan_root.pop("target")
+    assert plan_ssh == plan_root
+    # plan wrote nothing.
+    assert not (guest / "var" / "lib" / "virtio-wizard").exists()
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_cli_over_ssh_errors_are_one_line(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    server, _remote = serve(guest)
+    wrong = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    proc = _cli("--ssh", server.spec, "detect", options=server.client_options(wrong))
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"virtio-wizard: error: {server.spec}: authentication failed")
+    )
+    assert "Traceback" not in proc.stderr
+    proc = _cli("--ssh", server.spec, "detect", options="-i 'unclosed")
+    assert proc.returncode == 2
+    assert "VIRTIO_WIZARD_SSH_OPTIONS: cannot split" in proc.stderr

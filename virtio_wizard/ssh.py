@@ -46,7 +46,7 @@ import stat as stat_mod
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional
 
@@ -68,6 +68,8 @@ __all__ = [
     "SSHTarget",
     "SSHSpec",
     "parse_spec",
+    "options_from_env",
+    "OPTIONS_ENV",
     "SSHError",
     "UnreachableError",
     "AuthError",
@@ -202,6 +204,31 @@ def parse_spec(spec: str) -> SSHSpec:
             raise UsageError(f"--ssh {spec!r}: port must be a number from 1 to 65535")
         port = int(port_text)
     return SSHSpec(host=host, user=user, port=port)
+
+
+#: Extra ``ssh`` options for every connection, shell-quoted (``-F FILE``, ``-i KEY``...).
+OPTIONS_ENV = "VIRTIO_WIZARD_SSH_OPTIONS"
+
+
+def options_from_env(environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    """``$VIRTIO_WIZARD_SSH_OPTIONS`` split as a shell would (``shlex``).
+
+    Why an environment variable: the wizard's own options stay few, and
+    whatever ``ssh`` accepts (``-F config``, ``-i key``, ``-o
+    UserKnownHostsFile=...``, ``-J jump``) passes through unchanged, placed
+    before the wizard's defaults so that it wins. Raises ``UsageError`` for
+    text a shell could not split (an unclosed quote).
+
+    >>> options_from_env({OPTIONS_ENV: "-i '/keys/old guest' -o Port=2222"})
+    ['-i', '/keys/old guest', '-o', 'Port=2222']
+    """
+    text = (os.environ if environ is None else environ).get(OPTIONS_ENV, "")
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        from .cli import UsageError
+
+        raise UsageError(f"{OPTIONS_ENV}: cannot split {text!r}: {exc}") from exc
 
 
 def _q(path: str) -> str:
@@ -587,8 +614,16 @@ class SSHTarget:
     # ---- connection ------------------------------------------------------
 
     @classmethod
-    def connect(cls, spec: str, *, options: Sequence[str] = (), ssh: str = "ssh") -> SSHTarget:
-        """Parse ``[USER@]HOST[:PORT]``, open the master connection, greet the shell."""
+    def connect(
+        cls, spec: str, *, options: Optional[Sequence[str]] = None, ssh: str = "ssh"
+    ) -> SSHTarget:
+        """Parse ``[USER@]HOST[:PORT]``, open the master connection, greet the shell.
+
+        ``options=None`` takes them from ``$VIRTIO_WIZARD_SSH_OPTIONS``
+        (:func:`options_from_env`), which is how the command line gets them.
+        """
+        if options is None:
+            options = options_from_env()
         target = cls(parse_spec(spec), options=options, ssh=ssh)
         target.open()
         return target
