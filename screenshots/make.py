@@ -38,9 +38,12 @@ SCREENS = (
 
 async def _settle(pilot) -> None:
     """Wait for the screen's workers (not the step walker, which never ends)."""
+    quiet = 0
     for _ in range(500):
         await pilot.pause(0.02)
-        if not [w for w in pilot.app.workers if w.group != "walk" and w.is_running]:
+        busy = [w for w in pilot.app.workers if w.group != "walk" and w.is_running]
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 4:
             break
     await pilot.pause(0.05)
 

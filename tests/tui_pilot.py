@@ -30,13 +30,19 @@ def aio(fn):
 # ---- helpers ------------------------------------------------------------------
 
 
-async def settle(pilot, rounds: int = 400) -> None:
-    """Wait until every worker but the step walker has finished, then a frame."""
+async def settle(pilot, rounds: int = 500) -> None:
+    """Wait until every worker but the step walker has finished, then a frame.
+
+    Quiet must hold for several polls in a row: one worker may start another
+    after a refresh (the Guest screen reads the initrds once the facts are shown).
+    """
     app = pilot.app
+    quiet = 0
     for _ in range(rounds):
         await pilot.pause(0.02)
         busy = [w for w in app.workers if w.group != "walk" and w.is_running]
-        if not busy:
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 4:
             break
     await pilot.pause(0.05)
 

@@ -9,18 +9,19 @@ Kept small, like frogmouth's: one ``@work`` coroutine walks the steps with
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from ..facts import Facts
-from ..finding import Finding
-from ..plan.model import Choices, Plan
 from .engine import Engine
 from .screens.base import BACK, NEXT, QUIT, UNDO
-from .widgets.ascii import AsciiFilter, install_scrollbar_renderer
+
+if TYPE_CHECKING:  # the core's types load with the screens that use them
+    from ..facts import Facts
+    from ..finding import Finding
+    from ..plan.model import Choices, Plan
 
 __all__ = ["WizardApp", "make_app"]
 
@@ -61,7 +62,10 @@ class WizardApp(App[int]):
         self.plan: Optional[Plan] = None
         self.journal: Any = None
         self.last_outcome: Any = None
+        self.early_detection = None
         if ascii:
+            from .widgets.ascii import AsciiFilter, install_scrollbar_renderer
+
             self.theme = "ansi-dark"
             self.ascii_filter = AsciiFilter()
             self._filters.append(self.ascii_filter)
@@ -74,6 +78,15 @@ class WizardApp(App[int]):
 
         shown = super().get_key_display(binding)
         return to_ascii(shown) if self.ascii_mode else shown
+
+    def start_detection(self) -> None:
+        """Start detecting before the first frame (a helper process or a thread,
+        see ``early.py``): by the time the Guest screen mounts, the facts are
+        often there already."""
+        from .early import EarlyDetection
+
+        self.early_detection = EarlyDetection(self.engine, self.target)
+        self.early_detection.start()
 
     def on_mount(self) -> None:
         self.walk()
@@ -96,22 +109,24 @@ class WizardApp(App[int]):
     @work(exclusive=True, group="walk")
     async def walk(self) -> None:
         """Walk the steps until the user finishes or quits; Back goes one step back."""
-        from .screens.apply import ApplyScreen
-        from .screens.confirm import ConfirmApply
-        from .screens.done import DoneScreen
-        from .screens.drivers import DriversScreen
+        # Each screen is imported when first needed: the Guest screen and its
+        # detection must not wait for the planner's and preview's imports.
         from .screens.guest import GuestScreen
-        from .screens.path import PathScreen
-        from .screens.preview import PreviewScreen
 
         target, engine = self.target, self.engine
-        choices = Choices()
+        choices = None
         step = "guest"
         while True:
             if step == "guest":
                 nav = await self.push_screen_wait(
                     GuestScreen(
-                        target, engine, self.facts, self.findings, self.initrds_read, self.journal
+                        target,
+                        engine,
+                        self.facts,
+                        self.findings,
+                        self.initrds_read,
+                        self.journal,
+                        early=self.early_detection if self.facts is None else None,
                     )
                 )
                 if nav.action == UNDO:
@@ -122,6 +137,10 @@ class WizardApp(App[int]):
                     self.exit(0)
                     return
             elif step == "path":
+                from ..plan.model import Choices
+                from .screens.path import PathScreen
+
+                choices = choices or Choices()
                 nav = await self.push_screen_wait(
                     PathScreen(target, engine, self.facts, choices, chosen=choices.method)
                 )
@@ -131,6 +150,8 @@ class WizardApp(App[int]):
                 else:
                     step = "guest"
             elif step == "drivers":
+                from .screens.drivers import DriversScreen
+
                 nav = await self.push_screen_wait(
                     DriversScreen(target, engine, self.facts, choices)
                 )
@@ -141,6 +162,9 @@ class WizardApp(App[int]):
                 else:
                     step = "path"
             elif step == "preview":
+                from .screens.confirm import ConfirmApply
+                from .screens.preview import PreviewScreen
+
                 nav = await self.push_screen_wait(PreviewScreen(target, engine, self.plan))
                 if nav.action == BACK:
                     step = "drivers"
@@ -151,6 +175,8 @@ class WizardApp(App[int]):
                 if confirmed:
                     step = "apply"
             elif step in ("apply", "undo"):
+                from .screens.apply import ApplyScreen
+
                 undo = step == "undo"
                 nav = await self.push_screen_wait(
                     ApplyScreen(target, engine, None if undo else self.plan, undo=undo)
@@ -167,6 +193,8 @@ class WizardApp(App[int]):
                 else:
                     step = "done"
             elif step == "done":
+                from .screens.done import DoneScreen
+
                 nav = await self.push_screen_wait(
                     DoneScreen(
                         target, engine, self.plan, self.last_outcome, self.findings, self.facts
@@ -210,6 +238,8 @@ class WizardApp(App[int]):
 
 
 def _with(choices: Choices, **changes: Any) -> Choices:
+    from ..plan.model import Choices
+
     data = choices.to_dict()
     data.update(changes)
     return Choices.from_dict(data)
@@ -222,11 +252,16 @@ def make_app(
     label: Optional[str] = None,
     engine: Optional[Engine] = None,
     report_default: Optional[str] = None,
+    detect_early: bool = True,
 ) -> WizardApp:
     """The wizard for ``target``: one factory for the CLI, the tests and the screenshots.
 
     ``label`` replaces ``target.describe()`` in the header (snapshots need a
     fixed text where a demo's temp dir name varies); ``engine`` replaces the
-    core calls (tests that make one call fail on purpose).
+    core calls (tests that make one call fail on purpose); ``detect_early``
+    starts detection now, before Textual's first frame (see ``early.py``).
     """
-    return WizardApp(target, ascii=ascii, label=label, engine=engine, report_default=report_default)
+    app = WizardApp(target, ascii=ascii, label=label, engine=engine, report_default=report_default)
+    if detect_early:
+        app.start_detection()
+    return app

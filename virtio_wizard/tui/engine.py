@@ -9,11 +9,12 @@ an unreadable guest), the way subiquity's view tests use a fake controller.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..facts import Facts
-from ..finding import Finding
-from ..plan.model import Choices, Plan
+if TYPE_CHECKING:  # imported lazily: the first frame must not wait for the planner
+    from ..facts import Facts
+    from ..finding import Finding
+    from ..plan.model import Choices, Plan
 
 __all__ = ["Engine", "JOURNAL_DIR"]
 

@@ -9,7 +9,7 @@ Undo is offered here.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual import work
@@ -19,10 +19,12 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from ...facts import Facts
-from ...finding import Finding
 from ..widgets import facts_view as fv
 from .base import UNDO, Nav, StepScreen
+
+if TYPE_CHECKING:
+    from ...facts import Facts
+    from ...finding import Finding
 
 __all__ = ["GuestScreen"]
 
@@ -62,15 +64,20 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         findings: Optional[list[Finding]] = None,
         initrds_read: bool = False,
         journal: Any = None,
+        early: Any = None,
     ) -> None:
+        """``early``: detection the app started already (see ``EarlyDetection``)."""
         super().__init__()
+        self.early = early
         self.target = target
         self.engine = engine
         self.facts = facts
         self.findings = list(findings or [])
         self.initrds_read = initrds_read
         self.journal = journal
-        self.next_ready = facts is not None
+        # Next stays shown while detecting (a footer redraw when facts arrive
+        # would delay the first useful frame); it does nothing until then.
+        self.next_ready = True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -85,10 +92,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             self.detect_guest()
         else:
             self._show()
-            if not self.initrds_read:
-                self.read_initrds(self.facts)
-        if self.journal is None:
-            self.find_journal()
+            self.follow_up(self.facts, not self.initrds_read, self.journal is None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
@@ -96,50 +100,98 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         return super().check_action(action, parameters)
 
     # ---- workers ------------------------------------------------------------
+    #
+    # Workers report with post_message, which does not wait for the UI thread
+    # (call_from_thread would, at every progress step).
+
+    class _Progress(Message, bubble=False):
+        def __init__(self, text: str, kind: str = "") -> None:
+            super().__init__()
+            self.text = text
+            self.kind = kind
+
+    class _Got(Message, bubble=False):
+        def __init__(self, facts: Facts, findings: list[Finding], final: bool) -> None:
+            super().__init__()
+            self.facts = facts
+            self.findings = findings
+            self.final = final
+
+    class _Failed(Message, bubble=False):
+        def __init__(self, error: Exception) -> None:
+            super().__init__()
+            self.error = error
+
+    class _Journal(Message, bubble=False):
+        def __init__(self, journal: Any) -> None:
+            super().__init__()
+            self.journal = journal
 
     @work(thread=True, exclusive=True, group="detect")
     def detect_guest(self) -> None:
-        """Detect without initrds first (fast), then read the initrds."""
+        """Facts without the initrds: the fast part, shown as soon as it is known."""
 
         def progress(*args: Any, **kwargs: Any) -> None:
             what = " ".join(str(a) for a in args if a is not None)
             if what:
-                self.app.call_from_thread(self._status, f"Detecting: {what}")
+                self.post_message(self._Progress(f"Detecting: {what}"))
 
         try:
-            facts = self.engine.detect(self.target, progress=progress)
-            findings = self.engine.check(facts)
+            early, self.early = self.early, None
+            if early is not None and not early.used:
+                early.used = True
+                early.progress_sink = progress
+                facts, findings = early.result()
+            else:
+                facts = self.engine.detect(self.target, progress=progress)
+                findings = self.engine.check(facts)
         except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-            self.app.call_from_thread(self._failed, exc)
+            self.post_message(self._Failed(exc))
             return
-        self.app.call_from_thread(self._got, facts, findings, False)
-        self._read_initrds(facts)
+        self.post_message(self._Got(facts, findings, False))
 
-    @work(thread=True, exclusive=True, group="detect")
-    def read_initrds(self, facts: Facts) -> None:
-        self._read_initrds(facts)
+    @work(thread=True, exclusive=True, group="follow-up")
+    def follow_up(self, facts: Facts, initrds: bool, journal: bool) -> None:
+        """After the facts are on screen: look for an undoable journal, read the initrds.
 
-    def _read_initrds(self, facts: Facts) -> None:
+        Both load more of the core (apply, the initrd reader) and read big
+        files, so they wait until the first useful frame is drawn.
+        """
+        if journal:
+            try:
+                found = self.engine.undoable_journal(self.target)
+            except Exception:  # noqa: BLE001 - no readable journal means no Undo
+                found = None
+            if found is not None:
+                self.post_message(self._Journal(found))
+        if not initrds:
+            return
         if not any(k.initrd for k in facts.kernels):
-            self.app.call_from_thread(self._got, facts, self.findings, True)
+            self.post_message(self._Got(facts, self.findings, True))
             return
-        self.app.call_from_thread(self._status, "Reading initrd images (you can go on) ...")
+        self.post_message(self._Progress("Reading initrd images (you can go on) ..."))
         try:
             full = self.engine.with_initrds(self.target, facts)
             findings = self.engine.check(full)
-        except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self._status, f"Could not read the initrds: {exc}", "warn")
+        except Exception as exc:  # noqa: BLE001 - the rest of the facts stay usable
+            self.post_message(self._Progress(f"Could not read the initrds: {exc}", "warn"))
             return
-        self.app.call_from_thread(self._got, full, findings, True)
+        self.post_message(self._Got(full, findings, True))
 
-    @work(thread=True, group="journal")
-    def find_journal(self) -> None:
-        try:
-            journal = self.engine.undoable_journal(self.target)
-        except Exception:  # noqa: BLE001 - no readable journal means no Undo
-            return
-        if journal is not None:
-            self.app.call_from_thread(self._journal, journal)
+    def on_guest_screen__progress(self, message: _Progress) -> None:
+        self._status(message.text, message.kind)
+
+    def on_guest_screen__failed(self, message: _Failed) -> None:
+        self._failed(message.error)
+
+    def on_guest_screen__journal(self, message: _Journal) -> None:
+        self._journal(message.journal)
+
+    def on_guest_screen__got(self, message: _Got) -> None:
+        first = self.facts is None
+        self._got(message.facts, message.findings, message.final)
+        if first and not message.final:
+            self.call_after_refresh(self.follow_up, message.facts, True, self.journal is None)
 
     # ---- UI thread ----------------------------------------------------------
 
@@ -165,7 +217,6 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.initrds_read = final
         self.post_message(self.Detected(facts, findings, final))
         self._show()
-        self.set_next_ready(True)
 
     def _journal(self, journal: Any) -> None:
         self.journal = journal
@@ -211,6 +262,10 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.query_one("#guest-facts", Static).update(Group(*parts))
         if self.initrds_read:
             self._status("Detection done. Press n to choose how to load the drivers.", "done")
+
+    def action_next(self) -> None:
+        if self.facts is not None:
+            super().action_next()
 
     def action_undo(self) -> None:
         if self.journal is not None:
