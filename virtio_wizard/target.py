@@ -448,9 +448,48 @@ class LocalTarget:
                 ) from exc
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
-            yield
+            with self._lock_folder(path, host + ".d"):
+                yield
         finally:
             os.close(fd)
+
+    @contextlib.contextmanager
+    def _lock_folder(self, path: str, folder: str) -> Iterator[None]:
+        """Also hold ``LOCK.d`` (our pid inside), the lock an ``--ssh`` wizard takes
+        on guests without ``flock``, so that the two kinds of wizard exclude each
+        other (``virtio_wizard.ssh``). A folder whose pid is gone is stale; on a
+        guest tree that is not running (no proc) no guest process can hold it.
+
+        Making the folder is best effort: a guest that runs this wizard has
+        ``flock``, so an ``--ssh`` wizard there takes the flock above as well;
+        a full or odd file system must not stop an apply the flock allows."""
+        with contextlib.suppress(FileNotFoundError):
+            st = os.lstat(folder)
+            if not stat_mod.S_ISDIR(st.st_mode):
+                raise TargetError(path + ".d", "is not a lock folder; remove it", errno.EEXIST)
+            holder = _lock_folder_pid(folder)
+            if self.live and holder is not None and _pid_alive(holder):
+                raise LockedError(
+                    path,
+                    f"another virtio-wizard is applying to this guest (pid {holder})",
+                    errno.EBUSY,
+                )
+            _clear_lock_folder(folder)
+        made = False
+        try:
+            os.mkdir(folder, 0o700)
+            made = True
+            with open(os.path.join(folder, "pid"), "w") as fh:
+                fh.write(f"{os.getpid()}\n")
+        except OSError:
+            if made:
+                _clear_lock_folder(folder)
+            made = False
+        try:
+            yield
+        finally:
+            if made:
+                _clear_lock_folder(folder)
 
     # ---- commands ------------------------------------------------------
 
@@ -520,6 +559,42 @@ def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback
         proc.wait()
         raise
     return RunResult(tuple(argv), proc.returncode, "\n".join(lines))
+
+
+def _lock_folder_pid(folder: str) -> Optional[int]:
+    """The pid in ``folder/pid`` (a regular file, a few bytes), or None."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(os.path.join(folder, "pid"), flags)
+    except OSError:
+        return None
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _clear_lock_folder(folder: str) -> None:
+    """Remove a lock folder and the files in it, quietly (best effort, by full paths)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+def _pid_alive(pid: int) -> bool:
+    """A process with this pid exists (ours counts: a nested lock is refused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(folder: str) -> None:
