@@ -83,6 +83,15 @@ def install_busybox(
             link.symlink_to("busybox")
 
 
+def install_binary(root: Path, binary: str) -> None:
+    """Copy a host binary (util-linux ``flock``) and the libraries ``ldd`` names into ``root``."""
+    for path in [binary, *_libraries(binary)]:
+        dest = root / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            shutil.copy2(path, dest)
+
+
 def make_dev_null(root: Path) -> None:
     """A real ``/dev/null`` node in ``root`` (shutil.copytree turns one into a file)."""
     (root / "dev").mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sshd_fixture import SSHServer, install_busybox, unavailable
+from sshd_fixture import SSHServer, install_binary, install_busybox, unavailable
 
 from virtio_wizard.cli import UsageError
 from virtio_wizard.ssh import (
@@ -594,3 +594,87 @@ def test_cli_over_ssh_errors_are_one_line(tmp_path, serve):
     proc = _cli("--ssh", server.spec, "detect", options="-i 'unclosed")
     assert proc.returncode == 2
     assert "VIRTIO_WIZARD_SSH_OPTIONS: cannot split" in proc.stderr
+
+
+# ---- one lock for both kinds of wizard --------------------------------------
+
+LOCK = "/var/lib/virtio-wizard/lock"
+
+
+@needs_sshd
+@pytest.mark.integration
+@pytest.mark.parametrize("guest_flock", [True, False], ids=["flock", "no-flock"])
+def test_ssh_and_local_wizards_exclude_each_other(tmp_path, serve, guest_flock):
+    """A wizard over SSH and one on the guest itself see each other's lock.
+
+    With ``flock`` on the guest both take it on the lock file; without it
+    (RHEL 3/4) the ``lock.d`` folder, which LocalTarget takes too, is what
+    they meet on. ``proc/self`` makes the tree count as a running guest, so
+    LocalTarget asks whether the pid in ``lock.d`` lives (same pid space as
+    the test sshd's chroot).
+    """
+    guest = small_guest(tmp_path)
+    host_flock = shutil.which("flock")
+    if guest_flock:
+        if host_flock is None:
+            pytest.skip("util-linux flock is not installed here")
+        install_binary(guest, host_flock)  # Debian's busybox has no flock applet
+    assert any((guest / d / "flock").exists() for d in ("bin", "usr/bin")) == guest_flock
+    (guest / "proc" / "self").mkdir(parents=True)
+    _server, remote = serve(guest)
+    local = LocalTarget(str(guest))
+    assert local.live
+    lock_dir = guest / "var" / "lib" / "virtio-wizard" / "lock.d"
+    with remote.lock(LOCK):
+        assert lock_dir.is_dir()
+        if host_flock is not None:  # the kernel's view: is the lock file flocked?
+            probe = subprocess.run([host_flock, "-n", str(guest / LOCK.lstrip("/")), "true"])
+            assert (probe.returncode != 0) == guest_flock
+        with pytest.raises(LockedError, match="another virtio-wizard"), local.lock(LOCK):
+            pass
+        assert lock_dir.is_dir()  # the refused one took nothing away
+    assert not lock_dir.exists()
+    with local.lock(LOCK):
+        assert (lock_dir / "pid").read_text().strip() == str(os.getpid())
+        with (
+            pytest.raises(LockedError, match=r"another virtio-wizard.*guest pid \d+"),
+            remote.lock(LOCK),
+        ):
+            pass
+    assert not lock_dir.exists()
+    # Each side finishes: the lock can be taken again.
+    with remote.lock(LOCK):
+        pass
+    with local.lock(LOCK):
+        pass
+
+
+def test_local_lock_clears_a_stale_folder_and_refuses_a_live_one(tmp_path):
+    guest = tmp_path / "guest"
+    (guest / "proc" / "self").mkdir(parents=True)
+    lock_dir = guest / "var" / "lib" / "virtio-wizard" / "lock.d"
+    lock_dir.mkdir(parents=True)
+    (lock_dir / "pid").write_text("999999999\n")  # no such process: a dropped SSH session
+    local = LocalTarget(str(guest))
+    with local.lock(LOCK):
+        assert (lock_dir / "pid").read_text().strip() == str(os.getpid())
+    assert not lock_dir.exists()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        lock_dir.mkdir()
+        (lock_dir / "pid").write_text(f"{sleeper.pid}\n")
+        with pytest.raises(LockedError, match=rf"\(pid {sleeper.pid}\)"), local.lock(LOCK):
+            pass
+        # A guest tree that is not running: no guest process can hold it.
+        offline = tmp_path / "offline"
+        shutil.copytree(guest / "var", offline / "var")
+        with LocalTarget(str(offline)).lock(LOCK):
+            pass
+        assert not (offline / "var" / "lib" / "virtio-wizard" / "lock.d").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    shutil.rmtree(lock_dir)
+    lock_dir.write_text("not a folder")
+    with pytest.raises(TargetError, match="lock.d: is not a lock folder"), local.lock(LOCK):
+        pass
