@@ -678,3 +678,23 @@ def test_local_lock_clears_a_stale_folder_and_refuses_a_live_one(tmp_path):
     lock_dir.write_text("not a folder")
     with pytest.raises(TargetError, match="lock.d: is not a lock folder"), local.lock(LOCK):
         pass
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_prefetch_lists_many_folders_in_one_round_trip(tmp_path, serve):
+    guest = small_guest(tmp_path)
+    (guest / "usr" / "lib" / "modules" / "6.1.0").mkdir(parents=True)
+    os.symlink("usr/lib", guest / "srv")  # as merged /usr's /lib: a folder reached by a link
+    _server, remote = serve(guest)
+    local = LocalTarget(str(guest))
+    before = remote.round_trips
+    folders = ["/", "/usr", "/etc", "/boot", "/nothing", "/srv/modules", "/proc", "/usr/lib"]
+    assert remote.prefetch(folders) == 6  # not /srv/modules (a link on the way), not /proc
+    assert remote.round_trips == before + 1
+    for path in ("/etc", "/boot", "/nothing", "/usr/lib"):
+        assert remote.listdir(path) == local.listdir(path), path
+    assert remote.round_trips == before + 1  # answered from the cache
+    assert remote.listdir("/srv/modules") == local.listdir("/srv/modules") == ["6.1.0"]
+    assert remote.is_dir("/srv/modules/6.1.0")
+    assert remote.prefetch(["/etc"]) == 0  # already known: no round trip

@@ -83,6 +83,40 @@ __all__ = [
 CONNECT_TIMEOUT = 15
 #: Seconds the master stays up without clients if this process dies uncleanly.
 CONTROL_PERSIST = 300
+#: Folders whose listing detection needs; the first listing of a session
+#: fetches them all in one round trip (a missing one costs a few bytes).
+PREFETCH_FOLDERS = (
+    "/",
+    "/bin",
+    "/boot",
+    "/boot/grub",
+    "/dev",
+    "/etc",
+    "/etc/dracut.conf.d",
+    "/etc/initramfs-tools",
+    "/etc/mkinitcpio.conf.d",
+    "/etc/modprobe.d",
+    "/etc/modules-load.d",
+    "/etc/rc.d",
+    "/etc/sysconfig",
+    "/etc/sysconfig/modules",
+    "/lib",
+    "/lib/modules",
+    "/sbin",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/lib/modules",
+    "/usr/sbin",
+    "/sys",
+    "/sys/block",
+    "/sys/bus",
+    "/sys/bus/pci",
+    "/sys/bus/pci/devices",
+    "/sys/bus/virtio",
+    "/sys/bus/virtio/drivers",
+    "/sys/module",
+)
 #: Contents of files up to this size are cached between mutations.
 CONTENT_CACHE_LIMIT = 1024 * 1024
 
@@ -603,6 +637,7 @@ class SSHTarget:
         self._control_dir: Optional[str] = None
         self._session: Optional[_Session] = None
         self._lock_fds: list[int] = []
+        self._prefetched = False
         self._closed = False
         self._mutex = threading.RLock()
         self._dirs: dict[str, Optional[dict[str, Optional[_Entry]]]] = {}
@@ -778,11 +813,9 @@ class SSHTarget:
 
     # ---- metadata --------------------------------------------------------
 
-    def _listing(self, folder: str) -> Optional[dict[str, Optional[_Entry]]]:
-        """Entries of a resolved guest folder (one round trip, then cached)."""
-        if folder in self._dirs:
-            return self._dirs[folder]
-        script = (
+    @staticmethod
+    def _listing_script(folder: str) -> str:
+        return (
             f"cd {_q(folder)} 2>/dev/null || exit {_RC_NOTFOUND}\n"
             "for f in * .[!.]* ..?*; do\n"
             '  if [ -e "$f" ] || [ -L "$f" ]; then printf \'%s\\000\' "$f"; fi\n'
@@ -791,12 +824,9 @@ class SSHTarget:
             "ls -lnA 2>/dev/null\n"
             "exit 0\n"
         )
-        rc, out, err = self._exec(script)
-        if rc == 255:
-            raise _classify(self.root, err, f"listing {folder}")
-        if rc != 0:
-            self._dirs[folder] = None
-            return None
+
+    @staticmethod
+    def _parse_listing_output(out: bytes) -> dict[str, Optional[_Entry]]:
         names: list[bytes] = []
         pos = 0
         while pos < len(out):
@@ -805,9 +835,81 @@ class SSHTarget:
                 break
             names.append(out[pos:end])
             pos = end + 1
-        result = parse_listing(names, out[pos + 1 :])
+        return parse_listing(names, out[pos + 1 :])
+
+    def _listing(self, folder: str) -> Optional[dict[str, Optional[_Entry]]]:
+        """Entries of a resolved guest folder (one round trip, then cached).
+
+        The first miss of a session also lists :data:`PREFETCH_FOLDERS` in
+        the same round trip: detection asks about all of them anyway.
+        """
+        if folder in self._dirs:
+            return self._dirs[folder]
+        if not self._prefetched and not _is_proc(folder):
+            self._prefetched = True
+            self.prefetch([folder, *PREFETCH_FOLDERS])
+            if folder in self._dirs:
+                return self._dirs[folder]
+        rc, out, err = self._exec(self._listing_script(folder))
+        if rc == 255:
+            raise _classify(self.root, err, f"listing {folder}")
+        if rc != 0:
+            self._dirs[folder] = None
+            return None
+        result = self._parse_listing_output(out)
         self._dirs[folder] = result
         return result
+
+    def prefetch(self, folders: Sequence[str]) -> int:
+        """List several guest folders in one round trip into the listing cache.
+
+        A folder with a symbolic link anywhere in its path is skipped (the
+        cache is keyed by resolved paths; it is listed when first asked, as
+        before), and so is ``/proc``. Returns how many folders were listed
+        or found missing.
+        """
+        with self._mutex:
+            self._prefetched = True
+            todo: list[str] = []
+            for folder in folders:
+                folder = _norm(folder)
+                if folder not in self._dirs and folder not in todo and not _is_proc(folder):
+                    todo.append(folder)
+            if not todo:
+                return 0
+            sep = "VW-SEP-" + secrets.token_hex(8)
+            script = []
+            for index, folder in enumerate(todo):
+                comps = [c for c in folder.split("/") if c]
+                links = " || ".join(
+                    f"[ -L {_q('/' + '/'.join(comps[: k + 1]))} ]" for k in range(len(comps))
+                )
+                body = f"( eval {_q(self._listing_script(folder))} ); r=$?"
+                script.append(
+                    (f"if {links}; then r=9; else {body}; fi\n" if links else f"{body}\n")
+                    + f"printf '\\n%s %s %s\\n' {sep} {index} $r\n"
+                )
+            rc, out, err = self._exec("".join(script))
+            if rc == 255:
+                raise _classify(self.root, err, "listing folders")
+            done = 0
+            chunks = out.split(f"\n{sep} ".encode())
+            # Section i is the text before the i-th separator; its status follows it.
+            for index, folder in enumerate(todo):
+                if index + 1 >= len(chunks):
+                    break
+                head = chunks[index + 1].split(b"\n", 1)[0].split()
+                body = chunks[index]
+                if index > 0:
+                    body = body.split(b"\n", 1)[1] if b"\n" in body else b""
+                status = int(head[1]) if len(head) == 2 and head[1].isdigit() else -1
+                if status == 0:
+                    self._dirs[folder] = self._parse_listing_output(body)
+                    done += 1
+                elif status == _RC_NOTFOUND:
+                    self._dirs[folder] = None
+                    done += 1
+            return done
 
     def _probe(self, path: str, follow: bool) -> Optional[_Entry]:
         """Ask the guest about one path directly (``/proc``, or names ls mangled)."""
