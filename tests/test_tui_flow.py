@@ -527,3 +527,18 @@ async def test_report_after_apply_includes_the_plan(rhel, tmp_path):
         assert "Written:" in screen_text(app)
     md = (tmp_path / "after.md").read_text()
     assert "/etc/fstab" in md
+
+
+@aio
+async def test_sysinit_without_rc_sysinit_uses_the_recommended_file():
+    """Debian has no rc.sysinit: the path is judged (and preselected) with /etc/modules."""
+    target = open_demo("debian12")
+    app = make_app(target, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert not app.screen.query_one("#method-sysinit").disabled
+        await press(pilot, "down", "space", "n")
+        assert isinstance(app.screen, DriversScreen)
+        assert app.screen.choices.sysinit_file == "/etc/modules"
+        assert "/etc/modules (recommended here)" in screen_text(app)

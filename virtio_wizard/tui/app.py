@@ -145,7 +145,8 @@ class WizardApp(App[int]):
                     PathScreen(target, engine, self.facts, choices, chosen=choices.method)
                 )
                 if nav.action == NEXT:
-                    choices = _with(choices, method=nav.value)
+                    method, sysinit_file = nav.value
+                    choices = _with(choices, method=method, sysinit_file=sysinit_file)
                     step = "drivers"
                 else:
                     step = "guest"

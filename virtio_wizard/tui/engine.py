@@ -56,6 +56,12 @@ class Engine:
 
         return tuple(modules_for(block, net))
 
+    def recommended_sysinit_file(self, facts: Facts) -> Optional[str]:
+        """The cleaner module-loading file for the guest's distro, or None."""
+        from ..plan.sysinit import recommended_file
+
+        return recommended_file(facts.distro)
+
     def sysinit_files(self) -> dict[str, str]:
         from ..knowledge import SYSINIT_FILES
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -109,7 +110,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         if self.checks is not None:
             parts.append(Text(""))
             parts.append(Text("Detecting the guest again says:", style="bold"))
-            parts += [Text(f"  - {line}") for line in self.checks]
+            parts.append(_bullets(self.checks))
         elif self.verify_error:
             parts.append(Text(f"Could not verify: {self.verify_error}", style="red"))
         host = host_steps(self.plan, self.findings)
@@ -118,7 +119,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             parts.append(
                 Text("On the host (not in this guest), if the network is slow:", style="bold")
             )
-            parts += [Text(f"  {line}") for line in host]
+            parts.append(_bullets(host))
         parts.append(Text(""))
         journal = _journal_of(self.outcome)
         parts.append(
@@ -132,6 +133,16 @@ class DoneScreen(StepScreen, inherit_bindings=False):
 
     def action_finish(self) -> None:
         self.dismiss(Nav(QUIT))
+
+
+def _bullets(lines: list[str]) -> Table:
+    """A list whose wrapped lines stay indented under their bullet."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=3, justify="right")
+    grid.add_column(ratio=1)
+    for line in lines:
+        grid.add_row("-", line)
+    return grid
 
 
 def _journal_of(outcome: Any) -> Optional[str]:

@@ -72,9 +72,13 @@ class DriversScreen(StepScreen):
                 yield Static(Text("File to load them from", style="bold"))
                 files = self.engine.sysinit_files()
                 chosen = c.sysinit_file or next(iter(files), None)
+                best = self.engine.recommended_sysinit_file(self.facts)
                 with RadioSet(id="sysinit-file"):
                     for i, (path, what) in enumerate(files.items()):
-                        yield Radio(f"{path}: {what}", value=path == chosen, id=f"sysinit-{i}")
+                        note = " (recommended here)" if path == best else ""
+                        yield Radio(
+                            f"{path}{note}: {what}", value=path == chosen, id=f"sysinit-{i}"
+                        )
             kernels = [k.version for k in self.facts.kernels]
             if kernels:
                 default = self.facts.default_kernel()
@@ -192,7 +196,8 @@ class DriversScreen(StepScreen):
             if plan.changes_nothing
             else f"Plan ready: {n} step(s). Press n to preview them."
         )
-        status.update(Text(summary, style="green"))
+        hint = f"Plan ready ({n} steps). Tab: next group, Space: pick, n: preview."
+        status.update(Text(summary if plan.changes_nothing else hint, style="green"))
         parts: list[Any] = [Text(summary, style="bold green")]
         if notes:
             parts.append(findings_text(notes))

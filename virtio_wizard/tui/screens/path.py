@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import RadioSet, Static
 
 from ...facts import Facts
@@ -97,12 +98,29 @@ class PathScreen(StepScreen):
         plans: dict[str, Any] = {}
         for method in ORDER:
             try:
-                plans[method] = self.engine.plan(
-                    self.target, self.facts, probe_choices(method, self.choices)
-                )
+                probe = probe_choices(method, self.choices)
+                plan = self.engine.plan(self.target, self.facts, probe)
+                if method == "sysinit" and plan.refused and probe.sysinit_file is None:
+                    # The seed's rc.sysinit may be absent (Debian, systemd):
+                    # judge sysinit by the file the planner recommends instead.
+                    better = self.engine.recommended_sysinit_file(self.facts)
+                    if better:
+                        data = probe.to_dict()
+                        data["sysinit_file"] = better
+                        other = self.engine.plan(self.target, self.facts, Choices.from_dict(data))
+                        plan = plan if other.refused else other
+                plans[method] = plan
             except Exception as exc:  # noqa: BLE001 - shown as this path's reason
                 plans[method] = exc
-        self.app.call_from_thread(self._probed, plans)
+        self.post_message(self._Probed(plans))
+
+    class _Probed(Message, bubble=False):
+        def __init__(self, plans: dict[str, Any]) -> None:
+            super().__init__()
+            self.plans = plans
+
+    def on_path_screen__probed(self, message: _Probed) -> None:
+        self._probed(message.plans)
 
     def _probed(self, plans: dict[str, Any]) -> None:
         self.plans = {m: p for m, p in plans.items() if isinstance(p, Plan)}
@@ -117,7 +135,7 @@ class PathScreen(StepScreen):
             self.query_one("#method", RadioSet).focus()
         status = self.query_one("#status", Static)
         if possible:
-            status.update(f"Recommended: {possible[0]}. Up/Down to choose, n for Next.")
+            status.update(f"Recommended: {possible[0]}. Up/Down and Space choose; n goes on.")
         else:
             status.update(
                 Text("Neither path is possible for this guest: see why below.", style="red")
@@ -148,4 +166,7 @@ class PathScreen(StepScreen):
         self.query_one("#reasons", Static).update(Group(*parts))
 
     def result(self) -> Any:
-        return self.chosen
+        """(method, sysinit file the path was judged with, or None)."""
+        plan = self.plans.get(self.chosen or "")
+        sysinit_file = plan.choices.sysinit_file if plan is not None else None
+        return self.chosen, sysinit_file if self.chosen == "sysinit" else None

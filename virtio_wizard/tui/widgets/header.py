@@ -57,8 +57,11 @@ class WizardHeader(Widget):
 
     def render(self) -> Text:
         width = self.size.width
+        target = "on " + self.target_label
         left = " virtio-wizard" + (f" | {self.step}" if self.step else "")
-        room = max(0, width - len(left) - 2)
-        right = fit_label("on " + self.target_label, room) + " "
-        gap = max(1, width - len(left) - len(right))
+        if len(left) + len(target) + 4 > width and self.step:
+            left = f" {self.step}"  # the target matters more than the name
+        room = max(0, width - len(left) - 3)
+        right = fit_label(target, room) + " "
+        gap = max(2, width - len(left) - len(right))
         return Text(left + " " * gap + right, no_wrap=True, overflow="crop")
