@@ -698,3 +698,35 @@ def test_prefetch_lists_many_folders_in_one_round_trip(tmp_path, serve):
     assert remote.listdir("/srv/modules") == local.listdir("/srv/modules") == ["6.1.0"]
     assert remote.is_dir("/srv/modules/6.1.0")
     assert remote.prefetch(["/etc"]) == 0  # already known: no round trip
+
+
+@needs_sshd
+@pytest.mark.integration
+def test_connection_dropped_mid_write_keeps_the_old_file(tmp_path, serve, monkeypatch):
+    """The link dies after part of a payload: the guest keeps the old file, no temp file."""
+    guest = small_guest(tmp_path)
+    _server, remote = serve(guest)
+    before = (guest / "etc" / "fstab").read_bytes()
+    session = remote._live_session()
+    real_send = session.send_raw
+    big = b"new line\n" * 30_000
+
+    def send_then_drop(data):
+        if data is not big:
+            return real_send(data)
+        real_send(data[:5000])
+        subprocess.run(remote._base_argv() + ["-O", "exit", remote.spec.host], capture_output=True)
+        time.sleep(0.3)
+        return real_send(data[5000:])
+
+    monkeypatch.setattr(session, "send_raw", send_then_drop)
+    with pytest.raises(ConnectionLostError, match="run again"):
+        remote.write_file("/etc/fstab", big)
+    deadline = time.monotonic() + 5
+    while [n for n in os.listdir(guest / "etc") if ".vw-" in n] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [n for n in os.listdir(guest / "etc") if ".vw-" in n] == []
+    assert (guest / "etc" / "fstab").read_bytes() == before
+    # Later operations say the same, they do not hang or pretend.
+    with pytest.raises(ConnectionLostError, match="run again"):
+        remote.read_bytes("/etc/latin1.conf")
