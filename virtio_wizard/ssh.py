@@ -10,15 +10,19 @@ How it stays fast and safe:
 
 - One master connection per session (``ControlMaster``/``ControlPath``,
   ``ControlPersist`` as a safety net), closed by :meth:`SSHTarget.close` and
-  at interpreter exit; every operation is a new channel on it, not a new login.
+  at interpreter exit. On it runs one long-lived guest ``/bin/sh``
+  (:class:`_Session`): every operation is a framed request to that shell,
+  one network round trip, no new process or channel (see docs/remote.md).
   ``BatchMode=yes`` turns password prompts into a clear error, and the user's
   ``~/.ssh/config`` applies as for any ``ssh`` call.
 - Metadata comes one *folder* at a time: the first question about
   ``/etc/fstab`` lists ``/etc`` once (``ls -lnA``, which POSIX specifies), and
   every later exists/stat/is_file in ``/etc`` is answered from that listing.
   Symbolic links are resolved here, like ``LocalTarget`` does, from those
-  listings. ``/proc`` is live and has ``/proc/self``, so paths under it are
-  always asked of the guest directly. Any write or command clears the caches.
+  listings; the first listing also fetches :data:`PREFETCH_FOLDERS` in the
+  same round trip. ``/proc`` is live and has ``/proc/self``, so paths under
+  it are always asked of the guest directly. Any write or command clears the
+  caches.
 - ``walk`` is one round trip (``find -print0``); file contents travel as raw
   bytes through the channel (``cat``), never through a text layer.
 - Writes are atomic on the guest: the bytes go to a temp file in the same
