@@ -19,8 +19,6 @@ import contextlib
 import errno
 import os
 import stat as stat_mod
-import subprocess
-import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -365,6 +363,8 @@ class LocalTarget:
             uid = old.st_uid if old is not None else 0
         if gid is None:
             gid = old.st_gid if old is not None else 0
+        import tempfile  # lazy: detect --json never writes, and start-up counts
+
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host) + ".vw-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -400,6 +400,8 @@ class LocalTarget:
         dst_parts = self._resolve_parts(dst)
         host_dst = self._host(dst_parts)
         folder = os.path.dirname(host_dst)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host_dst) + ".vw-")
         try:
             with os.fdopen(fd, "wb") as out, self.open_binary(src) as inp:
@@ -523,18 +525,26 @@ class LocalTarget:
                 mounted.append(point)
             yield
         finally:
+            import subprocess
+
             for point in reversed(mounted):
                 if subprocess.call(["umount", point], stderr=subprocess.DEVNULL) != 0:
                     subprocess.call(["umount", "-l", point], stderr=subprocess.DEVNULL)
 
 
 def _check_call(argv: list[str]) -> None:
+    import subprocess
+
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         raise TargetError(argv[-1], f"{' '.join(argv)} failed: {proc.stderr.strip()}")
 
 
 def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback]) -> RunResult:
+    # subprocess (and tempfile above) are imported where used: the read-only
+    # commands (detect --json) never need them, and start-up time counts.
+    import subprocess
+
     lines: list[str] = []
     try:
         proc = subprocess.Popen(
