@@ -542,3 +542,31 @@ async def test_sysinit_without_rc_sysinit_uses_the_recommended_file():
         assert isinstance(app.screen, DriversScreen)
         assert app.screen.choices.sysinit_file == "/etc/modules"
         assert "/etc/modules (recommended here)" in screen_text(app)
+
+
+@aio
+async def test_ctrl_q_waits_while_apply_writes(rhel):
+    import threading
+
+    gate = threading.Event()
+
+    class Slow(Engine):
+        def apply(self, target, plan, on_event):
+            gate.wait(10)
+            return super().apply(target, plan, on_event)
+
+    app = make_app(rhel, label="demo guest", engine=Slow())
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a")
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ApplyScreen)
+        assert "^Q Quit" not in screen_text(app)
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.1)
+        assert app.is_running and isinstance(app.screen, ApplyScreen)
+        gate.set()
+        await settle(pilot)
+        assert "Apply finished" in screen_text(app)
+        assert "^Q Quit" in screen_text(app)

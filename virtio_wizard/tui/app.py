@@ -72,6 +72,10 @@ class WizardApp(App[int]):
             self.add_class("-ascii")
             install_scrollbar_renderer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No quitting while apply or undo writes: a half-run is safe but confusing."""
+        return not (action == "quit" and getattr(self.screen, "writing", False))
+
     def get_key_display(self, binding: Binding) -> str:
         """Key names without arrows or the return symbol in ASCII mode."""
         from .widgets.ascii import to_ascii

@@ -76,6 +76,8 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         self.undoing = undo
         self.states = ["todo"] * (len(plan.steps) if plan else 0)
         self.finished = False
+        #: True while apply/undo runs: the app refuses Ctrl+Q meanwhile.
+        self.writing = False
         self.outcome: Optional[RunOutcome] = None
         self.next_ready = False
         if undo:
@@ -84,7 +86,7 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         what = "Undoing the last apply" if self.undoing else "Applying the plan"
-        yield Static(f"{what} ... (do not switch off the guest)", id="status")
+        yield Static(f"{what} ... Ctrl+Q waits until it has finished.", id="status")
         with VerticalScroll(id="steps-box"):
             yield Static(id="steps")
         yield RichLog(id="output", wrap=True, markup=False, highlight=False, max_lines=2000)
@@ -92,6 +94,8 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
 
     def on_mount(self) -> None:
         self._draw_steps()
+        self.writing = True
+        self.app.refresh_bindings()
         self.run_it()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -154,6 +158,8 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
 
     def _finish(self, outcome: RunOutcome) -> None:
         self.finished = True
+        self.writing = False
+        self.app.refresh_bindings()
         self.outcome = outcome
         status = self.query_one("#status", Static)
         log = self.query_one("#output", RichLog)
