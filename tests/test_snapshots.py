@@ -1,17 +1,22 @@
 """SVG snapshots of every screen at 80x24, in normal and in ASCII mode.
 
-Deterministic by construction: the header shows a fixed label instead of the
-demo copy's temp folder, and the journal's id and clock are pinned, so an SVG
+Deterministic by construction: the demo copy lives at a fixed path (the
+preview names the plan's root), the header shows a fixed label, and the
+journal's id and clock are pinned, so an SVG
 changes only when a screen does. Update with ``pytest --snapshot-update``
 after looking at the new pictures.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 from tui_pilot import settle
 
 from virtio_wizard.demo import open_demo
+from virtio_wizard.target import LocalTarget
 from virtio_wizard.tui.app import make_app
 
 #: Keys from the start to each screen (after detection has settled).
@@ -28,6 +33,20 @@ SCREENS = {
     "done": ("n", "n", "n", "a", "y", "n"),
     "undo": ("n", "n", "n", "a", "y", "n", "u"),
 }
+
+
+#: Demo copies live here, not in a random temp folder: the plan names its root.
+FIXED_ROOTS = "/tmp/virtio-wizard-snapshots"
+
+
+def fixed_demo(name: str) -> LocalTarget:
+    """A fresh copy of demo guest ``name`` at a fixed path, as the demo opens it."""
+    source = open_demo(name)
+    root = os.path.join(FIXED_ROOTS, name)
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(FIXED_ROOTS, exist_ok=True)
+    shutil.copytree(source.root, root, symlinks=True)
+    return LocalTarget(root, can_run=False, kind="demo")
 
 
 @pytest.fixture
@@ -55,12 +74,12 @@ def _run_before(keys):
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, pinned_clock, screen, ascii_mode):
     """Each screen of the rhel52 demo, as a user at 80x24 sees it."""
-    app = make_app(open_demo("rhel52"), ascii=ascii_mode, label="demo guest")
+    app = make_app(fixed_demo("rhel52"), ascii=ascii_mode, label="demo guest")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(SCREENS[screen]))
 
 
 @pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
 def test_debian12_guest(snap_compare, ascii_mode):
     """A guest that needs nothing: the drivers come by themselves."""
-    app = make_app(open_demo("debian12"), ascii=ascii_mode, label="demo guest")
+    app = make_app(fixed_demo("debian12"), ascii=ascii_mode, label="demo guest")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(()))

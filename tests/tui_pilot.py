@@ -12,7 +12,7 @@ import functools
 import hashlib
 import os
 
-__all__ = ["SIZE", "aio", "settle", "screen_text", "tree_hashes", "press"]
+__all__ = ["SIZE", "aio", "settle", "screen_text", "tree_hashes", "press", "static_text"]
 
 SIZE = (80, 24)
 
@@ -54,6 +54,16 @@ def screen_text(app) -> str:
     with open(os.devnull, "w") as sink:
         console = Console(width=app.size.width, record=True, file=sink, color_system=None)
         console.print(app.screen._compositor.render_update(full=True))
+        return console.export_text()
+
+
+def static_text(widget) -> str:
+    """All the text a Static holds, scrolled into view or not."""
+    from rich.console import Console
+
+    with open(os.devnull, "w") as sink:
+        console = Console(width=78, record=True, file=sink, color_system=None)
+        console.print(widget.content)
         return console.export_text()
 
 

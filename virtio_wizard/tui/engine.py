@@ -69,13 +69,15 @@ class Engine:
 
     def command_line(self, step) -> str:
         """The exact command line of a command step, as the preview prints it."""
-        try:
-            from ..preview import command_line
-        except ImportError:  # preview not installed yet: the argv, shell-quoted
-            import shlex
+        from ..preview import command_line
 
-            return " ".join(shlex.quote(a) for a in step.argv)
         return command_line(step)
+
+    def preview_rich(self, plan: Plan, *, ascii: bool = False):
+        """The preview as Rich renderables: the very words ``plan`` prints."""
+        from ..preview import render_rich
+
+        return render_rich(plan, ascii=ascii)
 
     # ---- apply / undo -----------------------------------------------------
 

@@ -1,18 +1,19 @@
 """Step 4, Preview: every change as a diff and every command as it will run.
 
-Nothing is written here. ``a`` goes on to the confirmation, which names the
-files once more before anything happens.
+The words are the core's (``preview.render_rich``), the same the CLI's
+``plan`` prints, so the two front ends never disagree. Nothing is written
+here; ``a`` goes on to the confirmation, which names the files once more.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...plan.model import Plan
-from ..widgets.plan_view import plan_renderable
 from .base import StepScreen
 
 __all__ = ["PreviewScreen"]
@@ -36,19 +37,22 @@ class PreviewScreen(StepScreen, inherit_bindings=False):
         self.next_ready = not plan.changes_nothing and not plan.refused
 
     def compose(self) -> ComposeResult:
-        demo = "" if self.target.can_run else " Demo: commands are not run."
         yield from self.compose_header()
-        yield Static(f"Nothing is written yet. PgUp/PgDn scrolls.{demo}", id="status")
+        yield Static(
+            "Nothing is written yet. PgUp/PgDn scrolls; a asks, then applies.",
+            id="status",
+        )
         with VerticalScroll(id="body", can_focus=True):
-            yield Static(
-                plan_renderable(
-                    self.plan,
-                    self.engine,
-                    can_run=self.target.can_run,
-                    ascii_mode=self.app.ascii_mode,
-                ),
-                id="plan",
-            )
+            if not self.target.can_run:
+                yield Static(
+                    Text(
+                        "DEMO GUEST: every command below WOULD RUN on a real guest; "
+                        "here it is shown, not run. File edits go to the demo copy.",
+                        style="bold reverse",
+                    ),
+                    id="demo-banner",
+                )
+            yield Static(self.engine.preview_rich(self.plan, ascii=self.app.ascii_mode), id="plan")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
