@@ -93,7 +93,15 @@ class WizardApp(App[int]):
         self.early_detection.start()
 
     def on_mount(self) -> None:
-        self.walk()
+        """Push the Guest screen at once (not from the walker, one frame later)."""
+        import asyncio
+
+        from .screens.guest import GuestScreen
+
+        first: asyncio.Future = asyncio.get_running_loop().create_future()
+        guest = GuestScreen(self.target, self.engine, early=self.early_detection)
+        self.push_screen(guest, callback=lambda nav: first.done() or first.set_result(nav))
+        self.walk(first)
 
     # ---- state from the steps -------------------------------------------
 
@@ -111,7 +119,7 @@ class WizardApp(App[int]):
     # ---- the walk ---------------------------------------------------------
 
     @work(exclusive=True, group="walk")
-    async def walk(self) -> None:
+    async def walk(self, first=None) -> None:
         """Walk the steps until the user finishes or quits; Back goes one step back."""
         # Each screen is imported when first needed: the Guest screen and its
         # detection must not wait for the planner's and preview's imports.
@@ -122,17 +130,19 @@ class WizardApp(App[int]):
         step = "guest"
         while True:
             if step == "guest":
-                nav = await self.push_screen_wait(
-                    GuestScreen(
-                        target,
-                        engine,
-                        self.facts,
-                        self.findings,
-                        self.initrds_read,
-                        self.journal,
-                        early=self.early_detection if self.facts is None else None,
+                if first is not None:
+                    nav, first = await first, None
+                else:
+                    nav = await self.push_screen_wait(
+                        GuestScreen(
+                            target,
+                            engine,
+                            self.facts,
+                            self.findings,
+                            self.initrds_read,
+                            self.journal,
+                        )
                     )
-                )
                 if nav.action == UNDO:
                     step = "undo"
                 elif nav.action == NEXT:
