@@ -38,9 +38,27 @@ async def to_drivers(pilot, method: str = "initrd") -> None:
     assert isinstance(pilot.app.screen, DriversScreen)
 
 
-def select_radio(screen, radio_id: str) -> None:
-    """Select a radio the way Space does on it (tests of Space itself below)."""
-    screen.query_one(f"#{radio_id}").value = True
+async def pick(pilot, radio_id: str) -> None:
+    """Select a radio button by keyboard: Tab to its set, Up/Down to it, Space."""
+    from textual.widgets import RadioSet
+
+    screen = pilot.app.screen
+    button = screen.query_one(f"#{radio_id}")
+    radio_set = button.parent
+    assert isinstance(radio_set, RadioSet)
+    for _ in range(15):
+        if screen.focused is radio_set:
+            break
+        await pilot.press("tab")
+    assert screen.focused is radio_set, f"Tab never reached {radio_set.id}"
+    buttons = list(radio_set.query("RadioButton"))
+    target = buttons.index(button)
+    current = radio_set._selected or 0
+    key = "down" if target > current else "up"
+    for _ in range(abs(target - current)):
+        await pilot.press(key)
+    await press(pilot, "space")
+    assert button.value, f"{radio_id} not selected"
 
 
 @pytest.fixture
@@ -260,8 +278,7 @@ async def test_block_only_and_net_only(rhel, radio, order, absent):
     app = make_app(rhel, label="demo guest")
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot)
-        select_radio(app.screen, radio)
-        await settle(pilot)
+        await pick(pilot, radio)
         text = screen_text(app)
         assert "Load order: " + order in text
         assert "Plan ready" in text
@@ -294,7 +311,7 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
         assert app.screen.plan is not None and app.screen.plan.refused
         await press(pilot, "n")
         assert isinstance(app.screen, DriversScreen)  # Next is blocked
-        select_radio(app.screen, "boot-emulated")
+        await pick(pilot, "boot-emulated")
         await settle(pilot)
         assert "Plan ready" in screen_text(app)
         await press(pilot, "n")
@@ -309,7 +326,7 @@ async def test_sysinit_net_only_may_keep_a_virtio_boot_disk_choice(rhel):
     app = make_app(rhel, label="demo guest")
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot, "sysinit")
-        select_radio(app.screen, "drivers-net")
+        await pick(pilot, "drivers-net")
         await settle(pilot)
         plan = app.screen.plan
         assert plan is not None and not plan.refused
@@ -321,8 +338,8 @@ async def test_sysinit_file_choice_reaches_the_plan(rhel):
     app = make_app(rhel, label="demo guest")
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot, "sysinit")
-        select_radio(app.screen, "boot-emulated")
-        select_radio(app.screen, "sysinit-1")
+        await pick(pilot, "boot-emulated")
+        await pick(pilot, "sysinit-1")
         await settle(pilot)
         plan = app.screen.plan
         assert plan.choices.sysinit_file == "/etc/rc.modules"
@@ -384,7 +401,7 @@ async def test_planner_crash_is_shown_not_raised(rhel):
     app = make_app(rhel, label="demo guest", engine=Crash())
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot)
-        select_radio(app.screen, "drivers-block")
+        await pick(pilot, "drivers-block")
         await settle(pilot)
         assert "The planner failed: planner bug" in screen_text(app)
         await press(pilot, "n")
