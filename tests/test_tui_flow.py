@@ -308,6 +308,9 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
         assert app.screen.choices.method == "sysinit"
         text = screen_text(app)
         assert "Refused:" in text
+        # The reason is on screen without scrolling.
+        assert "Next is blocked:" in text
+        assert app.screen.plan.refusals[0].message.split()[0] in text
         assert app.screen.plan is not None and app.screen.plan.refused
         await press(pilot, "n")
         assert isinstance(app.screen, DriversScreen)  # Next is blocked

@@ -62,6 +62,8 @@ class DriversScreen(StepScreen):
         yield from self.compose_header()
         yield Static("", id="status")
         with VerticalScroll(id="body"):
+            # Refusals go first, where they are seen without scrolling.
+            yield Static(id="refusal")
             yield Static(Text("Drivers", style="bold"))
             current = "both" if c.block and c.net else ("block" if c.block else "net")
             with RadioSet(id="drivers"):
@@ -74,11 +76,10 @@ class DriversScreen(StepScreen):
                 chosen = c.sysinit_file or next(iter(files), None)
                 best = self.engine.recommended_sysinit_file(self.facts)
                 with RadioSet(id="sysinit-file"):
-                    for i, (path, what) in enumerate(files.items()):
+                    for i, path in enumerate(files):
                         note = " (recommended here)" if path == best else ""
-                        yield Radio(
-                            f"{path}{note}: {what}", value=path == chosen, id=f"sysinit-{i}"
-                        )
+                        yield Radio(f"{path}{note}", value=path == chosen, id=f"sysinit-{i}")
+                yield Static(id="sysinit-about")
             kernels = [k.version for k in self.facts.kernels]
             if kernels:
                 default = self.facts.default_kernel()
@@ -154,6 +155,12 @@ class DriversScreen(StepScreen):
             self._verdict(None, str(exc))
             return
         self.choices = choices
+        if choices.method == "sysinit":
+            files = self.engine.sysinit_files()
+            path = choices.sysinit_file or next(iter(files), "")
+            self.query_one("#sysinit-about", Static).update(
+                Text(f"{path}: {files.get(path, '')}", style="italic")
+            )
         modules = self.engine.modules_for(choices.block, choices.net)
         self.query_one("#modules", Static).update(
             Text.assemble(("Load order: ", "bold"), " -> ".join(modules))
@@ -173,22 +180,22 @@ class DriversScreen(StepScreen):
     def _verdict(self, plan: Optional[Plan], error: Optional[str]) -> None:
         self.plan = plan
         status = self.query_one("#status", Static)
+        refusal = self.query_one("#refusal", Static)
         verdict = self.query_one("#verdict", Static)
-        if plan is None:
-            status.update(Text("Cannot plan: " + (error or ""), style="red"))
-            verdict.update(Text(error or "", style="red"))
-            self.set_next_ready(False)
-            return
-        if plan.refused:
-            status.update(Text("Refused: " + plan.refusals[0].message, style="bold red"))
-            verdict.update(
-                Group(
-                    Text("The plan is refused; Next is blocked:", style="bold red"),
-                    findings_text(plan.refusals),
+        if plan is None or plan.refused:
+            if plan is None:
+                status.update(Text("Cannot plan: " + (error or ""), style="bold red"))
+                why: Any = Text(error or "", style="red")
+            else:
+                status.update(
+                    Text("Refused: change a choice below; Next is blocked.", style="bold red")
                 )
-            )
+                why = findings_text(plan.refusals)
+            refusal.update(Group(Text("Next is blocked:", style="bold red"), why, Text("")))
+            verdict.update("")
             self.set_next_ready(False)
             return
+        refusal.update("")
         n = len(plan.steps)
         notes = [f for f in plan.findings if f.severity != "error"]
         summary = (
@@ -198,7 +205,7 @@ class DriversScreen(StepScreen):
         )
         hint = f"Plan ready ({n} steps). Tab: next group, Space: pick, n: preview."
         status.update(Text(summary if plan.changes_nothing else hint, style="green"))
-        parts: list[Any] = [Text(summary, style="bold green")]
+        parts: list[Any] = [Text(""), Text(summary, style="bold green")]
         if notes:
             parts.append(findings_text(notes))
         verdict.update(Group(*parts))
