@@ -130,14 +130,17 @@ def kernels_table(facts: Facts, initrds_read: bool) -> RenderableType:
 
 
 def loaded_text(facts: Facts) -> RenderableType:
-    if facts.loaded_modules is None:
-        return _kv("Loaded", "not a running system: nothing is loaded to look at")
-    virtio = [m for m in facts.loaded_modules if m.startswith("virtio")]
+    """Loaded virtio modules, and the virtio bus drivers (built-in ones show only there)."""
     bus = list(facts.virtio_bus_drivers)
+    bus_text = f"virtio bus drivers: {', '.join(bus)}" if bus else ""
+    if facts.loaded_modules is None:
+        if not facts.target.live:
+            return _kv("Loaded", "offline guest: nothing is loaded to look at")
+        value = "no /proc/modules (a kernel without loadable modules?)"
+        return _kv("Loaded", "; ".join(p for p in (value, bus_text) if p))
+    virtio = [m for m in facts.loaded_modules if m.startswith("virtio")]
     value = ", ".join(virtio) if virtio else "no virtio module loaded"
-    if bus:
-        value += f"; virtio bus drivers: {', '.join(bus)}"
-    return _kv("Loaded", value)
+    return _kv("Loaded", "; ".join(p for p in (value, bus_text) if p))
 
 
 def devices_text(facts: Facts) -> RenderableType:

@@ -18,7 +18,7 @@ def fit_label(text: str, width: int) -> str:
     """Shorten ``text`` to ``width`` cells by cutting the middle (paths keep both ends).
 
     >>> fit_label("guest root /srv/images/centos5/mnt", 20)
-    'guest root ...5/mnt'
+    'guest roo...tos5/mnt'
     """
     if width <= 0:
         return ""

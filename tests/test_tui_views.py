@@ -1,0 +1,114 @@
+"""The TUI's pure helpers: fact and plan views, header fitting, report paths, events."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+
+from virtio_wizard.facts import Facts, Kernel, TargetInfo
+from virtio_wizard.finding import ERROR, INFO, WARNING, Finding
+from virtio_wizard.plan.model import Choices, Plan, Step
+from virtio_wizard.tui.screens.apply import event_fields
+from virtio_wizard.tui.screens.done import host_steps
+from virtio_wizard.tui.screens.report import report_paths
+from virtio_wizard.tui.widgets import facts_view as fv
+from virtio_wizard.tui.widgets.header import fit_label
+from virtio_wizard.tui.widgets.plan_view import written_paths
+
+
+def text_of(renderable, width: int = 80) -> str:
+    with open(os.devnull, "w") as sink:
+        console = Console(width=width, record=True, file=sink, color_system=None)
+        console.print(renderable)
+        return console.export_text()
+
+
+def facts(**kw) -> Facts:
+    return Facts(
+        target=TargetInfo(kind=kw.pop("kind", "root"), root="/g", live=kw.pop("live", False)), **kw
+    )
+
+
+def test_loaded_modules_offline_live_and_builtin():
+    assert "offline guest" in text_of(fv.loaded_text(facts()))
+    live = facts(kind="local", live=True, loaded_modules=("virtio_net", "e1000"))
+    assert "virtio_net" in text_of(fv.loaded_text(live))
+    assert "e1000" not in text_of(fv.loaded_text(live))
+    builtin = facts(kind="local", live=True, virtio_bus_drivers=("virtio_blk",))
+    out = " ".join(text_of(fv.loaded_text(builtin)).split())
+    assert "no /proc/modules" in out and "virtio bus drivers: virtio_blk" in out
+
+
+def test_kernel_table_says_module_builtin_missing_and_initrd_state():
+    k = Kernel(
+        "2.6.18-92.el5",
+        running=True,
+        initrd="/boot/initrd-2.6.18-92.el5.img",
+        virtio={"virtio": "module", "virtio_ring": "builtin", "virtio_blk": "missing"},
+    )
+    out = text_of(fv.kernels_table(facts(kernels=(k,)), initrds_read=False))
+    assert "2.6.18-92.el5 *" in out
+    assert "module" in out and "built" in out and "MISSING" in out
+    assert "reading..." in out
+    done = text_of(fv.kernels_table(facts(kernels=(k,)), initrds_read=True))
+    assert "not read" in done
+    none = text_of(fv.kernels_table(facts(), initrds_read=True))
+    assert "No installed kernel found" in none
+
+
+def test_findings_worst_first_with_fix_and_source():
+    found = [
+        Finding("a", INFO, "an info"),
+        Finding("b", ERROR, "an error", fix="do this", source="the seed"),
+        Finding("c", WARNING, "a warning"),
+    ]
+    out = text_of(fv.findings_text(found))
+    assert out.index("ERROR") < out.index("WARN") < out.index("info")
+    assert "fix: do this" in out and "[b] the seed" in out
+    assert "No problems found." in text_of(fv.findings_text([]))
+
+
+def test_fit_label_keeps_both_ends():
+    assert fit_label("short", 10) == "short"
+    cut = fit_label("guest root /srv/images/centos5/mnt", 20)
+    assert cut == "guest roo...tos5/mnt"
+    assert fit_label("abc", 0) == ""
+
+
+def test_report_paths():
+    assert report_paths("x.md") == ("x.md", "x.json")
+    assert report_paths(" ticket ") == ("ticket.md", "ticket.json")
+    assert report_paths("~/r.md")[0] == os.path.expanduser("~/r.md")
+
+
+def test_event_fields_from_objects_and_dicts():
+    from virtio_wizard.apply import ApplyEvent
+
+    assert event_fields(ApplyEvent("step-done", 2, "wrote /etc/fstab")) == (
+        "step-done",
+        2,
+        "wrote /etc/fstab",
+    )
+    assert event_fields({"kind": "note", "index": None, "text": "x"}) == ("note", None, "x")
+
+
+def test_written_paths_lists_edits_backups_and_images_once():
+    plan = Plan(
+        choices=Choices(),
+        steps=(
+            Step("backup", "", path="/boot/i.img", to="/boot/i.img.virtio.orig"),
+            Step("command", "", argv=("mkinitrd",), image="/boot/i.img"),
+            Step("edit", "", path="/etc/fstab"),
+            Step("edit", "", path="/etc/fstab"),
+        ),
+    )
+    assert written_paths(plan) == ["/boot/i.img.virtio.orig", "/boot/i.img", "/etc/fstab"]
+
+
+def test_host_steps_only_for_the_network_driver():
+    gso = Finding("gso-tso", INFO, "slow?", fix="ethtool -K IFACE gso off")
+    net = Plan(choices=Choices(block=True, net=True))
+    block = Plan(choices=Choices(block=True, net=False))
+    assert host_steps(net, [gso]) == ["ethtool -K IFACE gso off"]
+    assert host_steps(block, [gso]) == []
