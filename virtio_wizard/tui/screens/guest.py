@@ -232,21 +232,27 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             return
         errors = sum(1 for f in self.findings if f.severity == "error")
         warns = sum(1 for f in self.findings if f.severity == "warning")
+        # Two grids and one table for the whole screen: laying out a grid per
+        # line cost more than detection itself.
         parts: list[Any] = [
-            fv.distro_text(facts),
-            fv.cpu_text(facts, self.findings),
+            fv.Rows.merge(fv.distro_text(facts), fv.cpu_text(facts, self.findings)),
             Text(""),
             fv.kernels_table(facts, self.initrds_read),
             Text(""),
-            fv.loaded_text(facts),
-            fv.devices_text(facts),
-            fv.initrd_text(facts),
-            fv.disks_text(facts),
-            Text(""),
-            Text.assemble(
-                ("Findings   ", "bold"),
-                f"{errors} error(s), {warns} warning(s), {len(self.findings)} in all: "
-                "press t for each with its fix",
+            fv.Rows.merge(
+                fv.loaded_text(facts),
+                fv.devices_text(facts),
+                fv.initrd_text(facts),
+                fv.disks_text(facts),
+                fv.Rows(
+                    [
+                        fv.row(
+                            "Findings",
+                            f"{errors} error(s), {warns} warning(s), {len(self.findings)} in "
+                            "all: press t for each with its fix",
+                        )
+                    ]
+                ),
             ),
         ]
         if self.journal is not None:

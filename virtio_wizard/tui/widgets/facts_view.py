@@ -18,6 +18,9 @@ from ...facts import BUILTIN, MISSING, MODULE, Facts, Kernel
 from ...finding import ERROR, WARNING, Finding
 
 __all__ = [
+    "Rows",
+    "row",
+    "loaded_text",
     "SEED_MODULES_SHOWN",
     "distro_text",
     "cpu_text",
@@ -50,13 +53,35 @@ def severity_label(severity: str) -> Text:
     return Text("info ", style="cyan")
 
 
-def _kv(label: str, value, style: str = "") -> Table:
-    """``label  value`` with the value wrapping under itself, not under the label."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=11, no_wrap=True, style="bold")
-    grid.add_column(ratio=1)
-    grid.add_row(label, value if isinstance(value, Text) else Text(value, style=style))
-    return grid
+class Rows(list):
+    """``label  value`` rows drawn as one grid: values wrap under themselves.
+
+    Sections return Rows and the Guest screen merges them (``Rows.merge``) so
+    the whole summary is one table to lay out, not one per line.
+    """
+
+    @classmethod
+    def merge(cls, *sections: Rows) -> Rows:
+        out = cls()
+        for section in sections:
+            out.extend(section)
+        return out
+
+    def __rich_console__(self, console, options):
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=11, no_wrap=True, style="bold")
+        grid.add_column(ratio=1)
+        for label, value in self:
+            grid.add_row(label, value)
+        yield grid
+
+
+def row(label: str, value, style: str = "") -> tuple[str, Text]:
+    """One ``Rows`` entry."""
+    return (label, value if isinstance(value, Text) else Text(value, style=style))
+
+
+_kv = row
 
 
 def distro_text(facts: Facts) -> RenderableType:
@@ -70,7 +95,7 @@ def distro_text(facts: Facts) -> RenderableType:
     lines.append(_kv("Auto-load", f"{auto}{reason}", "green" if facts.drivers_auto else "yellow"))
     if facts.running_kernel:
         lines.append(_kv("Running", facts.running_kernel))
-    return Group(*lines)
+    return Rows(lines)
 
 
 def cpu_text(facts: Facts, findings: Sequence[Finding] = ()) -> RenderableType:
@@ -86,7 +111,7 @@ def cpu_text(facts: Facts, findings: Sequence[Finding] = ()) -> RenderableType:
     for f in findings:
         if f.id == "package-arch":
             lines.append(_kv("", Text.assemble(severity_label(f.severity), " ", f.message)))
-    return Group(*lines)
+    return Rows(lines)
 
 
 def _initrd_cell(kernel: Kernel, initrds_read: bool) -> Text:
@@ -135,17 +160,17 @@ def loaded_text(facts: Facts) -> RenderableType:
     bus_text = f"virtio bus drivers: {', '.join(bus)}" if bus else ""
     if facts.loaded_modules is None:
         if not facts.target.live:
-            return _kv("Loaded", "offline guest: nothing is loaded to look at")
+            return Rows([_kv("Loaded", "offline guest: nothing is loaded to look at")])
         value = "no /proc/modules (a kernel without loadable modules?)"
-        return _kv("Loaded", "; ".join(p for p in (value, bus_text) if p))
+        return Rows([_kv("Loaded", "; ".join(p for p in (value, bus_text) if p))])
     virtio = [m for m in facts.loaded_modules if m.startswith("virtio")]
     value = ", ".join(virtio) if virtio else "no virtio module loaded"
-    return _kv("Loaded", "; ".join(p for p in (value, bus_text) if p))
+    return Rows([_kv("Loaded", "; ".join(p for p in (value, bus_text) if p))])
 
 
 def devices_text(facts: Facts) -> RenderableType:
     if not facts.devices:
-        return _kv("Devices", "no PCI devices visible (offline root or no sysfs)")
+        return Rows([_kv("Devices", "no PCI devices visible (offline root or no sysfs)")])
     virtio = [d for d in facts.devices if d.kind.startswith("virtio")]
     emulated = [d for d in facts.devices if d.kind in ("ide", "ahci", "e1000", "e1000e", "rtl8139")]
     lines = []
@@ -163,24 +188,24 @@ def devices_text(facts: Facts) -> RenderableType:
             "yellow" if emulated else "",
         )
     )
-    return Group(*lines)
+    return Rows(lines)
 
 
 def disks_text(facts: Facts) -> RenderableType:
     change = [r for r in facts.disk_refs if r.proposed]
     if not change:
-        return _kv("Disk names", "nothing to change")
+        return Rows([_kv("Disk names", "nothing to change")])
     lines = [_kv("Disk names", f"{len(change)} reference(s) to change:")]
     for r in change:
         guess = " (order guessed)" if r.guessed else ""
         lines.append(_kv("", f"{r.file}:{r.line}  {r.device} -> {r.proposed}{guess}"))
-    return Group(*lines)
+    return Rows(lines)
 
 
 def initrd_text(facts: Facts) -> RenderableType:
     tool = facts.initrd_tool or "none found"
     extra = ", ".join(f"{k}={v}" for k, v in sorted(facts.initrd_tool_config.items()))
-    return _kv("Initrd", tool + (f" ({extra})" if extra else ""))
+    return Rows([_kv("Initrd", tool + (f" ({extra})" if extra else ""))])
 
 
 def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> RenderableType:
