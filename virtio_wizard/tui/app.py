@@ -78,10 +78,12 @@ class WizardApp(App[int]):
 
     def get_key_display(self, binding: Binding) -> str:
         """Key names without arrows or the return symbol in ASCII mode."""
+        shown = super().get_key_display(binding)
+        if not self.ascii_mode:
+            return shown
         from .widgets.ascii import to_ascii
 
-        shown = super().get_key_display(binding)
-        return to_ascii(shown) if self.ascii_mode else shown
+        return to_ascii(shown)
 
     def start_detection(self) -> None:
         """Start detecting before the first frame (a helper process or a thread,
