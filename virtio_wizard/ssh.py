@@ -57,7 +57,6 @@ from typing import BinaryIO, Callable, Optional
 from .target import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
-    MAX_SYMLINKS,
     FileTooLargeError,
     LineCallback,
     LockedError,
@@ -66,6 +65,7 @@ from .target import (
     StatInfo,
     TargetError,
     decode_text,
+    resolve_parts,
 )
 
 __all__ = [
@@ -955,29 +955,12 @@ class SSHTarget:
 
     def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
         """As LocalTarget: resolve links component by component, clamped to /."""
-        todo = [p for p in path.split("/") if p not in ("", ".")]
-        todo.reverse()
-        done: list[str] = []
-        links = 0
-        while todo:
-            part = todo.pop()
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            if todo or follow_last:
-                entry = self._entry([*done, part])
-                if entry is not None and entry.is_link:
-                    links += 1
-                    if links > MAX_SYMLINKS:
-                        raise TargetError(path, "too many levels of symbolic links", errno.ELOOP)
-                    link = entry.link or ""
-                    if link.startswith("/"):
-                        done = []
-                    todo.extend(reversed([p for p in link.split("/") if p not in ("", ".")]))
-                    continue
-            done.append(part)
-        return done
+
+        def link_at(parts: list[str]) -> Optional[str]:
+            entry = self._entry(parts)
+            return (entry.link or "") if entry is not None and entry.is_link else None
+
+        return resolve_parts(path, link_at, follow_last)
 
     def resolve(self, path: str) -> str:
         """The guest path with every symlink resolved (``/proc``: only made absolute)."""

@@ -36,6 +36,7 @@ __all__ = [
     "LockedError",
     "DEFAULT_READ_LIMIT",
     "decode_text",
+    "resolve_parts",
 ]
 
 #: The most a config-file read may return; bigger files are refused, not read.
@@ -157,6 +158,41 @@ def _split(path: str) -> list[str]:
     return [p for p in path.split("/") if p not in ("", ".")]
 
 
+def resolve_parts(
+    path: str,
+    link_at: Callable[[list[str]], Optional[str]],
+    follow_last: bool = True,
+) -> list[str]:
+    """Resolve a guest path as ``chroot`` would, one component at a time.
+
+    ``link_at(parts)`` says what the symlink at the already-resolved
+    ``parts`` points to (None: not a link). An absolute link restarts at the
+    guest's root and ``..`` never climbs above it, so no link can lead out of
+    the guest. Every Target resolves through this one function: LocalTarget
+    asks the host's file system, SSHTarget its cached listings.
+    """
+    todo = deque(_split(path))
+    done: list[str] = []
+    links = 0
+    while todo:
+        part = todo.popleft()
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        link = link_at([*done, part]) if (todo or follow_last) else None
+        if link is not None:
+            links += 1
+            if links > MAX_SYMLINKS:
+                raise TargetError(path, "too many levels of symbolic links", errno.ELOOP)
+            if link.startswith("/"):
+                done = []
+            todo.extendleft(reversed(_split(link)))
+            continue
+        done.append(part)
+    return done
+
+
 class LocalTarget:
     """A guest reachable through this machine's file system.
 
@@ -195,29 +231,12 @@ class LocalTarget:
 
     def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
         """Resolve ``path`` component by component, clamping links to the root."""
-        todo = deque(_split(path))
-        done: list[str] = []
-        links = 0
-        while todo:
-            part = todo.popleft()
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            host = self._host([*done, part])
-            if (todo or follow_last) and os.path.islink(host):
-                links += 1
-                if links > MAX_SYMLINKS:
-                    raise TargetError(path, "too many levels of symbolic links", errno.ELOOP)
-                link = os.readlink(host)
-                if link.startswith("/"):
-                    done = []
-                todo.extendleft(reversed(_split(link) or []))
-                continue
-            done.append(part)
-        return done
+
+        def link_at(parts: list[str]) -> Optional[str]:
+            host = self._host(parts)
+            return os.readlink(host) if os.path.islink(host) else None
+
+        return resolve_parts(path, link_at, follow_last)
 
     def resolve(self, path: str) -> str:
         """The guest path with every symlink resolved inside the root."""
