@@ -221,7 +221,8 @@ class LocalTarget:
         if self.kind == "local":
             return "this system (/)"
         if self.kind == "demo":
-            return f"demo guest ({self.root})"
+            # The temp copy's path means nothing to the user; its name does.
+            return f"demo guest {os.path.basename(self.root)} (a temporary copy)"
         return f"guest root {self.root}"
 
     # ---- path resolution -----------------------------------------------
