@@ -61,11 +61,21 @@ DETECTION_SOURCE = "virtio-wizard detection (guest files are read bounded, regul
 WINDOWS_SOURCE = kn.SEED + " (Windows guests: virtio package for Windows)"
 
 _SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
-_HOST_ONLY_SYMPTOMS = (
-    "`dracut-initqueue timeout`",
-    "`ALERT! /dev/vda does not exist`",
-    "`VFS: Unable to mount root fs`",
-)
+#: How a boot without the virtio block driver in the initrd ends, per tool:
+#: what the user sees on the console is what they will search for.
+_HOST_ONLY_SYMPTOMS = {
+    "dracut": "`dracut-initqueue timeout` and an emergency shell",
+    "initramfs-tools": "`ALERT! /dev/vda does not exist. Dropping to a shell!`",
+    "mkinitcpio": "`ERROR: device '/dev/vda' not found`",
+}
+_PANIC_SYMPTOM = "`VFS: Unable to mount root fs` (a kernel panic)"
+
+
+def _host_only_symptom(tool: Optional[str]) -> str:
+    """The console line a host-only initrd ends in, for this initrd tool."""
+    if tool is None:
+        return " / ".join([*_HOST_ONLY_SYMPTOMS.values(), _PANIC_SYMPTOM])
+    return _HOST_ONLY_SYMPTOMS.get(tool, _PANIC_SYMPTOM)
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
@@ -241,7 +251,7 @@ def check_initrd_missing_virtio(facts: Facts) -> list[Finding]:
     message = (
         f"The initrd {kernel.initrd} of kernel {kernel.version} lacks {_names(absent)} although "
         "the kernel has them as modules (a host-only image): with the disk on virtio the boot "
-        f"ends in {' / '.join(_HOST_ONLY_SYMPTOMS)}."
+        f"ends in {_host_only_symptom(facts.initrd_tool)}."
     )
     return [
         Finding(
