@@ -52,7 +52,25 @@ proc                    /proc                   proc    defaults        0 0
         ("PARTUUID=0a1b-01", "uuid"),
         ("/dev/disk/by-uuid/3f6c", "uuid"),
         ("/dev/disk/by-label/root", "label"),
-        ("/dev/disk/by-id/ata-QEMU_HARDDISK", "other"),
+        ("/dev/disk/by-id/ata-QEMU_HARDDISK", "legacy"),
+        ("/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2", "legacy"),
+        ("/dev/disk/by-id/scsi-SATA_QEMU_HARDDISK_QM00001-part1", "legacy"),
+        ("/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0-0-0-0", "legacy"),
+        ("/dev/disk/by-id/wwn-0x5000c500a1b2c3d4-part1", "legacy"),
+        ("/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_deadbeef-part1", "legacy"),
+        ("/dev/disk/by-id/virtio-0a1b2c3d-part1", "virtio"),
+        ("/dev/disk/by-id/usb-Kingston_DataTraveler_001-0:0-part1", "other"),
+        ("/dev/disk/by-id/ata-QEMU_DVD-ROM_QM00003", "other"),
+        ("/dev/disk/by-id/dm-name-VolGroup00-LogVol00", "other"),
+        ("/dev/disk/by-id/md-uuid-0a1b2c3d:4e5f6a7b", "other"),
+        ("/dev/disk/by-path/pci-0000:00:01.1-ata-1-part2", "legacy"),
+        ("/dev/disk/by-path/pci-0000:00:01.1-scsi-0:0:0:0-part1", "legacy"),
+        ("/dev/disk/by-path/pci-0000:00:01.1-ide-0:0-part1", "legacy"),
+        ("/dev/disk/by-path/pci-0000:00:1f.2-sas-0x5000c500a1b2c3d4-lun-0", "legacy"),
+        ("/dev/disk/by-path/virtio-pci-0000:00:04.0-part1", "virtio"),
+        ("/dev/disk/by-path/pci-0000:00:04.0-virtio-pci-virtio1-part1", "virtio"),
+        ("/dev/disk/by-path/pci-0000:00:1d.0-usb-0:1:1.0-scsi-0:0:0:0", "other"),
+        ("/dev/disk/by-path/ip-192.168.0.5:3260-iscsi-iqn.2001-04.com.x:disk-lun-0", "other"),
         ("/dev/mapper/VolGroup00-LogVol01", "lvm"),
         ("/dev/VolGroup00/LogVol00", "lvm"),
         ("/dev/md0", "other"),
@@ -364,3 +382,173 @@ def test_blkid_not_run_on_offline_root(tmp_path):
 def test_this_machine_does_not_fail():
     refs = detect_disk_refs(LocalTarget("/"))
     assert all(r.scheme in ("legacy", "virtio", "label", "uuid", "lvm", "other") for r in refs)
+
+
+# ---- bus-specific names (/dev/disk/by-id, /dev/disk/by-path) -----------------------------
+
+QM1 = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001"
+QM2 = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002"
+
+
+def proposals(refs):
+    return [(r.device, r.proposed, r.guessed) for r in refs]
+
+
+def test_qemu_ide_by_id_maps_by_its_serial_number_and_is_a_guess():
+    out = propose_names([ref(f"{QM1}-part2"), ref(f"{QM1}-part1"), ref(QM1)])
+    assert proposals(out) == [
+        (f"{QM1}-part2", "/dev/vda2", True),
+        (f"{QM1}-part1", "/dev/vda1", True),
+        (QM1, "/dev/vda", True),
+    ]
+
+
+def test_qemu_serial_index_orders_the_disks():
+    out = propose_names([ref(f"{QM2}-part1"), ref(f"{QM1}-part1")])
+    assert proposals(out) == [
+        (f"{QM2}-part1", "/dev/vdb1", True),
+        (f"{QM1}-part1", "/dev/vda1", True),
+    ]
+
+
+def test_mixed_hda_and_by_id_are_one_disk():
+    out = propose_names([ref("/dev/hda1"), ref(f"{QM1}-part2"), ref("/dev/hdb1")])
+    assert proposals(out) == [
+        ("/dev/hda1", "/dev/vda1", True),
+        (f"{QM1}-part2", "/dev/vda2", True),
+        ("/dev/hdb1", "/dev/vdb1", True),
+    ]
+    # One disk named two ways is still one disk: /dev/hda1 alone is no guess.
+    out = propose_names([ref("/dev/hda1"), ref(f"{QM1}-part2")])
+    assert proposals(out) == [
+        ("/dev/hda1", "/dev/vda1", False),
+        (f"{QM1}-part2", "/dev/vda2", True),
+    ]
+
+
+def test_libata_guest_by_id_shares_the_letter_of_sda():
+    """SLES 11 (libata) names its first IDE disk sda: by-id QM00001 is that disk."""
+    out = propose_names([ref(f"{QM2}-part1"), ref("/dev/sda3"), ref(f"{QM1}-part2")])
+    assert proposals(out) == [
+        (f"{QM2}-part1", "/dev/vdb1", True),
+        ("/dev/sda3", "/dev/vda3", True),
+        (f"{QM1}-part2", "/dev/vda2", True),
+    ]
+
+
+def test_old_ide_guest_by_id_is_hd_and_sd_is_another_disk():
+    out = propose_names([ref("/dev/sda1"), ref(f"{QM1}-part2"), ref("/dev/hdb1")])
+    assert proposals(out) == [
+        ("/dev/sda1", "/dev/vdc1", True),
+        (f"{QM1}-part2", "/dev/vda2", True),
+        ("/dev/hdb1", "/dev/vdb1", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "/dev/disk/by-id/ata-WDC_WD10EZEX-00BN5A0_WD-WCC3F1234567-part1",
+        "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi0-0-0-0-part1",
+        "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4-part1",
+        "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00000-part1",
+        "/dev/disk/by-path/pci-0000:00:01.1-ata-1-part2",
+    ],
+)
+def test_bus_names_without_a_known_disk_get_no_proposal(device):
+    out = propose_names([ref(device), ref("/dev/hda1")])
+    assert proposals(out) == [(device, None, False), ("/dev/hda1", "/dev/vda1", False)]
+
+
+def test_virtio_by_id_is_left_alone(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": "/dev/disk/by-id/virtio-0a1b-part1 / ext4 defaults 1 1\n"})
+    [r] = detect_disk_refs(t)
+    assert (r.scheme, r.proposed, r.guessed) == ("virtio", None, False)
+
+
+SLES_FSTAB = f"""\
+{QM1}-part1 swap swap defaults 0 0
+{QM1}-part2 / ext3 acl,user_xattr 1 1
+/dev/disk/by-id/ata-ST3500418AS_9VM12345-part1 /data ext3 defaults 1 2
+/dev/disk/by-path/pci-0000:00:01.1-scsi-0:0:1:0-part1 /srv ext3 defaults 1 2
+/dev/disk/by-id/usb-Kingston_DT_101-0:0-part1 /media/usb vfat noauto 0 0
+"""
+SLES_MENU = f"""\
+title SLES 11
+    root (hd0,1)
+    kernel /boot/vmlinuz root={QM1}-part2 resume={QM1}-part1 splash=silent
+"""
+
+
+def test_sles_fstab_and_menu_lst_offline(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": SLES_FSTAB, "boot/grub/menu.lst": SLES_MENU})
+    got = [(r.file, r.line, r.context, r.scheme, r.proposed) for r in detect_disk_refs(t)]
+    assert got == [
+        ("/etc/fstab", 1, "fstab", "legacy", "/dev/vda1"),
+        ("/etc/fstab", 2, "fstab", "legacy", "/dev/vda2"),
+        ("/etc/fstab", 3, "fstab", "legacy", None),
+        ("/etc/fstab", 4, "fstab", "legacy", None),
+        ("/etc/fstab", 5, "fstab", "other", None),
+        ("/boot/grub/menu.lst", 3, "grub-root", "legacy", "/dev/vda2"),
+        ("/boot/grub/menu.lst", 3, "grub-resume", "legacy", "/dev/vda1"),
+    ]
+
+
+class LiveLocal:
+    """A live local target over a tree: /dev/disk links answer, blkid answers by device."""
+
+    kind, root, live, can_run = "local", "/", True, True
+
+    def __init__(self, t: LocalTarget, uuids: dict):
+        self._t = t
+        self.uuids = uuids
+
+    def __getattr__(self, name):
+        return getattr(self._t, name)
+
+    def run(self, argv, on_line=None):
+        uuid = self.uuids.get(argv[-1])
+        return RunResult(tuple(argv), 0 if uuid else 2, (uuid or "") + "\n")
+
+
+def _link(root: Path, name: str, to: str) -> None:
+    path = root / name.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(to, path)
+
+
+def test_live_by_id_link_is_read_to_its_kernel_name(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": SLES_FSTAB, "dev/sda1": "", "dev/sdb1": ""})
+    _link(tmp_path, "/dev/disk/by-id/ata-ST3500418AS_9VM12345-part1", "../../sdb1")
+    _link(tmp_path, f"{QM1}-part1", "../../sda1")
+    live = LiveLocal(t, {"/dev/disk/by-id/ata-ST3500418AS_9VM12345-part1": "0a1b-2c3d"})
+    got = [(r.device, r.proposed, r.guessed, r.uuid) for r in detect_disk_refs(live)]
+    assert got[:3] == [
+        # The link says sda1: certain, yet two disks are named, so the order is a guess.
+        (f"{QM1}-part1", "/dev/vda1", True, None),
+        (f"{QM1}-part2", "/dev/vda2", True, None),
+        ("/dev/disk/by-id/ata-ST3500418AS_9VM12345-part1", "/dev/vdb1", True, "0a1b-2c3d"),
+    ]
+    # No link on the guest: no proposal, and no UUID either.
+    assert got[3][1:] == (None, False, None)
+
+
+def test_live_link_to_a_non_disk_name_is_not_used(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": "/dev/disk/by-id/wwn-0x5000c5-part1 / ext4 defaults 1 1\n"})
+    _link(tmp_path, "/dev/disk/by-id/wwn-0x5000c5-part1", "../../nvme0n1p1")
+    [r] = detect_disk_refs(LiveLocal(t, {}))
+    assert (r.scheme, r.proposed) == ("legacy", None)
+
+
+def test_offline_root_does_not_trust_its_dev_links(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": "/dev/disk/by-id/wwn-0x5000c5-part1 / ext4 defaults 1 1\n"})
+    _link(tmp_path, "/dev/disk/by-id/wwn-0x5000c5-part1", "../../sda1")
+    [r] = detect_disk_refs(t)
+    assert (r.scheme, r.proposed) == ("legacy", None)
+
+
+def test_live_link_to_the_only_disk_is_no_guess(tmp_path):
+    t = tree(tmp_path, {"etc/fstab": f"{QM1}-part2 / ext3 defaults 1 1\n", "dev/sda2": ""})
+    _link(tmp_path, f"{QM1}-part2", "../../sda2")
+    [r] = detect_disk_refs(LiveLocal(t, {}))
+    assert (r.proposed, r.guessed) == ("/dev/vda2", False)

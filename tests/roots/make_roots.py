@@ -842,7 +842,7 @@ def sles11() -> None:
                 "default 0\ntimeout 8\n\n"
                 f"title SUSE Linux Enterprise Server 11 SP3 - {kver}\n"
                 "    root (hd0,1)\n"
-                f"    kernel /boot/vmlinuz-{kver} root={disk}-part2 resume=/dev/sda1 "
+                f"    kernel /boot/vmlinuz-{kver} root={disk}-part2 resume={disk}-part1 "
                 "splash=silent crashkernel=256M-:128M showopts vga=0x314\n"
                 f"    initrd /boot/initrd-{kver}\n"
             ),

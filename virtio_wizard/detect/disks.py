@@ -9,6 +9,15 @@ the references from every file virt-v2v rewrites: ``/etc/fstab``,
 ``/proc/swaps``. ``LABEL=``, ``UUID=`` and LVM names survive the switch and
 get no proposal.
 
+Bus-specific persistent names (SLES installs with
+``/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2``; also ``scsi-``,
+``wwn-``, ``nvme-`` and ``/dev/disk/by-path/pci-...-ata-...``) are legacy
+too: udev makes them from the emulated bus, and a virtio disk only ever shows
+as ``by-id/virtio-<serial>`` (and only with a serial). QEMU's own IDE disks
+carry their index in the serial, so they map like ``/dev/hdX``; on a live
+guest any such link is read to its kernel name; the rest get no proposal
+(the check asks for ``UUID=``/``LABEL=``, the plan writes ``UUID=`` when known).
+
 The new letters follow the old names' order (hda, hdb, ... then sda, ...):
 the hypervisor presents virtio disks in the order they are attached, so with
 more than one disk, or a gap in the letters, the mapping is marked a guess.
@@ -23,7 +32,7 @@ from __future__ import annotations
 import re
 import shlex
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Optional
 
@@ -60,6 +69,31 @@ _OPTICAL_LINKS = ("/dev/cdrom", "/dev/cdrom0", "/dev/cdrom1", "/dev/cdrw", "/dev
 Disk = tuple[str, str]
 _DEFAULT_GRUB_KEYS = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
 
+_BY_ID = "/dev/disk/by-id/"
+_BY_PATH = "/dev/disk/by-path/"
+#: by-id prefixes udev derives from the bus the disk sits on (udev's
+#: 60-persistent-storage.rules: ``ata-$ID_SERIAL``, ``scsi-$ID_SERIAL``,
+#: ``wwn-$ID_WWN_WITH_EXTENSION``, ``nvme-...``). A virtio-blk disk gets none
+#: of them, only ``virtio-$ID_SERIAL`` when it has a serial, so each one
+#: stops existing after the switch. ``usb-`` names are left out on purpose:
+#: a USB disk stays on the emulated USB controller and keeps its name.
+_BUS_BY_ID_PREFIXES = ("ata-", "scsi-", "wwn-", "nvme-")
+#: by-path buses that go away with the emulated disk controller; a path
+#: through USB (``...-usb-...-scsi-...``) stays, as does iSCSI (``ip-...``).
+_BUS_BY_PATH_RE = re.compile(r"-(?:ata|ide|scsi|sas|nvme)-")
+#: QEMU's optical drives (``ata-QEMU_DVD-ROM_QM00003``) stay emulated: their names hold.
+_OPTICAL_BY_ID_RE = re.compile(r"(?:CD|DVD)-ROM", re.IGNORECASE)
+#: A QEMU IDE/AHCI disk without a user-set serial. QEMU's hw/ide/core.c
+#: (``ide_init1``: ``static int drive_serial = 1; s->drive_serial =
+#: drive_serial++;``; ``ide_init_drive``: ``snprintf(s->drive_serial_str, ...,
+#: "QM%05d", s->drive_serial)``) numbers the drives from 1 in the order the
+#: IDE units are set up (primary master, primary slave, secondary master,
+#: ...), so ``QM00001`` is unit 0 (hda), ``QM00002`` unit 1 (hdb), and so on.
+#: libata shows the same serial as ``scsi-SATA_QEMU_HARDDISK_QM00001``.
+_QEMU_IDE_BY_ID_RE = re.compile(
+    r"^/dev/disk/by-id/(?:ata-|scsi-SATA_)QEMU_HARDDISK_QM(\d{5})(?:-part(\d+))?$"
+)
+
 
 def classify_device(device: str) -> Optional[str]:
     """The naming scheme of a device reference, or None when it names no device.
@@ -80,6 +114,10 @@ def classify_device(device: str) -> Optional[str]:
         return "uuid"
     if device.startswith(("/dev/disk/by-label/", "/dev/disk/by-partlabel/")):
         return "label"
+    if device.startswith(_BY_ID):
+        return _classify_by_id(device[len(_BY_ID) :])
+    if device.startswith(_BY_PATH):
+        return _classify_by_path(device[len(_BY_PATH) :])
     if LEGACY_DISK_RE.match(device):
         return "legacy"
     if VIRTIO_DISK_RE.match(device):
@@ -92,6 +130,38 @@ def classify_device(device: str) -> Optional[str]:
     return "other"
 
 
+def _classify_by_id(name: str) -> str:
+    """``virtio-*`` is virtio; bus-specific disk names are legacy (they change).
+
+    >>> _classify_by_id("ata-QEMU_HARDDISK_QM00001-part2"), _classify_by_id("virtio-0a1b")
+    ('legacy', 'virtio')
+    >>> _classify_by_id("usb-Kingston_DT_101-0:0"), _classify_by_id("ata-QEMU_DVD-ROM_QM00003")
+    ('other', 'other')
+    """
+    if name.startswith("virtio-"):
+        return "virtio"
+    if name.startswith(_BUS_BY_ID_PREFIXES) and not _OPTICAL_BY_ID_RE.search(name):
+        return "legacy"
+    return "other"
+
+
+def _classify_by_path(name: str) -> str:
+    """A PCI path through an emulated disk bus is legacy; through virtio, virtio.
+
+    >>> _classify_by_path("pci-0000:00:01.1-ata-1-part2")
+    'legacy'
+    >>> _classify_by_path("virtio-pci-0000:00:04.0")
+    'virtio'
+    >>> _classify_by_path("pci-0000:00:1d.0-usb-0:1:1.0-scsi-0:0:0:0")
+    'other'
+    """
+    if "virtio" in name:
+        return "virtio"
+    if name.startswith("pci-") and "-usb-" not in name and _BUS_BY_PATH_RE.search(name):
+        return "legacy"
+    return "other"
+
+
 def detect_disk_refs(
     target: Target, problems: Optional[list[Unreadable]] = None
 ) -> tuple[DiskRef, ...]:
@@ -100,6 +170,9 @@ def detect_disk_refs(
     Files that are absent are skipped; files that cannot be used are noted in
     ``problems``. Legacy names get a ``proposed`` virtio name; the file
     system's UUID is asked of ``blkid`` only on the local, live system.
+    On a live local or SSH guest, bus-specific ``/dev/disk/...`` links are
+    read to the kernel name they point at (``../../sda2``), which names the
+    disk for certain.
     """
     refs: list[DiskRef] = []
     optical: set[Disk] = set()
@@ -114,7 +187,7 @@ def detect_disk_refs(
         refs += _swaps(target, problems)
     refs += _mtab(target, problems, optical)
     optical |= _optical_from_dev_links(target) | _optical_from_live(target, refs)
-    refs = propose_names(refs, optical)
+    refs = propose_names(refs, optical, _resolve_links(target, refs))
     return tuple(_with_uuids(target, refs))
 
 
@@ -329,7 +402,11 @@ def _letter_index(letters: str) -> int:
 _FAMILY_ORDER = {"hd": 0, "sd": 1, "xvd": 2}
 
 
-def propose_names(refs: list[DiskRef], optical: Iterable[Disk] = ()) -> list[DiskRef]:
+def propose_names(
+    refs: list[DiskRef],
+    optical: Iterable[Disk] = (),
+    resolved: Optional[Mapping[str, str]] = None,
+) -> list[DiskRef]:
     """Fill ``proposed``/``guessed`` on legacy references.
 
     Distinct legacy disks in old-name order (hda, hdb, ..., sda, ...) become
@@ -337,28 +414,101 @@ def propose_names(refs: list[DiskRef], optical: Iterable[Disk] = ()) -> list[Dis
     one is not the first of its kind (a gap: the hypervisor decides). Disks
     in ``optical`` keep their names and take no letter.
 
+    A ``/dev/disk/...`` name counts as the kernel name ``resolved`` gives it
+    (a live guest's link), else, for a QEMU IDE disk, as the disk its serial
+    numbers (see ``_qemu_ide_disk``), always ``guessed``; so ``/dev/hda1``
+    and ``by-id/ata-QEMU_HARDDISK_QM00001-part2`` share one letter. Other
+    bus-specific names stay without a proposal.
+
     >>> r = propose_names([DiskRef("/etc/fstab", 1, "/dev/hda3", "legacy")])[0]
     >>> r.proposed, r.guessed
     ('/dev/vda3', False)
+    >>> qm = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2"
+    >>> refs = [DiskRef("/etc/fstab", n, d, "legacy") for n, d in ((1, "/dev/hda1"), (2, qm))]
+    >>> [(r.proposed, r.guessed) for r in propose_names(refs)]
+    [('/dev/vda1', False), ('/dev/vda2', True)]
     """
     skip = set(optical)
-    disks = set()
-    for ref in refs:
-        disk = _legacy_disk(ref.device) if ref.scheme == "legacy" else None
-        if disk is not None and disk not in skip:
-            disks.add(disk)
+    links = dict(resolved or {})
+    family = _ide_family(links.get(r.device, r.device) for r in refs)
+    names = [_kernel_name(ref, links, family) for ref in refs]
+    disks = {name[0] for name in names if name is not None and name[0] not in skip}
     order = sorted(
         disks, key=lambda d: (_FAMILY_ORDER.get(d[0], 9), len(d[1]), _letter_index(d[1]))
     )
     new = {disk: "vd" + _letters(i) for i, disk in enumerate(order)}
     guessed = len(order) > 1 or any(_letter_index(letters) != 0 for _, letters in order)
     out = []
-    for ref in refs:
-        match = LEGACY_DISK_RE.match(ref.device) if ref.scheme == "legacy" else None
-        disk = (match.group(1), match.group(2)) if match else None
-        if match and disk in new:
-            ref = replace(ref, proposed=f"/dev/{new[disk]}{match.group(3)}", guessed=guessed)
+    for ref, name in zip(refs, names):
+        if name is not None and name[0] in new:
+            disk, part, deduced = name
+            ref = replace(ref, proposed=f"/dev/{new[disk]}{part}", guessed=guessed or deduced)
         out.append(ref)
+    return out
+
+
+#: (disk, partition digits, True when the disk was deduced rather than named)
+KernelName = tuple[Disk, str, bool]
+
+
+def _kernel_name(ref: DiskRef, links: Mapping[str, str], family: str) -> Optional[KernelName]:
+    """The kernel disk a legacy reference names, when it can be known."""
+    if ref.scheme != "legacy":
+        return None
+    match = LEGACY_DISK_RE.match(links.get(ref.device, ref.device))
+    if match:
+        return (match.group(1), match.group(2)), match.group(3), False
+    return _qemu_ide_disk(ref.device, family)
+
+
+def _qemu_ide_disk(device: str, family: str) -> Optional[KernelName]:
+    """The disk a QEMU IDE by-id name numbers: ``QM0000N`` is IDE unit N-1.
+
+    >>> _qemu_ide_disk("/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002-part5", "sd")
+    (('sd', 'b'), '5', True)
+    >>> _qemu_ide_disk("/dev/disk/by-id/ata-WDC_WD10EZEX-00BN5A0_WD-WCC3F", "hd") is None
+    True
+    """
+    match = _QEMU_IDE_BY_ID_RE.match(device)
+    if not match or int(match.group(1)) < 1:
+        return None
+    return (family, _letters(int(match.group(1)) - 1)), match.group(2) or "", True
+
+
+def _ide_family(devices: Iterable[str]) -> str:
+    """How this guest's kernel names its IDE disks: ``hd`` or ``sd`` (libata).
+
+    The old IDE driver names them hdX, libata (SLES 11, RHEL 6 and later) sdX;
+    the guest's other references (and the kernel names its live links point
+    at) tell which: any ``/dev/hdX`` means the old driver, else any
+    ``/dev/sdX`` means libata. With neither the choice does not change the
+    order, and ``hd`` is kept.
+    """
+    families = {d[0] for d in map(_legacy_disk, devices) if d is not None}
+    if "hd" in families or "sd" not in families:
+        return "hd"
+    return "sd"
+
+
+def _resolve_links(target: Target, refs: Iterable[DiskRef]) -> dict[str, str]:
+    """Kernel names (``/dev/sda2``) behind the ``/dev/disk/...`` links a live guest has.
+
+    Only a running guest's /dev tells the truth about its disks; an offline
+    root's /dev is empty or stale, so it is not asked.
+    """
+    if not (target.live and target.kind in ("local", "ssh")):
+        return {}
+    out: dict[str, str] = {}
+    for ref in refs:
+        if ref.scheme != "legacy" or not ref.device.startswith("/dev/disk/"):
+            continue
+        if ref.device in out:
+            continue
+        link = target.readlink(ref.device) if target.is_symlink(ref.device) else None
+        if link:
+            name = "/dev/" + link.rstrip("/").rsplit("/", 1)[-1]
+            if LEGACY_DISK_RE.match(name):
+                out[ref.device] = name
     return out
 
 
