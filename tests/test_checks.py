@@ -415,12 +415,79 @@ def test_legacy_disk_names_uuid_hint_and_no_swap_note():
     assert "UUID=" in f.fix
 
 
+def test_legacy_disk_names_lists_by_id_mapping_and_its_swap():
+    qm = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001"
+    refs = (
+        DiskRef("/etc/fstab", 1, f"{qm}-part1", "legacy", "/dev/vda1", "fstab", "swap", None, True),
+        DiskRef("/boot/grub/menu.lst", 7, f"{qm}-part2", "legacy", "/dev/vda2", "grub-root"),
+    )
+    found = check(facts(disk_refs=refs))
+    f = only(found, "legacy-disk-names")
+    assert f"/etc/fstab:1 {qm}-part1 -> /dev/vda1" in f.message
+    assert f"/boot/grub/menu.lst:7 {qm}-part2 -> /dev/vda2" in f.message
+    assert f"swap on {qm}-part1 is silently lost" in f.message
+    assert "disk-names-unmapped" not in ids(found)
+
+
 def test_legacy_disk_names_not_raised():
     refs = (
         DiskRef("/etc/fstab", 1, "UUID=1234", "uuid", None, "fstab", "/"),
         DiskRef("/etc/fstab", 2, "/dev/vda2", "virtio", None, "fstab", "swap"),
     )
     assert checks.check_legacy_disk_names(facts(disk_refs=refs)) == []
+
+
+# ---- disk-names-unmapped ----
+
+WDC = "/dev/disk/by-id/ata-WDC_WD10EZEX-00BN5A0_WD-WCC3F1234567"
+BY_PATH = "/dev/disk/by-path/pci-0000:00:01.1-scsi-0:0:1:0-part1"
+
+
+def test_disk_names_unmapped_root_and_swap_without_uuid():
+    refs = (
+        DiskRef("/etc/fstab", 1, f"{WDC}-part2", "legacy", None, "fstab", "/"),
+        DiskRef("/etc/fstab", 2, f"{WDC}-part1", "legacy", None, "fstab", "swap"),
+        DiskRef("/etc/fstab", 3, "/dev/hda3", "legacy", "/dev/vda3", "fstab", "/srv"),
+    )
+    found = check(facts(disk_refs=refs))
+    f = only(found, "disk-names-unmapped")
+    assert f.severity == WARNING
+    assert f.message.startswith("2 disk references name a disk by its emulated bus")
+    assert f"/etc/fstab:1 {WDC}-part2; /etc/fstab:2 {WDC}-part1." in f.message
+    assert "/dev/hda3" not in f.message
+    assert "will not find its root file system and swap is silently lost" in f.message
+    assert f.fix == (
+        "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio."
+    )
+    # The mapped one is still reported where it belongs.
+    assert "/dev/hda3 -> /dev/vda3" in only(found, "legacy-disk-names").message
+    assert kn.SEED_SWAP in f.source
+
+
+def test_disk_names_unmapped_one_by_path_with_uuid_and_device_map():
+    refs = (
+        DiskRef("/etc/fstab", 4, BY_PATH, "legacy", None, "fstab", "/srv", "0a1b-2c3d"),
+        DiskRef("/boot/grub/device.map", 1, WDC, "legacy", None, "device.map"),
+    )
+    f = only(check(facts(disk_refs=refs)), "disk-names-unmapped")
+    assert f.message.startswith("2 disk references")
+    assert "root file system" not in f.message and "swap" not in f.message
+    assert f"For {BY_PATH} the UUID is known: plan --use-uuid writes UUID= there." in f.fix
+    assert "/boot/grub/device.map name the virtio disk itself (/dev/vda)" in f.fix
+    refs = (DiskRef("/boot/grub/menu.lst", 7, f"{WDC}-part2", "legacy", None, "grub-root"),)
+    f = only(check(facts(disk_refs=refs)), "disk-names-unmapped")
+    assert f.message.startswith("1 disk reference names a disk")
+    assert "that name is gone: the guest will not find its root file system." in f.message
+
+
+def test_disk_names_unmapped_not_raised():
+    refs = (
+        DiskRef("/etc/fstab", 1, "/dev/disk/by-id/virtio-0a1b-part1", "virtio", None, "fstab", "/"),
+        DiskRef("/etc/fstab", 2, "/dev/disk/by-id/usb-Kingston-0:0-part1", "other", None, "fstab"),
+        DiskRef("/etc/fstab", 3, "/dev/hda3", "legacy", "/dev/vda3", "fstab", "swap"),
+        DiskRef("/etc/fstab", 4, "UUID=0a1b", "uuid", None, "fstab", "/data"),
+    )
+    assert checks.check_disk_names_unmapped(facts(disk_refs=refs)) == []
 
 
 # ---- module-order ----

@@ -31,6 +31,7 @@ __all__ = [
     "check_virtio_orig_initrd",
     "check_package_arch",
     "check_legacy_disk_names",
+    "check_disk_names_unmapped",
     "check_module_order",
     "check_sysinit_hook_missing",
     "check_pci_slots",
@@ -47,7 +48,10 @@ FINDING_IDS: dict[str, str] = {
     "initrd-unreadable": "An initrd image exists but its contents could not be read.",
     "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
     "package-arch": "Which virtio package fits this CPU, and a mismatch with the kernel variant.",
-    "legacy-disk-names": "Guest files name disks /dev/hdX or /dev/sdX that become /dev/vdX.",
+    "legacy-disk-names": "Guest files name disks /dev/hdX, /dev/sdX or by bus (by-id ata-...) "
+    "that become /dev/vdX.",
+    "disk-names-unmapped": "Guest files name disks by a bus-specific name virtio lacks, "
+    "with no /dev/vdX to put instead.",
     "module-order": "A module list loads the virtio modules out of the seed's order.",
     "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for the seed's edit.",
     "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
@@ -414,7 +418,7 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
         r
         for r in refs
         if (r.mountpoint == "swap" or r.context in ("swaps", "grub-resume"))
-        and r.device.startswith("/dev/hd")
+        and r.device.startswith(("/dev/hd", "/dev/disk/"))
     ]
     swap_note = ""
     if swap:
@@ -440,6 +444,50 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
             f"virtio: {listed}{swap_note}.",
             "Let the wizard rewrite them (plan --fix-disk-names) or edit each line to the "
             f"/dev/vd* name shown.{guess_note}{uuid_note}",
+            kn.SEED_SWAP + "; " + kn.VIRT_V2V,
+        )
+    ]
+
+
+#: What breaks when a reference that cannot be renamed is left as it is.
+_LOST_ROOT = "the guest will not find its root file system"
+_LOST_SWAP = "swap is silently lost"
+
+
+def check_disk_names_unmapped(facts: Facts) -> list[Finding]:
+    """Bus-specific names (by-id ata-/scsi-/wwn-, by-path) with no virtio name to put instead.
+
+    A virtio disk has none of these links (at most ``by-id/virtio-<serial>``),
+    so the reference dies with the switch; unless the name is QEMU's own IDE
+    serial or a live link told the kernel name, the wizard cannot know which
+    ``/dev/vdX`` it becomes, and only ``UUID=``/``LABEL=`` is safe.
+    """
+    refs = [r for r in facts.disk_refs if r.scheme == "legacy" and not r.proposed]
+    if not refs:
+        return []
+    one = len(refs) == 1
+    listed = "; ".join(f"{r.file}:{r.line} {r.device}" for r in refs)
+    harm = []
+    if any(r.mountpoint == "/" or r.context in ("grub-root", "grub-kernel-root") for r in refs):
+        harm.append(_LOST_ROOT)
+    if any(r.mountpoint == "swap" or r.context in ("swaps", "grub-resume") for r in refs):
+        harm.append(_LOST_SWAP)
+    harm_note = f": {' and '.join(harm)}" if harm else ""
+    fix = "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio."
+    known = kn.unique(r.device for r in refs if r.uuid)
+    if known:
+        fix += f" For {', '.join(known)} the UUID is known: plan --use-uuid writes UUID= there."
+    if any(r.context == "device.map" for r in refs):
+        fix += " In /boot/grub/device.map name the virtio disk itself (/dev/vda)."
+    return [
+        Finding(
+            "disk-names-unmapped",
+            WARNING,
+            f"{len(refs)} disk reference{'' if one else 's'} {'names' if one else 'name'} a "
+            "disk by its emulated bus, which virtio does not show, and no /dev/vd* name can be "
+            f"told for {'it' if one else 'them'}: {listed}. After the switch "
+            f"{'that name is' if one else 'those names are'} gone{harm_note}.",
+            fix,
             kn.SEED_SWAP + "; " + kn.VIRT_V2V,
         )
     ]
@@ -588,6 +636,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_virtio_orig_initrd,
     check_package_arch,
     check_legacy_disk_names,
+    check_disk_names_unmapped,
     check_module_order,
     check_sysinit_hook_missing,
     check_pci_slots,
