@@ -552,3 +552,28 @@ def test_live_link_to_the_only_disk_is_no_guess(tmp_path):
     _link(tmp_path, f"{QM1}-part2", "../../sda2")
     [r] = detect_disk_refs(LiveLocal(t, {}))
     assert (r.proposed, r.guessed) == ("/dev/vda2", False)
+
+
+def test_detect_json_on_the_sles11_root_shows_by_id_proposals(capsys):
+    import json
+
+    from conftest import ROOTS_DIR
+
+    from virtio_wizard.cli import main
+
+    assert main(["--root", str(ROOTS_DIR / "sles11"), "detect", "--json", "--no-initrd"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    got = {
+        (r["file"], r["context"], r["device"].rsplit("/", 1)[-1], r["proposed"])
+        for r in data["disk_refs"]
+    }
+    assert got == {
+        ("/etc/fstab", "fstab", "ata-QEMU_HARDDISK_QM00001-part1", "/dev/vda1"),
+        ("/etc/fstab", "fstab", "ata-QEMU_HARDDISK_QM00001-part2", "/dev/vda2"),
+        ("/etc/fstab", "fstab", "sda3", "/dev/vda3"),
+        ("/boot/grub/menu.lst", "grub-root", "ata-QEMU_HARDDISK_QM00001-part2", "/dev/vda2"),
+        ("/boot/grub/menu.lst", "grub-resume", "ata-QEMU_HARDDISK_QM00001-part1", "/dev/vda1"),
+        ("/boot/grub/device.map", "device.map", "ata-QEMU_HARDDISK_QM00001", "/dev/vda"),
+    }
+    assert "legacy-disk-names" in [f["id"] for f in data["findings"]]
+    assert "disk-names-unmapped" not in [f["id"] for f in data["findings"]]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from conftest import ROOTS_DIR
+
 from tests.plan_fixtures import applied, facts, kernel, make, ref
+from virtio_wizard.detect import detect
+from virtio_wizard.facts import DiskRef
 from virtio_wizard.plan import GuestFiles
 from virtio_wizard.plan.disknames import replace_token
+from virtio_wizard.plan.files import make_plan
+from virtio_wizard.plan.model import Choices
+from virtio_wizard.target import LocalTarget
 
 ALL = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
 FSTAB = "/etc/fstab"
@@ -194,3 +201,139 @@ def test_boot_disk_kept_emulated_keeps_names_by_default():
     (w,) = [x for x in forced.findings if x.id == "disk-names-boot-emulated"]
     assert w.severity == "warning"
     assert w.message.startswith("The boot disk stays emulated, yet disk names are rewritten")
+
+
+# ---- bus-specific names (/dev/disk/by-id, /dev/disk/by-path) -----------------------------
+
+QM1 = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001"
+WDC = "/dev/disk/by-id/ata-WDC_WD10EZEX-00BN5A0_WD-WCC3F1234567"
+MENU = "/boot/grub/menu.lst"
+SLES_FSTAB = (
+    f"{QM1}-part1 swap swap defaults 0 0\n"
+    f"{QM1}-part2 / ext3 acl,user_xattr 1 1\n"
+    f"{WDC}-part1 /data ext3 defaults 1 2\n"
+)
+SLES_MENU = (
+    "title SLES 11\n"
+    "    root (hd0,1)\n"
+    f"    kernel /boot/vmlinuz root={QM1}-part2 resume={QM1}-part1 splash=silent\n"
+)
+DEVICE_MAP = "/boot/grub/device.map"
+
+
+def unmapped(file, line, device, context, uuid=None, mountpoint=None):
+    return DiskRef(file, line, device, "legacy", None, context, mountpoint, uuid)
+
+
+def sles_refs(wdc_uuid=None, root_uuid=None):
+    return (
+        ref(FSTAB, 1, f"{QM1}-part1", "/dev/vda1", context="fstab", mountpoint="swap"),
+        ref(FSTAB, 2, f"{QM1}-part2", "/dev/vda2", context="fstab", mountpoint="/", uuid=root_uuid),
+        unmapped(FSTAB, 3, f"{WDC}-part1", "fstab", wdc_uuid, "/data"),
+        ref(MENU, 3, f"{QM1}-part2", "/dev/vda2", context="grub-root", uuid=root_uuid),
+        ref(MENU, 3, f"{QM1}-part1", "/dev/vda1", context="grub-resume"),
+        unmapped(DEVICE_MAP, 1, WDC, "device.map", "ffff-0000"),
+    )
+
+
+def sles_files():
+    return {
+        FSTAB: SLES_FSTAB.encode(),
+        MENU: SLES_MENU.encode(),
+        DEVICE_MAP: f"(hd0)\t{WDC}\n".encode(),
+    }
+
+
+def test_by_id_names_are_rewritten_whole_and_unmapped_ones_warned():
+    p = plan_names(facts(kernels=READY.kernels, disk_refs=sles_refs()), sles_files())
+    by_path = {s.path: s for s in p.steps}
+    assert set(by_path) == {FSTAB, MENU}
+    assert by_path[FSTAB].new_text == (
+        "/dev/vda1 swap swap defaults 0 0\n"
+        "/dev/vda2 / ext3 acl,user_xattr 1 1\n"
+        f"{WDC}-part1 /data ext3 defaults 1 2\n"
+    )
+    assert by_path[MENU].new_text.splitlines()[2] == (
+        "    kernel /boot/vmlinuz root=/dev/vda2 resume=/dev/vda1 splash=silent"
+    )
+    (w,) = [f for f in p.findings if f.id == "disk-names-unmapped"]
+    assert w.severity == "warning"
+    assert w.message == (
+        "Left as they are, with no virtio name known (they name a disk by its emulated bus, "
+        f"which virtio does not show): /etc/fstab:3 {WDC}-part1, {DEVICE_MAP}:1 {WDC}."
+    )
+    assert w.fix == (
+        "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to "
+        "virtio, or plan with --use-uuid: some of their UUIDs are known."
+    )
+    assert not [f for f in p.findings if f.id == "disk-ref-stale"]
+
+
+def test_uuid_mode_rewrites_unmapped_names_whose_uuid_is_known():
+    refs = sles_refs(wdc_uuid="0a1b-2c3d", root_uuid="1111-aaaa")
+    p = plan_names(facts(kernels=READY.kernels, disk_refs=refs), sles_files(), use_uuid=True)
+    by_path = {s.path: s for s in p.steps}
+    assert set(by_path) == {FSTAB, MENU}
+    assert by_path[FSTAB].new_text == (
+        "/dev/vda1 swap swap defaults 0 0\n"
+        "UUID=1111-aaaa / ext3 acl,user_xattr 1 1\n"
+        "UUID=0a1b-2c3d /data ext3 defaults 1 2\n"
+    )
+    assert f"{WDC}-part1 -> UUID=0a1b-2c3d" in by_path[FSTAB].why
+    assert by_path[MENU].new_text.splitlines()[2] == (
+        "    kernel /boot/vmlinuz root=UUID=1111-aaaa resume=/dev/vda1 splash=silent"
+    )
+    # device.map takes a disk, never UUID=: still named, without the --use-uuid hint.
+    (w,) = [f for f in p.findings if f.id == "disk-names-unmapped"]
+    assert w.message.endswith(f"{DEVICE_MAP}:1 {WDC}.")
+    assert "--use-uuid" not in w.fix
+
+
+def test_unmapped_without_uuid_in_uuid_mode_is_left_and_warned():
+    refs = (unmapped(FSTAB, 3, f"{WDC}-part1", "fstab", mountpoint="/data"),)
+    files = {FSTAB: SLES_FSTAB.encode()}
+    p = plan_names(facts(kernels=READY.kernels, disk_refs=refs), files, use_uuid=True)
+    assert p.steps == ()
+    (w,) = [f for f in p.findings if f.id == "disk-names-unmapped"]
+    assert w.fix.endswith("before switching the disk to virtio.")
+
+
+def test_unmapped_uuid_in_a_bare_kernel_argument_is_not_written():
+    """UUID= means something only after root=/resume=: elsewhere the token is left."""
+    line = f"kernel /vmlinuz ro root=LABEL=/ noresume={WDC}-part1\n"
+    refs = (unmapped(MENU, 1, f"{WDC}-part1", "grub-resume", "0a1b-2c3d"),)
+    p = plan_names(
+        facts(kernels=READY.kernels, disk_refs=refs), {MENU: line.encode()}, use_uuid=True
+    )
+    assert p.steps == ()
+    (w,) = [f for f in p.findings if f.id == "disk-ref-stale"]
+    assert f"{MENU}:1 {WDC}-part1" in w.message
+
+
+def test_runtime_unmapped_names_are_not_warned_as_left():
+    refs = (unmapped("/proc/cmdline", 1, f"{WDC}-part2", "cmdline"),)
+    p = plan_names(facts(kernels=READY.kernels, disk_refs=refs), {})
+    assert not [f for f in p.findings if f.id == "disk-names-unmapped"]
+
+
+def test_sles11_root_plans_initrd_modules_and_rewrites_fstab_and_menu_lst():
+    """The SUSE path end to end on the fixture root: detect, then plan with --fix-disk-names."""
+    target = LocalTarget(str(ROOTS_DIR / "sles11"))
+    f = detect(target, read_initrds=False)
+    qm = [r for r in f.disk_refs if r.device.startswith(QM1)]
+    assert {(r.file, r.proposed) for r in qm} == {
+        ("/etc/fstab", "/dev/vda1"),
+        ("/etc/fstab", "/dev/vda2"),
+        (MENU, "/dev/vda1"),
+        (MENU, "/dev/vda2"),
+        (DEVICE_MAP, "/dev/vda"),
+    }
+    p = make_plan(target, f, Choices(method="initrd", fix_disk_names=True))
+    assert not [x for x in p.findings if x.severity == "error"]
+    by_path = {s.path: s for s in p.steps if s.kind == "edit"}
+    assert "virtio_blk" in by_path["/etc/sysconfig/kernel"].new_text
+    assert QM1 not in by_path["/etc/fstab"].new_text
+    assert "/dev/vda2 /" in by_path["/etc/fstab"].new_text
+    assert "root=/dev/vda2 resume=/dev/vda1 " in by_path[MENU].new_text
+    assert QM1 not in by_path[MENU].new_text
+    assert any(s.kind == "command" and s.argv[0] == "mkinitrd" for s in p.steps)

@@ -8,11 +8,17 @@ Detection lists every reference with the name it should become
 exactly those tokens on those lines. A token is matched whole, so
 ``/dev/hda1`` never touches ``/dev/hda10``. With ``use_uuid`` the robust
 ``UUID=`` form is written where the file system's UUID is known.
+
+Bus-specific names (``/dev/disk/by-id/ata-...``, ``by-path/...``) are
+references like any other: the ones detection could map are rewritten to
+``/dev/vdX``; the others have no virtio name, so only ``UUID=`` (when known
+and asked for) can replace them, and the rest are named in a warning.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from .. import knowledge as K
 from ..facts import DiskRef, Facts
@@ -41,15 +47,32 @@ def replace_token(line: str, device: str, new: str, prefix: str = "") -> tuple[s
     return pattern.subn(lambda m: m.group(1) + new, line)
 
 
-def _new_name(ref: DiskRef, use_uuid: bool) -> tuple[str, str]:
-    """(text to write, prefix it must follow) for one reference."""
-    assert ref.proposed is not None
+def _new_name(ref: DiskRef, use_uuid: bool) -> Optional[tuple[str, str]]:
+    """(text to write, prefix it must follow) for one reference; None when nothing fits."""
     if use_uuid and ref.uuid:
         if ref.context in UUID_CONTEXTS:
             return f"UUID={ref.uuid}", ""
         if ref.context in KERNEL_ARG_CONTEXTS:
             return f"UUID={ref.uuid}", "root=|resume="
+    if ref.proposed is None:
+        return None
     return ref.proposed, ""
+
+
+def _unmapped_finding(refs: list[DiskRef], use_uuid: bool) -> Finding:
+    """The legacy references the plan leaves as they are: no virtio name, no UUID= to write."""
+    listed = ", ".join(K.unique(f"{r.file}:{r.line} {r.device}" for r in refs))
+    fix = "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio"
+    if not use_uuid and any(r.uuid for r in refs):
+        fix += ", or plan with --use-uuid: some of their UUIDs are known"
+    return Finding(
+        "disk-names-unmapped",
+        WARNING,
+        "Left as they are, with no virtio name known (they name a disk by its emulated bus, "
+        "which virtio does not show): " + listed + ".",
+        fix + ".",
+        K.SEED_SWAP,
+    )
 
 
 def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
@@ -82,7 +105,16 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
                 K.SEED_SWAP,
             )
         )
-    refs = [r for r in facts.disk_refs if r.proposed]
+    refs = [r for r in facts.disk_refs if r.proposed or _new_name(r, choices.use_uuid)]
+    unmapped = [
+        r
+        for r in facts.disk_refs
+        if r.scheme == "legacy"
+        and r.context not in RUNTIME_CONTEXTS
+        and _new_name(r, choices.use_uuid) is None
+    ]
+    if unmapped:
+        findings.append(_unmapped_finding(unmapped, choices.use_uuid))
     runtime = [r for r in refs if r.context in RUNTIME_CONTEXTS]
     if runtime:
         where = ", ".join(K.unique(r.file for r in runtime))
@@ -130,12 +162,16 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
         changes: list[str] = []
         for r in file_refs:
             i = r.line - 1
-            new, prefix = _new_name(r, choices.use_uuid)
+            name = _new_name(r, choices.use_uuid)
+            assert name is not None  # refs holds only references with a new name
+            new, prefix = name
             count = 0
             if 0 <= i < len(lines):
                 lines[i], count = replace_token(lines[i], r.device, new, prefix)
-                if count == 0 and prefix:
-                    new = r.proposed or new
+                if count == 0 and prefix and r.proposed:
+                    # Not after root=/resume= (e.g. a bare device argument):
+                    # UUID= would mean nothing there, the virtio name does.
+                    new = r.proposed
                     lines[i], count = replace_token(lines[i], r.device, new)
             if count == 0:
                 stale.append(f"{r.file}:{r.line} {r.device}")
