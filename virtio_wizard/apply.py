@@ -505,16 +505,24 @@ class _Run:
         self.outcomes: list[StepOutcome] = []
         self.messages: list[str] = []
         self.path = ""
+        #: A save failed: the journal on the guest lags behind what was done.
+        self.unsaved = False
 
     def save(self) -> None:
         self.path = write_journal(self.target, self.journal)
 
     def _try_save(self) -> None:
-        """Save when the apply is already failing: a second error must not hide the first."""
+        """Save when the apply is already failing: a second error must not hide the first.
+
+        Said once: a guest that went away (a dropped SSH connection, a full
+        disk) fails every later save the same way.
+        """
         try:
             self.save()
         except OSError as exc:
-            self.messages.append(f"the journal could not be updated: {_os_reason(exc)}")
+            if not self.unsaved:
+                self.messages.append(f"the journal could not be updated: {_os_reason(exc)}")
+            self.unsaved = True
 
     def run(self) -> ApplyResult:
         try:
@@ -536,7 +544,16 @@ class _Run:
             raise
         for j in range(len(self.outcomes), len(self.plan.steps)):
             self.outcomes.append(StepOutcome(j, self.plan.steps[j].kind, PENDING, "not reached"))
-        if failed:
+        if failed and self.unsaved:
+            # The journal may not list the last step: undo alone could miss it,
+            # while a rerun surveys every file and resumes the journal.
+            self.messages.append(
+                f"apply stopped and its journal {self.path} could not be updated; every "
+                "file is either as it was or as planned: run the same apply again once the "
+                "guest is reachable (it resumes and finishes), then `virtio-wizard undo` "
+                "if you want the old files back"
+            )
+        elif failed:
             self.messages.append(
                 f"apply stopped; the journal {self.path} lists what was changed: "
                 "run `virtio-wizard undo` to put it back"
@@ -594,8 +611,12 @@ class _Run:
             else:
                 return self._command(i, step, rec)
         except OSError as exc:
-            if step.kind == "edit":
-                rec["intact"] = self._intact(rec, state)
+            if step.kind != "edit":
+                # Nothing of ours was being written: a command's own output
+                # file is the command's business (and the backup step's copy
+                # goes through a temp file).
+                return self._fail(i, step, rec, _os_reason(exc))
+            rec["intact"] = self._intact(rec, state)
             return self._fail(i, step, rec, _os_message(exc))
         return True
 
