@@ -144,9 +144,11 @@ class PciDevice:
 class DiskRef:
     """One reference to a disk device in a guest file.
 
-    ``scheme`` is ``legacy`` (/dev/hd*, /dev/sd*), ``virtio`` (/dev/vd*),
-    ``label``, ``uuid``, ``lvm`` or ``other``; ``proposed`` is the virtio name
-    it should become, or None when nothing must change.
+    ``scheme`` is ``legacy`` (a name that changes under virtio: /dev/hd*,
+    /dev/sd*, bus-specific /dev/disk/by-id/ata-* or by-path names),
+    ``virtio`` (/dev/vd*), ``label``, ``uuid``, ``lvm`` or ``other``;
+    ``proposed`` is the virtio name it should become, or None when nothing
+    must change or no safe mapping exists.
     """
 
     file: str
