@@ -255,3 +255,29 @@ def test_render_is_stable_and_names_the_plan(tmp_path):
     data = Path(write_script(plan, str(tmp_path / "p.sh"))).read_bytes()
     assert LATIN1 in data  # Latin-1 bytes are carried exactly, not re-encoded
     assert stat.S_IMODE(os.stat(tmp_path / "p.sh").st_mode) == 0o755
+
+
+@needs_chroot
+@pytest.mark.parametrize("shell", SHELLS)
+def test_first_failure_stops_the_script_non_zero(tmp_path, shell):
+    """A failing step ends the script at once (exit 1); the steps after it are not run."""
+    root = make_guest(tmp_path / "guest")
+    steps = (
+        Step(kind="backup", why="keep the old initrd", path=IMAGE, to=IMAGE + ".vw-orig"),
+        Step(kind="command", why="rebuild", argv=("sh", "-c", "echo trying; exit 7")),
+        edit(root, "/etc/fstab", b"/dev/vda1 / ext3 defaults 1 1\n"),
+    )
+    plan = Plan(choices=Choices(), steps=steps, modules=MODULES, kernel=KVER)
+    script = Path(write_script(plan, str(tmp_path / "plan.sh")))
+    fstab = (root / "etc" / "fstab").read_bytes()
+    proc = run_script(root, script, shell=shell)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "trying" in proc.stdout
+    assert "virtio-wizard: error: step 2: `sh -c 'echo trying; exit 7'` failed" in proc.stderr
+    assert "step 3" not in proc.stdout
+    assert (root / "etc" / "fstab").read_bytes() == fstab
+    assert (root / IMAGE.lstrip("/")).with_name(IMAGE.rsplit("/", 1)[1] + ".vw-orig").exists()
+    # --undo takes back what was done before the failure (the backup copy).
+    undo = run_script(root, script, "--undo", shell=shell)
+    assert undo.returncode == 0, undo.stderr
+    assert not (root / (IMAGE.lstrip("/") + ".vw-orig")).exists()
