@@ -53,6 +53,8 @@ async def test_every_screen_is_ascii_in_ascii_mode():
         await press(pilot, "n")
         assert_ascii(app, "done")
         await press(pilot, "u")
+        assert_ascii(app, "confirm undo")
+        await press(pilot, "y")
         assert_ascii(app, "undo")
         await press(pilot, "n")
         await settle(pilot)

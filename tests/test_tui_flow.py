@@ -19,6 +19,7 @@ from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.engine import Engine
 from virtio_wizard.tui.screens.apply import ApplyScreen
 from virtio_wizard.tui.screens.confirm import ConfirmApply
+from virtio_wizard.tui.screens.confirm_undo import ConfirmUndo
 from virtio_wizard.tui.screens.done import DoneScreen
 from virtio_wizard.tui.screens.drivers import DriversScreen
 from virtio_wizard.tui.screens.guest import GuestScreen
@@ -171,6 +172,15 @@ async def test_initrd_both_apply_then_undo_restores_every_byte(rhel):
         assert "Detecting the guest again says:" in text
         assert "Journal: /var/lib/virtio-wizard/journal/" in text
         await press(pilot, "u")
+        # Undo writes files: it asks first, naming them, with focus on Cancel.
+        assert isinstance(app.screen, ConfirmUndo)
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        text = screen_text(app)
+        assert "Files restored byte for byte from their backups:" in text
+        assert "/etc/fstab" in text and "/boot/grub/grub.conf" in text
+        assert "Files removed (apply created them):" in text
+        assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in text
+        await press(pilot, "y")
         assert isinstance(app.screen, ApplyScreen)
         assert "Undo finished" in screen_text(app)
         await press(pilot, "n")
@@ -197,6 +207,11 @@ async def test_undo_is_offered_at_the_start_when_a_journal_exists(rhel):
         assert "Press u to undo the earlier apply" in text
         assert "u Undo last apply" in text
         await press(pilot, "u")
+        assert isinstance(app.screen, ConfirmUndo)
+        assert "/etc/fstab" in screen_text(app)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen)  # cancelled: still there
+        await press(pilot, "u", "y")
         assert isinstance(app.screen, ApplyScreen)
         assert "Undo finished" in screen_text(app)
         await press(pilot, "n")
@@ -306,12 +321,19 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot, "sysinit")
         assert app.screen.choices.method == "sysinit"
+        # The Drivers step starts where the Path step judged sysinit possible.
+        assert app.screen.choices.boot_disk == "emulated"
+        assert "Plan ready" in screen_text(app)
+        await pick(pilot, "boot-virtio")
+        await settle(pilot)
         text = screen_text(app)
         assert "Refused:" in text
         # The reason is on screen without scrolling.
         assert "Next is blocked:" in text
         assert app.screen.plan.refusals[0].message.split()[0] in text
         assert app.screen.plan is not None and app.screen.plan.refused
+        # The fix names CLI flags; the wizard says where that choice is made.
+        assert "(in the wizard: choose initrd on the Path step" in text
         await press(pilot, "n")
         assert isinstance(app.screen, DriversScreen)  # Next is blocked
         await pick(pilot, "boot-emulated")
@@ -448,6 +470,8 @@ async def test_failed_apply_stops_and_offers_undo(rhel):
         assert "u Undo" in text
         assert "Press u to undo" in text
         await press(pilot, "u")
+        assert isinstance(app.screen, ConfirmUndo)
+        await press(pilot, "y")
         assert "Undo finished" in screen_text(app)
     after = tree_hashes(rhel.root)
     # The journal and its backups stay (undo marks the journal undone).
@@ -592,3 +616,85 @@ async def test_ctrl_q_waits_while_apply_writes(rhel):
         await settle(pilot)
         assert "Apply finished" in screen_text(app)
         assert "^Q Quit" in screen_text(app)
+
+
+# ---- Undo asks first ----------------------------------------------------------
+
+
+@aio
+async def test_undo_from_done_cancelled_writes_nothing_and_stays_on_done(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y", "n")
+        assert isinstance(app.screen, DoneScreen)
+        applied = tree_hashes(rhel.root)
+        await press(pilot, "u")
+        assert isinstance(app.screen, ConfirmUndo)
+        assert "y Yes, undo" in screen_text(app)
+        await press(pilot, "enter")  # Enter on the default focus: Cancel
+        assert isinstance(app.screen, DoneScreen)
+        await press(pilot, "u", "n")
+        assert isinstance(app.screen, DoneScreen)
+        await press(pilot, "u", "escape")
+        assert isinstance(app.screen, DoneScreen)
+        assert "Verified" in screen_text(app)
+    assert tree_hashes(rhel.root) == applied
+
+
+@pytest.mark.parametrize(
+    "answer, shown",
+    [
+        (None, "Nothing to undo. Nothing will be changed."),
+        (OSError(13, "Permission denied"), "The journal could not be read: [Errno 13]"),
+    ],
+)
+@aio
+async def test_undo_confirm_without_a_journal_cannot_be_confirmed(rhel, answer, shown):
+    class NoJournal(Engine):
+        def undoable_journal(self, target):
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        def undo(self, target, on_event):
+            raise AssertionError("undo must not run")
+
+    app = make_app(rhel, label="demo guest", engine=NoJournal())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ConfirmUndo(rhel, app.engine, "demo guest"))
+        await settle(pilot)
+        text = screen_text(app)
+        assert shown in text
+        assert "Yes, undo" not in text  # the binding and the button are hidden
+        assert not app.screen.query_one("#undo").display
+        await press(pilot, "y")
+        assert isinstance(app.screen, ConfirmUndo)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen)
+
+
+@aio
+async def test_preview_says_where_the_notes_flags_are_in_the_wizard(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        terms = static_text(app.screen.query_one("#wizard-terms"))
+        assert "The notes below name command-line flags; in the wizard:" in terms
+        assert "pick /etc/sysconfig/modules/virtio.modules under 'File to load" in terms
+        assert "untick 'Rewrite /dev/hdX" in terms
+
+
+@aio
+async def test_apply_log_wraps_with_a_hanging_indent(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n", "a", "y")
+        lines = screen_text(app).split("\n")
+        start = next(i for i, line in enumerate(lines) if "= journal: " in line)
+        assert lines[start + 1].startswith("   ")  # under the text, not the margin
+        assert "(in the wizard: press u on the Done screen" in screen_text(app)

@@ -112,3 +112,80 @@ def test_host_steps_only_for_the_network_driver():
     block = Plan(choices=Choices(block=True, net=False))
     assert host_steps(net, [gso]) == ["ethtool -K IFACE gso off"]
     assert host_steps(block, [gso]) == []
+
+
+# ---- CLI flags in core messages, and what they mean in the wizard ----------------
+
+
+def test_wizard_terms_map_every_flag_a_core_fix_names():
+    from virtio_wizard.tui.wizard_terms import footnote, in_the_wizard
+
+    fix = "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated."
+    assert in_the_wizard(fix) == [
+        "choose initrd on the Path step (Esc goes back to it)",
+        "set Boot disk to 'stays emulated' on the Drivers step",
+    ]
+    rec = "Plan again with --sysinit-file /etc/sysconfig/modules/virtio.modules to use it."
+    assert in_the_wizard(rec) == [
+        "pick /etc/sysconfig/modules/virtio.modules under 'File to load them from' "
+        "on the Drivers step (sysinit path)"
+    ]
+    assert "another file" in footnote("Choose another --sysinit-file, or use --method initrd.")
+    assert "press u on the Done screen" in footnote("journal: x; `virtio-wizard undo` reverts")
+    assert "untick 'Rewrite" in footnote("Plan with --keep-disk-names")
+    assert "tick 'Write UUID=" in footnote("use --use-uuid where UUIDs are known")
+    assert "'Kernel'" in footnote("Prepare a kernel that has them: --kernel 2.6.18-92.el5")
+    assert footnote("Nothing to edit there; reboot after apply.") == ""
+    # One footnote line per flag, however often it is named.
+    assert len(in_the_wizard("--method initrd", "use --method initrd.")) == 1
+
+
+def test_wizard_terms_doctests():
+    import doctest
+
+    from virtio_wizard.tui import wizard_terms
+    from virtio_wizard.tui.screens import confirm_undo
+
+    for module in (wizard_terms, confirm_undo):
+        failed, tried = doctest.testmod(module)
+        assert tried > 0 and failed == 0, module.__name__
+
+
+def test_findings_text_adds_the_wizard_footnote_only_where_a_flag_is_named():
+    with_flag = Finding(
+        "sysinit-no-boot-disk", ERROR, "Too late for the boot disk.", "Use --method initrd."
+    )
+    plain = Finding("gso-tso", WARNING, "Slow network.", "ethtool -K IFACE gso off")
+    text = text_of(fv.findings_text([with_flag, plain]))
+    assert "(in the wizard: choose initrd on the Path step" in text
+    assert text.count("in the wizard") == 1
+
+
+def test_log_line_wraps_under_its_text_not_its_mark():
+    from virtio_wizard.tui.screens.apply import log_line
+
+    long = "restored /boot/grub/grub.conf from " + "/var/lib/virtio-wizard/backups/x" * 3
+    lines = text_of(log_line("- ", long), width=40).rstrip("\n").split("\n")
+    assert lines[0].startswith("- restored")
+    assert len(lines) > 1 and all(line.startswith("  ") for line in lines[1:])
+
+
+def test_undo_paths_reads_what_undo_restores_and_removes():
+    from virtio_wizard.tui.screens.confirm_undo import undo_paths
+
+    journal = {
+        "steps": [
+            {"kind": "backup", "changed": True, "to": "/boot/i.img.virtio.orig", "created": True},
+            {
+                "kind": "command",
+                "changed": True,
+                "image": {"path": "/boot/i.img", "before_sha256": "ab"},
+            },
+            {"kind": "edit", "changed": True, "path": "/etc/fstab", "backup": {"path": "b"}},
+            {"kind": "edit", "changed": True, "path": "/etc/new.conf", "backup": None},
+            {"kind": "edit", "changed": False, "status": "skipped", "path": "/etc/untouched"},
+        ]
+    }
+    restored, removed = undo_paths(journal)
+    assert restored == ["/boot/i.img", "/etc/fstab"]
+    assert removed == ["/boot/i.img.virtio.orig", "/etc/new.conf"]

@@ -162,7 +162,13 @@ class WizardApp(App[int]):
                 )
                 if nav.action == NEXT:
                     method, sysinit_file = nav.value
-                    choices = _with(choices, method=method, sysinit_file=sysinit_file)
+                    changes: dict[str, Any] = {"method": method, "sysinit_file": sysinit_file}
+                    if method != choices.method:
+                        # The Path step judged sysinit with the boot disk
+                        # emulated (the seed: sysinit cannot serve it), so the
+                        # Drivers step starts from what was judged possible.
+                        changes["boot_disk"] = "emulated" if method == "sysinit" else "virtio"
+                    choices = _with(choices, **changes)
                     step = "drivers"
                 else:
                     step = "guest"

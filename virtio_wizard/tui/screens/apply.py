@@ -20,9 +20,10 @@ from textual.widgets import RichLog, Static
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
 from ..widgets.plan_view import step_title
-from .base import NEXT, UNDO, Nav, StepScreen
+from ..wizard_terms import footnote
+from .base import NEXT, Nav, StepScreen
 
-__all__ = ["ApplyScreen", "RunOutcome", "event_fields"]
+__all__ = ["ApplyScreen", "RunOutcome", "event_fields", "log_line"]
 
 MARKS = {
     "todo": ("[ ]", ""),
@@ -31,6 +32,19 @@ MARKS = {
     "skip": ("[-]", "dim"),
     "fail": ("[!]", "bold red"),
 }
+
+
+def log_line(prefix: str, text: str, style: str = "") -> Table:
+    """A log line whose wrapped lines stay indented under its text, not its mark.
+
+    Journal and backup paths are long; wrapped to the left margin they read
+    as new entries.
+    """
+    grid = Table.grid()
+    grid.add_column(width=len(prefix), no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(prefix, style=style), Text(text, style=style))
+    return grid
 
 
 class RunOutcome:
@@ -141,11 +155,16 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         if text:
             prefix = "  " if kind == "output" else ("! " if state == "fail" else "- ")
             style = "bold red" if state == "fail" else ""
-            log.write(Text(prefix + text, style=style))
+            log.write(log_line(prefix, text, style))
 
     def _draw_steps(self) -> None:
         if self.plan is None or not self.plan.steps:
-            self.query_one("#steps", Static).update(Text("Replaying the journal backwards ..."))
+            said = (
+                "The journal was replayed backwards."
+                if self.finished
+                else ("Replaying the journal backwards ...")
+            )
+            self.query_one("#steps", Static).update(Text(said))
             return
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=3, no_wrap=True)
@@ -164,8 +183,11 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         status = self.query_one("#status", Static)
         log = self.query_one("#output", RichLog)
         result = outcome.result
-        for message in getattr(result, "messages", ()) or ():
-            log.write(Text(message, style="bold" if outcome.ok else "bold red"))
+        messages = list(getattr(result, "messages", ()) or ())
+        if result is None and outcome.error:
+            messages.append(outcome.error)
+        for message in messages:
+            log.write(log_line("= ", message, "bold" if outcome.ok else "bold red"))
         if outcome.ok:
             self._draw_steps()
             done = "Undo finished: files restored." if self.undoing else "Apply finished."
@@ -173,24 +195,36 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         else:
             self.states = ["fail" if s == "run" else s for s in self.states]
             self._draw_steps()
-            status.update(Text("Stopped: " + (outcome.error or "a step failed"), style="bold red"))
+            # One line, cut with an ellipsis: the whole reason is in the log below.
+            status.update(
+                Text(
+                    "Stopped: " + (outcome.error or "a step failed"),
+                    style="bold red",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            )
             log.write(
-                Text("Stopped at the failing step; later steps were not run.", style="bold red")
+                log_line("! ", "Stopped at the failing step; later steps were not run.", "bold red")
             )
             if not self.undoing:
                 journal = getattr(result, "journal", None) or f"{JOURNAL_DIR}/journal/"
                 log.write(
-                    Text(
+                    log_line(
+                        "= ",
                         f"Every changed file was backed up first; journal: {journal}. "
-                        "Press u to undo what was done.",
-                        style="bold",
+                        "Press u to undo what was done (it asks first).",
+                        "bold",
                     )
                 )
+        note = footnote(*messages)
+        if note:
+            log.write(log_line("  ", f"({note})", "italic"))
         self.set_next_ready(True)
 
     def action_undo(self) -> None:
         if self.finished and self.outcome is not None and not self.outcome.ok:
-            self.dismiss(Nav(UNDO, self.outcome))
+            self.ask_undo(self.outcome)
 
     def action_back(self) -> None:
         """No way back while writing; afterwards Back means go on."""

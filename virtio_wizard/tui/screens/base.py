@@ -72,3 +72,18 @@ class StepScreen(Screen[Nav]):
     def result(self) -> Any:
         """The value handed on by Next (override)."""
         return None
+
+    def ask_undo(self, value: Any = None) -> None:
+        """Dismiss with Undo only after the user confirms it in ``ConfirmUndo``.
+
+        Undo writes guest files, so it is confirmed like apply; on Cancel this
+        screen stays as it was (nothing re-detected, nothing re-verified).
+        """
+        from .confirm_undo import ConfirmUndo
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(Nav(UNDO, value))
+
+        confirm = ConfirmUndo(self.app.target, self.app.engine, self.app.target_label)
+        self.app.push_screen(confirm, callback=answered)

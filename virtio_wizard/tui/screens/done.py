@@ -20,7 +20,7 @@ from textual.widgets import Static
 from ...finding import Finding
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
-from .base import QUIT, UNDO, Nav, StepScreen
+from .base import QUIT, Nav, StepScreen
 
 __all__ = ["DoneScreen", "host_steps"]
 
@@ -125,11 +125,13 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         parts.append(
             Text.assemble(("Journal: ", "bold"), journal or f"{JOURNAL_DIR}/ in the guest")
         )
-        parts.append(Text("Press u to undo everything, r to write a report, q to finish."))
+        parts.append(
+            Text("Press u to undo everything (it asks first), r to write a report, q to finish.")
+        )
         self.query_one("#done", Static).update(Group(*parts))
 
     def action_undo(self) -> None:
-        self.dismiss(Nav(UNDO))
+        self.ask_undo()
 
     def action_finish(self) -> None:
         self.dismiss(Nav(QUIT))

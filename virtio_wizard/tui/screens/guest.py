@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ..widgets import facts_view as fv
-from .base import UNDO, Nav, StepScreen
+from .base import StepScreen
 
 if TYPE_CHECKING:
     from ...facts import Facts
@@ -275,7 +275,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
 
     def action_undo(self) -> None:
         if self.journal is not None:
-            self.dismiss(Nav(UNDO, self.journal))
+            self.ask_undo(self.journal)
 
     def result(self) -> Any:
         return self.facts

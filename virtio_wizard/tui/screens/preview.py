@@ -7,6 +7,8 @@ here; ``a`` goes on to the confirmation, which names the files once more.
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...plan.model import Plan
+from ..wizard_terms import in_the_wizard
 from .base import StepScreen
 
 __all__ = ["PreviewScreen"]
@@ -51,6 +54,17 @@ class PreviewScreen(StepScreen, inherit_bindings=False):
                         style="bold reverse",
                     ),
                     id="demo-banner",
+                )
+            ways = in_the_wizard(*(f"{f.message} {f.fix or ''}" for f in self.plan.findings))
+            if ways:
+                bullets = Table.grid(padding=(0, 1))
+                bullets.add_column(width=3, justify="right")
+                bullets.add_column(ratio=1)
+                for way in ways:
+                    bullets.add_row("-", way)
+                yield Static(
+                    Group(Text("The notes below name command-line flags; in the wizard:"), bullets),
+                    id="wizard-terms",
                 )
             yield Static(self.engine.preview_rich(self.plan, ascii=self.app.ascii_mode), id="plan")
         yield from self.compose_footer()

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ...facts import BUILTIN, MISSING, MODULE, Facts, Kernel
 from ...finding import ERROR, WARNING, Finding
+from ..wizard_terms import footnote
 
 __all__ = [
     "Rows",
@@ -209,7 +210,12 @@ def initrd_text(facts: Facts) -> RenderableType:
 
 
 def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> RenderableType:
-    """Findings with their fix, worst first."""
+    """Findings with their fix, worst first.
+
+    A fix that names a command-line flag gets a footnote saying where the
+    same choice is made in the wizard (``wizard_terms``); the core's words
+    stay as they are, the same as ``plan`` and the report print.
+    """
     order = {ERROR: 0, WARNING: 1}
     shown = sorted(findings, key=lambda f: order.get(f.severity, 2))
     if limit is not None:
@@ -224,6 +230,9 @@ def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> R
         if f.fix:
             body.append("\nfix: ", style="bold")
             body.append(f.fix, style="")
+        note = footnote(f.message, f.fix or "")
+        if note:
+            body.append(f"\n({note})", style="italic")
         body.append(f"\n[{f.id}]" + (f" {f.source}" if f.source else ""), style="dim")
         grid.add_row(severity_label(f.severity), body)
     return grid
