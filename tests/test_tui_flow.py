@@ -112,6 +112,54 @@ async def test_detection_failure_is_shown_and_blocks_next(rhel):
 
 
 @aio
+async def test_quick_detection_is_in_the_first_guest_frame(rhel):
+    """A demo is detected within EARLY_WAIT: the Guest screen never shows 'Detecting'."""
+    frames = []
+    app = make_app(rhel, label="demo guest")
+    original = app._display
+
+    def display(screen, renderable):
+        original(screen, renderable)
+        if isinstance(screen, GuestScreen) and renderable is not None:
+            frames.append(screen_text(app))
+
+    app._display = display
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert frames and "Red Hat Enterprise Linux Server 5.2" in frames[0]
+        assert not any("Detecting the guest" in f for f in frames)
+
+
+@aio
+async def test_slow_detection_shows_the_screen_with_progress_first(rhel):
+    """Past EARLY_WAIT the screen comes with its progress line; the facts follow."""
+    import threading
+
+    from virtio_wizard.tui.app import EARLY_WAIT
+
+    gate = threading.Event()
+
+    class SlowDetect(Engine):
+        def detect(self, target, progress=None):
+            gate.wait(5)
+            return super().detect(target, progress)
+
+    app = make_app(rhel, label="demo guest", engine=SlowDetect())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(EARLY_WAIT + 0.2)
+        assert isinstance(app.screen, GuestScreen)
+        assert "Detecting the guest ..." in screen_text(app)
+        await pilot.press("n")  # nothing to go on with yet
+        await pilot.pause(0.05)
+        assert isinstance(app.screen, GuestScreen)
+        gate.set()
+        await settle(pilot)
+        assert "Red Hat Enterprise Linux Server 5.2" in screen_text(app)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PathScreen)
+
+
+@aio
 async def test_slow_initrd_read_does_not_block_next(rhel):
     import threading
 

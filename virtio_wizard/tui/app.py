@@ -23,7 +23,10 @@ if TYPE_CHECKING:  # the core's types load with the screens that use them
     from ..finding import Finding
     from ..plan.model import Choices, Plan
 
-__all__ = ["WizardApp", "make_app"]
+__all__ = ["WizardApp", "make_app", "EARLY_WAIT"]
+
+#: Seconds the first screen waits for a quick detection (see ``on_mount``).
+EARLY_WAIT = 0.15
 
 
 class WizardApp(App[int]):
@@ -62,6 +65,7 @@ class WizardApp(App[int]):
         self.plan: Optional[Plan] = None
         self.journal: Any = None
         self.last_outcome: Any = None
+        #: Detection started by ``make_app`` before this App was built (``early.py``).
         self.early_detection = None
         if ascii:
             from .widgets.ascii import AsciiFilter, install_scrollbar_renderer
@@ -85,23 +89,27 @@ class WizardApp(App[int]):
 
         return to_ascii(shown)
 
-    def start_detection(self) -> None:
-        """Start detecting before the first frame (a helper process or a thread,
-        see ``early.py``): by the time the Guest screen mounts, the facts are
-        often there already."""
-        from .early import EarlyDetection
+    async def on_mount(self) -> None:
+        """Push the Guest screen at once (not from the walker, one frame later).
 
-        self.early_detection = EarlyDetection(self.engine, self.target)
-        self.early_detection.start()
-
-    def on_mount(self) -> None:
-        """Push the Guest screen at once (not from the walker, one frame later)."""
+        A quick detection (a demo, a local guest) is awaited for up to
+        ``EARLY_WAIT`` seconds first, so that the screen's first frame shows
+        the facts; the event loop keeps running meanwhile.
+        """
         import asyncio
 
         from .screens.guest import GuestScreen
 
+        early = self.early_detection
+        if early is not None and await early.wait_briefly(EARLY_WAIT):
+            try:
+                self.facts, self.findings = early.result()
+                early.used = True
+            except Exception:  # noqa: BLE001 - the Guest screen takes it and shows why
+                pass
+
         first: asyncio.Future = asyncio.get_running_loop().create_future()
-        guest = GuestScreen(self.target, self.engine, early=self.early_detection)
+        guest = GuestScreen(self.target, self.engine, self.facts, self.findings, early=early)
         self.push_screen(guest, callback=lambda nav: first.done() or first.set_result(nav))
         self.walk(first)
 
@@ -284,7 +292,19 @@ def make_app(
     core calls (tests that make one call fail on purpose); ``detect_early``
     starts detection now, before Textual's first frame (see ``early.py``).
     """
-    app = WizardApp(target, ascii=ascii, label=label, engine=engine, report_default=report_default)
+    early = None
     if detect_early:
-        app.start_detection()
+        # Started before the App is built: its construction overlaps detection too.
+        from .early import EarlyDetection
+
+        early = EarlyDetection(engine or Engine(), target)
+        early.start()
+    app = WizardApp(
+        target,
+        ascii=ascii,
+        label=label,
+        engine=early.engine if early else engine,
+        report_default=report_default,
+    )
+    app.early_detection = early
     return app

@@ -27,6 +27,8 @@ class EarlyDetection:
         #: True once a Guest screen has taken the result (later ones detect afresh).
         self.used = False
         self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._on_done: Optional[Callable[[], None]] = None
         self._result: Any = None
         self._error: Optional[BaseException] = None
 
@@ -41,12 +43,55 @@ class EarlyDetection:
         except Exception as exc:  # noqa: BLE001 - re-raised in the screen's worker
             self._error = exc
         finally:
-            self._done.set()
+            with self._lock:
+                self._done.set()
+                on_done, self._on_done = self._on_done, None
+            if on_done is not None:
+                on_done()
+
+    def when_done(self, callback: Callable[[], None]) -> bool:
+        """Call ``callback`` (in the detection thread) when detection ends.
+
+        Returns False, and never calls it, when detection has ended already:
+        the caller takes ``result()`` at once. Handing the news over from
+        this thread saves a wake-up of a waiting worker thread, each of which
+        may wait a whole GIL switch interval (5 ms) before the frame.
+        """
+        with self._lock:
+            if self._done.is_set():
+                return False
+            self._on_done = callback
+            return True
 
     def _progress(self, *args: Any) -> None:
         sink = self.progress_sink
         if sink is not None:
             sink(*args)
+
+    async def wait_briefly(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds without blocking the event loop; True if done.
+
+        A demo or a local guest is detected in tens of milliseconds: showing
+        the Guest screen with its facts in its first frame costs less than a
+        "Detecting ..." frame followed by another one (Textual draws changes
+        on its next refresh tick). A slow target (SSH, a big root) runs past
+        ``timeout`` and gets the screen with its progress line instead.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(lambda: woken.done() or woken.set_result(None))
+
+        if not self.when_done(wake):
+            return True
+        try:
+            await asyncio.wait_for(woken, timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     def result(self):
         """(facts, findings); raises what detection raised. Blocks: call from a worker."""

@@ -75,6 +75,8 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.findings = list(findings or [])
         self.initrds_read = initrds_read
         self.journal = journal
+        #: (summary, width) last drawn: a resize to the same width draws nothing.
+        self._drawn: Optional[tuple[Any, int]] = None
         # Next stays shown while detecting (a footer redraw when facts arrive
         # would delay the first useful frame); it does nothing until then.
         self.next_ready = True
@@ -89,7 +91,8 @@ class GuestScreen(StepScreen, inherit_bindings=False):
     def on_mount(self) -> None:
         if self.facts is None:
             self._status("Detecting the guest ...")
-            self.detect_guest()
+            if not self._take_early():
+                self.detect_guest()
         else:
             self._show()
             self.follow_up(self.facts, not self.initrds_read, self.journal is None)
@@ -127,24 +130,49 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             super().__init__()
             self.journal = journal
 
+    def _take_early(self) -> bool:
+        """Use the detection the app started (``early.py``) without a worker.
+
+        Done already: the facts go into this screen's first frame. Still
+        running: its thread posts the answer when it ends. False when there
+        is none to take (a second Guest screen detects afresh).
+        """
+        early, self.early = self.early, None
+        if early is None or early.used:
+            return False
+        early.used = True
+        early.progress_sink = self._post_progress
+
+        def post() -> None:
+            try:
+                facts, findings = early.result()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
+                self.post_message(self._Failed(exc))
+                return
+            self.post_message(self._Got(facts, findings, False))
+
+        if not early.when_done(post):
+            try:
+                facts, findings = early.result()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
+                self._failed(exc)
+                return True
+            self._got(facts, findings, False)
+            self.call_after_refresh(self.follow_up, facts, True, self.journal is None)
+        return True
+
+    def _post_progress(self, *args: Any, **kwargs: Any) -> None:
+        what = " ".join(str(a) for a in args if a is not None)
+        if what:
+            self.post_message(self._Progress(f"Detecting: {what}"))
+
     @work(thread=True, exclusive=True, group="detect")
     def detect_guest(self) -> None:
         """Facts without the initrds: the fast part, shown as soon as it is known."""
 
-        def progress(*args: Any, **kwargs: Any) -> None:
-            what = " ".join(str(a) for a in args if a is not None)
-            if what:
-                self.post_message(self._Progress(f"Detecting: {what}"))
-
         try:
-            early, self.early = self.early, None
-            if early is not None and not early.used:
-                early.used = True
-                early.progress_sink = progress
-                facts, findings = early.result()
-            else:
-                facts = self.engine.detect(self.target, progress=progress)
-                findings = self.engine.check(facts)
+            facts = self.engine.detect(self.target, progress=self._post_progress)
+            findings = self.engine.check(facts)
         except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
             self.post_message(self._Failed(exc))
             return
@@ -265,9 +293,40 @@ class GuestScreen(StepScreen, inherit_bindings=False):
                     style="bold yellow",
                 ),
             )
-        self.query_one("#guest-facts", Static).update(Group(*parts))
+        self._summary = Group(*parts)
+        self._draw_summary()
         if self.initrds_read:
             self._status("Detection done. Press n to choose how to load the drivers.", "done")
+
+    def _draw_summary(self) -> None:
+        """Lay the summary out once, at the width it will have, as plain lines.
+
+        Handed the tables themselves, Textual lays them out again for every
+        width it tries (before and after the scrollbar appears): that cost
+        more than detecting the guest. Rendered here once, at the width left
+        beside a scrollbar, it is a Text of short lines that needs no layout;
+        a resize draws it again (``on_resize``).
+        """
+        summary = getattr(self, "_summary", None)
+        if summary is None:
+            return
+        body = self.query_one("#body")
+        styles = body.styles
+        # Before the first layout the body has no size yet; it spans the screen.
+        outer = body.size.width or self.app.size.width
+        width = outer - styles.padding.width - styles.scrollbar_size_vertical
+        if width < 20:  # too narrow to pre-render: let Textual lay the tables out
+            self.query_one("#guest-facts", Static).update(summary)
+            self._drawn = None
+            return
+        if self._drawn is not None and self._drawn[0] is summary and self._drawn[1] == width:
+            return
+        self._drawn = (summary, width)
+        lines = fv.prerender(self.app.console, summary, width)
+        self.query_one("#guest-facts", Static).update(lines)
+
+    def on_resize(self) -> None:
+        self._draw_summary()
 
     def action_next(self) -> None:
         if self.facts is not None:

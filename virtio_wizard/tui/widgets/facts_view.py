@@ -16,10 +16,10 @@ from rich.text import Text
 
 from ...facts import BUILTIN, MISSING, MODULE, Facts, Kernel
 from ...finding import ERROR, WARNING, Finding
-from ..wizard_terms import footnote
 
 __all__ = [
     "Rows",
+    "prerender",
     "row",
     "loaded_text",
     "SEED_MODULES_SHOWN",
@@ -75,6 +75,25 @@ class Rows(list):
         for label, value in self:
             grid.add_row(label, value)
         yield grid
+
+
+def prerender(console, renderable: RenderableType, width: int) -> Text:
+    """``renderable`` laid out at ``width`` columns, as one Text of styled lines.
+
+    The lines are what Rich would draw at that width (wrapped values stay
+    under their labels); the Text keeps each segment's style, so colours and
+    ASCII filtering are as before, and showing it needs no table layout.
+    """
+    options = console.options.update(width=width, height=None)
+    out = Text(end="")
+    for n, line in enumerate(console.render_lines(renderable, options, pad=False)):
+        if n:
+            out.append("\n")
+        for segment in line:
+            if not segment.control:
+                out.append(segment.text, segment.style)
+    out.rstrip()
+    return out
 
 
 def row(label: str, value, style: str = "") -> tuple[str, Text]:
@@ -230,6 +249,8 @@ def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> R
         if f.fix:
             body.append("\nfix: ", style="bold")
             body.append(f.fix, style="")
+        from ..wizard_terms import footnote  # only screens that list findings need it
+
         note = footnote(f.message, f.fix or "")
         if note:
             body.append(f"\n({note})", style="italic")
