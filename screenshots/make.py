@@ -25,12 +25,17 @@ SCREENS = (
     ("01-guest", ()),
     ("02-path", ("n",)),
     ("03-drivers", ("n", "n")),
-    ("03b-drivers-sysinit-refused", ("n", "down", "space", "n")),
+    # sysinit starts with the boot disk emulated; moving it to virtio is refused.
+    (
+        "03b-drivers-sysinit-refused",
+        ("n", "down", "space", "n", "tab", "tab", "tab", "up", "space"),
+    ),
     ("04-preview", ("n", "n", "n")),
     ("05-confirm", ("n", "n", "n", "a")),
     ("06-apply", ("n", "n", "n", "a", "y")),
     ("07-done", ("n", "n", "n", "a", "y", "n")),
-    ("08-undo", ("n", "n", "n", "a", "y", "n", "u")),
+    ("07b-confirm-undo", ("n", "n", "n", "a", "y", "n", "u")),
+    ("08-undo", ("n", "n", "n", "a", "y", "n", "u", "y")),
     ("09-troubleshooting", ("t",)),
     ("10-report", ("r",)),
 )

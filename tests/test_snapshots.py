@@ -26,12 +26,14 @@ SCREENS = {
     "report": ("r",),
     "path": ("n",),
     "drivers": ("n", "n"),
-    "drivers_sysinit_refused": ("n", "down", "space", "n"),
+    "drivers_sysinit": ("n", "down", "space", "n"),
+    "drivers_sysinit_refused": ("n", "down", "space", "n", "tab", "tab", "tab", "up", "space"),
     "preview": ("n", "n", "n"),
     "confirm": ("n", "n", "n", "a"),
     "apply": ("n", "n", "n", "a", "y"),
     "done": ("n", "n", "n", "a", "y", "n"),
-    "undo": ("n", "n", "n", "a", "y", "n", "u"),
+    "confirm_undo": ("n", "n", "n", "a", "y", "n", "u"),
+    "undo": ("n", "n", "n", "a", "y", "n", "u", "y"),
 }
 
 

@@ -103,7 +103,11 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         yield Static(f"{what} ... Ctrl+Q waits until it has finished.", id="status")
         with VerticalScroll(id="steps-box"):
             yield Static(id="steps")
-        yield RichLog(id="output", wrap=True, markup=False, highlight=False, max_lines=2000)
+        # min_width: RichLog lays lines out at least 78 wide by default, wider than
+        # the log is at 80 columns (padding, scrollbar): lines were cut at the right.
+        yield RichLog(
+            id="output", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20
+        )
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

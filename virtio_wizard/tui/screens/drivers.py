@@ -21,7 +21,7 @@ from textual.widgets import Checkbox, RadioSet, Static
 
 from ...facts import Facts
 from ...plan.model import Choices, Plan
-from ..widgets.choice import Check, Radio
+from ..widgets.choice import Check, Choice, Radio
 from ..widgets.facts_view import findings_text
 from .base import StepScreen
 
@@ -66,7 +66,7 @@ class DriversScreen(StepScreen):
             yield Static(id="refusal")
             yield Static(Text("Drivers", style="bold"))
             current = "both" if c.block and c.net else ("block" if c.block else "net")
-            with RadioSet(id="drivers"):
+            with Choice(id="drivers"):
                 for key, label in DRIVER_CHOICES:
                     yield Radio(label, value=key == current, id=f"drivers-{key}")
             yield Static(id="modules")
@@ -75,7 +75,7 @@ class DriversScreen(StepScreen):
                 files = self.engine.sysinit_files()
                 chosen = c.sysinit_file or next(iter(files), None)
                 best = self.engine.recommended_sysinit_file(self.facts)
-                with RadioSet(id="sysinit-file"):
+                with Choice(id="sysinit-file"):
                     for i, path in enumerate(files):
                         note = " (recommended here)" if path == best else ""
                         yield Radio(f"{path}{note}", value=path == chosen, id=f"sysinit-{i}")
@@ -85,12 +85,12 @@ class DriversScreen(StepScreen):
                 default = self.facts.default_kernel()
                 chosen_k = c.kernel or (default.version if default else kernels[0])
                 yield Static(Text("Kernel", style="bold"))
-                with RadioSet(id="kernel"):
+                with Choice(id="kernel"):
                     for i, version in enumerate(kernels):
                         running = " (running)" if version == self.facts.running_kernel else ""
                         yield Radio(version + running, value=version == chosen_k, id=f"kernel-{i}")
             yield Static(Text("Boot disk", style="bold"))
-            with RadioSet(id="boot-disk"):
+            with Choice(id="boot-disk"):
                 yield Radio(
                     "moves to virtio (vda)", value=c.boot_disk == "virtio", id="boot-virtio"
                 )

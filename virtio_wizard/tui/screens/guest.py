@@ -296,7 +296,9 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self._summary = Group(*parts)
         self._draw_summary()
         if self.initrds_read:
-            self._status("Detection done. Press n to choose how to load the drivers.", "done")
+            self._status(
+                "Detection done. PgDn: more below; n: choose how to load the drivers.", "done"
+            )
 
     def _draw_summary(self) -> None:
         """Lay the summary out once, at the width it will have, as plain lines.
@@ -312,8 +314,9 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             return
         body = self.query_one("#body")
         styles = body.styles
-        # Before the first layout the body has no size yet; it spans the screen.
-        outer = body.size.width or self.app.size.width
+        # The body's whole width (scrollbar and padding included); before the
+        # first layout it has none yet, and it spans the screen.
+        outer = body.outer_size.width or self.app.size.width
         width = outer - styles.padding.width - styles.scrollbar_size_vertical
         if width < 20:  # too narrow to pre-render: let Textual lay the tables out
             self.query_one("#guest-facts", Static).update(summary)

@@ -22,7 +22,7 @@ from textual.widgets import RadioSet, Static
 
 from ...facts import Facts
 from ...plan.model import Choices, Plan
-from ..widgets.choice import Radio
+from ..widgets.choice import Choice, Radio
 from ..widgets.facts_view import findings_text
 from .base import StepScreen
 
@@ -83,7 +83,7 @@ class PathScreen(StepScreen):
         yield Static("Asking the planner which paths this guest allows ...", id="status")
         with VerticalScroll(id="body"):
             yield Static(Text("How should the guest load the virtio drivers?", style="bold"))
-            with RadioSet(id="method"):
+            with Choice(id="method"):
                 for method in ORDER:
                     yield Radio(TITLES[method], id=f"method-{method}", disabled=True)
             yield Static(id="reasons")

@@ -8,9 +8,9 @@ Textual's toggles draw ``▐●▌`` and tell on from off by colour alone, which
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Checkbox, RadioButton
+from textual.widgets import Checkbox, RadioButton, RadioSet
 
-__all__ = ["Radio", "Check"]
+__all__ = ["Radio", "Check", "Choice"]
 
 
 def _button(widget, left: str, on: str, right: str) -> Content:
@@ -33,3 +33,16 @@ class Check(Checkbox):
     @property
     def _button(self) -> Content:
         return _button(self, "[", "X", "]")
+
+
+class Choice(RadioSet):
+    """A radio set whose keyboard highlight moves to the chosen button on focus.
+
+    Textual's RadioSet highlights its first button, whatever is chosen: Up
+    and Down then start from the wrong place, and on a console the highlight
+    is the only sign of where Space will land.
+    """
+
+    def on_focus(self) -> None:
+        if self.pressed_index >= 0:
+            self._selected = self.pressed_index

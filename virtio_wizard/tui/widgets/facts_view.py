@@ -144,7 +144,8 @@ def _initrd_cell(kernel: Kernel, initrds_read: bool) -> Text:
     if not kernel.initrd_virtio:
         return Text("no virtio", style="red")
     short = [m.replace("virtio_", "").replace("virtio", "virtio") for m in kernel.initrd_virtio]
-    return Text(",".join(short), style="green")
+    # ", " so that a narrow column wraps between names, never inside one.
+    return Text(", ".join(short), style="green")
 
 
 def kernels_table(facts: Facts, initrds_read: bool) -> RenderableType:
