@@ -120,6 +120,20 @@ def test_rich_rendering_has_the_same_lines_and_colours_diffs():
     assert console.export_text() == render_text(p)
 
 
+def test_rich_rendering_folds_prose_with_the_hanging_indent_of_render_text():
+    long = "a refusal long enough to need two or three lines at sixty columns of width " * 2
+    p = Plan(
+        Choices(),
+        findings=(Finding("x-err", "error", long, "do " + long), Finding("x-n", "info", long)),
+        target={"kind": "root", "root": "/g"},
+    )
+    console = Console(width=60, record=True, color_system=None)
+    console.print(render_rich(p))
+    text = console.export_text()
+    assert text == render_text(p, width=60)
+    assert "\n    a refusal" not in text and "\n         " in text  # fix lines hang at 9
+
+
 def test_refused_plan_findings_are_rendered_even_with_notes():
     f_err = Finding("x-err", "error", "bad", "do this")
     f_info = Finding("x-info", "info", "fyi")

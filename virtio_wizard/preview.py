@@ -225,13 +225,41 @@ def render_text(
 
 
 def render_rich(plan: Plan, *, ascii: bool = False) -> Group:
-    """The preview as Rich renderables (one Text per line), for the TUI."""
+    """The preview as Rich renderables (one per line), for the TUI.
+
+    Prose is folded at render time to the width it gets, with the same
+    hanging indent as ``render_text``; diff and command lines wrap as Rich
+    wraps them (they cannot be shortened without changing what they say).
+    """
     from rich.console import Group
     from rich.text import Text
 
-    texts = []
-    for text, style in styled_lines(plan):
+    items: list[object] = []
+    for text, style, hang in _lines(plan):
         if ascii:
             text = _ascii(text)
-        texts.append(Text(text, style=STYLES[style][1], no_wrap=False))
-    return Group(*texts)
+        if hang is None or not text:
+            items.append(Text(text, style=STYLES[style][1], no_wrap=False))
+        else:
+            items.append(_Prose(text, STYLES[style][1], hang))
+    return Group(*items)
+
+
+class _Prose:
+    """One line of prose as a Rich renderable, folded by ``wrap_prose`` to the
+    width Rich offers, continuation lines indented by ``hang``."""
+
+    def __init__(self, text: str, style: str, hang: int) -> None:
+        self.text, self.style, self.hang = text, style, hang
+
+    @property
+    def plain(self) -> str:
+        """The unfolded line, as ``rich.text.Text.plain`` gives it."""
+        return self.text
+
+    def __rich_console__(self, console: object, options: object):
+        from rich.text import Text
+
+        width = getattr(options, "max_width", 80)
+        for part in wrap_prose(self.text, self.hang, width):
+            yield Text(part, style=self.style, no_wrap=False)
