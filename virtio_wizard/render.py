@@ -99,7 +99,8 @@ def _loaded_text(facts: Facts) -> str:
     return text
 
 
-def _initrd_tool_text(facts: Facts) -> str:
+def initrd_tool_text(facts: Facts) -> str:
+    """The initrd tool by name with the settings that matter (shared with the TUI)."""
     if not facts.initrd_tool:
         return "not found"
     tool = kn.INITRD_TOOLS.get(facts.initrd_tool, {}).get("name", facts.initrd_tool)
@@ -152,7 +153,7 @@ def summary_table(facts: Facts, *, ascii: bool = False) -> Table:
     table.add_row("CPU", _cpu_text(facts))
     table.add_row("Running", facts.running_kernel or "no running kernel (offline root)")
     table.add_row("Loaded", _loaded_text(facts))
-    table.add_row("Initrd tool", _initrd_tool_text(facts))
+    table.add_row("Initrd tool", initrd_tool_text(facts))
     table.add_row("Sysinit", _sysinit_text(facts))
     return table
 

@@ -224,9 +224,10 @@ def disks_text(facts: Facts) -> RenderableType:
 
 
 def initrd_text(facts: Facts) -> RenderableType:
-    tool = facts.initrd_tool or "none found"
-    extra = ", ".join(f"{k}={v}" for k, v in sorted(facts.initrd_tool_config.items()))
-    return Rows([_kv("Initrd", tool + (f" ({extra})" if extra else ""))])
+    """The initrd tool line, worded as ``detect`` words it (one formatter for both)."""
+    from ...render import initrd_tool_text
+
+    return Rows([_kv("Initrd", initrd_tool_text(facts))])
 
 
 def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> RenderableType:
