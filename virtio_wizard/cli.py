@@ -1,4 +1,4 @@
-"""Command line: ``virtio-wizard [TARGET] [detect|plan|apply|undo|report]``.
+"""Command line: ``virtio-wizard [TARGET] [detect|plan|apply|undo|report|host]``.
 
 With no subcommand the Textual wizard starts; the subcommands are the same
 engine for scripts. This module only parses arguments and opens the target:
@@ -18,7 +18,15 @@ from typing import Optional
 
 from . import __version__
 
-__all__ = ["main", "build_parser", "open_target", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE"]
+__all__ = [
+    "main",
+    "build_parser",
+    "open_target",
+    "EXIT_OK",
+    "EXIT_ERROR",
+    "EXIT_USAGE",
+    "EXIT_REFUSED",
+]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -147,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(p, top=False)
     p.add_argument("--format", choices=("markdown", "json"), default="markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    p = sub.add_parser(
+        "host", help="the VM definition on virtio (libvirt domain XML), or the virsh/qemu steps"
+    )
+    _add_target_options(p, top=False)
+    p.add_argument("--domain-xml", metavar="FILE", help="a libvirt domain XML (virsh dumpxml NAME)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the new domain XML to OUT")
+    p.add_argument("--name", metavar="NAME", help="the VM's name in the printed steps")
+    p.add_argument(
+        "--drivers", metavar="LIST", help="block, net or block,net (default: the plan's)"
+    )
+    p.add_argument(
+        "--boot-disk", choices=("virtio", "emulated"), help="keep the boot disk emulated"
+    )
     return parser
 
 
@@ -168,7 +190,7 @@ def open_target(args: argparse.Namespace):
     return LocalTarget(args.root or "/")
 
 
-COMMANDS = ("detect", "plan", "apply", "undo", "report")
+COMMANDS = ("detect", "plan", "apply", "undo", "report", "host")
 
 
 def _demo_default(argv: list[str]) -> list[str]:

@@ -316,3 +316,70 @@ def unique(items: Iterable[str]) -> list[str]:
             seen.add(item)
             out.append(item)
     return out
+
+
+# ---- the hypervisor half: legacy-only virtio drivers (virtio 1.0 spec; libvirt) ---
+
+VIRTIO_1_SPEC = "OASIS virtio 1.0 spec, 4.1.2 (legacy and transitional PCI devices)"
+LIBVIRT_TRANSITIONAL = (
+    "libvirt formatdomain 'Virtio-related options' (model virtio-transitional, libvirt 5.2); "
+    "QEMU virtio-pci disable-legacy=auto (legacy off on PCI Express ports)"
+)
+TP_QEMU_VIRTIO_MODE = (
+    "autotest/tp-qemu qemu/tests/cfg/virtio_mode.cfg (Red Hat's QE runs modern-only "
+    "virtio devices on every RHEL guest but RHEL.6)"
+)
+#: Upstream Linux got the virtio 1.0 ("modern") PCI driver in 4.0
+#: (drivers/virtio/virtio_pci_modern.c). Older kernels drive only legacy
+#: (0.9.5) devices: on q35, libvirt puts a ``model='virtio'`` device on a PCIe
+#: root port, where QEMU turns its legacy interface off, and such a guest
+#: sees no disk and no NIC. ``virtio-transitional`` keeps both interfaces
+#: (libvirt places it on a conventional PCI slot); i440fx keeps legacy on.
+MODERN_VIRTIO_KERNEL: tuple[int, ...] = (4, 0)
+#: Releases whose own kernels predate virtio 1.0 and got no backport
+#: (the last release of each line named): RHEL <= 6 (2.6.32), SLES <= 11
+#: (3.0), Debian <= 8 (3.16), Ubuntu <= 14.04 (3.13). RHEL 7's 3.10.0 kernel
+#: is *not* legacy-only: Red Hat backported the modern driver, and its QE
+#: runs modern-only devices on RHEL 7 guests (TP_QEMU_VIRTIO_MODE).
+LEGACY_ONLY_LAST: dict[str, tuple[int, ...]] = {
+    "redhat-like": (6,),
+    "sles": (11,),
+    "debian": (8,),
+    "ubuntu": (14, 4),
+}
+#: Distros whose kernel carries the virtio 1.0 backport although its version is < 4.0.
+MODERN_BACKPORT_FROM: dict[str, tuple[int, ...]] = {"redhat-like": (7,)}
+
+
+def legacy_only_virtio(
+    distro_id: str, version: str, kernel: Optional[str]
+) -> tuple[Optional[bool], str]:
+    """Whether the guest's virtio drivers predate virtio 1.0, and why.
+
+    The kernel that boots next decides; its version is read against 4.0, with
+    the RHEL 7 backport as the one known exception; the release table decides
+    when no kernel is known. None when neither says.
+
+    >>> legacy_only_virtio("centos", "6.10", "2.6.32-754.el6.x86_64")[0]
+    True
+    >>> legacy_only_virtio("rhel", "7.9", "3.10.0-1160.el7.x86_64")[0]
+    False
+    >>> legacy_only_virtio("debian", "12", "6.1.0-18-amd64")[0]
+    False
+    """
+    key = "redhat-like" if distro_id in RHEL_LIKE_IDS else distro_id
+    release = version_tuple(version)
+    backport = MODERN_BACKPORT_FROM.get(key)
+    if kernel:
+        kver = version_tuple(kernel)[:2]
+        if kver >= MODERN_VIRTIO_KERNEL:
+            return False, f"kernel {kernel} has the virtio 1.0 driver (Linux 4.0 and newer)"
+        if backport is not None and release and release[: len(backport)] >= backport:
+            return False, f"kernel {kernel} of release {version} carries the virtio 1.0 backport"
+        return True, f"kernel {kernel} predates virtio 1.0 (Linux 4.0)"
+    last = LEGACY_ONLY_LAST.get(key)
+    if last is None or not release:
+        return None, "the guest's kernel is not known"
+    if release[: len(last)] <= last:
+        return True, f"release {version}'s kernels predate virtio 1.0"
+    return False, f"release {version}'s kernels have the virtio 1.0 driver"
