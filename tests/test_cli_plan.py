@@ -110,6 +110,24 @@ def test_sysinit_with_emulated_boot_disk_edits_rc_sysinit(capsys):
     assert "Steps (1):" in out
 
 
+def test_sysinit_with_emulated_boot_disk_leaves_the_names_by_default(capsys):
+    """Issue 11.1: the same choices as the wizard's sysinit path: one step, names kept."""
+    args = ["--root", root("rhel5ga"), "plan", "--method", "sysinit", "--drivers", "block,net"]
+    code, out, err = run(capsys, *args, "--boot-disk", "emulated")
+    assert code == 0, err
+    assert "Steps (1):" in out and "edit /etc/fstab" not in out
+    assert "[disk-names-boot-emulated]" in out
+
+
+@pytest.mark.parametrize("flag", ["--fix-disk-names", "--use-uuid"])
+def test_renaming_disks_that_stay_emulated_exits_3(capsys, flag):
+    args = ["--root", root("rhel5ga"), "plan", "--method", "sysinit", "--drivers", "block,net"]
+    code, out, err = run(capsys, *args, "--boot-disk", "emulated", flag)
+    assert code == 3
+    assert "[disk-names-stay-emulated]" in out
+    assert err == "virtio-wizard: plan refused (disk-names-stay-emulated)\n"
+
+
 def test_unknown_kernel_exits_3(capsys):
     code, out, err = run(
         capsys,

@@ -32,7 +32,7 @@ from virtio_wizard.undo import undo
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"
 LOCK_MESSAGE = "another virtio-wizard is applying to this guest"
-CHOICE_ARGS = ["--method", "sysinit", "--drivers", "block,net", "--boot-disk", "emulated"]
+CHOICE_ARGS = ["--method", "sysinit", "--drivers", "net"]
 CHOICE_ARGS += ["--fix-disk-names", "--yes"]
 
 PAUSED_APPLY = textwrap.dedent(
@@ -57,7 +57,7 @@ PAUSED_APPLY = textwrap.dedent(
     LocalTarget.write_file = paused_write
     target = LocalTarget(root)
     facts = detect(target, read_initrds=False)
-    choices = Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+    choices = Choices(method="sysinit", block=False, fix_disk_names=True)
     result = apply_plan(target, make_plan(target, facts, choices))
     print(result.status)
     """
@@ -136,7 +136,7 @@ def test_second_apply_and_undo_are_refused_while_one_runs(guest: Path, tmp_path:
     journals = list_journals(target)
     assert [j["status"] for j in journals] == ["done"]
     sysinit = (guest / "etc/rc.d/rc.sysinit").read_text()
-    for module in ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci"):
+    for module in ("virtio", "virtio_net", "virtio_pci"):  # the network driver's modules
         assert sysinit.count(f"modprobe {module}\n") == 1
     # And now that it is over, the same command goes through (nothing left to do).
     again = cli("--root", str(guest), "apply", *CHOICE_ARGS)
@@ -149,7 +149,7 @@ def test_lock_held_in_process_refuses_apply_and_undo(guest: Path):
     target = LocalTarget(str(guest))
     facts = detect(target, read_initrds=False)
     plan = make_plan(
-        target, facts, Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+        target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
     )
     before = tree_hashes(guest)
     with hold_lock(target):

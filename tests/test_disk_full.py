@@ -33,8 +33,8 @@ from virtio_wizard.undo import undo
 REPO = Path(__file__).resolve().parent.parent
 KVER = "2.6.18-8.el5"
 STATE = STATE_DIR.lstrip("/")
-CHOICES = Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
-CLI_CHOICES = ["--method", "sysinit", "--drivers", "block,net", "--boot-disk", "emulated"]
+CHOICES = Choices(method="sysinit", block=False, fix_disk_names=True)
+CLI_CHOICES = ["--method", "sysinit", "--drivers", "net"]
 CLI_CHOICES += ["--fix-disk-names", "--yes"]
 
 FILES = {

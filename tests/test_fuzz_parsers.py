@@ -540,7 +540,7 @@ def test_plan_on_fuzzed_fstab_and_rc_sysinit(fstab, sysinit, latin1):
         put(root, "/etc/rc.d/rc.sysinit", sysinit)
         target = LocalTarget(root)
         facts = detect(target, read_initrds=False)
-        choices = Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+        choices = Choices(method="sysinit", block=False, fix_disk_names=True)
         plan = make_plan(target, facts, choices)
         originals = {"/etc/fstab": fstab, "/etc/rc.d/rc.sysinit": sysinit}
         fstab_refs = {r.line: r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed}
@@ -589,7 +589,7 @@ def test_plan_disk_names_in_garbage_fstab_edits_every_reference(fstab):
         target = LocalTarget(root)
         facts = detect(target, read_initrds=False)
         plan = make_plan(
-            target, facts, Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+            target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
         )
         assert "disk-ref-stale" not in [f.id for f in plan.findings]
         wanted = [r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed]

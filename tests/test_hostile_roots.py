@@ -283,7 +283,7 @@ def test_nothing_outside_the_root_is_touched(hostile: Path, monkeypatch: pytest.
     recorder.install(monkeypatch)
     with time_limit(60):
         facts = detect(target, read_initrds=True)
-        choices = Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+        choices = Choices(method="sysinit", block=False, fix_disk_names=True)
         plan = make_plan(target, facts, choices)
         result = apply_plan(target, plan)
         undone = undo(target)
@@ -336,7 +336,7 @@ def test_apply_through_fstab_link_to_etc_passwd_edits_the_guests_file(
     with time_limit(60):
         facts = detect(target, read_initrds=False)
         plan = make_plan(
-            target, facts, Choices(method="sysinit", boot_disk="emulated", fix_disk_names=True)
+            target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
         )
         result = apply_plan(target, plan)
     monkeypatch.undo()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import ROOTS_DIR
 
 from tests.plan_fixtures import applied, facts, kernel, make, ref
@@ -196,11 +197,32 @@ def test_boot_disk_kept_emulated_keeps_names_by_default():
         "The boot disk stays emulated, so disk names are left as they are: "
         "its /dev/hdX or /dev/sdX names stay right."
     )
-    forced = plan_names(f, files, boot_disk="emulated", fix_disk_names=True)
-    assert [s.path for s in forced.steps] == [FSTAB]
-    (w,) = [x for x in forced.findings if x.id == "disk-names-boot-emulated"]
-    assert w.severity == "warning"
-    assert w.message.startswith("The boot disk stays emulated, yet disk names are rewritten")
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [{"fix_disk_names": True}, {"use_uuid": True}, {"fix_disk_names": True, "use_uuid": True}],
+)
+@pytest.mark.parametrize("method", ["initrd", "sysinit"])
+def test_renaming_a_boot_disk_that_stays_emulated_is_refused(asked, method):
+    """Issue 11.1: /boot and swap renamed to vda while the disk stays on IDE broke the guest."""
+    f = facts(kernels=READY.kernels, disk_refs=fstab_refs(uuid="1234-abcd"))
+    files = {FSTAB: FSTAB_TEXT.encode(), "/etc/rc.d/rc.sysinit": b"#!/bin/bash\n"}
+    p = plan_names(f, files, method=method, boot_disk="emulated", **asked)
+    assert p.refused and p.steps == ()
+    (refusal,) = p.refusals
+    assert refusal.id == "disk-names-stay-emulated"
+    assert refusal.message.startswith("The boot disk stays emulated (IDE/SATA)")
+    assert "--keep-disk-names" in refusal.fix
+
+
+def test_disks_are_renamed_by_default_only_when_they_move_to_virtio():
+    from virtio_wizard.plan import Choices
+
+    assert Choices(method="initrd").fixes_disk_names is True
+    assert Choices(method="sysinit", boot_disk="emulated").fixes_disk_names is False
+    assert Choices(method="initrd", boot_disk="emulated").fixes_disk_names is False
+    assert Choices(method="initrd", block=False).fixes_disk_names is False
 
 
 # ---- bus-specific names (/dev/disk/by-id, /dev/disk/by-path) -----------------------------

@@ -51,6 +51,21 @@ def fixed_demo(name: str) -> LocalTarget:
     return LocalTarget(root, can_run=False, kind="demo")
 
 
+@pytest.fixture(autouse=True)
+def fixed_roots_lock():
+    """One snapshot test at a time per machine: FIXED_ROOTS is shared by every checkout.
+
+    Several worktrees run these tests side by side; without the lock one run
+    deletes the demo copy another is applying to.
+    """
+    import fcntl
+
+    os.makedirs(FIXED_ROOTS, exist_ok=True)
+    with open(FIXED_ROOTS + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
 def pinned_clock(monkeypatch):
     """Journal ids and times as a fixed value, so the SVGs do not vary."""

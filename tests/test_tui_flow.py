@@ -733,7 +733,8 @@ async def test_preview_says_where_the_notes_flags_are_in_the_wizard(rhel):
         terms = static_text(app.screen.query_one("#wizard-terms"))
         assert "The notes below name command-line flags; in the wizard:" in terms
         assert "pick /etc/sysconfig/modules/virtio.modules under 'File to load" in terms
-        assert "untick 'Rewrite /dev/hdX" in terms
+        # The wizard's own default no longer asks to be undone (issue 11.1).
+        assert "untick 'Rewrite /dev/hdX" not in terms
 
 
 @aio
@@ -746,3 +747,47 @@ async def test_apply_log_wraps_with_a_hanging_indent(rhel):
         start = next(i for i, line in enumerate(lines) if "= journal: " in line)
         assert lines[start + 1].startswith("   ")  # under the text, not the margin
         assert "(in the wizard: press u on the Done screen" in screen_text(app)
+
+
+@aio
+async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(rhel):
+    """Issue 11.1: n, Down, Space (sysinit), n on rhel52 must not rename /dev/hda.
+
+    rhel52 has one disk; on the sysinit path it stays on IDE, so renaming
+    /boot, swap and resume= to vda would point them at a device that does not
+    exist after the switch. Ticking the rename box by hand is refused.
+    """
+    from textual.widgets import Checkbox
+
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n", "down", "space", "n")
+        assert isinstance(app.screen, DriversScreen)
+        assert app.screen.choices.boot_disk == "emulated"
+        box = app.screen.query_one("#fix-names", Checkbox)
+        assert box.value is False
+        plan = app.screen.plan
+        assert plan is not None and not plan.refused
+        assert all(step.path != "/etc/fstab" for step in plan.steps)
+        assert "/dev/vda" not in "".join(step.diff for step in plan.steps)
+        # Ticked by hand, the core refuses and Next stays blocked.
+        box.value = True
+        await settle(pilot)
+        assert app.screen.plan.refused
+        assert [f.id for f in app.screen.plan.refusals] == ["disk-names-stay-emulated"]
+        assert "Next is blocked:" in screen_text(app)
+        await press(pilot, "n")
+        assert isinstance(app.screen, DriversScreen)
+        box.value = False
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        text = static_text(app.screen.query_one("#plan"))
+        assert "edit /etc/fstab" not in text and "/dev/vda" not in text
+        # Moving the boot disk to virtio ticks the rename again (then sysinit is refused).
+        await press(pilot, "escape")
+        assert isinstance(app.screen, DriversScreen)
+        await pick(pilot, "boot-virtio")
+        await settle(pilot)
+        assert app.screen.query_one("#fix-names", Checkbox).value is True

@@ -19,7 +19,7 @@ from typing import Optional
 from .. import knowledge as K
 from ..facts import BUILTIN, Facts, Kernel
 from ..finding import ERROR, INFO, Finding
-from .disknames import plan_disk_names
+from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
 from .files import GuestFiles, files_needed, make_plan, read_files
 from .initrd import plan_initrd
@@ -166,7 +166,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if kernel is None:
         return refused(findings)
     modules, notes = modules_to_load(facts, choices, kernel)
-    findings += notes
+    findings += notes + refuse_renaming_emulated(choices)
     if any(f.severity == ERROR for f in findings):
         return refused(findings, (), kernel.version)
     middle: list[Step] = []

@@ -22,12 +22,19 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import DiskRef, Facts
-from ..finding import INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding
+from .defaults import disks_move_to_virtio
 from .edits import Workspace, split_lines
 from .files import RUNTIME_CONTEXTS
 from .model import Choices
 
-__all__ = ["plan_disk_names", "replace_token", "UUID_CONTEXTS", "KERNEL_ARG_CONTEXTS"]
+__all__ = [
+    "plan_disk_names",
+    "refuse_renaming_emulated",
+    "replace_token",
+    "UUID_CONTEXTS",
+    "KERNEL_ARG_CONTEXTS",
+]
 
 #: Contexts whose device field takes ``UUID=...`` directly.
 UUID_CONTEXTS = frozenset({"fstab", "crypttab"})
@@ -75,36 +82,56 @@ def _unmapped_finding(refs: list[DiskRef], use_uuid: bool) -> Finding:
     )
 
 
+def refuse_renaming_emulated(choices: Choices) -> list[Finding]:
+    """A refusal for a plan that would rename disks which stay emulated.
+
+    When the boot disk stays on IDE/SATA it keeps its ``/dev/hdX`` or
+    ``/dev/sdX`` name: rewriting ``/boot``, swap or ``resume=`` to ``/dev/vdX``
+    points them at a device that does not exist after the switch (issue 11).
+    Refused here, in the planner, so that no face can make such a plan.
+    """
+    if not choices.block or disks_move_to_virtio(choices.block, choices.boot_disk):
+        return []
+    if not (choices.fix_disk_names or choices.use_uuid):
+        return []
+    return [
+        Finding(
+            "disk-names-stay-emulated",
+            ERROR,
+            "The boot disk stays emulated (IDE/SATA), so its /dev/hdX or /dev/sdX names stay "
+            "right: rewriting them to /dev/vdX would point /boot, / and swap at a disk that "
+            "does not exist after the switch.",
+            "Keep the disk names as they are (--keep-disk-names, without --use-uuid), "
+            "or move the boot disk to virtio with --method initrd.",
+            K.SEED_SWAP,
+        )
+    ]
+
+
 def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
-    """Plan the disk-name edits into ``ws``; return notes and warnings."""
+    """Plan the disk-name edits into ``ws``; return notes and warnings.
+
+    Only disks that move to virtio are renamed: with the boot disk left
+    emulated nothing is (``refuse_renaming_emulated`` refuses asking for it).
+    """
+    if choices.block and not disks_move_to_virtio(choices.block, choices.boot_disk):
+        if refuse_renaming_emulated(choices) or not any(
+            r.scheme == "legacy" for r in facts.disk_refs
+        ):
+            return []
+        return [
+            Finding(
+                "disk-names-boot-emulated",
+                INFO,
+                "The boot disk stays emulated, so disk names are left as they are: "
+                "its /dev/hdX or /dev/sdX names stay right.",
+                "Name other disks that move to virtio by UUID= or LABEL= in /etc/fstab.",
+                K.SEED_SWAP,
+            )
+        ]
     if not choices.fixes_disk_names:
         return []
     findings: list[Finding] = []
-    if choices.block and choices.boot_disk == "emulated":
-        # Detection proposes names for every disk moving to virtio; when the
-        # boot disk stays emulated it keeps its name and the other disks'
-        # letters shift, so the proposals do not hold.
-        if choices.fix_disk_names is None:
-            return [
-                Finding(
-                    "disk-names-boot-emulated",
-                    INFO,
-                    "The boot disk stays emulated, so disk names are left as they are: "
-                    "its /dev/hdX or /dev/sdX names stay right.",
-                    "Name other disks that move to virtio by UUID= or LABEL= in /etc/fstab.",
-                    K.SEED_SWAP,
-                )
-            ]
-        findings.append(
-            Finding(
-                "disk-names-boot-emulated",
-                WARNING,
-                "The boot disk stays emulated, yet disk names are rewritten as if every "
-                "disk moved to virtio: check each new name before applying.",
-                "Plan with --keep-disk-names, or use --use-uuid where UUIDs are known.",
-                K.SEED_SWAP,
-            )
-        )
     refs = [r for r in facts.disk_refs if r.proposed or _new_name(r, choices.use_uuid)]
     unmapped = [
         r

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..finding import ERROR, Finding
+from .defaults import fix_disk_names_default
 
 __all__ = ["PLAN_SCHEMA", "Choices", "Step", "Plan", "PlanError", "parse_drivers"]
 
@@ -55,7 +56,8 @@ class Choices:
     net: bool = True
     #: Kernel version to prepare; None means the running one, else the newest.
     kernel: Optional[str] = None
-    #: Rewrite /dev/hdX, /dev/sdX references; None means "yes when block is chosen".
+    #: Rewrite /dev/hdX, /dev/sdX references; None means "yes when the disks move to
+    #: virtio" (block chosen and the boot disk moving: ``defaults.fix_disk_names_default``).
     fix_disk_names: Optional[bool] = None
     #: Write UUID= instead of /dev/vdX where the UUID is known.
     use_uuid: bool = False
@@ -79,7 +81,7 @@ class Choices:
 
     @property
     def fixes_disk_names(self) -> bool:
-        return self.block if self.fix_disk_names is None else self.fix_disk_names
+        return fix_disk_names_default(self) if self.fix_disk_names is None else self.fix_disk_names
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -47,7 +47,14 @@ EQUIVALENTS: tuple[tuple[re.Pattern[str], _Says], ...] = (
         re.compile(r"--fix-disk-names\b"),
         "tick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step",
     ),
-    (re.compile(r"--use-uuid\b"), "tick 'Write UUID= where the UUID is known' on the Drivers step"),
+    (
+        re.compile(r"without --use-uuid\b"),
+        "untick 'Write UUID= where the UUID is known' on the Drivers step",
+    ),
+    (
+        re.compile(r"(?<!without )--use-uuid\b"),
+        "tick 'Write UUID= where the UUID is known' on the Drivers step",
+    ),
     (
         re.compile(r"virtio-wizard undo\b"),
         "press u on the Done screen, or on the Guest screen when you start again",

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, RadioSet, Static
 
 from ...facts import Facts
+from ...plan.defaults import fix_disk_names_default
 from ...plan.model import Choices, Plan
 from ..widgets.choice import Check, Choice, Radio
 from ..widgets.facts_view import findings_text
@@ -145,7 +146,28 @@ class DriversScreen(StepScreen):
     @on(RadioSet.Changed)
     @on(Checkbox.Changed)
     def _changed(self, event: Any) -> None:
+        if isinstance(event, RadioSet.Changed) and event.radio_set.id in ("drivers", "boot-disk"):
+            self._follow_names_default()
         self._replan()
+
+    def _follow_names_default(self) -> None:
+        """Rename by default exactly when the disks move to virtio (the core's default).
+
+        A boot disk left emulated keeps its name, so the box unticks itself;
+        ticking it by hand then is the planner's refusal to show.
+        """
+        try:
+            choices = self._read_choices()
+        except Exception:  # noqa: BLE001 - PlanError: _replan shows it
+            return
+        default = fix_disk_names_default(choices)
+        for box_id, value in (("fix-names", default), ("use-uuid", None)):
+            box = self.query_one(f"#{box_id}", Checkbox)
+            if value is None:  # UUID= stays as the user set it, unless nothing moves
+                value = box.value and default
+            if box.value != value:
+                with box.prevent(Checkbox.Changed):
+                    box.value = value
 
     def _replan(self) -> None:
         self.set_next_ready(False)

@@ -1,0 +1,45 @@
+"""The wizard's defaults, one function each, shared by the TUI and the CLI.
+
+A default the wizard picks must be one it would recommend: the Drivers step
+preselects these, and the CLI fills in the options not given with them. Kept
+apart from the planner so that both faces ask the same question the same
+way (issue 11: the TUI and the CLI once disagreed about renaming the disks
+of a boot disk that stays emulated, and the TUI's answer broke /boot).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Choices
+
+__all__ = ["disks_move_to_virtio", "fix_disk_names_default", "boot_disk_default"]
+
+
+def disks_move_to_virtio(block: bool, boot_disk: str) -> bool:
+    """Whether the planner knows which disks move to virtio, and their new names.
+
+    Only when the block driver is chosen and the boot disk moves too: then
+    every disk moves and detection's ``/dev/vdX`` proposals hold. With the
+    boot disk left emulated it keeps its ``/dev/hdX`` name, the letters of
+    any other disk that moves shift, and nothing says which ones move.
+
+    >>> disks_move_to_virtio(True, "virtio"), disks_move_to_virtio(True, "emulated")
+    (True, False)
+    """
+    return block and boot_disk == "virtio"
+
+
+def fix_disk_names_default(choices: Choices) -> bool:
+    """Rewrite disk names by default exactly when the disks move to virtio."""
+    return disks_move_to_virtio(choices.block, choices.boot_disk)
+
+
+def boot_disk_default(method: str) -> str:
+    """Where the boot disk goes on a path: sysinit cannot serve it (the seed), so it stays.
+
+    >>> boot_disk_default("sysinit"), boot_disk_default("initrd")
+    ('emulated', 'virtio')
+    """
+    return "emulated" if method == "sysinit" else "virtio"
