@@ -383,6 +383,8 @@ def test_missing_optional_library_is_an_error_not_a_crash(
 ) -> None:
     image = compress(build_cpio({module_path("virtio"): b"x"}), fmt)
     monkeypatch.setitem(sys.modules, module, None)
+    # Where the standard library reads zstd (3.14+), only an install without it would miss.
+    monkeypatch.setitem(sys.modules, "compression.zstd", None)
     info = read(image)
     shown = "lz4" if fmt == "lz4-frame" else fmt
     assert info.format == shown
@@ -690,3 +692,118 @@ def test_bzip2_multistream_from_pbzip2_style_writer() -> None:
     archive = build_cpio({module_path("virtio"): b"v" * 100})
     streams = b"".join(bz2.compress(archive[i : i + 50]) for i in range(0, len(archive), 50))
     assert read(streams).virtio == ("virtio",)
+
+
+# ---- which library inflates: the fast or standard one, the fallback ---------------
+
+
+def _library(module: str):
+    """A decompressor module the test extra installs; a missing one fails under CI."""
+    if os.environ.get("CI") == "true":
+        return __import__(module, fromlist=["_"])
+    return pytest.importorskip(module)
+
+
+@pytest.fixture(params=["isal", "zlib"])
+def gzip_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """gzip through python-isal's igzip (the ``fast`` extra) or the stdlib fallback."""
+    if request.param == "zlib":
+        monkeypatch.setitem(sys.modules, "isal.igzip_lib", None)
+    else:
+        _library("isal.igzip_lib")
+    return request.param
+
+
+@pytest.fixture(params=["compression.zstd", "zstandard"])
+def zstd_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """zstd through the stdlib's API (3.14+; ``backports.zstd`` before) or ``zstandard``."""
+    if request.param == "zstandard":
+        monkeypatch.setitem(sys.modules, "compression.zstd", None)
+    elif sys.version_info < (3, 14):
+        monkeypatch.setitem(sys.modules, "compression.zstd", _library("backports.zstd"))
+    return request.param
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: str, cls: str) -> list[int]:
+    """Count the decompressor objects made from ``module.cls`` (proof of which library ran)."""
+    real = __import__(module, fromlist=["_"])
+    made: list[int] = []
+    original = getattr(real, cls)
+
+    def counted(*args, **kwargs):
+        made.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(real, cls, counted)
+    return made
+
+
+def test_gzip_is_inflated_by_the_chosen_library(
+    gzip_library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if gzip_library == "isal":
+        made = _counting(monkeypatch, "isal.igzip_lib", "IgzipDecompressor")
+    else:
+        made = _counting(monkeypatch, "zlib", "decompressobj")
+    info = read(build_initrd(SEED, fmt="gzip"))
+    assert (info.format, info.virtio, info.error) == ("gzip", tuple(sorted(SEED)), None)
+    assert made == [1]
+
+
+def test_zstd_is_read_by_the_chosen_library(
+    zstd_library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if zstd_library == "zstandard":
+        made = _counting(monkeypatch, "zstandard", "ZstdDecompressor")
+    else:
+        made = _counting(monkeypatch, sys.modules["compression.zstd"].__name__, "ZstdDecompressor")
+    info = read(build_initrd(SEED, fmt="zstd"))
+    assert (info.format, info.virtio, info.error) == ("zstd", tuple(sorted(SEED)), None)
+    assert made == [1]
+
+
+def _same_behaviour(fmt: str) -> None:
+    """What every library must agree on: streams in a row, junk, truncation, corruption."""
+    archive = build_cpio({module_path(m): os.urandom(3000) for m in SEED})
+    cut = len(archive) // 3
+    split = compress(archive[:cut], fmt) + compress(archive[cut:], fmt)
+    assert (read(split).virtio, read(split).error) == (tuple(sorted(SEED)), None)
+    whole = compress(archive, fmt)
+    early = read(build_early_cpio() + whole)
+    assert (early.format, early.virtio) == (f"early+{fmt}", tuple(sorted(SEED)))
+    junk = read(whole + b"JUNKJUNK")
+    assert junk.error is not None and junk.error.startswith("unknown data at offset ")
+    assert "truncated" in failure(whole[: -len(whole) // 5])
+    bad = bytearray(whole)
+    bad[len(bad) // 2 : len(bad) // 2 + 64] = b"\xa5" * 64
+    assert failure(bytes(bad)).startswith(f"the {fmt} data is ")
+
+
+def test_gzip_libraries_behave_alike(gzip_library: str) -> None:
+    _same_behaviour("gzip")
+
+
+def test_zstd_libraries_behave_alike(zstd_library: str) -> None:
+    _same_behaviour("zstd")
+
+
+def test_zstd_bomb_stays_bounded_with_the_stdlib_api(zstd_library: str) -> None:
+    """``compression.zstd`` bounds each call's output itself (no block walk needed)."""
+    zeros = 32 << 20
+    head = cpio_entry("big", b"")
+    head = head[:54] + b"%08X" % zeros + head[62:]
+    import zstandard
+
+    c = zstandard.ZstdCompressor(level=1).compressobj()
+    image = c.compress(head)
+    for _ in range(zeros >> 20):
+        image += c.compress(b"\x00" * (1 << 20))
+    image += c.compress(cpio_entry("TRAILER!!!", b"", 0, 0)) + c.flush()
+    tracemalloc.start()
+    try:
+        info = read(image)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (info.error, info.entries) == (None, 1)
+    assert peak < 8 << 20, peak
