@@ -422,3 +422,128 @@ def test_this_machine_virtio_bus_matches_sys():
     assert list(detect_virtio_bus(LocalTarget("/"))) == expected
     loaded = detect_loaded_modules(LocalTarget("/"))
     assert (loaded is None) == (not os.path.exists("/proc/modules"))
+
+
+# ---- modules.dep before the walk, and no weaker evidence than needed -------------
+
+
+def _no_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def walk(self, path):
+        raise AssertionError(f"the module tree {path} was walked")
+
+    monkeypatch.setattr(LocalTarget, "walk", walk)
+
+
+def test_modules_dep_answers_without_walking_the_tree(tmp_path, monkeypatch):
+    base = f"lib/modules/{DEB}"
+    files = {
+        f"{base}/kernel/drivers/virtio/{m}.ko": b"" for m in ("virtio", "virtio_ring", "virtio_pci")
+    }
+    files[f"{base}/kernel/drivers/block/virtio_blk.ko.xz"] = b""
+    files[f"{base}/kernel/drivers/net/virtio-net.ko.zst"] = b""
+    files[f"{base}/modules.dep"] = (
+        "kernel/drivers/virtio/virtio.ko:\n"
+        "kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n"
+        "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+        "kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio_ring.ko\n"
+        "kernel/drivers/net/virtio-net.ko.zst: kernel/drivers/virtio/virtio_ring.ko\n"
+        "kernel/fs/ext4/ext4.ko: kernel/drivers/scsi/virtio_scsi.ko\n"
+    )
+    t = tree(tmp_path, files)
+    walked: list[str] = []
+    real_walk = LocalTarget.walk
+    monkeypatch.setattr(LocalTarget, "walk", lambda self, p: walked.append(p) or real_walk(self, p))
+    [k] = detect_kernels(t, running=None, read_initrds=False)
+    assert k.virtio == {m: MODULE for m in SEED_MODULES}
+    # virtio_scsi is named only as a dependency, and has no file: the walk looks once more.
+    assert k.virtio_scsi == MISSING
+    assert k.virtio_sources == (f"/lib/modules/{DEB}/modules.dep",)
+    assert walked == [f"/lib/modules/{DEB}"]
+    # With virtio_scsi listed too, the tree is never walked.
+    (tmp_path / base / "kernel/drivers/scsi").mkdir(parents=True)
+    (tmp_path / base / "kernel/drivers/scsi/virtio_scsi.ko").write_bytes(b"")
+    with open(tmp_path / base / "modules.dep", "a") as fh:
+        fh.write("kernel/drivers/scsi/virtio_scsi.ko: kernel/drivers/virtio/virtio.ko\n")
+    _no_walk(monkeypatch)
+    [k] = detect_kernels(t, running=None, read_initrds=False)
+    assert k.virtio_scsi == MODULE
+
+
+def test_stale_modules_dep_entry_without_its_file_does_not_count(tmp_path, monkeypatch):
+    base = f"lib/modules/{DEB}"
+    t = tree(tmp_path, {f"{base}/modules.dep": "kernel/drivers/block/virtio_blk.ko:\n"})
+    [k] = detect_kernels(t, running=None, read_initrds=False)
+    assert k.virtio["virtio_blk"] == MISSING and k.virtio_sources == ()
+
+
+def test_rhel5_absolute_modules_dep_paths(tmp_path, monkeypatch):
+    base = f"lib/modules/{RHEL5}"
+    files = {f"{base}/extra/virtio/{m}.ko": b"" for m in SEED_MODULES}
+    files[f"{base}/modules.dep"] = "".join(f"/{base}/extra/virtio/{m}.ko:\n" for m in SEED_MODULES)
+    files[f"{base}/kernel/drivers/scsi/virtio_scsi.ko"] = b""  # unlisted: found by the walk
+    [k] = detect_kernels(tree(tmp_path, files), running=None, read_initrds=False)
+    assert k.virtio == {m: MODULE for m in SEED_MODULES} and k.virtio_scsi == MODULE
+    assert k.virtio_sources == (f"/{base}/modules.dep", f"/{base}")
+
+
+def test_driver_package_installed_without_depmod_is_still_found(tmp_path):
+    """A modules.dep that predates the driver package: the walk finds ``extra/virtio``."""
+    base = f"lib/modules/{RHEL5}"
+    files = {f"{base}/extra/virtio/{m}.ko": b"" for m in SEED_MODULES}
+    files[f"{base}/modules.dep"] = f"/{base}/kernel/fs/ext3/ext3.ko:\n"
+    [k] = detect_kernels(tree(tmp_path, files), running=None, read_initrds=False)
+    assert k.virtio == {m: MODULE for m in SEED_MODULES}
+    assert k.virtio_sources == (f"/{base}",)
+
+
+def test_config_that_answers_everything_reads_nothing_weaker(tmp_path, monkeypatch):
+    base = f"lib/modules/{DEB}"
+    config = "".join(
+        f"CONFIG_{s}=m\n"
+        for s in ("VIRTIO", "VIRTIO_BLK", "VIRTIO_NET", "VIRTIO_PCI", "SCSI_VIRTIO")
+    )
+    t = tree(
+        tmp_path,
+        live(
+            {
+                f"boot/config-{DEB}": config,
+                f"{base}/modules.builtin": "kernel/drivers/virtio/virtio.ko\n",
+                f"{base}/kernel/drivers/virtio/virtio.ko": b"",
+                "sys/module/virtio": None,
+            }
+        ),
+    )
+    read: list[str] = []
+    real_read = LocalTarget.read_text
+    monkeypatch.setattr(
+        LocalTarget, "read_text", lambda self, p, *a: read.append(p) or real_read(self, p, *a)
+    )
+    _no_walk(monkeypatch)
+    [k] = detect_kernels(t, running=DEB, read_initrds=False)
+    assert k.virtio == {m: MODULE for m in SEED_MODULES} and k.virtio_scsi == MODULE
+    assert k.virtio_sources == (f"/boot/config-{DEB}",)
+    assert read == [f"/boot/config-{DEB}"]
+
+
+def test_one_detection_reads_each_kernel_config_once(tmp_path, monkeypatch):
+    """Kernels and CPU both use the config (virtio answers, kernel variant): one read."""
+    from virtio_wizard.detect import detect
+
+    config = "CONFIG_X86=y\nCONFIG_MK7=y\nCONFIG_VIRTIO=m\n"
+    t = tree(
+        tmp_path,
+        {
+            "etc/debian_version": "12.5\n",
+            f"boot/vmlinuz-{DEB}": b"k",
+            f"boot/config-{DEB}": config,
+        },
+    )
+    read: list[str] = []
+    real_read = LocalTarget.read_text
+    monkeypatch.setattr(
+        LocalTarget, "read_text", lambda self, p, *a: read.append(p) or real_read(self, p, *a)
+    )
+    facts = detect(t, read_initrds=False)
+    assert facts.cpu.kernel_variant == "athlon"
+    assert facts.kernels[0].virtio["virtio"] == MODULE
+    assert read.count(f"/boot/config-{DEB}") == 1

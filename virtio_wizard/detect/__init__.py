@@ -62,11 +62,14 @@ def detect(
     step("finding the running kernel")
     running = kernels.detect_running_kernel(target)
     step("listing installed kernels")
+    configs: kernels.ConfigCache = {}  # each kernel config read and parsed once
     found_kernels = kernels.detect_kernels(
-        target, running=running, read_initrds=read_initrds, problems=problems
+        target, running=running, read_initrds=read_initrds, problems=problems, configs=configs
     )
     step("reading the CPU")
-    found_cpu = cpu.detect_cpu(target, found_kernels, found_distro, problems=problems)
+    found_cpu = cpu.detect_cpu(
+        target, found_kernels, found_distro, problems=problems, configs=configs
+    )
     step("reading loaded modules and devices")
     loaded = modules_mod.detect_loaded_modules(target, problems=problems)
     bus = modules_mod.detect_virtio_bus(target)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Optional
 from ..facts import Cpu, Distro, Kernel, Unreadable
 from ..knowledge import kernel_sort_key, package_arch
 from ._read import note, read_guest_text
+from .kernels import ConfigCache, read_config
 
 if TYPE_CHECKING:
     from ..target import Target
@@ -111,8 +112,16 @@ def _config_yes(config: str) -> set[str]:
     return set(_CONFIG_Y.findall(config))
 
 
+def _yes_of(config: dict[str, str]) -> set[str]:
+    """The symbols a parsed config (``kernels.read_config``) sets to ``y``."""
+    return {name for name, value in config.items() if value == "y"}
+
+
 def _config_machine(config: str) -> Optional[str]:
-    yes = _config_yes(config)
+    return _machine_from_yes(_config_yes(config))
+
+
+def _machine_from_yes(yes: set[str]) -> Optional[str]:
     if "CONFIG_X86_64" in yes:
         return "x86_64"
     if "CONFIG_X86" in yes or "CONFIG_X86_32" in yes:
@@ -129,19 +138,25 @@ def _config_machine(config: str) -> Optional[str]:
 
 
 def machine_from_kernels(
-    target: Target, kernels: Sequence[Kernel], problems: Problems = None
+    target: Target,
+    kernels: Sequence[Kernel],
+    problems: Problems = None,
+    configs: Optional[ConfigCache] = None,
 ) -> tuple[Optional[str], Optional[str]]:
-    """``(machine, source)`` from kernel names, then ``/boot/config-KVER``."""
+    """``(machine, source)`` from kernel names, then ``/boot/config-KVER``.
+
+    ``configs`` holds the configs kernel detection read already.
+    """
     versions = sorted((k.version for k in kernels), key=kernel_sort_key, reverse=True)
     suffix = _kernel_arch_suffix(versions)
     if suffix is not None:
         return suffix, "kernel version"
     for version in versions:
         path = f"/boot/config-{version}"
-        config = read_guest_text(target, path, problems)
+        config = read_config(target, path, problems, configs)
         if config is None:
             continue
-        machine = _config_machine(config)
+        machine = _machine_from_yes(_yes_of(config))
         if machine is not None:
             return machine, path
     return None, None
@@ -249,7 +264,10 @@ def kernel_variant_from_config(config: str) -> Optional[str]:
     >>> kernel_variant_from_config("CONFIG_X86=y\\nCONFIG_MK7=y\\n")
     'athlon'
     """
-    yes = _config_yes(config)
+    return _variant_from_yes(_config_yes(config))
+
+
+def _variant_from_yes(yes: set[str]) -> Optional[str]:
     for symbol, variant in _CONFIG_VARIANTS:
         if symbol in yes:
             return variant
@@ -257,7 +275,7 @@ def kernel_variant_from_config(config: str) -> Optional[str]:
 
 
 def _kernel_variant(
-    target: Target, kernel: Optional[str], problems: Problems
+    target: Target, kernel: Optional[str], problems: Problems, configs: Optional[ConfigCache]
 ) -> tuple[Optional[str], str]:
     if kernel is None:
         return None, "unknown: no installed kernel found"
@@ -269,9 +287,9 @@ def _kernel_variant(
         if variant is not None:
             return variant, path
     path = f"/boot/config-{kernel}"
-    config = read_guest_text(target, path, problems)
+    config = read_config(target, path, problems, configs)
     if config is not None:
-        variant = kernel_variant_from_config(config)
+        variant = _variant_from_yes(_yes_of(config))
         if variant is not None:
             return variant, path
         return None, f"unknown: {path} selects no specific processor and no package list names it"
@@ -285,6 +303,7 @@ def detect_cpu(
     problems: Problems = None,
     *,
     host_cpuinfo: str = HOST_CPUINFO,
+    configs: Optional[ConfigCache] = None,
 ) -> Cpu:
     """Machine, vendor, the seed's package arch and the installed kernel variant.
 
@@ -295,7 +314,7 @@ def detect_cpu(
     del distro
     machine, machine_source = _elf_probe(target, problems)
     if machine is None:
-        machine, machine_source = machine_from_kernels(target, kernels, problems)
+        machine, machine_source = machine_from_kernels(target, kernels, problems, configs)
     elif machine in _X86_32:
         # ELF says only "386"; a kernel named ...i586 or ...686 is more precise.
         named = _kernel_arch_suffix([k.version for k in kernels])
@@ -313,7 +332,7 @@ def detect_cpu(
         vendor_source = "host" if vendor else None
 
     chosen = _chosen_kernel(kernels)
-    variant, variant_source = _kernel_variant(target, chosen, problems)
+    variant, variant_source = _kernel_variant(target, chosen, problems, configs)
     return Cpu(
         machine=machine,
         machine_source=machine_source,

@@ -8,15 +8,21 @@ is ``module``, ``builtin`` or ``missing``, from the strongest evidence at hand:
 1. the kernel's config (``/boot/config-KVER``, ``/lib/modules/KVER/config``,
    ``/proc/config.gz`` for the running kernel): ``=y`` built in, ``=m`` module;
 2. ``modules.builtin``;
-3. a module file anywhere in the module tree (``.ko``, compressed ``.ko.*``,
-   ``.o`` on 2.4 kernels) — this is how the RHEL 5.2 driver package shows up,
-   in ``extra/virtio`` of a kernel whose config knows nothing of virtio;
+3. a module file in the module tree (``.ko``, compressed ``.ko.*``, ``.o`` on
+   2.4 kernels) — this is how the RHEL 5.2 driver package shows up, in
+   ``extra/virtio`` of a kernel whose config knows nothing of virtio. The
+   tree's ``modules.dep`` (depmod's list of every module) is asked first;
+   the tree (some 900 folders on a distro kernel) is walked only when that
+   list is missing or does not name a module still unanswered (a driver
+   package installed without running depmod);
 4. for the running kernel only, what sysfs shows (a loaded module has
    ``/sys/module/NAME/initstate``, a built-in one has ``/sys/module/NAME``
    without it, and ``/sys/bus/virtio/drivers/NAME`` names a registered
    driver) — needed on kernels with no module tree at all.
 
-Each answer records its evidence path in ``Kernel.virtio_sources``.
+Each answer records its evidence path in ``Kernel.virtio_sources``. Weaker
+evidence is not read once every module is answered: on a distro kernel the
+config alone answers all six.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ __all__ = [
     "detect_running_kernel",
     "detect_kernels",
     "initrd_candidates",
+    "read_config",
+    "ConfigCache",
     "MODULE_DIRS",
 ]
 
@@ -44,14 +52,23 @@ __all__ = [
 MODULE_DIRS: tuple[str, ...] = ("/lib/modules", "/usr/lib/modules")
 #: The modules whose support is reported: the seed's five, then virtio_scsi.
 _REPORTED: tuple[str, ...] = (*SEED_MODULES, "virtio_scsi")
-_MODULE_FILE = re.compile(r"\.(ko(\.(gz|xz|zst|bz2|lzma))?|o)$")
-_CONFIG_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+_MODULE_SUFFIX = r"\.(?:ko(?:\.(?:gz|xz|zst|bz2|lzma))?|o)"
+_MODULE_FILE = re.compile(_MODULE_SUFFIX + "$")
+#: A ``modules.dep`` line's own module (before the colon) that is a reported one.
+_DEP_LINE = re.compile(
+    r"^((?:[^:\n]*/)?(virtio(?:[-_](?:ring|blk|net|pci|scsi))?)" + _MODULE_SUFFIX + "):",
+    re.M,
+)
+_CONFIG_LINE = re.compile(r"^[ \t]*(CONFIG_[A-Za-z0-9_]+)=(.*)$", re.M)
 #: Boot images that are not kernels a user would prepare.
 _SKIP_IMAGE = re.compile(r"kdump|rescue|\.hmac$|\.old$|\.bak$|\.sig$")
 #: Modern kernels build virtio_ring with CONFIG_VIRTIO; older ones had its own symbol.
 _FOLLOWS = {"virtio_ring": "virtio"}
 
 InspectFn = Callable[[Target, str], object]
+#: Guest path of a kernel config -> its ``{symbol: value}`` (None: absent or unreadable).
+#: One detection shares one, so each config is read and parsed once (kernels, CPU).
+ConfigCache = dict[str, Optional[dict[str, str]]]
 
 
 def detect_running_kernel(target: Target) -> Optional[str]:
@@ -95,6 +112,7 @@ def detect_kernels(
     read_initrds: bool = True,
     problems: Optional[list[Unreadable]] = None,
     inspect: Optional[InspectFn] = None,
+    configs: Optional[ConfigCache] = None,
 ) -> tuple[Kernel, ...]:
     """Every installed kernel, newest first, with its image, initrd and virtio support.
 
@@ -102,7 +120,8 @@ def detect_kernels(
     only that kernel may use sysfs evidence. With ``read_initrds`` each initrd
     is opened with ``virtio_wizard.initrd.inspect_initrd`` (or ``inspect``,
     for tests) to list the virtio modules inside; without it those fields stay
-    None, which keeps detection fast.
+    None, which keeps detection fast. ``configs`` is filled with the kernel
+    configs read (see ``read_config``), for the CPU detection to reuse.
     """
     trees = _module_trees(target)
     images = _boot_images(target)
@@ -132,6 +151,7 @@ def detect_kernels(
                 read_initrds=read_initrds,
                 problems=problems,
                 inspect=inspect,
+                configs={} if configs is None else configs,
             )
         )
     return tuple(kernels)
@@ -199,6 +219,7 @@ def _kernel(
     read_initrds: bool,
     problems: Optional[list[Unreadable]],
     inspect: Optional[InspectFn],
+    configs: ConfigCache,
 ) -> Kernel:
     if image is None:
         for tree in tree_paths:
@@ -211,7 +232,7 @@ def _kernel(
         if base and target.is_file(base + ".virtio.orig"):
             orig = base + ".virtio.orig"
             break
-    virtio, sources = _virtio_support(target, version, tree_paths, running, problems)
+    virtio, sources = _virtio_support(target, version, tree_paths, running, problems, configs)
     fmt = names = error = None
     if read_initrds and initrd is not None:
         fmt, names, error = _read_initrd(target, initrd, inspect)
@@ -259,6 +280,7 @@ def _virtio_support(
     tree_paths: tuple[str, ...],
     running: bool,
     problems: Optional[list[Unreadable]],
+    configs: ConfigCache,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     answers: dict[str, str] = {m: MISSING for m in _REPORTED}
     sources: list[str] = []
@@ -269,7 +291,10 @@ def _virtio_support(
             if source not in sources:
                 sources.append(source)
 
-    config, config_source = _read_config(target, version, tree_paths, running, problems)
+    def unanswered() -> list[str]:
+        return [m for m in _REPORTED if answers[m] == MISSING]
+
+    config, config_source = _read_config(target, version, tree_paths, running, problems, configs)
     if config is not None:
         for module in _REPORTED:
             value = _config_value(config, module)
@@ -278,7 +303,7 @@ def _virtio_support(
 
     for tree in tree_paths:
         builtin_list = f"{tree}/modules.builtin"
-        if target.exists(builtin_list):
+        if unanswered() and target.exists(builtin_list):
             text = read_guest_text(target, builtin_list, problems)
             names = {canonical_module(line.strip()) for line in (text or "").splitlines()}
             for module in _REPORTED:
@@ -286,12 +311,19 @@ def _virtio_support(
                     settle(module, BUILTIN, builtin_list)
 
     for tree in tree_paths:
-        found = _module_files(target, tree)
+        if not unanswered():
+            break
+        listed = _dep_modules(target, tree, problems)
         for module in _REPORTED:
-            if module in found:
-                settle(module, MODULE, tree)
+            if module in listed:
+                settle(module, MODULE, f"{tree}/modules.dep")
+        if unanswered():
+            found = _module_files(target, tree)
+            for module in _REPORTED:
+                if module in found:
+                    settle(module, MODULE, tree)
 
-    if running and target.live:
+    if running and target.live and unanswered():
         _sysfs_support(target, answers, settle)
     return answers, tuple(sources)
 
@@ -302,14 +334,14 @@ def _read_config(
     tree_paths: tuple[str, ...],
     running: bool,
     problems: Optional[list[Unreadable]],
+    configs: ConfigCache,
 ) -> tuple[Optional[dict[str, str]], str]:
     """The kernel's config as {symbol: value}, and where it was read."""
     paths = [f"/boot/config-{version}", *(f"{t}/config" for t in tree_paths)]
     for path in paths:
-        if target.exists(path):
-            text = read_guest_text(target, path, problems)
-            if text is not None:
-                return _parse_config(text), path
+        config = read_config(target, path, problems, configs)
+        if config is not None:
+            return config, path
     if running and target.live and target.exists("/proc/config.gz"):
         try:
             raw = target.read_bytes("/proc/config.gz", 4 * 1024 * 1024)
@@ -321,13 +353,31 @@ def _read_config(
     return None, ""
 
 
+def read_config(
+    target: Target,
+    path: str,
+    problems: Optional[list[Unreadable]] = None,
+    cache: Optional[ConfigCache] = None,
+) -> Optional[dict[str, str]]:
+    """The kernel config at ``path`` as ``{symbol: value}``, None when absent or unreadable.
+
+    With ``cache``, a config already read in this detection is not read again.
+    """
+    if cache is not None and path in cache:
+        return cache[path]
+    config = None
+    if target.exists(path):
+        text = read_guest_text(target, path, problems)
+        if text is not None:
+            config = _parse_config(text)
+    if cache is not None:
+        cache[path] = config
+    return config
+
+
 def _parse_config(text: str) -> dict[str, str]:
-    values = {}
-    for line in text.splitlines():
-        match = _CONFIG_LINE.match(line.strip())
-        if match:
-            values[match.group(1)] = match.group(2).strip().strip('"')
-    return values
+    """``{symbol: value}`` of a kernel config, in one regex pass over the text."""
+    return {name: value.strip().strip('"') for name, value in _CONFIG_LINE.findall(text)}
 
 
 def _config_value(config: dict[str, str], module: str) -> Optional[str]:
@@ -335,6 +385,25 @@ def _config_value(config: dict[str, str], module: str) -> Optional[str]:
     if value is None and module in _FOLLOWS:
         value = config.get(CONFIG_SYMBOLS[_FOLLOWS[module]])
     return value
+
+
+def _dep_modules(target: Target, tree: str, problems: Optional[list[Unreadable]]) -> set[str]:
+    """The reported modules ``tree/modules.dep`` lists and whose files exist.
+
+    One read of one file instead of a walk of the tree. A listed module whose
+    file is gone (a stale list) does not count; an empty set when there is no
+    list.
+    """
+    path = f"{tree}/modules.dep"
+    if not target.is_file(path):
+        return set()
+    text = read_guest_text(target, path, problems)
+    found: set[str] = set()
+    for rel, name in _DEP_LINE.findall(text or ""):
+        module = canonical_module(name)
+        if module not in found and target.is_file(rel if rel.startswith("/") else f"{tree}/{rel}"):
+            found.add(module)
+    return found
 
 
 def _module_files(target: Target, tree: str) -> set[str]:
