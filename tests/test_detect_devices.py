@@ -1,4 +1,4 @@
-"""PCI devices from the guest's sysfs."""
+"""PCI devices from the guest's sysfs (trees opened as recorded snapshots of running guests)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_emulated_and_virtio_devices(tmp_path):
     pci(tmp_path, "0000:00:03.0", E1000, driver="e1000", link=True)
     pci(tmp_path, "0000:00:04.0", VBLK, driver="virtio-pci", link=True)
     pci(tmp_path, "0000:00:05.0", VNET_LEGACY)
-    devices = detect_devices(LocalTarget(str(tmp_path)))
+    devices = detect_devices(LocalTarget(str(tmp_path), live=True))
     assert [(d.slot, d.kind, d.driver) for d in devices] == [
         ("0000:00:01.1", "ide", "ata_piix"),
         ("0000:00:03.0", "e1000", "e1000"),
@@ -59,19 +59,19 @@ def test_emulated_and_virtio_devices(tmp_path):
 
 def test_ids_are_normalised_to_lower_case_hex(tmp_path):
     pci(tmp_path, "0000:00:06.0", {"vendor": "1AF4", "device": "0x1041"})
-    [d] = detect_devices(LocalTarget(str(tmp_path)))
+    [d] = detect_devices(LocalTarget(str(tmp_path), live=True))
     assert (d.vendor, d.device, d.kind) == ("0x1af4", "0x1041", "virtio-net")
 
 
 def test_no_sysfs_gives_no_devices(tmp_path):
-    assert detect_devices(LocalTarget(str(tmp_path))) == ()
+    assert detect_devices(LocalTarget(str(tmp_path), live=True)) == ()
 
 
 def test_function_without_ids_is_skipped_and_noted(tmp_path):
     pci(tmp_path, "0000:00:01.1", IDE)
     pci(tmp_path, "0000:00:07.0", {"class": "0x020000"})
     problems: list = []
-    devices = detect_devices(LocalTarget(str(tmp_path)), problems)
+    devices = detect_devices(LocalTarget(str(tmp_path), live=True), problems)
     assert [d.slot for d in devices] == ["0000:00:01.1"]
     assert [p.path for p in problems] == ["/sys/bus/pci/devices/0000:00:07.0"]
 
@@ -81,7 +81,7 @@ def test_garbage_ids_and_fifo_are_noted_not_hung(tmp_path):
     pci(tmp_path, "0000:00:09.0", {"device": "0x1000"})
     os.mkfifo(tmp_path / PCI / "0000:00:09.0" / "vendor")
     problems: list = []
-    assert detect_devices(LocalTarget(str(tmp_path)), problems) == ()
+    assert detect_devices(LocalTarget(str(tmp_path), live=True), problems) == ()
     reasons = {(p.path, p.reason) for p in problems}
     assert ("/sys/bus/pci/devices/0000:00:08.0/vendor", "not a hexadecimal id: 'hello'") in reasons
     assert ("/sys/bus/pci/devices/0000:00:09.0/vendor", "not a regular file") in reasons
@@ -90,7 +90,7 @@ def test_garbage_ids_and_fifo_are_noted_not_hung(tmp_path):
 def test_driver_that_is_a_folder_not_a_link_is_no_driver(tmp_path):
     pci(tmp_path, "0000:00:03.0", E1000)
     (tmp_path / PCI / "0000:00:03.0" / "driver").mkdir()
-    [d] = detect_devices(LocalTarget(str(tmp_path)))
+    [d] = detect_devices(LocalTarget(str(tmp_path), live=True))
     assert d.driver is None
 
 
@@ -104,7 +104,7 @@ def test_device_link_leaving_the_root_reads_nothing_outside(tmp_path):
     os.symlink("../../../../../host_dev", root / PCI / "0000:00:0a.0")
     os.symlink(str(host), root / PCI / "0000:00:0b.0")
     problems: list = []
-    assert detect_devices(LocalTarget(str(root)), problems) == ()
+    assert detect_devices(LocalTarget(str(root), live=True), problems) == ()
     assert len(problems) == 2
 
 
@@ -121,3 +121,9 @@ def test_this_machine_matches_sys():
         assert d.driver == expected
         if d.vendor == "0x1af4":
             assert d.kind.startswith("virtio-")
+
+
+def test_offline_root_sys_is_not_the_guests(tmp_path):
+    """A sys/ inside an offline root (bind mount, leftover) shows the host's PCI bus."""
+    pci(tmp_path, "0000:00:03.0", E1000, driver="e1000")
+    assert detect_devices(LocalTarget(str(tmp_path))) == ()

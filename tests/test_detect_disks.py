@@ -12,12 +12,13 @@ from virtio_wizard.facts import DiskRef
 from virtio_wizard.target import LocalTarget, RunResult
 
 
-def tree(root: Path, files: dict[str, str]) -> LocalTarget:
+def tree(root: Path, files: dict[str, str], live: bool = False) -> LocalTarget:
+    """``live=True``: a snapshot of a running guest (only ``/`` and ``--ssh`` are live)."""
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return LocalTarget(str(root))
+    return LocalTarget(str(root), live=live)
 
 
 def refs_of(target, **kw):
@@ -162,6 +163,7 @@ def test_live_cmdline_swaps_and_real_mtab(tmp_path):
             "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n/dev/hda3 partition 2 0 -1\n",
             "etc/mtab": "/dev/hda2 / ext3 rw 0 0\nproc /proc proc rw 0 0\n",
         },
+        live=True,
     )
     assert t.live
     assert [(r.file, r.context, r.device, r.mountpoint) for r in detect_disk_refs(t)] == [
@@ -274,6 +276,7 @@ def test_cdrom_seen_by_the_running_kernel(tmp_path):
             "etc/mtab": "/dev/hda1 / ext3 rw 0 0\n/dev/hdc /x auto ro 0 0\n"
             "/dev/sdb /y auto ro 0 0\n",
         },
+        live=True,
     )
     assert [(r.device, r.proposed) for r in detect_disk_refs(t)] == [
         ("/dev/hda1", "/dev/vda1"),

@@ -19,6 +19,10 @@ RHEL5 = "2.6.18-92.el5"
 DEB = "6.1.0-50-amd64"
 
 
+class LiveFiles(dict):
+    """Files of a recorded running guest: the tree is opened as live."""
+
+
 def tree(root: Path, files: dict[str, object]) -> LocalTarget:
     """Write ``files`` (guest path -> text/bytes, or None for a folder) under root."""
     for rel, data in files.items():
@@ -28,12 +32,12 @@ def tree(root: Path, files: dict[str, object]) -> LocalTarget:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data if isinstance(data, bytes) else str(data).encode())
-    return LocalTarget(str(root))
+    return LocalTarget(str(root), live=isinstance(files, LiveFiles))
 
 
 def live(files: dict[str, object]) -> dict[str, object]:
-    """A tree whose proc looks mounted (LocalTarget's sign of a running guest)."""
-    return {"proc/self/status": "Name: init\n", **files}
+    """A snapshot of a running guest (only ``/`` and ``--ssh`` are live for real)."""
+    return LiveFiles({"proc/self/status": "Name: init\n", **files})
 
 
 def only(kernels, version):

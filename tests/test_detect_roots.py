@@ -116,7 +116,7 @@ def test_detect_fixture_root(name, fixture_target):
     assert len(facts.kernels) == nkernels
     assert facts.drivers_auto is auto and facts.drivers_auto_reason
     assert facts.not_linux is None
-    assert facts.target == TargetInfo("root", target.root, name == "rhel53")
+    assert facts.target == TargetInfo("root", target.root, False)  # an offline root never is live
     # read_initrds=False leaves every image unread.
     assert all(k.initrd_virtio is None and k.initrd_format is None for k in facts.kernels)
     # The JSON form carries everything.
@@ -124,7 +124,7 @@ def test_detect_fixture_root(name, fixture_target):
 
 
 def test_rhel53_live_snapshot(fixture_target):
-    facts = detect(fixture_target("rhel53"), read_initrds=False)
+    facts = detect(fixture_target("rhel53", live=True), read_initrds=False)
     assert facts.running_kernel == "2.6.18-128.el5"
     assert facts.kernels[0].running
     assert (facts.cpu.vendor, facts.cpu.vendor_source, facts.cpu.package_arch) == (
@@ -134,6 +134,59 @@ def test_rhel53_live_snapshot(fixture_target):
     )
     assert "virtio_net" in facts.loaded_modules
     assert {dev.kind for dev in facts.devices} >= {"ide", "e1000", "virtio-net"}
+
+
+def test_recorded_proc_and_sys_of_an_offline_root_are_not_the_guests(fixture_target):
+    """rhel53 carries a proc/ and sys/ that look live (proc/self, osrelease,
+    modules, cpuinfo, cmdline, swaps, PCI devices): offline, none of it counts,
+    because an offline root's proc/ describes the kernel running the wizard."""
+    target = fixture_target("rhel53")
+    assert os.path.isdir(os.path.join(target.root, "proc", "self")) and not target.live
+    facts = detect(target, read_initrds=False)
+    assert facts.running_kernel is None and not any(k.running for k in facts.kernels)
+    assert facts.loaded_modules is None and facts.virtio_bus_drivers == ()
+    assert facts.devices == ()
+    assert facts.cpu.vendor_source in ("host", None)
+    assert not {r.file for r in facts.disk_refs} & {"/proc/cmdline", "/proc/swaps"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="bind mounts need root")
+def test_bind_mounted_proc_and_sys_do_not_make_the_host_kernel_the_guests(guest_root):
+    """The rescue-chroot setup (``mount --bind /proc ROOT/proc``, same for sys):
+    detection and the plan still see an offline guest, not the host's kernel."""
+    target = guest_root("rhel53")
+    root = target.root
+    mounted = []
+    try:
+        for name in ("proc", "sys"):
+            point = os.path.join(root, name)
+            subprocess.run(["rm", "-rf", point], check=True)
+            os.mkdir(point)
+            subprocess.run(["mount", "--bind", "/" + name, point], check=True)
+            mounted.append(point)
+        assert os.path.isdir(os.path.join(root, "proc", "self"))
+        target = LocalTarget(root)
+        assert not target.live
+        facts = detect(target, read_initrds=False)
+        host_kernel = platform.release()
+        assert facts.running_kernel is None
+        assert host_kernel not in [k.version for k in facts.kernels]
+        assert [k.version for k in facts.kernels] == ["2.6.18-128.el5"]
+        assert facts.devices == () and facts.loaded_modules is None
+        assert facts.cpu.vendor_source in ("host", None)
+        plan = subprocess.run(
+            [sys.executable, "-m", "virtio_wizard", "plan", "--root", root]
+            + ["--method", "initrd", "--drivers", "block"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert plan.returncode == 0, plan.stderr
+        assert "kernel 2.6.18-128.el5\n" in plan.stdout and host_kernel not in plan.stdout
+        assert "built in" not in plan.stdout
+    finally:
+        for point in reversed(mounted):
+            subprocess.run(["umount", point], check=False)
 
 
 def test_offline_roots_take_the_vendor_from_the_host(fixture_target):

@@ -181,7 +181,7 @@ def test_proc_cpuinfo(data):
         host = os.path.join(root, "host-cpuinfo")
         put(root, "/host-cpuinfo", b"vendor_id\t: HostVendor\n")
         problems: list[Unreadable] = []
-        cpu = detect_cpu(LocalTarget(root), (), Distro(), problems, host_cpuinfo=host)
+        cpu = detect_cpu(LocalTarget(root, live=True), (), Distro(), problems, host_cpuinfo=host)
         assert binary_reported(problems, "/proc/cpuinfo", data)
         if cpu.vendor_source == "target":
             assert (
@@ -202,7 +202,7 @@ def test_proc_modules(data):
     root = new_root({"/proc/modules": data}, live=True)
     try:
         problems: list[Unreadable] = []
-        loaded = detect_loaded_modules(LocalTarget(root), problems)
+        loaded = detect_loaded_modules(LocalTarget(root, live=True), problems)
         assert binary_reported(problems, "/proc/modules", data)
         if b"\x00" in data:
             assert loaded is None
@@ -486,7 +486,7 @@ def test_sysfs_pci_attributes(attr, data):
     root = new_root(files)
     try:
         problems: list[Unreadable] = []
-        devices = detect_devices(LocalTarget(root), problems)
+        devices = detect_devices(LocalTarget(root, live=True), problems)
         path = f"{base}/{attr}"
         assert binary_reported(problems, path, data)
         for dev in devices:

@@ -48,7 +48,7 @@ def fixed_demo(name: str) -> LocalTarget:
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(FIXED_ROOTS, exist_ok=True)
     shutil.copytree(source.root, root, symlinks=True)
-    return LocalTarget(root, can_run=False, kind="demo")
+    return LocalTarget(root, can_run=False, kind="demo", live=source.live)
 
 
 @pytest.fixture(autouse=True)

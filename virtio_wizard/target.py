@@ -197,12 +197,23 @@ class LocalTarget:
     """A guest reachable through this machine's file system.
 
     ``root="/"`` is the running system (kind ``local``, live); any other root
-    is an offline guest tree (kind ``root``), which is live only when its
-    ``proc`` is mounted (it usually is not). ``can_run=False`` makes ``run``
-    refuse, as in the demo, where commands are shown but never executed.
+    is an offline guest tree (kind ``root``), never live: an offline guest
+    runs no kernel, so a ``proc`` or ``sys`` inside it (bind-mounted for a
+    rescue chroot, or left behind) describes the kernel running the wizard,
+    not the guest's. ``live=True`` is only for a recorded snapshot of a
+    running guest (the demo guests, test fixtures), never for ``--root``.
+    ``can_run=False`` makes ``run`` refuse, as in the demo, where commands
+    are shown but never executed.
     """
 
-    def __init__(self, root: str = "/", *, can_run: bool = True, kind: Optional[str] = None):
+    def __init__(
+        self,
+        root: str = "/",
+        *,
+        can_run: bool = True,
+        kind: Optional[str] = None,
+        live: Optional[bool] = None,
+    ):
         real = os.path.realpath(root)
         if not os.path.exists(real):
             raise TargetError(root, "no such directory", errno.ENOENT)
@@ -212,7 +223,10 @@ class LocalTarget:
         self.root = real
         self.kind = kind or ("local" if real == "/" else "root")
         self.can_run = can_run
-        self.live = real == "/" or os.path.exists(os.path.join(real, "proc", "self"))
+        self.live = real == "/" if live is None else live
+        # Not liveness: a mounted proc means a wizard chrooted into this tree
+        # shares our pid space, so a pid in its lock folder can be asked about.
+        self._shares_pids = self.live or os.path.exists(os.path.join(real, "proc", "self"))
 
     def __repr__(self) -> str:
         return f"LocalTarget({self.root!r})"
@@ -490,7 +504,7 @@ class LocalTarget:
             if not stat_mod.S_ISDIR(st.st_mode):
                 raise TargetError(path + ".d", "is not a lock folder; remove it", errno.EEXIST)
             holder = _lock_folder_pid(folder)
-            if self.live and holder is not None and _pid_alive(holder):
+            if self._shares_pids and holder is not None and _pid_alive(holder):
                 raise LockedError(
                     path,
                     f"another virtio-wizard is applying to this guest (pid {holder})",

@@ -59,7 +59,10 @@ def open_demo(name: str) -> LocalTarget:
     root = os.path.join(holder, name)
     shutil.copytree(source, root, symlinks=True)
     _make_links(root, source + ".links")
-    return LocalTarget(root, can_run=False, kind="demo")
+    # A demo guest with a recorded proc/self is a snapshot of a running guest;
+    # only the wizard's own sample guests may say so (never a --root).
+    live = os.path.isdir(os.path.join(source, "proc", "self"))
+    return LocalTarget(root, can_run=False, kind="demo", live=live)
 
 
 def _scratch_dir() -> Optional[str]:

@@ -323,7 +323,8 @@ def detect_cpu(
 
     vendor = None
     vendor_source = None
-    text = read_guest_text(target, "/proc/cpuinfo", problems)
+    # An offline root's proc/cpuinfo (a bind mount, a leftover) is the host's.
+    text = read_guest_text(target, "/proc/cpuinfo", problems) if target.live else None
     if text is not None:
         vendor = cpuinfo_vendor(text)
         vendor_source = "target" if vendor else None

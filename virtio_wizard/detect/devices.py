@@ -28,8 +28,12 @@ def detect_devices(
 
     A function whose ids are missing or not hex is skipped and noted in
     ``problems``; ``driver`` is the basename of the ``driver`` link, None
-    when no driver is bound.
+    when no driver is bound. An offline root has none: its ``sys`` (a bind
+    mount for a rescue chroot, or a leftover) shows the machine running the
+    wizard, not the guest's virtual hardware.
     """
+    if not target.live:
+        return ()
     devices = []
     for slot in target.listdir(PCI_DEVICES):
         base = f"{PCI_DEVICES}/{slot}"
