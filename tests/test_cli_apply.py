@@ -245,3 +245,31 @@ def test_undo_asks_and_no_terminal_means_no(tmp_path, monkeypatch, capsys) -> No
     assert main(["undo"]) == 0
     assert "? [y/N] " in capsys.readouterr().out
     assert (guest / "etc/fstab").read_text() == FSTAB
+
+
+def test_undo_with_a_damaged_newest_journal_refuses_in_one_message(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    guest = make_guest(tmp_path / "guest")
+    patch_target(monkeypatch, target_for(guest))
+    for text in (NEW_FSTAB, NEW_FSTAB + "# second\n"):
+        assert (
+            main(
+                [
+                    "apply",
+                    "--plan",
+                    str(save(tmp_path, make_plan(edit(guest, "/etc/fstab", text)))),
+                    "--yes",
+                ]
+            )
+            == 0
+        )
+    folder = guest / "var/lib/virtio-wizard/journal"
+    newest = sorted(folder.iterdir())[-1]
+    newest.write_bytes(newest.read_bytes()[:40])
+    capsys.readouterr()
+    assert main(["undo", "--yes"]) == 3
+    err = capsys.readouterr().err
+    assert "refused: the newest journal /var/lib/virtio-wizard/journal/" in err
+    assert "is unreadable" in err and "undid" not in err
+    assert (guest / "etc/fstab").read_text() == NEW_FSTAB + "# second\n"

@@ -249,3 +249,61 @@ def test_undo_is_reachable_from_the_apply_module() -> None:
     assert apply_module.UndoRefused is UndoRefused
     with pytest.raises(AttributeError):
         apply_module.no_such_name  # noqa: B018
+
+
+def _damage_newest_journal(target, data: bytes = b'{"schema": "virtio-wizard/jour') -> str:
+    newest = list_journals(target)[-1]["path"]
+    with open(target.host_path(newest), "wb") as fh:
+        fh.write(data)
+    return newest
+
+
+def test_a_damaged_newest_journal_stops_undo_instead_of_reverting_the_older(guest: Path) -> None:
+    """Two applies, the newest journal torn: undo must not revert the first apply
+    underneath the second's changes and call that 'undid the apply of ...'."""
+    target = target_for(guest)
+    apply_plan(target, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    apply_plan(target, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB + "# second\n")))
+    damaged = _damage_newest_journal(target)
+    before = tree_state(guest)
+    with pytest.raises(UndoRefused) as info:
+        undo(target)
+    message = str(info.value)
+    assert message.startswith(f"the newest journal {damaged} is unreadable (")
+    assert "undo refused, nothing was changed" in message
+    assert f"move the damaged journal aside (e.g. to {damaged}.damaged)" in message
+    assert info.value.paths == (damaged,)
+    assert tree_state(guest) == before
+    with pytest.raises(UndoRefused):
+        undoable_journal(target)
+    # Done as the message says (restore by hand, move aside): undo reverts the older apply.
+    damaged_id = os.path.basename(damaged)[: -len(".json")]
+    kept = guest / f"var/lib/virtio-wizard/backups/{damaged_id}/etc/fstab"
+    assert f"/var/lib/virtio-wizard/backups/{damaged_id}/" in message
+    (guest / "etc/fstab").write_bytes(kept.read_bytes())
+    os.rename(target.host_path(damaged), target.host_path(damaged) + ".damaged")
+    assert undo(target).status == "done"
+    assert (guest / "etc/fstab").read_text() == FSTAB
+
+
+def test_the_only_journal_damaged_is_not_nothing_to_undo(guest: Path) -> None:
+    target = target_for(guest)
+    apply_plan(target, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    _damage_newest_journal(target, b"\xff\xfe")
+    with pytest.raises(UndoRefused, match="is unreadable"):
+        undo(target)
+
+
+def test_an_older_damaged_journal_does_not_block_undoing_a_newer_one(guest: Path) -> None:
+    target = target_for(guest)
+    apply_plan(target, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    older = list_journals(target)[0]
+    newer_id = "29991231T235959-1"  # newer than any journal this test writes
+    journal = dict(older, id=newer_id)
+    journal.pop("path")
+    from virtio_wizard.journal import write_journal
+
+    write_journal(target, journal)
+    with open(target.host_path(older["path"]), "wb") as fh:
+        fh.write(b"not json")
+    assert undoable_journal(target)["id"] == newer_id

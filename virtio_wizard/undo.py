@@ -14,6 +14,7 @@ call to make.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -31,6 +32,7 @@ from .journal import (
     INTERRUPTED,
     RUNNING,
     UNREADABLE,
+    backup_path,
     changed_anything,
     list_journals,
     sha256_file,
@@ -78,13 +80,48 @@ class _Action:
 def undoable_journal(target: Target) -> Optional[dict[str, Any]]:
     """The journal ``undo`` would revert now: the newest that changed something
     and is not undone. Journals that changed nothing (an apply that failed at
-    its first write) are passed over."""
-    for journal in reversed(list_journals(target)):
+    its first write) are passed over.
+
+    Raises UndoRefused when a journal that cannot be read is as new as that
+    one or newer (or there is no other): it may record the latest changes,
+    and reverting an older apply underneath them would mix two states.
+    """
+    journals = list_journals(target)
+    found = None
+    for journal in reversed(journals):
         if journal.get("status") == UNREADABLE or journal.get("undone"):
             continue
         if changed_anything(journal):
-            return journal
-    return None
+            found = journal
+            break
+    for journal in journals:
+        if journal.get("status") == UNREADABLE and _not_older(journal["id"], found):
+            raise _refuse_unreadable(journal)
+    return found
+
+
+def _not_older(unreadable_id: str, found: Optional[dict[str, Any]]) -> bool:
+    """Whether a damaged journal may be newer than ``found``, by the start time
+    its file name carries (``YYYYmmddTHHMMSS-pid``); a name without one may be."""
+    if found is None:
+        return True
+    stamp = unreadable_id[:15]
+    if not re.fullmatch(r"\d{8}T\d{6}", stamp):
+        return True
+    return stamp >= str(found["id"])[:15]
+
+
+def _refuse_unreadable(journal: dict[str, Any]) -> UndoRefused:
+    path = journal["path"]
+    backups = backup_path(journal["id"], "/").rstrip("/")
+    return UndoRefused(
+        f"the newest journal {path} is unreadable ({journal.get('error', 'damaged')}): "
+        "undo refused, nothing was changed; undo reverts the newest apply first and "
+        "cannot tell what that one changed. Restore its files by hand from "
+        f"{backups}/ (if it is there), then move the damaged journal aside "
+        f"(e.g. to {path}.damaged) to undo the apply before it",
+        (path,),
+    )
 
 
 def _refuse_edited(path: str, backup: Optional[str]) -> UndoRefused:

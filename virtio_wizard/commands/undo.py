@@ -42,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
         check_root(target, "undoing changes")
     except ApplyRefused as exc:
         return print_refusal(exc)
-    journal = undoable_journal(target)
+    try:
+        journal = undoable_journal(target)
+    except UndoRefused as exc:
+        return print_refusal(exc)
     if journal is None:
         print("nothing to undo")
         return EXIT_OK
