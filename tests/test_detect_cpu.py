@@ -110,9 +110,16 @@ def test_no_evidence_no_machine(tree, host_amd):
 
 
 def test_vendor_from_target_beats_host(tree, host_amd):
-    t = tree({"bin/bash": elf(62), "proc/cpuinfo": INTEL})
+    t = tree({"bin/bash": elf(62), "proc/cpuinfo": INTEL}, live=True)
     cpu = detect_cpu(t, (), Distro(), host_cpuinfo=host_amd)
     assert (cpu.vendor, cpu.vendor_source, cpu.package_arch) == ("GenuineIntel", "target", "ia32e")
+
+
+def test_offline_root_cpuinfo_is_the_hosts_not_the_guests(tree, host_amd):
+    """An offline root's proc/cpuinfo (bind mount, leftover) is not the guest's CPU."""
+    t = tree({"bin/bash": elf(62), "proc/cpuinfo": INTEL})
+    cpu = detect_cpu(t, (), Distro(), host_cpuinfo=host_amd)
+    assert (cpu.vendor, cpu.vendor_source) == ("AuthenticAMD", "host")
 
 
 def test_vendor_from_host_when_the_target_has_none(tree, host_amd):
