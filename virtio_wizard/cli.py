@@ -1,4 +1,4 @@
-"""Command line: ``virtio-wizard [TARGET] [detect|plan|apply|undo|report|host]``.
+"""Command line: ``virtio-wizard [TARGET] [detect|plan|apply|undo|report|host|verify]``.
 
 With no subcommand the Textual wizard starts; the subcommands are the same
 engine for scripts. This module only parses arguments and opens the target:
@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--boot-disk", choices=("virtio", "emulated"), help="keep the boot disk emulated"
     )
+
+    p = sub.add_parser("verify", help="after the switch: check the running guest is on virtio")
+    _add_target_options(p, top=False)
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
 
@@ -190,7 +194,7 @@ def open_target(args: argparse.Namespace):
     return LocalTarget(args.root or "/")
 
 
-COMMANDS = ("detect", "plan", "apply", "undo", "report", "host")
+COMMANDS = ("detect", "plan", "apply", "undo", "report", "host", "verify")
 
 
 def _demo_default(argv: list[str]) -> list[str]:

@@ -1,0 +1,249 @@
+"""``verify`` after the switch, on fixture "live" roots (``proc/self`` present) and here.
+
+Each fixture is a small running-system picture: ``proc/self/mountinfo``,
+``proc/swaps``, ``sys/dev/block`` links (a virtio disk's path runs through a
+``virtioN`` node), ``sys/class/net`` with the driver link, the guest's fstab
+and ifcfg, and an apply journal. One test per outcome, one on the machine
+running the tests (which may or may not be a virtio guest: only what can be
+known independently is asserted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from virtio_wizard.cli import main
+from virtio_wizard.journal import JOURNAL_SCHEMA, read_journal
+from virtio_wizard.target import LocalTarget
+from virtio_wizard.verify_live import (
+    SCHEMA,
+    NotLiveError,
+    pending_verification,
+    verify_live,
+)
+
+VIRTIO_VDA1 = Path("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda1")
+ATA_SDA1 = Path(
+    "../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1"
+)
+VIRTIO_NET = Path("../../../../bus/virtio/drivers/virtio_net")
+E1000 = Path("../../../../bus/pci/drivers/e1000")
+MAC = "52:54:00:12:34:56"
+JID = "20260101T000000-1"
+
+
+def journal(status: str = "done", **extra) -> str:
+    doc = {
+        "schema": JOURNAL_SCHEMA,
+        "id": JID,
+        "started": "2026-01-01T00:00:00+00:00",
+        "started_ts": 1.0,
+        "status": status,
+        "undone": None,
+        "plan": {"choices": {"method": "initrd", "block": True, "net": True}},
+        "steps": [{"status": "done", "changed": True, "path": "/etc/fstab"}],
+        **extra,
+    }
+    return json.dumps(doc)
+
+
+def live_guest(**override) -> dict:
+    """A guest after a good switch: root and /data on virtio, swap on, eth0 on virtio_net."""
+    files = {
+        "proc/self/mountinfo": (
+            "22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+            "23 22 0:21 / /proc rw - proc proc rw\n"
+            "24 22 252:17 / /data rw - ext4 /dev/vdb1 rw\n"
+        ),
+        "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition 1048572 0 -2\n",
+        "sys/dev/block/252:1": VIRTIO_VDA1,
+        "dev/vda1": "",
+        "dev/vda2": "",
+        "dev/vdb1": "",
+        "etc/fstab": (
+            "/dev/vda1 / ext4 defaults 1 1\n"
+            "/dev/vda2 swap swap defaults 0 0\n"
+            "proc /proc proc defaults 0 0\n"
+            "/dev/vdb1 /data ext4 defaults 0 2\n"
+            "/dev/cdrom /media/cdrom iso9660 noauto,ro 0 0\n"
+        ),
+        "sys/class/net/eth0/address": MAC + "\n",
+        "sys/class/net/eth0/device/driver": VIRTIO_NET,
+        "sys/class/net/lo/address": "00:00:00:00:00:00\n",
+        "etc/sysconfig/network-scripts/ifcfg-eth0": f"DEVICE=eth0\nHWADDR={MAC}\nONBOOT=yes\n",
+        f"var/lib/virtio-wizard/journal/{JID}.json": journal(),
+    }
+    files.update(override)
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def by_id(report) -> dict:
+    return {c.id: c for c in report.checks}
+
+
+def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys):
+    target = tree(live_guest())
+    assert pending_verification(target)["id"] == JID
+    assert main(["verify", "--root", target.root]) == 0
+    out = capsys.readouterr().out
+    assert "All checks hold" in out and "marks it verified" in out
+    record = read_journal(target, f"/var/lib/virtio-wizard/journal/{JID}.json")
+    assert record["verified"] and "path" not in json.loads(
+        (Path(target.root) / f"var/lib/virtio-wizard/journal/{JID}.json").read_text()
+    )
+    assert pending_verification(target) is None
+    again = by_id(verify_live(target))["journal"]
+    assert again.ok and "was verified on" in again.detail
+
+
+def test_root_on_an_emulated_disk(tree, capsys):
+    target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
+    report = verify_live(target)
+    root = by_id(report)["root-on-virtio"]
+    assert not root.ok and "not a virtio disk" in root.problems[0].message
+    assert "power the VM off" in root.problems[0].fix
+    assert main(["verify", "--root", target.root]) == 1
+    assert "likely cause: the VM still presents the boot disk" in capsys.readouterr().out
+    # Nothing recorded while a check fails.
+    assert pending_verification(target) is not None
+
+
+def test_root_on_lvm_over_virtio(tree):
+    files = live_guest(**{"sys/dev/block/252:1": None})
+    files.update(
+        {
+            "proc/self/mountinfo": "22 1 253:0 / / rw - ext4 /dev/mapper/vg-root rw\n"
+            "24 22 252:17 / /data rw - ext4 /dev/vdb1 rw\n",
+            "sys/dev/block/253:0": Path("../../devices/virtual/block/dm-0"),
+            "sys/block/dm-0/slaves/vda3": Path("../../../../pci0000:00/virtio1/block/vda/vda3"),
+            "sys/class/block/vda3/dev": "252:3\n",
+            "sys/dev/block/252:3": Path(
+                "../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda3"
+            ),
+        }
+    )
+    assert by_id(verify_live(tree(files)))["root-on-virtio"].ok
+
+
+def test_swap_still_named_hda3(tree):
+    target = tree(
+        live_guest(
+            **{
+                "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\n/dev/hda3 swap swap defaults 0 0\n",
+                "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n",
+            }
+        )
+    )
+    swap = by_id(verify_live(target))["swap-active"]
+    assert not swap.ok
+    assert "swap on /dev/hda3, which does not exist" in swap.problems[0].message
+    assert "/dev/vda3" in swap.problems[0].cause
+
+
+def test_swap_by_uuid_is_found_through_its_link(tree):
+    files = live_guest(
+        **{
+            "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\nUUID=abcd swap swap defaults 0 0\n",
+            "dev/disk/by-uuid/abcd": Path("../../vda2"),
+        }
+    )
+    assert by_id(verify_live(tree(files)))["swap-active"].ok
+
+
+def test_a_mount_missing(tree):
+    files = live_guest()
+    files["proc/self/mountinfo"] = "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n"
+    mounts = by_id(verify_live(tree(files)))["mounts-present"]
+    assert [p.message for p in mounts.problems] == ["fstab line 4: /data is not mounted"]
+    assert "mount /data" in mounts.problems[0].fix
+
+
+def test_nic_still_on_e1000(tree):
+    target = tree(live_guest(**{"sys/class/net/eth0/device/driver": E1000}))
+    nics = by_id(verify_live(target))["nics-virtio"]
+    assert not nics.ok
+    assert nics.problems[0].message == "eth0 runs on e1000, not virtio_net"
+    assert MAC in nics.problems[0].fix
+
+
+def test_nic_renamed_by_a_new_mac(tree):
+    files = live_guest(
+        **{
+            "sys/class/net/eth0/address": None,
+            "sys/class/net/eth0/device/driver": None,
+            "sys/class/net/eth1/address": "52:54:00:99:99:99\n",
+            "sys/class/net/eth1/device/driver": VIRTIO_NET,
+        }
+    )
+    nics = by_id(verify_live(tree(files)))["nics-virtio"]
+    problem = nics.problems[0]
+    assert problem.message.startswith("eth0 (named in /etc/sysconfig/network-scripts/ifcfg-eth0)")
+    assert "came up as eth1" in problem.cause
+    assert f"<mac address='{MAC}'/>" in problem.fix
+
+
+def test_last_apply_did_not_finish(tree):
+    target = tree(live_guest(**{f"var/lib/virtio-wizard/journal/{JID}.json": journal("failed")}))
+    check = by_id(verify_live(target))["journal"]
+    assert not check.ok and "did not finish: failed" in check.problems[0].message
+    assert pending_verification(target) is None
+
+
+def test_json_document(tree, capsys):
+    target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
+    assert main(["verify", "--root", target.root, "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == SCHEMA and doc["ok"] is False and doc["journal"] == JID
+    assert [c["id"] for c in doc["checks"]] == [
+        "root-on-virtio",
+        "swap-active",
+        "mounts-present",
+        "nics-virtio",
+        "journal",
+    ]
+    root = doc["checks"][0]
+    assert set(root["problems"][0]) == {"message", "cause", "fix"}
+
+
+def test_offline_root_is_one_line_exit_3(tree, capsys):
+    target = tree({"etc/fstab": "/dev/hda1 / ext3 defaults 1 1\n"})
+    with pytest.raises(NotLiveError):
+        verify_live(target)
+    assert main(["verify", "--root", target.root]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a running system" in err
+
+
+def test_demo_is_refused_exit_3(capsys):
+    assert main(["verify", "--demo", "rhel52"]) == 3
+    assert "copy made for this run" in capsys.readouterr().err
+
+
+def test_on_this_machine():
+    """The machine running the tests: assert only what can be known independently."""
+    report = verify_live(LocalTarget("/"), record=False)
+    assert [c.id for c in report.checks][0] == "root-on-virtio"
+    devno = None
+    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
+        for line in fh:
+            fields = line.split()
+            if fields[4] == "/":
+                devno = fields[2]
+    try:
+        link = os.readlink(f"/sys/dev/block/{devno}")
+    except OSError:
+        link = None
+    root = by_id(report)["root-on-virtio"]
+    if link and "/virtio" in link:
+        assert root.ok, root
+    elif link and "/virtual/" not in link:
+        assert not root.ok
+    with open("/proc/swaps", encoding="utf-8") as fh:
+        active = len(fh.read().splitlines()) - 1
+    assert f"{active} active area(s)" in by_id(report)["swap-active"].detail
+    assert report.to_dict()["schema"] == SCHEMA
+    assert report.recorded is False

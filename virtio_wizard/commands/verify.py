@@ -1,0 +1,52 @@
+"""``virtio-wizard verify``: after the switch, is the running guest on virtio?
+
+Runs on the running guest (local, or ``--ssh``): root on a virtio disk,
+every fstab swap active, every fstab mount present, each NIC on virtio_net
+under its old name, the last apply pending verification. Exit 0 when all
+hold (the journal's apply is then marked verified), 1 when something does
+not (each problem with its likely cause and fix), 3 on an offline root or
+the demo (there is no running system to ask). ``--json`` prints schema
+``virtio-wizard/verify/1`` (docs/apply.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, open_target
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..verify_live import NotLiveError, verify_live
+
+    target = open_target(args)
+    try:
+        report = verify_live(target)
+    except NotLiveError as exc:
+        print(f"virtio-wizard: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK if report.ok else EXIT_ERROR
+    print(f"Checking {report.target} after the switch to virtio:")
+    for check in report.checks:
+        mark = "ok " if check.ok else "NO "
+        print(f"  [{mark}] {check.title}: {check.detail}")
+        for problem in check.problems:
+            print(f"        problem: {problem.message}")
+            print(f"        likely cause: {problem.cause}")
+            print(f"        fix: {problem.fix}")
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.ok:
+        tail = " (the journal marks it verified)" if report.recorded else ""
+        print(f"All checks hold: the guest runs on virtio{tail}.")
+        return EXIT_OK
+    print("Some checks do not hold; if the guest is unusable, see 'If the guest does not boot'")
+    print("in docs/troubleshooting.md (switch the bus back, or undo from a rescue system).")
+    return EXIT_ERROR
