@@ -45,7 +45,7 @@ def _add_target_options(parser: argparse.ArgumentParser, top: bool) -> None:
         "--root",
         metavar="DIR",
         default=default,
-        help="an offline guest: a mounted disk or copied tree (commands run in a chroot)",
+        help="an offline guest: a mounted disk or copied tree (its commands run in a sandbox)",
     )
     group.add_argument(
         "--ssh",

@@ -199,6 +199,33 @@ INITRD_TOOLS: dict[str, dict[str, str]] = {
     },
     "mkinitcpio": {"name": "mkinitcpio", "source": MKINITCPIO, "list": "lsinitcpio IMAGE"},
 }
+#: Kernels that cannot unpack an initramfs cpio: their initrd is an ext2 file
+#: system image, which nash mkinitrd of that era builds with ``losetup`` and
+#: ``mount -t ext2`` of an image file (KNOWLEDGE.md section 4; mkinitrd(8)).
+LOOP_IMAGE_KERNELS: tuple[str, ...] = ("2.2.", "2.4.")
+
+
+def builds_on_loop(argv: Sequence[str]) -> bool:
+    """True for a nash ``mkinitrd ... IMAGE KVER`` of a 2.2/2.4 kernel.
+
+    Such a rebuild mounts its image on a loop device, so the sandbox has to
+    let it (``virtio_wizard.sandbox``). The kernel version is the last word.
+
+    >>> builds_on_loop(["mkinitrd", "-f", "/boot/initrd-2.4.21-4.EL.img", "2.4.21-4.EL"])
+    True
+    >>> builds_on_loop(["mkinitrd", "-f", "/boot/initrd-2.6.18-8.el5.img", "2.6.18-8.el5"])
+    False
+    """
+    if len(argv) < 2 or argv[0].rsplit("/", 1)[-1] != "mkinitrd":
+        return False
+    return argv[-1].startswith(LOOP_IMAGE_KERNELS)
+
+
+#: Suffix of the file an initrd is built into before it is checked and renamed
+#: over the image (apply; never a name the tools or boot loaders use).
+INITRD_BUILD_SUFFIX = ".virtio-wizard.new"
+
+
 DRACUT_DROPIN = "/etc/dracut.conf.d/virtio.conf"
 INITRAMFS_TOOLS_MODULES = "/etc/initramfs-tools/modules"
 MKINITCPIO_CONF = "/etc/mkinitcpio.conf"

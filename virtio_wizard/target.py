@@ -532,46 +532,31 @@ class LocalTarget:
     def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult:
         """Run ``argv`` in the guest, streaming its output line by line.
 
-        On ``/`` the command runs directly. On an offline root it runs under
-        ``chroot`` with ``/proc``, ``/sys`` and ``/dev`` bind-mounted, and the
-        mounts are always undone, also on failure or Ctrl-C.
+        On ``/`` the command runs directly. On an offline root it runs in a
+        bubblewrap sandbox (``virtio_wizard.sandbox``: own namespaces, fresh
+        /proc, minimal /dev, reduced capabilities, no host path in reach);
+        without ``bwrap`` or root it is refused (SandboxError), never run
+        another way. Nothing is mounted on the host, so nothing can be left
+        mounted, whatever way the wizard ends.
         """
         if not self.can_run:
             raise CommandsDisabledError(" ".join(argv), "commands are not run on this target")
         env = {"PATH": GUEST_PATH, "LANG": "C", "LC_ALL": "C", "HOME": "/root"}
         if self.kind == "local":
             return _stream(list(argv), env, on_line)
-        with self._chroot_mounts():
-            return _stream(["chroot", self._root, *argv], env, on_line)
+        from . import knowledge, sandbox
 
-    @contextlib.contextmanager
-    def _chroot_mounts(self) -> Iterator[None]:
-        mounted: list[str] = []
-        try:
-            for name in ("proc", "sys", "dev"):
-                point = os.path.join(self._root, name)
-                if os.path.islink(point):
-                    raise TargetError("/" + name, "is a symlink; refusing to mount over it")
-                os.makedirs(point, exist_ok=True)
-                if os.path.ismount(point):
-                    continue
-                _check_call(["mount", "--bind", "/" + name, point])
-                mounted.append(point)
-            yield
-        finally:
-            import subprocess
+        wrapped = sandbox.sandbox_argv(self._root, argv, env, loop=knowledge.builds_on_loop(argv))
+        result = _stream(wrapped, {"PATH": os.environ.get("PATH", GUEST_PATH)}, on_line)
+        return RunResult(tuple(argv), result.returncode, result.output)
 
-            for point in reversed(mounted):
-                if subprocess.call(["umount", point], stderr=subprocess.DEVNULL) != 0:
-                    subprocess.call(["umount", "-l", point], stderr=subprocess.DEVNULL)
+    def command_problem(self) -> Optional[str]:
+        """Why guest commands cannot run here (one line), or None: apply asks first."""
+        if not self.can_run or self.kind == "local":
+            return None
+        from . import sandbox
 
-
-def _check_call(argv: list[str]) -> None:
-    import subprocess
-
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise TargetError(argv[-1], f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+        return sandbox.unavailable()
 
 
 def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback]) -> RunResult:
