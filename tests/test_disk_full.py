@@ -224,8 +224,8 @@ def test_read_only_bind_mount_apply_is_a_clear_error(tmp_path: Path, read_only_v
     proc = cli("--root", str(view), "apply", *CLI_CHOICES)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stderr.strip().splitlines()[-1] == (
-        "virtio-wizard: error: /var/lib/virtio-wizard/lock: cannot take the lock: "
-        "Read-only file system; nothing was changed"
+        "virtio-wizard: error: /var/lib/virtio-wizard: cannot be written: "
+        "read-only file system; nothing was changed"
     )
     assert guest_files(guest) == before
     assert not (guest / STATE).exists()

@@ -20,6 +20,7 @@ nothing. ``undo`` (``virtio_wizard.undo``) replays a journal backwards.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import posixpath
@@ -38,6 +39,7 @@ from .journal import (
     JOURNAL_SCHEMA,
     LOCK_PATH,
     RUNNING,
+    STATE_DIR,
     UNREADABLE,
     backup_path,
     latest_journal,
@@ -381,6 +383,40 @@ def _check_space(target: Target, plan: Plan, states: list[_State]) -> None:
             )
 
 
+def _preflight(target: Target, plan: Plan, states: list[_State]) -> None:
+    """Everything the steps left to do need, checked before the first write.
+
+    A plan that would stop half-way for a reason known now (guest commands
+    that cannot run here: no bwrap, not root; a file or folder that cannot
+    be written: read-only, immutable, no permission) stops with one
+    TargetError while nothing has changed, not after the first backups.
+    """
+    commands = [
+        s for s, st in zip(plan.steps, states) if s.kind == "command" and st.todo and not st.demo
+    ]
+    if commands:
+        problem = target.command_problem()
+        if problem is not None:
+            raise TargetError(commands[0].argv[0], f"{problem}; nothing was changed", errno.EPERM)
+    paths: list[str] = [f"{STATE_DIR}/journal/x.json"]
+    for step, state in zip(plan.steps, states):
+        if not state.todo:
+            continue
+        if step.kind == "edit" and step.path:
+            paths.append(step.path)
+        elif step.kind == "backup" and step.to:
+            paths.append(step.to)
+        elif step.kind == "command" and step.image and not state.demo:
+            paths.append(step.image)
+    for path in paths:
+        problem = target.write_problem(path)
+        if problem is not None:
+            shown = STATE_DIR if path.startswith(STATE_DIR + "/") else path
+            raise TargetError(
+                shown, f"cannot be written: {problem}; nothing was changed", errno.EACCES
+            )
+
+
 # ---- journal records ----------------------------------------------------------
 
 
@@ -449,6 +485,7 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
     if not any(s.todo for s in states) and not _unfinished(prior):
         return _nothing_to_do(plan, states, emit)
     _check_space(target, plan, states)
+    _preflight(target, plan, states)
     with hold_lock(target):
         prior = _resumable(target, plan)
         states = _survey(target, plan, prior)
@@ -507,6 +544,8 @@ class _Run:
         self.path = ""
         #: A save failed: the journal on the guest lags behind what was done.
         self.unsaved = False
+        #: Why the first failed save failed (it names what to fix before a rerun).
+        self.unsaved_errno: Optional[int] = None
 
     def save(self) -> None:
         self.path = write_journal(self.target, self.journal)
@@ -522,6 +561,7 @@ class _Run:
         except OSError as exc:
             if not self.unsaved:
                 self.messages.append(f"the journal could not be updated: {_os_reason(exc)}")
+                self.unsaved_errno = exc.errno
             self.unsaved = True
 
     def run(self) -> ApplyResult:
@@ -549,9 +589,9 @@ class _Run:
             # while a rerun surveys every file and resumes the journal.
             self.messages.append(
                 f"apply stopped and its journal {self.path} could not be updated; every "
-                "file is either as it was or as planned: run the same apply again once the "
-                "guest is reachable (it resumes and finishes), then `virtio-wizard undo` "
-                "if you want the old files back"
+                "file is either as it was or as planned: run the same apply again once "
+                f"{_once(self.unsaved_errno)} (it resumes and finishes), then "
+                "`virtio-wizard undo` if you want the old files back"
             )
         elif failed:
             self.messages.append(
@@ -774,6 +814,15 @@ def _missing_dirs(target: Target, folder: str) -> list[str]:
         missing.append(folder)
         folder = posixpath.dirname(folder)
     return list(reversed(missing))
+
+
+def _once(err: Optional[int]) -> str:
+    """What must be true before a rerun can save the journal, by the save's errno."""
+    if err in (errno.ENOSPC, errno.EDQUOT):
+        return f"{STATE_DIR} has free space again"
+    if err == errno.EROFS:
+        return f"{STATE_DIR} is writable again"
+    return "the guest is reachable"
 
 
 def _os_reason(exc: OSError) -> str:

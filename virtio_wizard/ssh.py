@@ -1332,7 +1332,16 @@ class SSHTarget:
         except (IndexError, ValueError):
             return None
 
+    def write_problem(self, path: str) -> Optional[str]:
+        """None: over SSH a write that cannot be done fails at once and is
+        reported as such (each goes through a temp file and a rename)."""
+        return None
+
     # ---- commands --------------------------------------------------------
+
+    def command_problem(self) -> Optional[str]:
+        """None: commands run in the guest itself, as the login user."""
+        return None
 
     def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult:
         """Run ``argv`` in the guest (from /, PATH with /sbin), output streamed by line.

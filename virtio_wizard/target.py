@@ -140,6 +140,8 @@ class Target(Protocol):
     def free_bytes(self, path: str) -> Optional[int]: ...
     def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult: ...
     def lock(self, path: str) -> contextlib.AbstractContextManager[None]: ...
+    def command_problem(self) -> Optional[str]: ...
+    def write_problem(self, path: str) -> Optional[str]: ...
 
 
 def decode_text(data: bytes) -> str:
@@ -399,7 +401,10 @@ class LocalTarget:
             gid = old.st_gid if old is not None else 0
         import tempfile  # lazy: detect --json never writes, and start-up counts
 
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host) + ".vw-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host) + ".vw-")
+        except OSError as exc:
+            raise _guest_error(exc, path) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -409,9 +414,11 @@ class LocalTarget:
                     os.fchown(fh.fileno(), uid, gid)
                 os.fsync(fh.fileno())
             os.rename(tmp, host)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise _guest_error(exc, path) from exc
             raise
         _fsync_dir(folder)
         return "/" + "/".join(parts)
@@ -436,7 +443,10 @@ class LocalTarget:
         folder = os.path.dirname(host_dst)
         import tempfile
 
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host_dst) + ".vw-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(host_dst) + ".vw-")
+        except OSError as exc:
+            raise _guest_error(exc, dst) from exc
         try:
             with os.fdopen(fd, "wb") as out, self.open_binary(src) as inp:
                 while True:
@@ -451,9 +461,11 @@ class LocalTarget:
                 os.fsync(out.fileno())
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
             os.rename(tmp, host_dst)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, TargetError):
+                raise _guest_error(exc, dst) from exc
             raise
         del host_src
         _fsync_dir(folder)
@@ -473,9 +485,16 @@ class LocalTarget:
         import fcntl
 
         host = self.host_path(path)
-        os.makedirs(os.path.dirname(host), exist_ok=True)
-        fd = os.open(host, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        made: list[str] = []
+        folder = os.path.dirname(host)
+        while not os.path.isdir(folder) and len(folder) > len(self._root):
+            made.append(folder)
+            folder = os.path.dirname(folder)
+        existed = os.path.lexists(host)
+        fd = -1
         try:
+            os.makedirs(os.path.dirname(host), exist_ok=True)
+            fd = os.open(host, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
@@ -484,6 +503,19 @@ class LocalTarget:
                 ) from exc
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            # Not taken (a full disk fails the pid write after the file was
+            # made): take back what was made, so "nothing was changed" is true.
+            if fd >= 0:
+                os.close(fd)
+            if not existed:
+                with contextlib.suppress(OSError):
+                    os.unlink(host)
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+            raise
+        try:
             with self._lock_folder(path, host + ".d"):
                 yield
         finally:
@@ -526,6 +558,34 @@ class LocalTarget:
         finally:
             if made:
                 _clear_lock_folder(folder)
+
+    def write_problem(self, path: str) -> Optional[str]:
+        """Why ``path`` could not be written (replaced by rename, or created), or None.
+
+        Asked by apply before its first write, so that a plan it cannot
+        finish is refused while nothing has changed: a read-only file
+        system, an immutable or append-only file (``chattr +i``/``+a``),
+        or a folder this user may not write (a non-root user's apply).
+        """
+        try:
+            parts = self._resolve_parts(path)
+        except TargetError as exc:
+            return exc.message
+        host = self._host(parts)
+        folder = os.path.dirname(host)
+        while not os.path.isdir(folder) and len(folder) > len(self._root):
+            folder = os.path.dirname(folder)
+        guest_folder = "/" + os.path.relpath(folder, self._root).lstrip(".")
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return "read-only file system"
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if os.path.isfile(host) and _immutable(host):
+            return "the file is immutable or append-only (lsattr shows i or a; chattr -i -a)"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"no permission to write in {guest_folder.rstrip('/') or '/'}"
+        return None
 
     # ---- commands ------------------------------------------------------
 
@@ -588,6 +648,42 @@ def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback
         proc.wait()
         raise
     return RunResult(tuple(argv), proc.returncode, "\n".join(lines))
+
+
+def _guest_error(exc: OSError, path: str) -> OSError:
+    """The same error naming the guest path, not the host's temp file.
+
+    A rename over an immutable file fails with EPERM on the temp file
+    ``.grub.conf.vw-XXXX``; the user must read ``/etc/grub.conf``.
+    """
+    if isinstance(exc, TargetError):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), path) if exc.errno else exc
+
+
+#: ioctl FS_IOC_GETFLAGS and the flags that forbid replacing a file (linux/fs.h).
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20
+
+
+def _immutable(host: str) -> bool:
+    """True when the file has the immutable or append-only attribute (best effort)."""
+    import fcntl
+    import struct
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(host, flags)
+    except OSError:
+        return False
+    try:
+        raw = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 8)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    value = struct.unpack("=l", raw[: struct.calcsize("=l")])[0]
+    return bool(value & (_FS_IMMUTABLE_FL | _FS_APPEND_FL))
 
 
 def _lock_folder_pid(folder: str) -> Optional[int]:
