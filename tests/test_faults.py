@@ -233,8 +233,7 @@ def test_really_read_only_guest(tmp_path: Path) -> None:
         with pytest.raises(TargetError) as info:
             apply_plan(target_for(guest), plan)
         assert str(info.value) == (
-            "/var/lib/virtio-wizard: cannot be written: read-only file system; "
-            "nothing was changed"
+            "/var/lib/virtio-wizard: cannot be written: read-only file system; nothing was changed"
         )
         assert tree_state(guest) == before
 
