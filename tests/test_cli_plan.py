@@ -85,7 +85,10 @@ def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):
     assert (
         "fix: Use --method initrd, or keep the boot disk emulated with --boot-disk emulated." in out
     )
-    assert err == "virtio-wizard: plan refused (sysinit-no-boot-disk)\n"
+    assert err == (
+        f"virtio-wizard: wrote {saved} (mode 0600: it holds copies of guest files, "
+        "some may be secret)\nvirtio-wizard: plan refused (sysinit-no-boot-disk)\n"
+    )
     assert json.loads(saved.read_text())["findings"][0]["id"] == "sysinit-no-boot-disk"
 
 

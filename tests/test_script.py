@@ -254,7 +254,7 @@ def test_render_is_stable_and_names_the_plan(tmp_path):
     assert "set -e" in text
     data = Path(write_script(plan, str(tmp_path / "p.sh"))).read_bytes()
     assert LATIN1 in data  # Latin-1 bytes are carried exactly, not re-encoded
-    assert stat.S_IMODE(os.stat(tmp_path / "p.sh").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(tmp_path / "p.sh").st_mode) == 0o700
 
 
 @needs_chroot

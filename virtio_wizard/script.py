@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
+from .outfile import PRIVATE_EXEC, write_private
 from .plan.model import Plan, Step
 from .target import GUEST_PATH
 
@@ -57,7 +57,41 @@ def plan_id(plan: Plan) -> str:
 
 
 def _q(text: str) -> str:
+    """``text`` as one shell word: single-quoted, so no byte of it is code.
+
+    Guest names can hold anything a file name can (newlines, quotes, ``$()``,
+    bytes that are not UTF-8, carried as surrogate escapes and written back as
+    those bytes) but never a NUL: a string with one is no guest name, and no
+    shell can carry it, so the export refuses it.
+    """
+    if "\0" in text:
+        raise ValueError(f"cannot export the plan as a script: {_comment(text)} holds a NUL byte")
     return shlex.quote(text)
+
+
+def _comment(text: str) -> str:
+    r"""``text`` made safe for one comment line: every unprintable character escaped.
+
+    Only a newline ends a shell comment, but carriage returns, NULs and
+    terminal controls do harm when a user reads the script, so every
+    character that is not printable (and every byte that was not UTF-8) is
+    shown as a backslash escape; the backslash itself is doubled.
+
+    >>> _comment("2.6.18-8.el5\ntouch PWNED")
+    '2.6.18-8.el5\\ntouch PWNED'
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 def _sha(data: bytes) -> str:
@@ -105,8 +139,13 @@ def _content_lines(data: bytes, dest: str, index: int) -> list[str]:
 
 
 _FUNCTIONS = r"""
-vw_say() { echo "virtio-wizard: $*"; }
-vw_die() { echo "virtio-wizard: error: $*" >&2; exit 1; }
+# printf, not echo: dash's echo would read backslashes in guest names as escapes.
+vw_say() { printf '%s\n' "virtio-wizard: $*"; }
+vw_err() { printf '%s\n' "virtio-wizard: error: $*" >&2; }
+vw_die() { vw_err "$@"; exit 1; }
+# vw_path FILE: a path stored by vw_store, exactly (even one that ends in a newline).
+vw_path() { vw_p=$(cat "$1"); printf '%s' "${vw_p%x}"; }
+vw_store() { printf '%sx' "$1" > "$2"; }
 if command -v sha256sum >/dev/null 2>&1; then VW_TOOL=sha256
 elif command -v md5sum >/dev/null 2>&1; then VW_TOOL=md5
 else VW_TOOL=none
@@ -127,7 +166,8 @@ vw_is() {
   esac
   return 2
 }
-# vw_real PATH: the file behind any symlinks (the file is written, the link stays).
+# vw_real PATH: the file behind any symlinks (the file is written, the link stays),
+# with an "x" after it so that $(...) keeps a trailing newline: p=${p%x} takes it off.
 vw_real() {
   vw_p=$1; vw_n=0
   while [ -L "$vw_p" ]; do
@@ -135,7 +175,7 @@ vw_real() {
     vw_l=$(ls -ld "$vw_p"); vw_l=${vw_l#* -> }
     case $vw_l in /*) vw_p=$vw_l ;; *) vw_p=$(dirname "$vw_p")/$vw_l ;; esac
   done
-  echo "$vw_p"
+  printf '%sx' "$vw_p"
 }
 # vw_state PATH NEW_SHA NEW_MD5 OLD_SHA OLD_MD5 (OLD_SHA "-": must not exist).
 vw_state() {
@@ -159,7 +199,7 @@ vw_keep() {
   else
     : > "$VW_STATE/absent.$1" || vw_die "cannot write $VW_STATE"
   fi
-  echo "$2" > "$VW_STATE/path.$1"
+  vw_store "$2" "$VW_STATE/path.$1"
 }
 # vw_install TEMP PATH SIZE SHA MD5: check the temp file, then rename it over PATH.
 vw_install() {
@@ -207,13 +247,13 @@ def _check_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
         info = _edit_info(step, originals)
         path = _q(step.path or "")
         out += [
-            f"p=$(vw_real {path})",
+            f"p=$(vw_real {path}); p=${{p%x}}",
             f'case $(vw_state "$p" {info["new_sha"]} "{info["new_md5"]}" '
             f'{info["old_sha"]} "{info["old_md5"]}") in',
             f"  done) vw_say {_q(f'step {i + 1}: {step.path} is already as planned')} ;;",
             "  todo) ;;",
-            f"  unknown) echo {_q(f'virtio-wizard: error: {step.path}: this guest has no sha256sum and the export has no MD5 of the old file: re-export with a target')} >&2; vw_bad=1 ;;",  # noqa: E501
-            f"  *) echo {_q(f'virtio-wizard: error: {step.path} changed since the plan was made (or is missing): nothing was changed; make a new plan')} >&2; vw_bad=1 ;;",  # noqa: E501
+            f"  unknown) vw_err {_q(f'{step.path}: this guest has no sha256sum and the export has no MD5 of the old file: re-export with a target')}; vw_bad=1 ;;",  # noqa: E501
+            f"  *) vw_err {_q(f'{step.path} changed since the plan was made (or is missing): nothing was changed; make a new plan')}; vw_bad=1 ;;",  # noqa: E501
             "esac",
         ]
     out.append('[ "$vw_bad" = 0 ] || exit 1')
@@ -224,13 +264,13 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
     out = ["# ---- apply ----"]
     for i, step in enumerate(plan.steps):
         n = i + 1
-        out.append(f"# step {n}: {step.kind}: {step.why}".replace("\n", " "))
+        out.append(f"# step {n}: {step.kind}: {_comment(step.why)}")
         if step.kind == "edit":
             info = _edit_info(step, originals)
             new = step.new_bytes()
             path = _q(step.path or "")
             out += [
-                f"p=$(vw_real {path})",
+                f"p=$(vw_real {path}); p=${{p%x}}",
                 f'if vw_is "$p" {info["new_sha"]} "{info["new_md5"]}"; then',
                 f"  vw_say {_q(f'step {n}: {step.path} is already as planned')}",
                 "else",
@@ -242,6 +282,8 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
             ]
             out += _content_lines(new, '"$t"', i)
             if step.mode is not None:
+                if not isinstance(step.mode, int) or not 0 <= step.mode <= 0o7777:
+                    raise ValueError(f"cannot export the plan as a script: mode {step.mode!r}")
                 out.append(f'  chmod {step.mode:o} "$t" || vw_die "cannot chmod $t"')
             out += [
                 f'  vw_install "$t" "$p" {len(new)} {info["new_sha"]} "{info["new_md5"]}"',
@@ -256,7 +298,7 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
                 "else",
                 f'  mkdir -p "$(dirname {to})" || vw_die {_q(f"cannot create the folder of {step.to}")}',  # noqa: E501
                 f"  cp -p {src} {to}.vw-tmp && mv -f {to}.vw-tmp {to} || vw_die {_q(f'cannot copy {step.path} to {step.to}')}",  # noqa: E501
-                f'  mkdir -p "$VW_STATE" && echo {to} > "$VW_STATE/made.{i}"',
+                f'  mkdir -p "$VW_STATE" && vw_store {to} "$VW_STATE/made.{i}"',
                 f"  vw_say {_q(f'step {n}: copied {step.path} to {step.to}')}",
                 "fi",
             ]
@@ -303,19 +345,18 @@ def _undo_section(plan: Plan) -> list[str]:
             sha, md5 = _sha(new), _md5(new)
             out += [
                 f'if [ -f "$VW_STATE/path.{i}" ]; then',
-                f'  p=$(cat "$VW_STATE/path.{i}")',
+                f'  p=$(vw_path "$VW_STATE/path.{i}")',
                 f'  if [ -e "$VW_STATE/orig.{i}" ] && cmp -s "$VW_STATE/orig.{i}" "$p"; then :',
                 f'  elif [ -e "$VW_STATE/absent.{i}" ] && [ ! -e "$p" ]; then :',
                 f'  elif ! vw_is "$p" {sha} "{md5}"; then',
-                '    echo "virtio-wizard: error: $p changed since the script wrote it:'
-                ' nothing was restored" >&2; vw_bad=1',
+                '    vw_err "$p changed since the script wrote it: nothing was restored"; vw_bad=1',
                 "  fi",
                 "fi",
             ]
         if step.kind in ("edit", "command"):
             restores += [
                 f'if [ -f "$VW_STATE/path.{i}" ]; then',
-                f'  p=$(cat "$VW_STATE/path.{i}")',
+                f'  p=$(vw_path "$VW_STATE/path.{i}")',
                 f'  if [ -e "$VW_STATE/orig.{i}" ]; then',
                 f'    cp -p "$VW_STATE/orig.{i}" "$p.vw-undo" && mv -f "$p.vw-undo" "$p"'
                 ' || vw_die "cannot restore $p"',
@@ -328,7 +369,7 @@ def _undo_section(plan: Plan) -> list[str]:
         elif step.kind == "backup":
             restores += [
                 f'if [ -f "$VW_STATE/made.{i}" ]; then',
-                f'  p=$(cat "$VW_STATE/made.{i}"); rm -f "$p" && rm -f "$VW_STATE/made.{i}"',
+                f'  p=$(vw_path "$VW_STATE/made.{i}"); rm -f "$p" && rm -f "$VW_STATE/made.{i}"',
                 '  vw_say "removed the backup copy $p"',
                 "fi",
             ]
@@ -355,9 +396,9 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
     target = plan.target.get("root") or plan.target.get("kind") or "a guest"
     head = [
         "#!/bin/sh",
-        f"# virtio-wizard plan {ident}, made for {target}".replace("\n", " "),
-        f"# choices: method={plan.choices.method} drivers={plan.choices.drivers}"
-        f" kernel={plan.kernel or '-'}",
+        f"# virtio-wizard plan {ident}, made for {_comment(str(target))}",
+        f"# choices: method={_comment(plan.choices.method)} drivers={plan.choices.drivers}"
+        f" kernel={_comment(plan.kernel or '-')}",
         "#",
         "# Run on the guest as root:",
         "#   sh THIS-FILE           apply (stops before any change if a file is not as planned)",
@@ -365,7 +406,7 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
         "#   sh THIS-FILE --undo    restore the originals byte for byte",
         "#",
         *(
-            f"# step {i + 1}: {s.kind} {s.path or ' '.join(s.argv)}: {s.why}".replace("\n", " ")
+            f"# step {i + 1}: {s.kind} {_comment(s.path or ' '.join(s.argv))}: {_comment(s.why)}"
             for i, s in enumerate(plan.steps)
         ),
         "set -e",
@@ -376,7 +417,7 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
         _FUNCTIONS,
         'case "${1:-}" in',
         "  ''|--check|--undo) ;;",
-        '  *) echo "usage: sh $0 [--check|--undo]" >&2; exit 2 ;;',
+        "  *) printf '%s\\n' \"usage: sh $0 [--check|--undo]\" >&2; exit 2 ;;",
         "esac",
         'if [ "${1:-}" = --undo ]; then',
         *_undo_section(plan),
@@ -394,9 +435,12 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
 
 
 def write_script(plan: Plan, path: str, target: Optional[Target] = None) -> str:
-    """Write ``render_script(plan)`` to ``path`` (mode 0755); returns the path.
+    """Write ``render_script(plan)`` to ``path`` (mode 0700); returns the path.
 
-    With ``target`` (the guest the plan was made from), the current bytes of
+    The script embeds the new text of every file it edits, so it is written
+    for its owner only (``outfile.write_private``): a 0600 ``grub.conf`` with
+    a boot password must not become world-readable through it. With
+    ``target`` (the guest the plan was made from), the current bytes of
     edited files are read so the script can check them by MD5 on old guests.
     """
     originals: dict[str, bytes] = {}
@@ -408,9 +452,5 @@ def write_script(plan: Plan, path: str, target: Optional[Target] = None) -> str:
                 except OSError:
                     continue
     data = render_script(plan, originals).encode("utf-8", "surrogateescape")
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_private(path, data, PRIVATE_EXEC)
     return path

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_REFUSED, UsageError, open_target
+from ..outfile import PRIVATE_EXEC, write_private
 from ..plan.model import Choices, Plan, PlanError, parse_drivers
 
 __all__ = ["run", "choices_from_args", "plan_json"]
@@ -51,9 +52,15 @@ def choices_from_args(args: argparse.Namespace) -> Choices:
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan document (schema virtio-wizard/plan/1), as printed and saved."""
+    """The plan document (schema virtio-wizard/plan/1), as printed and saved.
+
+    Guest paths that are not UTF-8 are held as surrogate escapes (``\\udcff``
+    for byte 0xff), which JSON writes as ``\\udcff``: the text stays valid
+    UTF-8 and reads back to the same path.
+    """
     data: dict[str, Any] = plan.to_dict()
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
             render_text(plan, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty()))
         )
     if getattr(args, "output", None):
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        print(f"virtio-wizard: {write_private(args.output, text.encode('utf-8'))}", file=sys.stderr)
     if plan.refused:
         ids = ", ".join(f.id for f in plan.refusals)
         print(f"virtio-wizard: plan refused ({ids})", file=sys.stderr)
@@ -82,5 +88,14 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "script", None):
         from ..script import write_script
 
-        write_script(plan, args.script, target=target)
+        try:
+            write_script(plan, args.script, target=target)
+        except ValueError as exc:
+            print(f"virtio-wizard: refused: {exc}; nothing written", file=sys.stderr)
+            return EXIT_REFUSED
+        print(
+            f"virtio-wizard: wrote {args.script} (mode {PRIVATE_EXEC:04o}: it holds copies "
+            "of guest files, some may be secret)",
+            file=sys.stderr,
+        )
     return EXIT_OK
