@@ -50,4 +50,3 @@ def write_private(path: str, data: bytes, mode: int = PRIVATE) -> str:
             os.unlink(tmp)
         raise
     return f"wrote {path} (mode {mode:04o}: it holds copies of guest files, some may be secret)"
-
