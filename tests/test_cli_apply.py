@@ -7,6 +7,7 @@ run use a kind-``local`` target over a temp tree (see apply_fixtures).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -176,28 +177,34 @@ def test_not_root_on_this_system_exits_3(monkeypatch, capsys) -> None:
     assert "undoing changes to this system (/) needs root" in capsys.readouterr().err
 
 
-def save(folder: Path, plan) -> Path:
+def save(folder: Path, plan, guest: Path) -> Path:
+    """A hand-made plan saved as ``plan -o`` would, made for ``guest``."""
     path = folder / "plan.json"
+    plan = dataclasses.replace(plan, target={"kind": "local", "root": str(guest)})
     path.write_text(json.dumps(plan.to_dict()))
     return path
 
 
 def patch_target(monkeypatch, target) -> None:
-    """Hand the commands a kind-local target over a temp tree (commands really run)."""
+    """Hand the commands a kind-local target over a temp tree (commands really run).
+
+    These tests drive hand-made plans (a failing command, one edit) through
+    the CLI, which a real saved plan can never carry: ``apply --plan`` runs
+    only what the wizard plans itself (tests/test_saved_plan.py). So here the
+    re-derivation is replaced by "the saved plan is the wizard's plan".
+    """
     import virtio_wizard.commands.apply as apply_cmd
     import virtio_wizard.commands.undo as undo_cmd
 
     monkeypatch.setattr(apply_cmd, "open_target", lambda args: target)
     monkeypatch.setattr(undo_cmd, "open_target", lambda args: target)
+    monkeypatch.setattr(apply_cmd, "rederive", lambda target, facts, saved, name: saved)
 
 
 def test_failing_command_exits_1_and_says_how_to_undo(tmp_path, monkeypatch, capsys) -> None:
     guest = make_guest(tmp_path / "guest")
     backup, cmd = rebuild_steps(guest, "echo 'no space left'; exit 1")
-    saved = tmp_path / "plan.json"
-    saved.write_text(
-        json.dumps(make_plan(edit(guest, "/etc/fstab", NEW_FSTAB), backup, cmd).to_dict())
-    )
+    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB), backup, cmd), guest)
     patch_target(monkeypatch, target_for(guest))
     assert main(["apply", "--plan", str(saved), "--yes"]) == 1
     captured = capsys.readouterr()
@@ -213,7 +220,7 @@ def test_failing_command_exits_1_and_says_how_to_undo(tmp_path, monkeypatch, cap
 
 def test_lock_held_exits_1_with_a_clear_message(tmp_path, monkeypatch, capsys) -> None:
     guest = make_guest(tmp_path / "guest")
-    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)), guest)
     target = target_for(guest)
     patch_target(monkeypatch, target)
     with target.lock("/var/lib/virtio-wizard/lock"):
@@ -224,7 +231,7 @@ def test_lock_held_exits_1_with_a_clear_message(tmp_path, monkeypatch, capsys) -
 
 def test_undo_refused_when_a_file_was_edited_since(tmp_path, monkeypatch, capsys) -> None:
     guest = make_guest(tmp_path / "guest")
-    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)), guest)
     patch_target(monkeypatch, target_for(guest))
     assert main(["apply", "--plan", str(saved), "--yes"]) == 0
     (guest / "etc/fstab").write_text("mine\n")
@@ -235,7 +242,7 @@ def test_undo_refused_when_a_file_was_edited_since(tmp_path, monkeypatch, capsys
 
 def test_undo_asks_and_no_terminal_means_no(tmp_path, monkeypatch, capsys) -> None:
     guest = make_guest(tmp_path / "guest")
-    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)))
+    saved = save(tmp_path, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB)), guest)
     patch_target(monkeypatch, target_for(guest))
     assert main(["apply", "--plan", str(saved), "--yes"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO(""))

@@ -143,6 +143,18 @@ def test_every_usage_error_is_documented(doc: str, prefix: str):
         "larger than N bytes",
         "not a regular file",
         "too many levels of symbolic links",
+        "cannot export the plan as a script",
+        "is not what the wizard plans for this guest now",
+        "a plan file can only confirm the wizard's own plan; make a new one with plan -o",
+        "is not a regular file (plan -o writes one)",
+        "is larger than N bytes: not a plan",
+        "is not UTF-8 text (byte N)",
+        "nested too deeply",
+        "is not a file mode (0 to 0o7777)",
+        "is not a sha256 (64 lowercase hex digits)",
+        "is not an absolute path",
+        "holds a NUL byte",
+        "make it again with plan -o",
     ],
 )
 def test_key_messages_are_quoted(doc: str, message: str):

@@ -11,31 +11,91 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
-from typing import Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
-from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, UsageError, open_target
-from ..plan.model import Plan, PlanError
+from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, open_target
+from ..plan.model import Plan
+from ..plan.saved import MAX_PLAN_BYTES, SavedPlanError, parse_plan_document
 
-__all__ = ["run", "load_plan", "confirm", "print_event", "print_refusal"]
+if TYPE_CHECKING:
+    from ..target import Target
+
+__all__ = ["run", "load_plan", "rederive", "confirm", "print_event", "print_refusal"]
 
 #: Options that make a plan; ``--plan FILE`` replaces them all.
 _CHOICE_OPTIONS = ("method", "drivers", "kernel", "sysinit_file")
 
 
 def load_plan(path: str) -> Plan:
-    """A plan saved with ``plan -o FILE``; UsageError when it cannot be one."""
+    """A plan saved with ``plan -o FILE``, checked whole; SavedPlanError when it is not one.
+
+    Only a regular file is read (a FIFO would hang, ``/dev/zero`` never end),
+    and at most ``MAX_PLAN_BYTES`` of it; every field is checked before the
+    plan is used (``plan.saved``). The message is one line naming the file.
+    """
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise UsageError(f"cannot read the plan {path}: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"the plan {path} is not JSON: {exc}") from exc
+        raise SavedPlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
     try:
-        return Plan.from_dict(data)
-    except PlanError as exc:
-        raise UsageError(f"the plan {path} is not usable: {exc}") from exc
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if not regular:
+            raise SavedPlanError(f"the plan {path} is not a regular file (plan -o writes one)")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        raise SavedPlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    try:
+        return parse_plan_document(raw)
+    except SavedPlanError as exc:
+        how = "is not usable: " if exc.context else "is "
+        raise SavedPlanError(f"the plan {path} {how}{exc}; make it again with plan -o") from None
+
+
+def rederive(target: Target, facts: Any, saved: Plan, name: str) -> Plan:
+    """The plan to run for a saved one: the wizard's own, from the saved choices.
+
+    It must be the saved plan itself, step for step; or the saved plan must
+    be the one the guest's latest apply (not undone) ran, so a rerun after an
+    interruption finishes it with what the wizard plans now. Anything else is
+    refused (ApplyRefused, StaleFileError when a file changed since).
+    """
+    from ..apply import ApplyRefused, StaleFileError
+    from ..journal import latest_journal, sha256_file
+    from ..plan import make_plan
+    from ..plan.saved import differences, stale_edit
+
+    fresh = make_plan(target, facts, saved.choices)
+    diffs = differences(saved, fresh)
+    if not diffs:
+        return fresh
+    last = latest_journal(target)
+    if last is not None and not last.get("undone") and _same_plan(last.get("plan"), saved):
+        return fresh
+    stale = stale_edit(saved, fresh, lambda p: sha256_file(target, target.resolve(p)))
+    if stale is not None:
+        raise StaleFileError(stale)
+    shown = "; ".join(diffs[:3]) + ("; ..." if len(diffs) > 3 else "")
+    raise ApplyRefused(
+        f"the plan {name} is not what the wizard plans for this guest now ({shown}): "
+        "a plan file can only confirm the wizard's own plan; make a new one with plan -o",
+        paths=(target.root,),
+    )
+
+
+def _same_plan(recorded: Any, saved: Plan) -> bool:
+    """Whether a journal's plan is ``saved`` (the target's spelling aside)."""
+    if not isinstance(recorded, dict):
+        return False
+    mine = json.loads(json.dumps(saved.to_dict()))
+    return {k: v for k, v in recorded.items() if k != "target"} == {
+        k: v for k, v in mine.items() if k != "target"
+    }
 
 
 def confirm(question: str, stdin: Optional[TextIO] = None, out: Optional[TextIO] = None) -> bool:
@@ -105,28 +165,38 @@ def run(args: argparse.Namespace) -> int:
     from ..preview import render_text, terminal_width
 
     plan_file = getattr(args, "plan", None)
+    saved: Optional[Plan] = None
     if plan_file:
         given = [o for o in _CHOICE_OPTIONS if getattr(args, o, None)]
         if given:
             flags = ", ".join("--" + o.replace("_", "-") for o in given)
             raise UsageError(f"--plan FILE replaces {flags}: give one or the other")
-        plan: Optional[Plan] = load_plan(plan_file)
-        choices = None
+        try:
+            saved = load_plan(plan_file)
+        except SavedPlanError as exc:
+            print(f"virtio-wizard: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        choices = saved.choices
     else:
         from .plan import choices_from_args
 
         choices = choices_from_args(args)
-        plan = None
     target = open_target(args)
     try:
         check_root(target, "applying")
     except ApplyRefused as exc:
         return print_refusal(exc)
     facts = detect(target)
-    if plan is None:
-        from ..plan import make_plan
+    try:
+        if saved is not None:
+            check_plan_applicable(target, saved)  # made for this guest, not refused
+            plan = rederive(target, facts, saved, plan_file)
+        else:
+            from ..plan import make_plan
 
-        plan = make_plan(target, facts, choices)
+            plan = make_plan(target, facts, choices)
+    except ApplyRefused as exc:
+        return print_refusal(exc)
     sys.stdout.write(
         render_text(plan, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty()))
     )
