@@ -31,6 +31,7 @@ __all__ = [
     "styled_lines",
     "wrap_prose",
     "terminal_width",
+    "printable",
     "NOTHING_TO_DO",
 ]
 
@@ -82,15 +83,22 @@ def _diff_style(line: str) -> str:
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x09}
 _CONTROL[0x0D] = ""  # CRLF files: the CR is kept in the file, not shown
+# Bytes of a name that is not UTF-8 (held as surrogate escapes): shown as \xNN.
+_CONTROL.update({c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)})
 
 
 def _printable(line: str) -> str:
     """Guest text made safe for a terminal: control bytes shown, never sent.
 
-    A hostile guest file could hold escape sequences; printed raw they would
-    drive the user's terminal.
+    A hostile guest file (or file name) could hold escape sequences; printed
+    raw they would drive the user's terminal. Bytes of a name that is not
+    UTF-8 are shown as ``\\xNN``, so the preview prints on any terminal.
     """
     return line.translate(_CONTROL)
+
+
+#: For other faces that print guest text line by line (apply's progress).
+printable = _printable
 
 
 def _mode(mode: object) -> str:
@@ -134,7 +142,15 @@ def terminal_width(isatty: bool) -> Optional[int]:
 
 def _lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
     """(text, style, hang) lines; ``hang`` is None for text that must stay one line
-    (diff lines, command lines: what is pasted or compared byte for byte)."""
+    (diff lines, command lines: what is pasted or compared byte for byte).
+
+    Every line goes through ``_printable``: paths, kernel versions and
+    reasons come from the guest as much as file contents do.
+    """
+    return [(_printable(text), style, hang) for text, style, hang in _raw_lines(plan)]
+
+
+def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
     out: list[tuple[str, str, Optional[int]]] = []
     c = plan.choices
     where = plan.target.get("root") or "?"

@@ -125,6 +125,8 @@ def print_event(
     Failure texts are also collected in ``failed`` (when given), so the
     caller does not print them a second time from the result's messages.
     """
+    from ..preview import printable
+
     stream = out or sys.stdout
 
     def show(event) -> None:
@@ -143,7 +145,8 @@ def print_event(
             line = f"    FAILED: {event.text}"
         else:
             line = f"note: {event.text}"
-        stream.write(line + "\n")
+        # Guest names and command output: shown, never sent to the terminal raw.
+        stream.write(printable(line) + "\n")
         stream.flush()
 
     return show

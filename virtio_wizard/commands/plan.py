@@ -9,11 +9,11 @@ hands the plan to the script exporter (``virtio_wizard.script``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_REFUSED, UsageError, open_target
+from ..journal import dumps_bytes
 from ..outfile import PRIVATE_EXEC, write_private
 from ..plan.model import Choices, Plan, PlanError, parse_drivers
 
@@ -59,8 +59,7 @@ def plan_json(plan: Plan) -> str:
     UTF-8 and reads back to the same path.
     """
     data: dict[str, Any] = plan.to_dict()
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return dumps_bytes(data).decode("utf-8")
 
 
 def run(args: argparse.Namespace) -> int:

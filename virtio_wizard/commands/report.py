@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import sys
 from typing import Any, Optional
 
@@ -37,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checks import check
     from ..cli import open_target
     from ..detect import detect
+    from ..journal import dumps_bytes
     from ..report import render_json, render_markdown
 
     target = open_target(args)
@@ -44,15 +44,13 @@ def run(args: argparse.Namespace) -> int:
     findings = check(facts)
     journal = journal_of(target)
     if getattr(args, "format", "markdown") == "json":
-        text = json.dumps(
-            render_json(facts, findings, journal=journal), indent=2, ensure_ascii=False
-        )
-        text += "\n"
+        # Names that are not UTF-8 are written as JSON escapes (journal.dumps_bytes).
+        text = dumps_bytes(render_json(facts, findings, journal=journal)).decode("utf-8")
     else:
         text = render_markdown(facts, findings, journal=journal)
     output = getattr(args, "output", None)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
+        with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
         print(f"virtio-wizard: report written to {output}", file=sys.stderr)
     else:
