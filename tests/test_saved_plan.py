@@ -374,3 +374,17 @@ def test_parse_round_trips_what_plan_writes(guest, tmp_path, capsys) -> None:
     assert plan.to_dict() == doc
     with pytest.raises(SavedPlanError, match="not a virtio-wizard/plan/1 document"):
         plan_from_document(None)
+
+
+def test_an_unforged_initrd_plan_is_the_wizard_plan(guest, tmp_path, capsys) -> None:
+    """The control for the forgeries: planning again gives the saved plan exactly."""
+    from virtio_wizard.commands.apply import load_plan, rederive
+    from virtio_wizard.detect import detect
+    from virtio_wizard.target import LocalTarget
+
+    saved_plan(guest, tmp_path, INITRD, capsys)
+    saved = load_plan(str(tmp_path / "plan.json"))
+    assert any(s.kind == "command" for s in saved.steps)
+    target = LocalTarget(str(guest))
+    fresh = rederive(target, detect(target), saved, "plan.json")
+    assert differences(saved, fresh) == [] and fresh.to_dict() == saved.to_dict()
