@@ -1,6 +1,8 @@
 """``virtio-wizard apply``: detect, plan (or load a saved plan), show, confirm, apply.
 
-The preview is always printed first. Refusals stop it whatever ``--yes``
+The preview is printed first (for ``--plan FILE`` once the file is checked
+and planned again, see ``rederive``: a forged plan is never shown as if it
+would run). Refusals stop it whatever ``--yes``
 says (exit 3); without ``--yes`` the user is asked on the terminal, and no
 terminal (a pipe, EOF) means no: exit 1, nothing written. Command output is
 streamed as it comes; at the end the result and what is left to do (detect
@@ -77,7 +79,14 @@ def rederive(target: Target, facts: Any, saved: Plan, name: str) -> Plan:
     last = latest_journal(target)
     if last is not None and not last.get("undone") and _same_plan(last.get("plan"), saved):
         return fresh
-    stale = stale_edit(saved, fresh, lambda p: sha256_file(target, target.resolve(p)))
+
+    def sha_of(path: str) -> Optional[str]:
+        try:
+            return sha256_file(target, target.resolve(path))
+        except OSError:  # not a regular file any more, unreadable: changed all the same
+            return "unreadable"
+
+    stale = stale_edit(saved, fresh, sha_of)
     if stale is not None:
         raise StaleFileError(stale)
     shown = "; ".join(diffs[:3]) + ("; ..." if len(diffs) > 3 else "")
