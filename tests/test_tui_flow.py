@@ -390,7 +390,7 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
         await press(pilot, "n")
         assert isinstance(app.screen, PreviewScreen)
         text = static_text(app.screen.query_one("#plan"))
-        assert "/etc/rc.d/rc.sysinit" in text
+        assert "/etc/sysconfig/modules/virtio.modules" in text  # the recommended file
         assert "+modprobe virtio" in text
 
 
@@ -728,13 +728,34 @@ async def test_preview_says_where_the_notes_flags_are_in_the_wizard(rhel):
     app = make_app(rhel, label="demo guest")
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot, "sysinit")
+        await pick(pilot, "sysinit-0")  # the seed's rc.sysinit, not the recommended file
+        await settle(pilot)
         await press(pilot, "n")
         assert isinstance(app.screen, PreviewScreen)
         terms = static_text(app.screen.query_one("#wizard-terms"))
         assert "The notes below name command-line flags; in the wizard:" in terms
         assert "pick /etc/sysconfig/modules/virtio.modules under 'File to load" in terms
-        # The wizard's own default no longer asks to be undone (issue 11.1).
         assert "untick 'Rewrite /dev/hdX" not in terms
+
+
+@aio
+async def test_sysinit_defaults_are_the_wizards_own_recommendations(rhel):
+    """Issue 11.2: the preselected file is the recommended one; no note asks to undo a default."""
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        recommended = [
+            r
+            for r in app.screen.query("#sysinit-file RadioButton")
+            if "(recommended here)" in str(r.label)
+        ]
+        assert len(recommended) == 1 and recommended[0].value is True
+        assert app.screen.plan.choices.sysinit_file == "/etc/sysconfig/modules/virtio.modules"
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        assert not app.screen.query("#wizard-terms") or "in the wizard:" not in static_text(
+            app.screen.query_one("#wizard-terms")
+        )
 
 
 @aio

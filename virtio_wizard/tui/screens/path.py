@@ -100,15 +100,14 @@ class PathScreen(StepScreen):
             try:
                 probe = probe_choices(method, self.choices)
                 plan = self.engine.plan(self.target, self.facts, probe)
-                if method == "sysinit" and plan.refused and probe.sysinit_file is None:
-                    # The seed's rc.sysinit may be absent (Debian, systemd):
-                    # judge sysinit by the file the planner recommends instead.
-                    better = self.engine.recommended_sysinit_file(self.facts)
-                    if better:
-                        data = probe.to_dict()
-                        data["sysinit_file"] = better
-                        other = self.engine.plan(self.target, self.facts, Choices.from_dict(data))
-                        plan = plan if other.refused else other
+                better = self.engine.recommended_sysinit_file(self.facts)
+                if method == "sysinit" and probe.sysinit_file is None and better:
+                    # Judge (and preselect) the file the wizard recommends
+                    # here; the seed's rc.sysinit only when that is refused.
+                    data = probe.to_dict()
+                    data["sysinit_file"] = better
+                    other = self.engine.plan(self.target, self.facts, Choices.from_dict(data))
+                    plan = plan if other.refused and not plan.refused else other
                 plans[method] = plan
             except Exception as exc:  # noqa: BLE001 - shown as this path's reason
                 plans[method] = exc
