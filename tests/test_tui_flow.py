@@ -812,3 +812,57 @@ async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(r
         await pick(pilot, "boot-virtio")
         await settle(pilot)
         assert app.screen.query_one("#fix-names", Checkbox).value is True
+
+
+@aio
+async def test_report_writes_the_path_typed_in_bursts(rhel, tmp_path, monkeypatch):
+    """Issue 11.3: typed as a paste or a fast typist, then Enter: the file shown is written."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r")
+        await press(pilot, "end", "ctrl+u")
+        # No settling between the bursts and Enter: the keys arrive together.
+        for key in [*str(tmp_path / "x" / "x"), *"yz.md", "enter"]:
+            await pilot.press(key)
+        await settle(pilot)
+        field = app.screen.query_one("#report-path")
+        assert field.value == str(tmp_path / "x" / "xyz.md")
+        assert "Could not write" in " ".join(screen_text(app).split())
+        (tmp_path / "x").mkdir()
+        await press(pilot, "enter")
+        assert (tmp_path / "x" / "xyz.md").is_file() and (tmp_path / "x" / "xyz.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["xyz.json", "xyz.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
+@aio
+async def test_report_shows_both_paths_before_writing(rhel, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r", "end", "ctrl+u", *"ticket")
+        text = " ".join(screen_text(app).split())
+        assert f"Enter writes {tmp_path / 'ticket.md'} and {tmp_path / 'ticket.json'}" in text
+        assert not list(tmp_path.iterdir())
+
+
+@aio
+async def test_report_does_not_overwrite_without_asking(rhel, tmp_path):
+    old = tmp_path / "r.md"
+    old.write_text("mine\n")
+    app = make_app(rhel, label="demo guest", report_default=str(old))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "r", "enter")
+        text = " ".join(screen_text(app).split())
+        assert f"{old} already exists" in text and "Enter again overwrites" in text
+        assert old.read_text() == "mine\n" and not (tmp_path / "r.json").exists()
+        await press(pilot, "end", "backspace", "backspace", "backspace", *".md")  # same name, edited
+        await press(pilot, "enter")
+        assert old.read_text() == "mine\n"  # an edit asks again
+        await press(pilot, "enter")
+        assert "Written:" in screen_text(app)
+    assert old.read_text() != "mine\n" and (tmp_path / "r.json").is_file()

@@ -4,6 +4,12 @@ The report is the core's (``render_markdown``/``render_json`` of facts,
 findings, plan and journal); this screen asks where to put it (default: the
 current folder, on the machine running the wizard, not inside the guest),
 writes both files in a worker and says exactly where they went.
+
+What is written is what the field shows: the two full paths are shown under
+the field as it is typed, Enter acts on the Input's own ``Submitted`` value
+(a screen binding read the field before a burst of typed text had landed),
+and an existing file is overwritten only after a second Enter on the same,
+unchanged name.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ class ReportScreen(Screen[Optional[str]]):
 
     BINDINGS = [
         Binding("escape", "close", "Back", key_display="Esc", id="back"),
-        Binding("enter", "write", "Write report", key_display="Enter", id="write", priority=True),
+        Binding("enter", "write", "Write report", key_display="Enter", id="write"),
     ]
 
     def __init__(
@@ -66,6 +72,8 @@ class ReportScreen(Screen[Optional[str]]):
         self.journal = journal
         self.default = default
         self.written: Optional[str] = None
+        #: The name the user was warned about; a second Enter on it overwrites.
+        self.overwrite_ok: Optional[str] = None
 
     def compose(self) -> ComposeResult:
         yield WizardHeader(self.app.target_label, step="Report")
@@ -76,11 +84,13 @@ class ReportScreen(Screen[Optional[str]]):
                 "relative to the folder you started the wizard in, on this machine."
             )
             yield Input(self.default, id="report-path")
+            yield Static(id="report-where")
             yield Static(id="report-result")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        self._show_where(self.query_one(Input).value)
         if self.facts is None:
             self._result("Detection has not finished yet: nothing to report.", error=True)
 
@@ -89,20 +99,55 @@ class ReportScreen(Screen[Optional[str]]):
             return self.facts is not None
         return True
 
-    @on(Input.Submitted)
+    @on(Input.Changed, "#report-path")
+    def _typed(self, event: Input.Changed) -> None:
+        self.overwrite_ok = None
+        self._show_where(event.value)
+
+    def _show_where(self, text: str) -> None:
+        """The two full paths Enter would write, always in view under the field."""
+        where = self.query_one("#report-where", Static)
+        if not text.strip():
+            where.update("")
+            return
+        md_path, json_path = (os.path.abspath(p) for p in report_paths(text))
+        where.update(Text(f"Enter writes {md_path} and {json_path}"))
+
+    @on(Input.Submitted, "#report-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._write(event.value)
+
     def action_write(self) -> None:
+        """Enter with the field not focused: the field's text, as shown."""
+        self._write(self.query_one(Input).value)
+
+    def _write(self, text: str) -> None:
         if self.facts is None:
             return
-        text = self.query_one(Input).value
         if not text.strip():
             self._result("Type a file name first.", error=True)
             return
+        existing = [os.path.abspath(p) for p in report_paths(text) if os.path.lexists(p)]
+        overwrite = bool(existing) and self.overwrite_ok == text
+        if existing and not overwrite:
+            self.overwrite_ok = text
+            self._result(
+                f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}: "
+                "Enter again overwrites, or change the name.",
+                error=True,
+            )
+            return
+        self.overwrite_ok = None
         self._result("Writing ...")
-        self.write_report(text)
+        self.write_report(text, overwrite)
 
     @work(thread=True, exclusive=True, group="report")
-    def write_report(self, text: str) -> None:
+    def write_report(self, text: str, overwrite: bool = False) -> None:
         md_path, json_path = report_paths(text)
+        # "x" (create only) unless the user agreed to overwrite: a file that
+        # appeared since the question is never replaced unasked.
+        mode = "w" if overwrite else "x"
         try:
             journal = self.journal
             if isinstance(journal, str):
@@ -113,9 +158,9 @@ class ReportScreen(Screen[Optional[str]]):
             data = self.engine.report_json(
                 self.facts, self.findings, plan=self.plan, journal=journal
             )
-            with open(md_path, "w", encoding="utf-8") as fh:
+            with open(md_path, mode, encoding="utf-8") as fh:
                 fh.write(markdown)
-            with open(json_path, "w", encoding="utf-8") as fh:
+            with open(json_path, mode, encoding="utf-8") as fh:
                 json.dump(data, fh, indent=2, sort_keys=False)
                 fh.write("\n")
         except OSError as exc:
