@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from rich.console import Console
 
@@ -142,7 +144,8 @@ def test_refused_plan_findings_are_rendered_even_with_notes():
     assert "  info: [x-info] fyi\n" in text
 
 
-def test_prose_folds_to_the_terminal_width_but_diffs_and_commands_never_do():
+def test_at_80_columns_every_line_fits_diffs_keep_their_marker_commands_continue():
+    """Issue 11.5: a folded fstab line read ' 1 2' at column 1, with no marker."""
     long_fstab = (
         "/dev/hda3 swap swap defaults,noatime,nodiratime,errors=remount-ro,user_xattr 0 0\n"
     )
@@ -152,17 +155,38 @@ def test_prose_folds_to_the_terminal_width_but_diffs_and_commands_never_do():
     p = Plan(p.choices, steps=p.steps, findings=(*p.findings, f), target=p.target)
     text = render_text(p, width=80)
     lines = text.split("\n")
-    command = [ln for ln in lines if ln.startswith("   $ mkinitrd")]
-    assert command and len(command[0]) > 80  # pasted whole, never folded
-    assert "   +/dev/vda3 swap swap defaults,noatime" in text and any(
-        len(ln) > 80 for ln in lines if ln.startswith("   +/dev/vda3")
+    assert all(len(ln) <= 80 for ln in lines)
+    # The diff line and its continuation both carry the marker.
+    plus = lines.index(
+        "   +/dev/vda3 swap swap defaults,noatime,nodiratime,errors=remount-ro,user_xattr"
     )
-    prose = [ln for ln in lines if not ln.startswith(("   $", "   +", "   -", "    /"))]
-    assert all(len(ln) <= 80 for ln in prose)
+    assert lines[plus + 1] == "   +> 0 0"
+    minus = [ln for ln in lines if ln.startswith("   -/dev/hda3")]
+    assert len(minus) == 1 and lines[lines.index(minus[0]) + 1] == "   -> 0 0"
+    # The command is shell-continued and pastes back as the same argv.
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("   $ mkinitrd"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].endswith(" \\"))
+    assert end > start
+    assert all(ln.startswith("       ") for ln in lines[start + 1 : end + 1])
+    step = next(s for s in p.steps if s.kind == "command")
+    pasted = " ".join(ln.removesuffix(" \\").strip() for ln in lines[start : end + 1])
+    assert shlex.split(pasted.removeprefix("$ ")) == list(step.argv)
     note = text.index("  info: [x-note] word")
     assert text[note:].split("\n")[1].startswith("    word")  # hanging indent
-    # Unfolded, the same text joins back: nothing but line breaks was added.
-    assert render_text(p).replace("\n", " ").split() == text.replace("\n", " ").split()
+    # A pipe gets one line per item, as before.
+    assert (
+        "   +/dev/vda3 swap swap defaults,noatime,nodiratime,errors=remount-ro,user_xattr 0 0\n"
+        in (render_text(p))
+    )
+
+
+def test_rich_rendering_folds_diffs_and_commands_as_render_text_does():
+    long_fstab = "/dev/hda3 swap swap defaults,noatime,nodiratime,errors=remount-ro 0 0\n"
+    refs = (ref("/etc/fstab", 1, "/dev/hda3", "/dev/vda3", context="fstab"),)
+    p = make(facts(disk_refs=refs), {"/etc/fstab": long_fstab.encode()}, method="initrd")
+    console = Console(width=60, record=True, color_system=None)
+    console.print(render_rich(p))
+    assert console.export_text() == render_text(p, width=60)
 
 
 def test_terminal_width_only_for_a_terminal_or_columns(monkeypatch):

@@ -860,9 +860,33 @@ async def test_report_does_not_overwrite_without_asking(rhel, tmp_path):
         text = " ".join(screen_text(app).split())
         assert f"{old} already exists" in text and "Enter again overwrites" in text
         assert old.read_text() == "mine\n" and not (tmp_path / "r.json").exists()
-        await press(pilot, "end", "backspace", "backspace", "backspace", *".md")  # same name, edited
+        await press(pilot, "end", *["backspace"] * 3, *".md")  # same name, retyped
         await press(pilot, "enter")
         assert old.read_text() == "mine\n"  # an edit asks again
         await press(pilot, "enter")
         assert "Written:" in screen_text(app)
     assert old.read_text() != "mine\n" and (tmp_path / "r.json").is_file()
+
+
+@aio
+async def test_preview_at_80_columns_keeps_diff_markers_and_continues_commands(rhel):
+    """Issue 11.5: rhel52's fstab lines and mkinitrd argv fold with a marker on each line."""
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PreviewScreen)
+        body = app.screen.query_one("#plan")
+        lines = [ln.rstrip() for ln in static_text(body).split("\n")]
+        in_diff = False
+        for line in lines:
+            if line.startswith("   @@"):
+                in_diff = True
+            elif not line.startswith("   ") or line.startswith("   $"):
+                in_diff = False
+            if in_diff and line:
+                assert line[3] in "+- @", line  # every visual line of a diff has its marker
+        assert any(ln.startswith(("   +> ", "   -> ")) for ln in lines)
+        command = next(i for i, ln in enumerate(lines) if ln.startswith("   $ mkinitrd"))
+        assert lines[command].endswith(" \\")
+        assert lines[command + 1].startswith("       --with=")

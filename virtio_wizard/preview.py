@@ -30,6 +30,8 @@ __all__ = [
     "command_line",
     "styled_lines",
     "wrap_prose",
+    "fold_diff",
+    "fold_command",
     "terminal_width",
     "printable",
     "NOTHING_TO_DO",
@@ -128,6 +130,91 @@ def wrap_prose(text: str, hang: int, width: int) -> list[str]:
     ) or [text]
 
 
+#: ``hang`` values of lines that fold their own way (see ``fold_line``).
+DIFF, COMMAND = -1, -2
+#: Shown after the marker of a diff line's continuation: "   +> rest".
+DIFF_CONTINUED = "> "
+#: Indent of a command's continuation lines, under the command after "$ ".
+COMMAND_INDENT = "       "
+
+
+def fold_diff(line: str, width: int) -> list[str]:
+    """A diff line folded to ``width``, its ``-``/``+``/`` `` marker on every visual line.
+
+    ``line`` is the preview's form (three spaces, the marker, the text).
+    Continuations repeat the marker and add ``> ``, so a folded ``fstab``
+    line never reads as a line of its own, let alone an unchanged one.
+
+    >>> fold_diff("   -/dev/hda1 /boot ext3 defaults 1 2", 24)
+    ['   -/dev/hda1 /boot ext3', '   -> defaults 1 2']
+    """
+    if len(line) <= width or len(line) < 4:
+        return [line]
+    lead = line[:4]
+    room = width - len(lead) - len(DIFF_CONTINUED)
+    if room < 8:
+        return [line]
+    first, rest = _cut(line[4:], width - len(lead))
+    parts = [lead + first]
+    while rest:
+        piece, rest = _cut(rest, room)
+        parts.append(lead + DIFF_CONTINUED + piece)
+    return parts
+
+
+def _cut(text: str, room: int) -> tuple[str, str]:
+    """(what fits in ``room``, the rest): at the last space that fits, else hard.
+
+    The one space a fold replaces is dropped, as a line break replaces it.
+    """
+    if len(text) <= room:
+        return text, ""
+    at = text.rfind(" ", 1, room + 1)
+    if at <= 0:
+        return text[:room], text[room:]
+    return text[:at], text[at + 1 :]
+
+
+def fold_command(line: str, width: int) -> list[str]:
+    r"""A ``   $ command`` line as shell-continued lines (`` \``) within ``width``.
+
+    Arguments are never split, and the lines still paste into a shell as
+    the one command they are (a backslash-newline joins them).
+
+    >>> fold_command("   $ mkinitrd -f --with=virtio --with=virtio_ring /boot/i.img 2.6", 42)
+    ['   $ mkinitrd -f --with=virtio \\', '       --with=virtio_ring /boot/i.img 2.6']
+    """
+    if len(line) <= width or "$ " not in line:
+        return [line]
+    head, _, command = line.partition("$ ")
+    try:
+        words = [shlex.quote(w) for w in shlex.split(command)]
+    except ValueError:
+        return [line]
+    lines: list[str] = []
+    current = head + "$ " + words[0]
+    for i, word in enumerate(words[1:], 2):
+        tail = 0 if i == len(words) else 2  # room for " \\" unless it is the last word
+        if len(current) + 1 + len(word) + tail > width:
+            lines.append(current + " \\")
+            current = COMMAND_INDENT + word
+        else:
+            current += " " + word
+    lines.append(current)
+    return lines
+
+
+def fold_line(text: str, hang: Optional[int], width: int) -> list[str]:
+    """One preview line folded to ``width`` the way its kind needs."""
+    if hang is None:
+        return [text]
+    if hang == DIFF:
+        return fold_diff(text, width)
+    if hang == COMMAND:
+        return fold_command(text, width)
+    return wrap_prose(text, hang, width)
+
+
 def terminal_width(isatty: bool) -> Optional[int]:
     """Columns to fold the preview to: the terminal's, or ``$COLUMNS``; None for a pipe.
 
@@ -141,8 +228,8 @@ def terminal_width(isatty: bool) -> Optional[int]:
 
 
 def _lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
-    """(text, style, hang) lines; ``hang`` is None for text that must stay one line
-    (diff lines, command lines: what is pasted or compared byte for byte).
+    """(text, style, hang) lines; ``hang`` is the indent of folded prose, None for a
+    line that stays whole, ``DIFF`` or ``COMMAND`` for lines folded their own way.
 
     Every line goes through ``_printable``: paths, kernel versions and
     reasons come from the guest as much as file contents do.
@@ -196,15 +283,15 @@ def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
             out.append((f"{n}. {action} {step.path}, mode {_mode(step.mode)}{extra}", "step", 3))
             out.append((f"   why: {step.why}", "", 8))
             for line in step.diff.split("\n")[:-1]:
-                out.append(("   " + _printable(line), _diff_style(line), None))
+                out.append(("   " + _printable(line), _diff_style(line), DIFF))
         elif step.kind == "backup":
             out.append((f"{n}. back up {step.path} to {step.to}", "step", 3))
             out.append((f"   why: {step.why}", "", 8))
-            out.append((f"   $ {command_line(step)}", "command", None))
+            out.append((f"   $ {command_line(step)}", "command", COMMAND))
         else:
             out.append((f"{n}. run in the guest", "step", 3))
             out.append((f"   why: {step.why}", "", 8))
-            out.append((f"   $ {command_line(step)}", "command", None))
+            out.append((f"   $ {command_line(step)}", "command", COMMAND))
             if step.verify_modules:
                 out.append(
                     (
@@ -227,14 +314,16 @@ def render_text(
 
     With ``width`` (the terminal's columns) prose is folded with a hanging
     indent, so an 80-column terminal does not break reasons and fixes at the
-    left margin; diff and command lines are never folded.
+    left margin; diff lines keep their marker on every visual line and
+    commands become shell-continued lines. Without it (a pipe, a file) every
+    item stays one line, to be searched and compared.
     """
     lines = []
     for text, style, hang in _lines(plan):
         if ascii:
             text = _ascii(text)
         code = STYLES[style][0]
-        parts = wrap_prose(text, hang, width) if width and hang is not None else [text]
+        parts = fold_line(text, hang, width) if width else [text]
         for part in parts:
             lines.append(f"\x1b[{code}m{part}\x1b[0m" if color and code and part else part)
     return "\n".join(lines) + "\n"
@@ -243,9 +332,8 @@ def render_text(
 def render_rich(plan: Plan, *, ascii: bool = False) -> Group:
     """The preview as Rich renderables (one per line), for the TUI.
 
-    Prose is folded at render time to the width it gets, with the same
-    hanging indent as ``render_text``; diff and command lines wrap as Rich
-    wraps them (they cannot be shortened without changing what they say).
+    Every line is folded at render time to the width it gets, exactly as
+    ``render_text`` folds it for a terminal of that width.
     """
     from rich.console import Group
     from rich.text import Text
@@ -262,8 +350,8 @@ def render_rich(plan: Plan, *, ascii: bool = False) -> Group:
 
 
 class _Prose:
-    """One line of prose as a Rich renderable, folded by ``wrap_prose`` to the
-    width Rich offers, continuation lines indented by ``hang``."""
+    """One preview line as a Rich renderable, folded by ``fold_line`` to the
+    width Rich offers (prose with its hanging indent, diffs, commands)."""
 
     def __init__(self, text: str, style: str, hang: int) -> None:
         self.text, self.style, self.hang = text, style, hang
@@ -277,5 +365,5 @@ class _Prose:
         from rich.text import Text
 
         width = getattr(options, "max_width", 80)
-        for part in wrap_prose(self.text, self.hang, width):
+        for part in fold_line(self.text, self.hang, width):
             yield Text(part, style=self.style, no_wrap=False)
