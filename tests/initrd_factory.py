@@ -13,6 +13,9 @@ here from plain data and nothing depends on a real system's /boot.
   RHEL 3's mkinitrd made (needs ``mke2fs``; see ``MKE2FS``).
 - ``write_large_initrd(path, sizes, fmt)`` streams a big image to a file
   without holding it in memory (for the memory test).
+- ``zstd_zero_bomb(total, head)`` / ``gzip_zero_bomb(total, head)``: ``head``
+  then ``total`` zero bytes, compressed to a few hundred bytes per MiB without
+  ever holding (or compressing) the zeros: decompression bombs, made at test time.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ __all__ = [
     "build_initrd",
     "build_ext2_initrd",
     "write_large_initrd",
+    "zstd_zero_bomb",
+    "gzip_zero_bomb",
 ]
 
 #: Every format ``compress`` writes.
@@ -304,3 +309,40 @@ def write_large_initrd(path: Path, sizes: Mapping[str, int], fmt: str = "gzip") 
         writer.write(tail)
         writer.close()
     return total + len(tail)
+
+
+def zstd_zero_bomb(total: int, head: bytes = b"") -> bytes:
+    """One zstd frame of ``head`` (a raw block) then ``total`` zeros as RLE blocks.
+
+    Each 4-byte RLE block stands for 128 KiB (RFC 8878 section 3.1.1.2), so
+    20 GiB of zeros take about 640 KB: the shape of a real zstd bomb.
+    """
+    block = 128 << 10
+    assert len(head) <= block and total % block == 0 and total
+    header = b"\x28\xb5\x2f\xfd" + bytes([0x00, 7 << 3])  # no content size, 128 KiB window
+    raw = (len(head) << 3).to_bytes(3, "little") + head if head else b""
+    rle = (1 << 1) | (block << 3)  # not last, RLE, 128 KiB of the next byte
+    body = (rle.to_bytes(3, "little") + b"\x00") * (total // block - 1)
+    return header + raw + body + (rle | 1).to_bytes(3, "little") + b"\x00"
+
+
+def gzip_zero_bomb(total: int, head: bytes = b"") -> bytes:
+    """A gzip member of ``head`` then ``total`` zeros (a multiple of 1 MiB).
+
+    One 1 MiB block of zeros is deflated once with a full flush (byte-aligned,
+    no history), so the same ~1 KB repeats; the CRC is computed over the zeros
+    chunk by chunk, so the member is valid to its trailer.
+    """
+    mib = 1 << 20
+    assert total % mib == 0
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH) if head else b""
+    zeros = b"\x00" * mib
+    piece = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(total // mib):
+        crc = zlib.crc32(zeros, crc)
+    size = (len(head) + total) & 0xFFFFFFFF
+    trailer = crc.to_bytes(4, "little") + size.to_bytes(4, "little")
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    return header + first + piece * (total // mib) + b"\x03\x00" + trailer  # final empty block

@@ -6,6 +6,11 @@ skipped; a ``0`` starts an uncompressed newc archive (the *early* cpio with
 CPU microcode); anything else must be a compression magic, whose decompressed
 data holds one or more archives. 2.4-kernel images are instead an ext2 file
 system, gzip-compressed or not.
+
+Two guards keep a decompression bomb (kilobytes that inflate to gigabytes of
+zeros) from holding detection for minutes: decompressed data must start as
+an archive does (the kernel refuses anything else as well), and an image may
+inflate to at most ``MAX_DECOMPRESSED`` bytes in all.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from .cpio import Member
 from .errors import InitrdError
 from .stream import ByteStream, file_chunks
 
-__all__ = ["ImageReader", "iter_members", "iter_names", "format_name"]
+__all__ = ["ImageReader", "iter_members", "iter_names", "format_name", "MAX_DECOMPRESSED"]
+
+#: The most one image may inflate to, all segments together. Real images stay
+#: far below: a generic dracut image with all firmware is a few hundred MiB.
+MAX_DECOMPRESSED = 1 << 30
+#: How decompressed data may start: a newc cpio header, or (2.4 kernels) ext2.
+_CPIO_MAGIC = b"07070"
 
 
 def format_name(kinds: list[str]) -> str:
@@ -48,6 +59,7 @@ class ImageReader:
     def __init__(self, stream: BinaryIO) -> None:
         self._raw = ByteStream(file_chunks(stream))
         self.kinds: list[str] = []
+        self._inflated = 0
 
     @property
     def format(self) -> str:
@@ -78,8 +90,13 @@ class ImageReader:
                     raise InitrdError(f"unknown image format (it starts with {head[:4].hex(' ')})")
                 raise InitrdError(f"unknown data at offset {raw.offset} ({head[:4].hex(' ')})")
             self.kinds.append(fmt)
-            out = ByteStream(compression.decompress(raw, fmt))
+            out = ByteStream(self._capped(compression.decompress(raw, fmt), fmt))
             probe = out.peek(ext2.PROBE_SIZE)
+            if probe and not probe.startswith(_CPIO_MAGIC) and not ext2.is_ext2(probe):
+                raise InitrdError(
+                    f"the {fmt} data holds no cpio archive or ext2 image "
+                    f"(it starts with {probe[:6].hex(' ')}): not an initrd"
+                )
             if not probe.startswith(b"0") and ext2.is_ext2(probe):
                 self.kinds[-1] = "ext2"
                 data = out.read_all(ext2.MAX_IMAGE_BYTES, "ext2 image")
@@ -90,6 +107,23 @@ class ImageReader:
                 raise InitrdError(f"junk within the {fmt} data at offset {out.offset}")
         if not self.kinds:
             raise InitrdError("the image holds only zero bytes")
+
+    def _capped(self, chunks: Iterator[bytes], fmt: str) -> Iterator[bytes]:
+        """``chunks``, stopped with InitrdError once the image inflated past the cap."""
+        for chunk in chunks:
+            self._inflated += len(chunk)
+            if self._inflated > MAX_DECOMPRESSED:
+                raise InitrdError(
+                    f"the {fmt} data inflates to more than {_size(MAX_DECOMPRESSED)}: reading "
+                    "stopped there (real initrds are far smaller; this one is damaged or "
+                    "built to exhaust readers)"
+                )
+            yield chunk
+
+
+def _size(n: int) -> str:
+    """``1 GiB``, ``64 MiB``: the cap as the message says it."""
+    return f"{n >> 30} GiB" if n >= 1 << 30 and not n % (1 << 30) else f"{n >> 20} MiB"
 
 
 def iter_members(stream: BinaryIO) -> Iterator[Member]:
