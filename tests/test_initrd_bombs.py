@@ -106,3 +106,34 @@ def test_detect_names_the_bomb_in_the_finding(tmp_path, inflated) -> None:
     assert kernel.initrd_virtio is None and "holds no cpio archive" in (kernel.initrd_error or "")
     [finding] = check_initrd_unreadable(facts)
     assert "could not be read: the zstd data holds no cpio archive or ext2 image" in finding.message
+
+
+def test_each_image_is_read_once_until_it_changes(tmp_path, monkeypatch) -> None:
+    """Detection, apply's survey and verification ask about the same image: one read."""
+    import os
+
+    from initrd_factory import build_initrd
+
+    from virtio_wizard.initrd import inspect_initrd
+    from virtio_wizard.target import LocalTarget
+
+    reads = []
+    real = image.ImageReader.__init__
+
+    def counting(self, stream) -> None:
+        reads.append(1)
+        real(self, stream)
+
+    monkeypatch.setattr(image.ImageReader, "__init__", counting)
+    (tmp_path / "boot").mkdir()
+    path = tmp_path / "boot/initrd.img"
+    path.write_bytes(build_initrd(("virtio",), fmt="gzip"))
+    os.symlink("initrd.img", tmp_path / "boot/initrd-link.img")
+    target = LocalTarget(str(tmp_path))
+    first = inspect_initrd(target, "/boot/initrd.img")
+    again = inspect_initrd(target, "/boot/initrd-link.img")
+    assert len(reads) == 1 and first.virtio == again.virtio == ("virtio",)
+    assert again.path == "/boot/initrd-link.img"
+    path.write_bytes(build_initrd(("virtio", "virtio_blk"), fmt="gzip"))  # rebuilt
+    assert inspect_initrd(target, "/boot/initrd.img").virtio == ("virtio", "virtio_blk")
+    assert len(reads) == 2

@@ -2,11 +2,17 @@
 
 ``inspect_initrd`` is the one call detection makes; it never raises, so a
 broken image becomes a fact (``error`` set, ``virtio`` None) and not a crash.
+It reads each image once per command: detection, apply's survey and the
+verification after it ask about the same unchanged file, and an image can
+cost seconds (or be a bomb that costs the cap), so the answer is kept per
+file identity (path, size, modification time) and read again only when the
+file changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Optional
 
 from ..knowledge import VIRTIO_MODULE_NAMES, canonical_module
@@ -92,8 +98,14 @@ def inspect_initrd(target: Target, path: str) -> InitrdInfo:
     """Format and modules of the guest image at ``path``; never raises.
 
     A missing file, a folder, a FIFO or an unreadable file gives
-    ``format="unknown"`` and the reason in ``error``.
+    ``format="unknown"`` and the reason in ``error``. An image read before in
+    this process and unchanged since (same resolved path, size and
+    modification time) is not read again.
     """
+    key = _identity(target, path)
+    if key is not None and key in _READ:
+        _READ.move_to_end(key)
+        return replace(_READ[key], path=path)
     try:
         stream = target.open_binary(path)
     except OSError as exc:
@@ -102,4 +114,30 @@ def inspect_initrd(target: Target, path: str) -> InitrdInfo:
     except Exception as exc:  # noqa: BLE001 -- a Target of any kind must not crash detection
         return InitrdInfo(path, "unknown", None, None, f"cannot read {path}: {exc}")
     with stream:
-        return read_initrd(stream, path)
+        info = read_initrd(stream, path)
+    if key is not None and _identity(target, path) == key:  # unchanged while read
+        _READ[key] = info
+        while len(_READ) > _READ_KEEP:
+            _READ.popitem(last=False)
+    return info
+
+
+#: Answers of images already read, by file identity (see ``_identity``).
+_READ: OrderedDict[tuple[object, ...], InitrdInfo] = OrderedDict()
+_READ_KEEP = 64
+
+
+def _identity(target: Target, path: str) -> Optional[tuple[object, ...]]:
+    """What tells this image file from another or a changed one; None when unknown.
+
+    A Target that cannot say when a file changed (mtime 0: the SSH target)
+    gets no memo: its images are read each time.
+    """
+    try:
+        st = target.stat(path)
+        resolved = target.resolve(path)
+    except Exception:  # noqa: BLE001 -- no identity, no memo; the read reports the error
+        return None
+    if st is None or not st.is_file or not st.mtime:
+        return None
+    return (type(target).__name__, target.root, resolved, st.size, st.mtime)
