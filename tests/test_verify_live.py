@@ -36,6 +36,27 @@ MAC = "52:54:00:12:34:56"
 JID = "20260101T000000-1"
 
 
+@pytest.fixture
+def tree(tree):
+    """conftest's ``tree``; a running-system picture (``proc/self``) opens as live,
+    as a recorded snapshot does (a real ``--root`` never is: its proc is the host's)."""
+
+    def make(files: dict, **kwargs) -> LocalTarget:
+        kwargs.setdefault("live", any(p.startswith("proc/self/") for p in files))
+        return tree(files, **kwargs)
+
+    return make
+
+
+def run_verify(monkeypatch, target: LocalTarget, *options: str) -> int:
+    """``virtio-wizard verify`` on ``target``: a live snapshot stands in for ``/``
+    (``--root`` never is live), so the command is handed the target itself."""
+    import virtio_wizard.commands.verify as verify_cmd
+
+    monkeypatch.setattr(verify_cmd, "open_target", lambda args: target)
+    return main(["verify", *options])
+
+
 def journal(status: str = "done", **extra) -> str:
     doc = {
         "schema": JOURNAL_SCHEMA,
@@ -85,10 +106,10 @@ def by_id(report) -> dict:
     return {c.id: c for c in report.checks}
 
 
-def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys):
+def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys, monkeypatch):
     target = tree(live_guest())
     assert pending_verification(target)["id"] == JID
-    assert main(["verify", "--root", target.root]) == 0
+    assert run_verify(monkeypatch, target) == 0
     out = capsys.readouterr().out
     assert "All checks hold" in out and "marks it verified" in out
     record = read_journal(target, f"/var/lib/virtio-wizard/journal/{JID}.json")
@@ -100,13 +121,13 @@ def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys):
     assert again.ok and "was verified on" in again.detail
 
 
-def test_root_on_an_emulated_disk(tree, capsys):
+def test_root_on_an_emulated_disk(tree, capsys, monkeypatch):
     target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
     report = verify_live(target)
     root = by_id(report)["root-on-virtio"]
     assert not root.ok and "not a virtio disk" in root.problems[0].message
     assert "power the VM off" in root.problems[0].fix
-    assert main(["verify", "--root", target.root]) == 1
+    assert run_verify(monkeypatch, target) == 1
     assert "likely cause: the VM still presents the boot disk" in capsys.readouterr().out
     # Nothing recorded while a check fails.
     assert pending_verification(target) is not None
@@ -193,9 +214,9 @@ def test_last_apply_did_not_finish(tree):
     assert pending_verification(target) is None
 
 
-def test_json_document(tree, capsys):
+def test_json_document(tree, capsys, monkeypatch):
     target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
-    assert main(["verify", "--root", target.root, "--json"]) == 1
+    assert run_verify(monkeypatch, target, "--json") == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == SCHEMA and doc["ok"] is False and doc["journal"] == JID
     assert [c["id"] for c in doc["checks"]] == [
