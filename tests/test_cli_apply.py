@@ -265,7 +265,7 @@ def test_undo_with_a_damaged_newest_journal_refuses_in_one_message(
                 [
                     "apply",
                     "--plan",
-                    str(save(tmp_path, make_plan(edit(guest, "/etc/fstab", text)))),
+                    str(save(tmp_path, make_plan(edit(guest, "/etc/fstab", text)), guest)),
                     "--yes",
                 ]
             )
