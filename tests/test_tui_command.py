@@ -26,7 +26,7 @@ def test_missing_root_is_a_one_line_error(capsys, tmp_path):
 
 def test_two_targets_is_a_usage_error(capsys, tmp_path):
     assert cli.main(["--root", str(tmp_path), "--demo"]) == 2
-    assert "choose one of --root, --ssh and --demo" in capsys.readouterr().err
+    assert "choose one of --root, --ssh, --image and --demo" in capsys.readouterr().err
 
 
 def test_the_tui_command_runs_make_app_on_the_target(monkeypatch):

@@ -54,6 +54,20 @@ def _add_target_options(parser: argparse.ArgumentParser, top: bool) -> None:
         help="a live guest over SSH (needs only /bin/sh there)",
     )
     group.add_argument(
+        "--image",
+        metavar="DISK",
+        action="append",
+        default=default,
+        help="a powered-off VM's disk image (qcow2 or raw), through libguestfs; "
+        "repeat for a guest with several disks",
+    )
+    group.add_argument(
+        "--image-format",
+        choices=("raw", "qcow2"),
+        default=default,
+        help="the image's format, when it cannot be probed safely (a qcow2 overlay)",
+    )
+    group.add_argument(
         "--demo",
         nargs="?",
         const="rhel52",
@@ -178,9 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_target(args: argparse.Namespace):
     """The Target the arguments name. Raises TargetError / UsageError."""
-    chosen = [n for n in ("root", "ssh", "demo") if getattr(args, n, None)]
+    chosen = [n for n in ("root", "ssh", "demo", "image") if getattr(args, n, None)]
     if len(chosen) > 1:
-        raise UsageError("choose one of --root, --ssh and --demo")
+        raise UsageError("choose one of --root, --ssh, --image and --demo")
+    if getattr(args, "image_format", None) and not getattr(args, "image", None):
+        raise UsageError("--image-format goes with --image DISK")
+    if getattr(args, "image", None):
+        # --yes is the confirmation given up front: one appliance, read-write.
+        writes = getattr(args, "command", None) in ("apply", "undo") and getattr(args, "yes", False)
+        return open_image(args, writable=writes)
     if getattr(args, "ssh", None):
         from .ssh import SSHTarget
 
@@ -192,6 +212,30 @@ def open_target(args: argparse.Namespace):
     from .target import LocalTarget
 
     return LocalTarget(args.root or "/")
+
+
+def open_image(args: argparse.Namespace, writable: bool):
+    """The ``--image`` disks in a libguestfs appliance, read-only unless ``writable``.
+
+    ``apply`` and ``undo`` open them read-only to detect and preview, and
+    again read-write (:func:`writable_target`) once the user said yes.
+    """
+    from .image import ImageTarget
+
+    def say(message: str) -> None:
+        print(f"virtio-wizard: {message}", file=sys.stderr, flush=True)
+
+    return ImageTarget(
+        args.image, readonly=not writable, fmt=getattr(args, "image_format", None), progress=say
+    )
+
+
+def writable_target(target):
+    """The target, ready to be written: a read-only image is reopened read-write."""
+    make_writable = getattr(target, "make_writable", None)
+    if make_writable is not None:
+        make_writable()
+    return target
 
 
 COMMANDS = ("detect", "plan", "apply", "undo", "report", "host", "verify")

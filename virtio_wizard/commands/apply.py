@@ -18,7 +18,15 @@ import stat
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
-from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, open_target
+from ..cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    open_target,
+    writable_target,
+)
 from ..plan.model import Plan
 from ..plan.saved import MAX_PLAN_BYTES, SavedPlanError, parse_plan_document
 
@@ -224,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes and not confirm(question):
         print("virtio-wizard: not confirmed; nothing written", file=sys.stderr)
         return EXIT_ERROR
+    target = writable_target(target)
     shown: list[str] = []
     try:
         result = apply_plan(target, plan, on_event=print_event(count, failed=shown))

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..cli import EXIT_ERROR, EXIT_OK, open_target
+from ..cli import EXIT_ERROR, EXIT_OK, open_target, writable_target
 from .apply import confirm, print_event, print_refusal
 
 __all__ = ["run", "changed_paths"]
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes and not confirm(question):
         print("virtio-wizard: not confirmed; nothing written", file=sys.stderr)
         return EXIT_ERROR
+    target = writable_target(target)
     try:
         result = undo(target, on_event=print_event(len(journal.get("steps", []))))
     except (ApplyRefused, UndoRefused) as exc:

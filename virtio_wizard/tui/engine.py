@@ -83,13 +83,15 @@ class Engine:
 
     def apply(self, target, plan: Plan, on_event: Callable[[Any], None]) -> Any:
         from ..apply import apply_plan
+        from ..cli import writable_target
 
-        return apply_plan(target, plan, on_event=on_event)
+        return apply_plan(writable_target(target), plan, on_event=on_event)
 
     def undo(self, target, on_event: Callable[[Any], None]) -> Any:
         from ..apply import undo
+        from ..cli import writable_target
 
-        return undo(target, on_event=on_event)
+        return undo(writable_target(target), on_event=on_event)
 
     def undoable_journal(self, target) -> Optional[dict]:
         """The journal undo would revert now (None: nothing to undo)."""
