@@ -522,6 +522,28 @@ class ImageTarget:
             return None
         return int(st["bavail"]) * int(st["frsize"] or st["bsize"])
 
+    def write_problem(self, path: str) -> Optional[str]:
+        """Why ``path`` could not be written, or None (asked by apply before its first write)."""
+        if self.readonly:
+            return "the image is open read-only"
+        try:
+            real = self._real(path)
+        except TargetError as exc:
+            return exc.message
+        folder = real.rsplit("/", 1)[0] or "/"
+        while folder != "/" and self._lstat_raw(folder) is None:
+            folder = folder.rsplit("/", 1)[0] or "/"
+        try:
+            if int(self.g.statvfs(folder)["flag"]) & os.ST_RDONLY:
+                return "read-only file system"
+        except RuntimeError as exc:
+            return _first(exc)
+        return None
+
+    def command_problem(self) -> Optional[str]:
+        """Why guest commands cannot run (one line), or None: they run in the appliance."""
+        return "the image is open read-only" if self.readonly else None
+
     @contextlib.contextmanager
     def lock(self, path: str) -> Iterator[None]:
         """The image itself is the lock: qemu's write lock excludes every other writer.
