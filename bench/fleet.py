@@ -107,8 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"play_s": plays, "cli_s": clis, "whole": whole.median,
-                        "per_guest": per_guest.median}, indent=2)  # fmt: skip
+            json.dumps(
+                {
+                    "play_s": plays,
+                    "cli_s": clis,
+                    "whole": whole.median,
+                    "per_guest": per_guest.median,
+                },
+                indent=2,
+            )  # fmt: skip
         )
     return 0
 

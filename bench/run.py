@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--image", metavar="FILE", help="a real initramfs to read in part 'initrd'")
     p.add_argument(
+        "--debian-root",
+        metavar="DIR",
+        help="a real Debian root with a kernel package (debootstrap --include="
+        "linux-image-amd64): the whole detect of part 'initrd', and part 'live'",
+    )
+    p.add_argument(
         "--work",
         default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "virtio-wizard-bench"),
         metavar="DIR",
@@ -64,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.image and not os.path.isfile(args.image):
         print(f"bench: --image {args.image}: not a file", file=sys.stderr)
         return 2
+    if args.debian_root and not os.path.isdir(os.path.join(args.debian_root, "lib/modules")):
+        print(f"bench: --debian-root {args.debian_root}: no lib/modules in it", file=sys.stderr)
+        return 2
     repeats = args.repeat if args.repeat is not None else (3 if args.quick else 9)
     if repeats < 1:
         print("bench: --repeat must be at least 1", file=sys.stderr)
@@ -74,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         image=args.image,
         log=lambda text: print(text, file=sys.stderr, flush=True),
+        debian_root=os.path.abspath(args.debian_root) if args.debian_root else None,
     )
     before = parts.environment_note()
     started = time.time()

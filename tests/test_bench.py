@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -171,3 +172,68 @@ def test_run_refuses_unknown_parts_and_bad_options(capsys: pytest.CaptureFixture
     assert "not a file" in capsys.readouterr().err
     assert run.main(["--repeat", "0", "--parts", "detect"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def _need_tmux() -> None:
+    import shutil
+
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is not installed (.ci/run installs it)")
+        pytest.skip("tmux is not installed")
+
+
+def test_terminal_times_until_text_shows_on_an_80x24_pane() -> None:
+    from bench.terminal import Terminal, TerminalError
+
+    _need_tmux()
+    with Terminal() as term:
+        code = "import time, sys; time.sleep(0.2); print('ready', sys.argv[1]); time.sleep(30)"
+        seconds = term.time_until((PY, "-c", code, "now"), "ready now", {})
+        assert 0.2 <= seconds < 20
+        size = "import shutil; print('size=%dx%d' % shutil.get_terminal_size()); input()"
+        assert term.time_until((PY, "-c", size), "size=80x24", {}) > 0
+        env_code = "import os; print('env', os.environ['VW_X']); input()"
+        assert term.time_until((PY, "-c", env_code), "env y", {"VW_X": "y"}) > 0
+        with pytest.raises(TerminalError, match="not shown"):
+            term.time_until((PY, "-c", "print('other')"), "never", {}, timeout=2)
+
+
+def test_console_script_is_what_pip_writes_and_runs(tmp_path: Path) -> None:
+    import subprocess
+
+    from bench import parts
+
+    script = parts.console_script(tmp_path / "bin")
+    text = script.read_text()
+    assert text.startswith(f"#!{PY}") and "from virtio_wizard.cli import main" in text
+    root = str(Path(run.__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [str(script), "--version"], env={**os.environ, "PYTHONPATH": root}, capture_output=True
+    )
+    assert out.returncode == 0 and out.stdout.startswith(b"virtio-wizard ")
+    minimal = parts.minimal_script(tmp_path / "bin")
+    assert minimal.read_text().startswith(f"#!{PY}\n") and os.access(minimal, os.X_OK)
+
+
+def test_rows_survive_the_json_round_trip_of_the_live_part() -> None:
+    from bench import parts
+
+    rows = _rows()
+    doc = json.loads(report.to_json(rows, {}))
+    assert [parts._row_from_dict(r) for r in doc["rows"]] == rows
+
+
+def test_debian_kernel_is_found_in_a_root(tmp_path: Path) -> None:
+    from bench import parts
+
+    (tmp_path / "lib/modules/6.1.0-50-amd64").mkdir(parents=True)
+    (tmp_path / "boot").mkdir()
+    with pytest.raises(RuntimeError, match="no kernel with an initrd"):
+        parts.debian_kernel(str(tmp_path))
+    (tmp_path / "boot/initrd.img-6.1.0-50-amd64").write_bytes(b"\x28\xb5\x2f\xfd")
+    assert parts.debian_kernel(str(tmp_path)) == (
+        "6.1.0-50-amd64",
+        "/boot/initrd.img-6.1.0-50-amd64",
+    )
+    assert parts._compression_of(str(tmp_path / "boot/initrd.img-6.1.0-50-amd64")) == "zstd"
