@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 
 import pytest
 
@@ -169,3 +170,23 @@ def test_rhel39_is_a_24_kernel_with_o_modules_and_an_ext2_initrd():
     assert "ia32e" in t.read_text("/var/log/rpmpkgs")
     assert "AuthenticAMD" in t.read_text("/proc/cpuinfo")
     assert problems == []
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_GUESTS))
+def test_demo_copy_keeps_contents_modes_and_times(name):
+    """The lean copy (``_copy_tree``) gives what ``shutil.copytree`` gave."""
+    t = open_demo(name)
+    src = guest_dir(name)
+    for dirpath, _dirs, files in os.walk(src):
+        for entry in [*files, *_dirs]:
+            path = os.path.join(dirpath, entry)
+            copy = os.path.join(t.root, os.path.relpath(path, src))
+            if os.path.islink(path):
+                assert os.readlink(copy) == os.readlink(path)
+                continue
+            a, b = os.stat(path), os.lstat(copy)
+            assert stat.S_IMODE(a.st_mode) == stat.S_IMODE(b.st_mode), copy
+            if stat.S_ISREG(a.st_mode):
+                assert a.st_mtime_ns == b.st_mtime_ns, copy
+                with open(path, "rb") as x, open(copy, "rb") as y:
+                    assert x.read() == y.read(), copy

@@ -89,7 +89,17 @@ class WizardApp(App[int]):
 
         return to_ascii(shown)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
+        """Start the walk just after the App's mount, not inside it.
+
+        Textual mounts the App inside ``batch_update``: no frame reaches the
+        terminal until the mount handler returns. A Guest screen pushed from
+        here would be laid out and rendered once for nothing, then again with
+        its footer, before anything is written (measured in tmux: ~60 ms).
+        """
+        self.call_later(self._first_screen)
+
+    async def _first_screen(self) -> None:
         """Push the Guest screen at once (not from the walker, one frame later).
 
         A quick detection (a demo, a local guest) is awaited for up to
