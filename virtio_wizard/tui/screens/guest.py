@@ -95,7 +95,11 @@ class GuestScreen(StepScreen, inherit_bindings=False):
                 self.detect_guest()
         else:
             self._show()
-            self.follow_up(self.facts, not self.initrds_read, self.journal is None)
+            # As on the other paths: the follow-up's imports and reads must not
+            # share the GIL with this screen's first layout.
+            self.call_after_refresh(
+                self.follow_up, self.facts, not self.initrds_read, self.journal is None
+            )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
