@@ -416,19 +416,35 @@ def initrd_read(setup: Setup) -> list[Row]:
     tools = [("lsinitramfs IMAGE", "lsinitramfs", 0.3)]
     if shutil.which("lsinitrd"):
         tools.append(("lsinitrd IMAGE", "lsinitrd", None))
-    cases = [
-        Case(detect, _python("-m", "virtio_wizard", "detect", "--root", str(root), "--json"),
-             _pkg_env(pkg)),
-    ]  # fmt: skip
+    detect_args = ("detect", "--root", str(root), "--json")
+    cases = [Case(detect, _python("-m", "virtio_wizard", *detect_args), _pkg_env(pkg))]
+    fallback = "detect --root ROOT --json, stdlib zlib (no 'fast' extra)"
+    if _has_isal():
+        # The same command as an install without python-isal runs it.
+        no_isal = (
+            "import runpy, sys; sys.modules['isal.igzip_lib'] = None; "
+            "sys.argv = ['virtio-wizard', *sys.argv[1:]]; "
+            "runpy.run_module('virtio_wizard', run_name='__main__')"
+        )
+        cases.append(Case(fallback, _python("-c", no_isal, *detect_args), _pkg_env(pkg)))
     for label, tool, _ in tools:
         if shutil.which(tool):
             cases.append(Case(label, (tool, image)))
-    comp = compare(cases, setup.repeats, reference=cases[1].label if len(cases) > 1 else detect)
+    tool_labels = [label for label, tool, _ in tools if shutil.which(tool)]
+    comp = compare(cases, setup.repeats, reference=tool_labels[0] if tool_labels else detect)
+    measured = [c.label for c in cases if c.label in (detect, fallback)]
     for label, _, target in tools:
         if label in comp.samples:
-            rows += _rows_vs("initrd detect", comp, [detect], {detect: target}, desc, label)
+            rows += _rows_vs("initrd detect", comp, measured, {detect: target}, desc, label)
     rows.append(_memory_row("initrd memory", comp, detect, 120, desc))
     return rows
+
+
+def _has_isal() -> bool:
+    """Whether python-isal (the ``fast`` extra) is installed for this Python."""
+    import importlib.util
+
+    return importlib.util.find_spec("isal") is not None
 
 
 def shlex_quote(text: str) -> str:
