@@ -124,3 +124,12 @@ def test_apply_progress_prints_names_and_output_escaped() -> None:
     text.encode("utf-8")
     assert "done: wrote /boot/grub/grub\\xff.conf" in text
     assert "| mkinitrd: \\x1b]0;owned\\x07" in text
+
+
+@pytest.mark.parametrize("command", [["detect", "--json"], ["report", "--format", "json"]])
+def test_json_on_stdout_carries_the_name_as_an_escape(odd_root, capsys, command) -> None:
+    assert main(["--root", str(odd_root), *command]) == 0
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # valid UTF-8 on any terminal or pipe
+    assert "g\\udcffuest" in out
+    assert str(odd_root) in json.dumps(json.loads(out), ensure_ascii=False)

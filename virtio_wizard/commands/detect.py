@@ -10,7 +10,6 @@ when ``--ascii`` is given or the console is a Linux VT.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, Callable, Optional
@@ -52,8 +51,9 @@ def wants_ascii(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         facts, findings = detect_and_check(args)
-        json.dump(facts_document(facts, findings), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        from ..journal import dumps_bytes  # names that are not UTF-8 as JSON escapes
+
+        sys.stdout.write(dumps_bytes(facts_document(facts, findings)).decode("utf-8"))
         return 0
     from rich.console import Console
 
