@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 from . import __version__
@@ -230,10 +230,16 @@ def open_image(args: argparse.Namespace, writable: bool):
     )
 
 
-def writable_target(target):
-    """The target, ready to be written: a read-only image is reopened read-write."""
+def writable_target(target, note: Optional[Callable[[str], None]] = None):
+    """The target, ready to be written: a read-only image is reopened read-write.
+
+    ``note`` hears what the wait is for (the TUI shows it in the apply log;
+    the CLI's image target says it on stderr itself).
+    """
     make_writable = getattr(target, "make_writable", None)
-    if make_writable is not None:
+    if make_writable is not None and getattr(target, "readonly", False):
+        if note is not None:
+            note("opening the image read-write: starting the libguestfs appliance again")
         make_writable()
     return target
 

@@ -85,13 +85,13 @@ class Engine:
         from ..apply import apply_plan
         from ..cli import writable_target
 
-        return apply_plan(writable_target(target), plan, on_event=on_event)
+        return apply_plan(writable_target(target, _note(on_event)), plan, on_event=on_event)
 
     def undo(self, target, on_event: Callable[[Any], None]) -> Any:
         from ..apply import undo
         from ..cli import writable_target
 
-        return undo(writable_target(target), on_event=on_event)
+        return undo(writable_target(target, _note(on_event)), on_event=on_event)
 
     def undoable_journal(self, target) -> Optional[dict]:
         """The journal undo would revert now (None: nothing to undo)."""
@@ -127,3 +127,10 @@ class Engine:
         from ..report import render_json
 
         return render_json(facts, findings, plan=plan, journal=journal)
+
+
+def _note(on_event: Callable[[Any], None]) -> Callable[[str], None]:
+    """A line for the apply/undo log, as a whole-run note."""
+    from ..apply import ApplyEvent
+
+    return lambda text: on_event(ApplyEvent("note", None, text))
