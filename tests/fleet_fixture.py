@@ -1,8 +1,9 @@
-"""Three guests behind three real sshd, an inventory and the play: shared by the
+"""Four guests behind four real sshd, an inventory and the play: shared by the
 Ansible fleet test and ``bench/fleet.py``.
 
 ``old`` needs the initrd path (RHEL 5.3 with a stand-in ``mkinitrd``),
-``current`` is the same guest already converted (nothing to do), ``refused``
+``current`` is the same guest already converted (nothing to do), ``nokernel``
+has no kernel at all (detection finds nothing wrong, the plan is refused), ``refused``
 has a kernel without virtio. Each guest's remote side has only busybox.
 """
 
@@ -77,11 +78,14 @@ def make_fleet(tmp_path: Path) -> dict:
         "old": old_guest(tmp_path / "old"),
         "current": old_guest(tmp_path / "current"),
         "refused": tmp_path / "refused",
+        "nokernel": tmp_path / "nokernel",
     }
     proc = wizard("--root", str(guests["current"]), "apply", *CHOICES, "-y")
     assert proc.returncode == 0, proc.stderr
     shutil.copytree(ROOTS / "broken-garbage", guests["refused"], symlinks=True)
     install_busybox(guests["refused"], replace=True)
+    shutil.copytree(ROOTS / "broken-missing", guests["nokernel"], symlinks=True)
+    install_busybox(guests["nokernel"], replace=True)
 
     servers = {}
     for name, root in guests.items():

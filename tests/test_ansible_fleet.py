@@ -1,4 +1,4 @@
-"""The Ansible role in ``contrib/ansible``, run by ``ansible-playbook`` against three guests.
+"""The Ansible role in ``contrib/ansible``, run by ``ansible-playbook`` against four guests.
 
 Each guest is a fixture root served by its own real sshd on 127.0.0.1 whose
 remote side has only busybox (see ``sshd_fixture``): no Python, as on the
@@ -7,7 +7,8 @@ RHEL 4/5 guests the role is for.
 - ``old``: a RHEL 5.3 guest that needs the initrd path (its ``mkinitrd`` is a
   small ``sh`` stand-in that writes an image holding the virtio modules);
 - ``current``: the same guest already converted: nothing to do;
-- ``refused``: a guest whose kernel has no virtio: refused with its finding id.
+- ``refused``: a guest whose kernel has no virtio: refused at detection with its finding id;
+- ``nokernel``: a guest with no kernel: detection raises no error, the plan is refused.
 
 The play is run as an operator would: a check run (the default), Ansible's
 ``--check``, the real run (``-e virtio_apply=true``), then ``--tags undo``.
@@ -66,6 +67,8 @@ def test_check_then_apply_then_undo(fleet, tmp_path):
     assert rows["current"].startswith("nothing to do"), rows
     assert rows["refused"].startswith("refused"), rows
     assert "kernel-no-virtio" in rows["refused"]
+    assert rows["nokernel"].startswith("refused"), rows
+    assert "plan refused (kernel-none)" in rows["nokernel"], rows
     assert "REFUSED refused: kernel-no-virtio" in out, "the play's output says why"
     assert "HOST" in out and "summary" in out.lower()
     for name, root in guests.items():
