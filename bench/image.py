@@ -3,9 +3,10 @@
 What the user waits for with ``--image`` is the libguestfs appliance: both
 commands start one, inspect the guest and read its files. The reference is
 libguestfs's own ``virt-inspector --no-applications -a IMAGE`` (inspection
-plus its XML report; the package list is left out, as the wizard reads none); the measured command is ``virtio-wizard --image IMAGE detect
---json`` (inspection, mounting, and every read detection makes, initrd
-images included). Interleaved rounds, median of per-round ratios.
+plus its XML report; the package list is left out, as the wizard reads
+none); the measured command is ``virtio-wizard --image IMAGE detect --json``
+(inspection, mounting, and every read detection makes, initrd images
+included). Interleaved rounds, median of per-round ratios.
 
 The image is the RHEL 5.3 fixture guest made with ``virt-make-fs`` (or
 ``--image FILE`` of your own). Needs libguestfs-tools and python3-guestfs;
