@@ -890,3 +890,106 @@ async def test_preview_at_80_columns_keeps_diff_markers_and_continues_commands(r
         command = next(i for i, ln in enumerate(lines) if ln.startswith("   $ mkinitrd"))
         assert lines[command].endswith(" \\")
         assert lines[command + 1].startswith("       --with=")
+
+
+# ---- keys and focus (issue 11.7) ---------------------------------------------------
+
+
+def footer_text(app) -> str:
+    return screen_text(app).rstrip("\n").split("\n")[-1]
+
+
+async def tab_stops(pilot, count: int = 12) -> list:
+    """The widget focused after each Tab, ``count`` times."""
+    stops = []
+    for _ in range(count):
+        await pilot.press("tab")
+        await pilot.pause(0.02)
+        stops.append(pilot.app.screen.focused)
+    return stops
+
+
+@aio
+async def test_every_tab_stop_is_a_control_that_shows_its_focus(rhel):
+    from textual.widgets import Button, Checkbox, RadioSet
+
+    shows_focus = (RadioSet, Checkbox, Button)
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PathScreen)
+        assert all(isinstance(w, shows_focus) for w in await tab_stops(pilot, 3))
+        await press(pilot, "n")
+        assert isinstance(app.screen, DriversScreen)
+        stops = await tab_stops(pilot)
+        assert all(isinstance(w, shows_focus) for w in stops), stops
+        assert {w.id for w in stops} >= {"drivers", "kernel", "boot-disk", "fix-names", "use-uuid"}
+        await press(pilot, "n", "a")
+        assert isinstance(app.screen, ConfirmApply)
+        stops = await tab_stops(pilot, 4)
+        assert [w.id for w in stops] == ["apply", "cancel", "apply", "cancel"]
+
+
+@aio
+async def test_escape_on_the_first_step_asks_before_quitting(rhel):
+    from virtio_wizard.tui.screens.confirm_quit import ConfirmQuit
+
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmQuit)
+        assert app.screen.focused.id == "cancel"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen) and app.is_running
+        await press(pilot, "escape", "enter")  # Enter on the focused Cancel stays
+        assert isinstance(app.screen, GuestScreen) and app.is_running
+        await press(pilot, "escape", "y")
+    assert app.return_code == 0
+
+
+@aio
+async def test_caps_lock_enter_and_help_keys(rhel):
+    from virtio_wizard.tui.screens.help import HelpScreen
+
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Esc" in screen_text(app) and "6 Done" in screen_text(app)
+        await press(pilot, "escape", "f1")
+        assert isinstance(app.screen, HelpScreen)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, GuestScreen)
+        await press(pilot, "enter")  # nothing has the focus on the Guest step
+        assert isinstance(app.screen, PathScreen)
+        await press(pilot, "escape", "N")  # Caps Lock on
+        assert isinstance(app.screen, PathScreen)
+        await press(pilot, "N")
+        assert isinstance(app.screen, DriversScreen)
+        await press(pilot, "T")
+        assert isinstance(app.screen, TroubleshootScreen)
+
+
+@aio
+async def test_footer_hides_keys_that_do_nothing(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        assert "n Next" in footer_text(app)
+        await pick(pilot, "boot-virtio")  # refused: Next is blocked
+        await settle(pilot)
+        assert app.screen.plan.refused
+        assert "Next" not in footer_text(app)
+    nothing = make_app(open_demo("debian12"), label="demo guest")
+    async with nothing.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot)
+        await settle(pilot)
+        assert nothing.screen.plan.changes_nothing
+        await press(pilot, "n")
+        assert isinstance(nothing.screen, PreviewScreen)
+        assert "Apply" not in footer_text(nothing)
+        await press(pilot, "a", "enter")
+        assert isinstance(nothing.screen, PreviewScreen)

@@ -38,8 +38,9 @@ class WizardApp(App[int]):
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", key_display="^Q", priority=True, id="quit"),
-        Binding("t", "troubleshoot", "Problems", key_display="t", id="troubleshoot"),
-        Binding("r", "report", "Report", key_display="r", id="report"),
+        Binding("t,T", "troubleshoot", "Problems", key_display="t", id="troubleshoot"),
+        Binding("r,R", "report", "Report", key_display="r", id="report"),
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="help"),
     ]
 
     def __init__(
@@ -248,6 +249,23 @@ class WizardApp(App[int]):
                     return
 
     # ---- side screens, from every step --------------------------------------
+
+    def action_ask_quit(self) -> None:
+        """Esc on the first step: ask, never quit at once (Ctrl+Q does that)."""
+        from .screens.confirm_quit import ConfirmQuit
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(ConfirmQuit(), callback=answered)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen())
 
     def action_troubleshoot(self) -> None:
         from .screens.troubleshoot import TroubleshootScreen

@@ -78,8 +78,9 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
     STEP_TITLE = "5/6 Apply"
 
     BINDINGS = [
-        Binding("n", "next", "Next", key_display="n", id="next"),
-        Binding("u", "undo", "Undo", key_display="u", id="undo"),
+        Binding("n,N", "next", "Next", key_display="n", id="next"),
+        Binding("enter", "next", "Next", show=False),
+        Binding("u,U", "undo", "Undo", key_display="u", id="undo"),
     ]
 
     def __init__(self, target, engine, plan: Optional[Plan], *, undo: bool = False) -> None:

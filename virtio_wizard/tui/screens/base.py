@@ -2,9 +2,13 @@
 
 A step is a ``Screen[Nav]``: data comes in through ``__init__``, the user's
 answer goes out through ``dismiss(Nav(...))``, and the app's walker decides
-where to go next. Next is shown greyed out (``check_action`` returns None)
-while the step cannot be left forwards, so a refusal is visible in the
-footer as well as on the screen.
+where to go next. Next is hidden from the footer (``check_action`` returns
+False) while the step cannot be left forwards: a key shown there always works.
+
+Keys every step shares: Esc goes back, ``n`` (or ``N``, with Caps Lock on)
+and Enter with nothing else to take it go on, PgUp/PgDn scroll the step's
+body (which is not a Tab stop of its own: Tab moves only between controls
+that show their focus).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from textual.widgets import Footer
 
 from ..widgets.header import WizardHeader
 
-__all__ = ["Nav", "StepScreen", "NEXT", "BACK", "UNDO", "QUIT"]
+__all__ = ["Nav", "StepScreen", "NEXT", "BACK", "UNDO", "QUIT", "SCROLL_BINDINGS"]
 
 NEXT, BACK, UNDO, QUIT = "next", "back", "undo", "quit"
 
@@ -32,6 +36,26 @@ class Nav:
     value: Any = None
 
 
+#: PgUp/PgDn scroll ``#body`` whatever control has the focus.
+SCROLL_BINDINGS = [
+    Binding("pageup", "scroll_body('up')", "Scroll up", show=False),
+    Binding("pagedown", "scroll_body('down')", "Scroll down", show=False),
+]
+
+
+def scroll_body(screen: Screen, way: str) -> None:
+    """Scroll the screen's ``#body`` (or a dialog's ``#confirm-body``) by a page."""
+    for selector in ("#body", "#confirm-body"):
+        found = screen.query(selector)
+        if found:
+            body = found.first()
+            if way == "up":
+                body.scroll_page_up()
+            else:
+                body.scroll_page_down()
+            return
+
+
 class StepScreen(Screen[Nav]):
     """Base of the wizard steps: header with the target, Back/Next bindings, footer."""
 
@@ -40,7 +64,9 @@ class StepScreen(Screen[Nav]):
 
     BINDINGS = [
         Binding("escape", "back", "Back", key_display="Esc", id="back"),
-        Binding("n", "next", "Next", key_display="n", id="next"),
+        Binding("n,N", "next", "Next", key_display="n", id="next"),
+        Binding("enter", "next", "Next", show=False),
+        *SCROLL_BINDINGS,
     ]
 
     #: False while Next must stay blocked (e.g. the plan is refused).
@@ -53,9 +79,10 @@ class StepScreen(Screen[Nav]):
         yield Footer(show_command_palette=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "next" and not self.next_ready:
-            return None
-        return True
+        return not (action == "next" and not self.next_ready)
+
+    def action_scroll_body(self, way: str) -> None:
+        scroll_body(self, way)
 
     def set_next_ready(self, ready: bool) -> None:
         """Block or allow Next, and redraw the footer to match."""

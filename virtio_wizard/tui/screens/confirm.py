@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Static
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
 from ..widgets.plan_view import written_paths
+from .base import SCROLL_BINDINGS, scroll_body
 
 __all__ = ["ConfirmApply"]
 
@@ -28,8 +29,9 @@ class ConfirmApply(ModalScreen[bool]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", key_display="Esc", id="cancel"),
-        Binding("n", "cancel", "No", key_display="n", show=False),
-        Binding("y", "apply", "Yes, apply", key_display="y", id="apply"),
+        *SCROLL_BINDINGS,
+        Binding("n,N", "cancel", "No", key_display="n", show=False),
+        Binding("y,Y", "apply", "Yes, apply", key_display="y", id="apply"),
     ]
 
     def __init__(self, plan: Plan, target_label: str, can_run: bool) -> None:
@@ -64,12 +66,15 @@ class ConfirmApply(ModalScreen[bool]):
         )
         with Vertical(id="confirm-dialog"):
             yield Static(Text("Write these changes?", style="bold"), id="confirm-title")
-            with VerticalScroll(id="confirm-body"):
+            with VerticalScroll(id="confirm-body", can_focus=False):
                 yield Static(Group(*lines))
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Apply", id="apply", variant="error", compact=True)
         yield Footer(show_command_palette=False)
+
+    def action_scroll_body(self, way: str) -> None:
+        scroll_body(self, way)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

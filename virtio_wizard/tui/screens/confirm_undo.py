@@ -21,6 +21,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from .base import SCROLL_BINDINGS, scroll_body
+
 __all__ = ["ConfirmUndo", "undo_paths"]
 
 
@@ -68,8 +70,9 @@ class ConfirmUndo(ModalScreen[bool]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", key_display="Esc", id="cancel"),
-        Binding("n", "cancel", "No", key_display="n", show=False),
-        Binding("y", "undo", "Yes, undo", key_display="y", id="undo"),
+        *SCROLL_BINDINGS,
+        Binding("n,N", "cancel", "No", key_display="n", show=False),
+        Binding("y,Y", "undo", "Yes, undo", key_display="y", id="undo"),
     ]
 
     def __init__(self, target, engine, target_label: str) -> None:
@@ -84,7 +87,7 @@ class ConfirmUndo(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(Text("Undo the last apply?", style="bold"), id="confirm-title")
-            with VerticalScroll(id="confirm-body"):
+            with VerticalScroll(id="confirm-body", can_focus=False):
                 yield Static(Text("Reading the journal ..."), id="undo-body")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
@@ -94,6 +97,9 @@ class ConfirmUndo(ModalScreen[bool]):
                 undo.display = False
                 yield undo
         yield Footer(show_command_palette=False)
+
+    def action_scroll_body(self, way: str) -> None:
+        scroll_body(self, way)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

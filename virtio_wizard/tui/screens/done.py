@@ -20,7 +20,7 @@ from textual.widgets import Static
 from ...finding import Finding
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
-from .base import QUIT, Nav, StepScreen
+from .base import QUIT, SCROLL_BINDINGS, Nav, StepScreen
 
 __all__ = ["DoneScreen", "host_steps"]
 
@@ -38,8 +38,9 @@ class DoneScreen(StepScreen, inherit_bindings=False):
     STEP_TITLE = "6/6 Done"
 
     BINDINGS = [
-        Binding("u", "undo", "Undo", key_display="u", id="undo"),
-        Binding("q", "finish", "Finish", key_display="q", id="finish"),
+        Binding("u,U", "undo", "Undo", key_display="u", id="undo"),
+        Binding("q,Q", "finish", "Finish", key_display="q", id="finish"),
+        *SCROLL_BINDINGS,
     ]
 
     def __init__(
@@ -64,7 +65,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("Verifying: detecting the guest again ...", id="status")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):
             yield Static(id="done")
         yield from self.compose_footer()
 

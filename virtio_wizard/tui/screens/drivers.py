@@ -62,7 +62,7 @@ class DriversScreen(StepScreen):
         c = self.choices
         yield from self.compose_header()
         yield Static("", id="status")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):
             # Refusals go first, where they are seen without scrolling.
             yield Static(id="refusal")
             yield Static(Text("Drivers", style="bold"))
@@ -214,6 +214,8 @@ class DriversScreen(StepScreen):
                 )
                 why = findings_text(plan.refusals)
             refusal.update(Group(Text("Next is blocked:", style="bold red"), why, Text("")))
+            # The reason stands first in the body: bring it into view.
+            self.query_one("#body").scroll_home(animate=False)
             verdict.update("")
             self.set_next_ready(False)
             return

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ..widgets import facts_view as fv
-from .base import StepScreen
+from .base import SCROLL_BINDINGS, StepScreen
 
 if TYPE_CHECKING:
     from ...facts import Facts
@@ -35,9 +35,11 @@ class GuestScreen(StepScreen, inherit_bindings=False):
     STEP_TITLE = "1/6 Guest"
 
     BINDINGS = [
-        Binding("escape", "app.quit", "Quit", key_display="Esc", show=False, id="back"),
-        Binding("n", "next", "Next", key_display="n", id="next"),
-        Binding("u", "undo", "Undo last apply", key_display="u", id="undo"),
+        Binding("escape", "app.ask_quit", "Quit", key_display="Esc", show=False, id="back"),
+        Binding("n,N", "next", "Next", key_display="n", id="next"),
+        Binding("enter", "next", "Next", show=False),
+        Binding("u,U", "undo", "Undo last apply", key_display="u", id="undo"),
+        *SCROLL_BINDINGS,
     ]
 
     class Detected(Message):
@@ -84,7 +86,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("", id="status")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):
             yield Static(id="guest-facts")
         yield from self.compose_footer()
 

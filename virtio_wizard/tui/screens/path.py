@@ -81,7 +81,7 @@ class PathScreen(StepScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("Asking the planner which paths this guest allows ...", id="status")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):
             yield Static(Text("How should the guest load the virtio drivers?", style="bold"))
             with Choice(id="method"):
                 for method in ORDER:

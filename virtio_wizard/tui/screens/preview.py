@@ -29,7 +29,8 @@ class PreviewScreen(StepScreen, inherit_bindings=False):
 
     BINDINGS = [
         Binding("escape", "back", "Back", key_display="Esc", id="back"),
-        Binding("a", "next", "Apply...", key_display="a", id="next"),
+        Binding("a,A", "next", "Apply...", key_display="a", id="next"),
+        Binding("enter", "next", "Apply...", show=False),
     ]
 
     def __init__(self, target, engine, plan: Plan) -> None:

@@ -27,7 +27,7 @@ class TroubleshootScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Back", key_display="Esc", id="back"),
-        Binding("t", "close", "Close", key_display="t", show=False),
+        Binding("t,T", "close", "Close", key_display="t", show=False),
     ]
 
     def __init__(
