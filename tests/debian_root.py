@@ -31,23 +31,63 @@ def cache_dir() -> Path:
     return Path(base)
 
 
+def apt_sources() -> list[str]:
+    """The files apt itself reads: sources.list, and *.list / *.sources beside it.
+
+    A file apt ignores (``foo.sources.disabled``, ``foo.list.save``) is not read:
+    its mirror is not one this machine's apt uses.
+    """
+    files = ["/etc/apt/sources.list"]
+    for pattern in ("*.list", "*.sources"):
+        files += sorted(glob.glob(f"/etc/apt/sources.list.d/{pattern}"))
+    return [f for f in files if os.path.isfile(f)]
+
+
+def _entries(text: str) -> list[tuple[str, str]]:
+    """(uri, suite) of each deb entry, one-line (``deb URI SUITE ...``) or deb822."""
+    out: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        m = re.match(r"\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, re.M))
+        if "deb" in fields.get("Types", "").split() and fields.get("URIs"):
+            for uri in fields["URIs"].split():
+                for suite in fields.get("Suites", "").split():
+                    out.append((uri, suite))
+    return out
+
+
 def apt_mirror() -> Optional[str]:
-    """The Debian mirror URL this machine's apt is configured with, if any."""
-    files = ["/etc/apt/sources.list", *glob.glob("/etc/apt/sources.list.d/*")]
-    for name in files:
+    """The Debian archive mirror this machine's apt uses for the suite, if any.
+
+    Read only from the sources apt reads (:func:`apt_sources`), and only an
+    entry for the Debian suite itself (not its -security or -updates
+    archives, not a third-party repository that happens to come first).
+    """
+    for name in apt_sources():
         try:
             text = Path(name).read_text(errors="replace")
         except OSError:
             continue
-        for line in text.splitlines():
-            line = line.strip()
-            m = re.match(r"URIs:\s*(\S+)", line)
-            if m and "security" not in m.group(1):
-                return m.group(1)
-            m = re.match(r"deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+", line)
-            if m and "security" not in m.group(1):
-                return m.group(1)
+        for uri, suite in _entries(text):
+            if suite == SUITE and "security" not in uri:
+                return uri
     return None
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that cannot run here, except under CI, where that is a failure.
+
+    CI installs everything these tests need (``.ci/run``): a missing piece
+    there means the proof did not run, and a silent skip would hide it.
+    """
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this test, but: {reason}")
+    pytest.skip(reason)
 
 
 def missing_tools() -> list[str]:

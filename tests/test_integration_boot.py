@@ -8,7 +8,7 @@ commonest field failure. Booted from a virtio disk under qemu it ends in
 initrd --drivers block,net --yes`` the same boot reaches the root on /dev/vda.
 
 Needs root, debootstrap, qemu-system-x86_64 and mke2fs (``.ci/run`` installs
-them); skips with the reason where they cannot be had.
+them); skips with the reason where they cannot be had, and fails under CI=true.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def debian12(tmp_path_factory) -> Path:
     if os.geteuid() != 0:
-        pytest.skip("the boot test needs root (chroot, mount, debootstrap)")
+        debian_root.skip_or_fail("the boot test needs root (chroot, mount, debootstrap)")
     missing = debian_root.missing_tools()
     if missing:
-        pytest.skip(f"the boot test needs {', '.join(missing)} (installed by .ci/run)")
+        debian_root.skip_or_fail(f"the boot test needs {', '.join(missing)} (installed by .ci/run)")
     try:
         cached = debian_root.build_root()
     except RuntimeError as exc:
-        pytest.skip(f"cannot build the Debian 12 root: {exc}")
+        debian_root.skip_or_fail(f"cannot build the Debian 12 root: {exc}")
     return debian_root.copy_root(cached, tmp_path_factory.mktemp("guest") / "root")
 
 
