@@ -59,7 +59,7 @@ def test_apply_yes_then_undo_yes_round_trip(rhel52: Path, capsys) -> None:
     assert "[1/1] load virtio, virtio_net, virtio_pci" in out
     assert "done: wrote /etc/rc.d/rc.sysinit" in out
     assert "`virtio-wizard undo` reverts this apply" in out
-    assert "- next: switch the NIC model to virtio in the VM definition, then reboot" in out
+    assert "- next: power the guest off, switch the NIC model to virtio in the VM" in out
     assert b"modprobe virtio_net" in (rhel52 / "etc/rc.d/rc.sysinit").read_bytes()
     assert len(journals(rhel52)) == 1
 

@@ -139,9 +139,16 @@ def test_verify_says_what_is_left_and_which_names_were_guesses(tmp_path: Path) -
     )
     lines = verify(target, plan, before=before)
     assert (
-        "next: switch the disk bus and the NIC model to virtio in the VM definition, "
-        "then reboot" in lines
+        "next: power the guest off, switch the disk bus and the NIC model to virtio in the "
+        "VM definition, then start it (a reboot keeps the old devices: the bus changes only "
+        "on a fresh start)" in lines
     )
+    # Issue 11.4: no reboot before the switch, and the way back from a rescue system.
+    assert any(line.startswith("do not reboot before switching") for line in lines)
+    assert (
+        "to go back: virtio-wizard undo; if the guest no longer boots, from a rescue "
+        "system with its disk mounted at /mnt/guest: virtio-wizard --root /mnt/guest undo"
+    ) in lines
     assert (
         "make sure the hypervisor presents the disks in the order assumed: "
         "/dev/hda1 -> /dev/vda1, /dev/hdb1 -> /dev/vdb1" in lines
@@ -163,10 +170,12 @@ def test_verify_names_references_left_behind(tmp_path: Path) -> None:
     kept = Plan(choices=Choices(method="sysinit", block=True, net=False, boot_disk="emulated"))
     lines = verify(target, kept)
     assert not [line for line in lines if "old names" in line]
-    assert lines[-1] == (
-        "next: switch the bus of the other disks (the boot disk stays emulated) to virtio "
-        "in the VM definition, then reboot"
-    )
+    assert (
+        "next: power the guest off, switch the bus of the other disks (the boot disk stays "
+        "emulated) to virtio in the VM definition, then start it (a reboot keeps the old "
+        "devices: the bus changes only on a fresh start)"
+    ) in lines
+    assert not [line for line in lines if line.startswith("do not reboot")]
 
 
 def test_verify_on_the_demo_says_nothing_was_run(tmp_path: Path) -> None:
@@ -174,4 +183,5 @@ def test_verify_on_the_demo_says_nothing_was_run(tmp_path: Path) -> None:
     target = target_for(guest, can_run=False, kind="demo")
     lines = verify(target, Plan(choices=Choices(block=False, net=True)))
     assert "demo: commands were shown, not run; no initrd was rebuilt" in lines
-    assert lines[-1] == "next: switch the NIC model to virtio in the VM definition, then reboot"
+    assert lines[-2].startswith("next: power the guest off, switch the NIC model to virtio")
+    assert lines[-1].startswith("to go back: virtio-wizard undo")

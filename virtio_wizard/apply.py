@@ -893,7 +893,23 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     what = " and ".join(
         w for w, on in ((disks, choices.block), ("the NIC model", choices.net)) if on
     )
-    lines.append(f"next: switch {what} to virtio in the VM definition, then reboot")
+    lines.append(
+        f"next: power the guest off, switch {what} to virtio in the VM definition, then "
+        "start it (a reboot keeps the old devices: the bus changes only on a fresh start)"
+    )
+    # Detected again: files that now name /dev/vdX break a boot on the old bus.
+    if any(r.scheme == "virtio" and r.context not in _RUNTIME_REFS for r in facts.disk_refs):
+        lines.append(
+            "do not reboot before switching: the files already name the virtio disks, "
+            "so on the old bus /boot and swap would not be found"
+        )
+    for step in plan.steps:
+        if step.kind == "backup" and step.to:
+            lines.append(f"the old initrd is kept at {step.to}")
+    lines.append(
+        "to go back: virtio-wizard undo; if the guest no longer boots, from a rescue "
+        "system with its disk mounted at /mnt/guest: virtio-wizard --root /mnt/guest undo"
+    )
     guessed = [] if before is None else [r for r in before.disk_refs if r.guessed and r.proposed]
     if guessed:
         pairs = sorted({f"{r.device} -> {r.proposed}" for r in guessed})

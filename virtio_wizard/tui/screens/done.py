@@ -117,9 +117,8 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         host = host_steps(self.plan, self.findings)
         if host:
             parts.append(Text(""))
-            parts.append(
-                Text("On the host (not in this guest), if the network is slow:", style="bold")
-            )
+            # The step itself says where it runs ("On the HOST, ..."): said once.
+            parts.append(Text("If the network is slow:", style="bold"))
             parts.append(_bullets(host))
         parts.append(Text(""))
         journal = _journal_of(self.outcome)
