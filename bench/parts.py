@@ -529,9 +529,13 @@ def live_kernel(setup: Setup) -> list[Row]:
 
     lib, boot, _kver, _fmt = _live_layout(setup)
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        modules = shlex_quote(str(lib / "modules"))
         mounts = (
-            f"mount -t overlay overlay -o lowerdir=/usr/lib:{shlex_quote(str(lib))} /usr/lib && "
-            f'mount --bind {shlex_quote(str(boot))} /boot && exec "$@"'
+            # A machine with a module tree of its own gets it hidden by a bind
+            # mount; one without gets the folder through an overlay of /usr/lib.
+            f"if [ -d /usr/lib/modules ]; then mount --bind {modules} /usr/lib/modules; "
+            f"else mount -t overlay overlay -o lowerdir=/usr/lib:{shlex_quote(str(lib))} "
+            f'/usr/lib; fi && mount --bind {shlex_quote(str(boot))} /boot && exec "$@"'
         )
         argv = [
             "unshare", "-m", "--propagation", "private", "sh", "-c", mounts, "sh",
@@ -558,8 +562,9 @@ def _row_from_dict(data: dict) -> Row:
 def _live_rows(setup: Setup) -> list[Row]:
     """Inside the namespace: the comparisons themselves."""
     kver, guest_path = debian_kernel(setup.debian_root or "/")
-    if not os.path.isdir(f"/lib/modules/{kver}") or not os.path.isfile(guest_path):
-        raise RuntimeError(f"the namespace shows no /lib/modules/{kver} or {guest_path}")
+    shown = (sorted(os.listdir("/lib/modules")), sorted(os.listdir("/boot")))
+    if shown != ([kver], sorted(os.listdir(setup.work / "live" / kver / "boot"))):
+        raise RuntimeError(f"the namespace shows {shown}, not only kernel {kver}")
     fmt = _compression_of(guest_path)
     compiled = package_copy(setup.work, compiled=True)
     env = _pkg_env(compiled)
