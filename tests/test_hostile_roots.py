@@ -34,7 +34,7 @@ from virtio_wizard.apply import apply_plan
 from virtio_wizard.detect import detect
 from virtio_wizard.detect.cpu import HOST_CPUINFO
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import LocalTarget, NotRegularFileError, TargetError
+from virtio_wizard.target import DEFAULT_READ_LIMIT, LocalTarget, NotRegularFileError, TargetError
 from virtio_wizard.undo import undo
 
 KVER = "2.6.18-8.el5"
@@ -284,6 +284,21 @@ def test_nothing_outside_the_root_is_touched(hostile: Path, monkeypatch: pytest.
     with time_limit(60):
         facts = detect(target, read_initrds=True)
         choices = Choices(method="sysinit", block=False, fix_disk_names=True)
+        # The multi-GiB fstab, the FIFO crypttab and device.map may hold names
+        # the renames must change: the plan refuses them, naming each.
+        refused = make_plan(target, facts, choices)
+        assert sorted(f.message for f in refused.refusals) == [
+            "/boot/grub/device.map cannot be used: not a regular file; "
+            "the wizard will not edit or replace it.",
+            "/etc/crypttab cannot be used: not a regular file; "
+            "the wizard will not edit or replace it.",
+            f"/etc/fstab cannot be used: larger than {DEFAULT_READ_LIMIT} bytes; "
+            "the wizard will not edit or replace it.",
+        ]
+        for broken in ("etc/fstab", "etc/crypttab", "boot/grub/device.map"):
+            (hostile / broken).unlink()
+        (hostile / "etc/fstab").write_text("LABEL=/ / ext3 defaults 1 1\n")
+        facts = detect(target, read_initrds=True)
         plan = make_plan(target, facts, choices)
         result = apply_plan(target, plan)
         undone = undo(target)
@@ -335,9 +350,7 @@ def test_apply_through_fstab_link_to_etc_passwd_edits_the_guests_file(
     recorder.install(monkeypatch)
     with time_limit(60):
         facts = detect(target, read_initrds=False)
-        plan = make_plan(
-            target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
-        )
+        plan = make_plan(target, facts, Choices(method="sysinit", block=False, fix_disk_names=True))
         result = apply_plan(target, plan)
     monkeypatch.undo()
     assert result.ok, result.messages

@@ -46,6 +46,7 @@ __all__ = [
     "classify_device",
     "propose_names",
     "GRUB_LEGACY_CONFIGS",
+    "DISK_CONFIG_FILES",
 ]
 
 #: grub legacy's config under its two names; /etc/grub.conf is usually a link to the first.
@@ -53,6 +54,15 @@ GRUB_LEGACY_CONFIGS: tuple[str, ...] = (
     "/boot/grub/grub.conf",
     "/boot/grub/menu.lst",
     "/etc/grub.conf",
+)
+#: Every file whose disk names a rename edits (the runtime ones aside): one the
+#: plan cannot read may hold names it must change, so the plan refuses it.
+DISK_CONFIG_FILES: tuple[str, ...] = (
+    "/etc/fstab",
+    "/etc/crypttab",
+    *GRUB_LEGACY_CONFIGS,
+    "/boot/grub/device.map",
+    "/etc/default/grub",
 )
 #: Folders under /dev that are not LVM volume groups.
 _NOT_VG = frozenset(

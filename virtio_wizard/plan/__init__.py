@@ -21,7 +21,7 @@ from ..facts import BUILTIN, Facts, Kernel
 from ..finding import ERROR, INFO, Finding
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
-from .files import GuestFiles, files_needed, make_plan, read_files
+from .files import GuestFiles, files_needed, is_probe, make_plan, read_files
 from .initrd import plan_initrd
 from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
 from .sysinit import plan_sysinit
@@ -149,7 +149,10 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
                 )
             ]
         )
-    errors = getattr(files, "errors", {}) or {}
+    errors = dict(getattr(files, "errors", {}) or {})
+    for skipped in facts.unreadable:  # read now, but detection could not use them
+        if skipped.path in files and not is_probe(skipped.path):
+            errors.setdefault(skipped.path, skipped.reason)
     if errors:
         return refused(
             [

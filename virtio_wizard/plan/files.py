@@ -111,9 +111,14 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
             if image:
                 paths += backup_candidates(image)
     if choices.fixes_disk_names:
+        from ..detect.disks import DISK_CONFIG_FILES
+
         paths += [
             r.file for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS
         ]
+        # Detection skipped these, so they show no names to change; they may
+        # hold some all the same: the plan must see them to refuse them.
+        paths += [u.path for u in facts.unreadable if u.path in DISK_CONFIG_FILES]
     return K.unique(paths)
 
 
