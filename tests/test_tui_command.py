@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 
+import pytest
 from tui_pilot import SIZE, aio, settle
 
 from virtio_wizard import cli
@@ -43,7 +45,10 @@ def test_the_tui_command_runs_make_app_on_the_target(monkeypatch):
         seen["target"], seen["ascii"] = target, ascii
         return FakeApp()
 
+    import virtio_wizard.commands.tui as tui_cmd
+
     monkeypatch.setattr(app_mod, "make_app", fake_make_app)
+    monkeypatch.setattr(tui_cmd, "terminal_problem", lambda: None)  # pytest has no terminal
     monkeypatch.setenv("TERM", "linux")
     for name in ("TEXTUAL_COLOR_SYSTEM", "TEXTUAL_ANIMATIONS"):
         # setenv first so that monkeypatch restores the original state after.
@@ -66,3 +71,29 @@ async def test_no_color_is_respected(monkeypatch):
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             assert any(isinstance(f, (NoColor, Monochrome)) for f in app.get_line_filters())
+
+
+def test_no_terminal_is_refused_before_the_app_is_built(monkeypatch, capsys, tmp_path):
+    """stdin and stdout are checked; the target's own errors come first."""
+    import virtio_wizard.tui.app as app_mod
+
+    monkeypatch.setattr(app_mod, "make_app", lambda *a, **k: pytest.fail("no app without a tty"))
+    assert cli.main(["--demo", "rhel52"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the full-screen wizard needs a terminal (stdin is not a terminal)" in err
+
+
+def test_terminal_problem_names_the_stream():
+    from virtio_wizard.commands.tui import terminal_problem
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    closed = io.StringIO()
+    closed.close()  # isatty() raises ValueError on a closed stream
+    assert terminal_problem(Tty(), Tty()) is None
+    assert terminal_problem(Tty(), io.StringIO()) == "stdout is not a terminal"
+    assert terminal_problem(io.StringIO(), Tty()) == "stdin is not a terminal"
+    assert terminal_problem(closed, Tty()) == "stdin is not a terminal"

@@ -11,7 +11,9 @@ Exit codes: 0 done, 1 error, 2 usage, 3 refused (the plan or the guest says no).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Optional
@@ -261,7 +263,74 @@ class UsageError(Exception):
     """Arguments that do not fit together (exit 2)."""
 
 
+def standard_streams() -> None:
+    """Put ``/dev/null`` on a closed stdin, stdout or stderr (``<&-``, ``>&-``).
+
+    Python leaves ``sys.stdout`` None then, and worse, the next file the
+    wizard opens (a lock, a journal, a guest file) would take the free
+    descriptor 0, 1 or 2, where a command it runs writes its output or reads
+    its input. Filled in order, each ``open`` lands on the lowest free one.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            # Lives as long as the process, as the stream Python did not make.
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        try:
+            real = stream.fileno() == fd
+        except (OSError, ValueError, AttributeError):  # a test's capture, not the fd
+            real = False
+        if real and not isinstance(stream, _PipeSafe):
+            setattr(sys, name, _PipeSafe(stream, fd))
+
+
+class _PipeSafe:
+    """stdout or stderr that goes quiet when its reader goes away (``| head``).
+
+    A progress line must never stop an apply half-way: on a broken pipe the
+    descriptor is pointed at ``/dev/null`` and the wizard carries on.
+    """
+
+    def __init__(self, stream, fd: int) -> None:
+        self._stream = stream
+        self._fd = fd
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._quiet()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._quiet()
+
+    def _quiet(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self._fd)
+        os.close(null)
+        with contextlib.suppress(OSError):
+            self._stream.flush()  # what was pending goes to /dev/null now
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    standard_streams()
     parser = build_parser()
     args = parser.parse_args(_demo_default(list(sys.argv[1:] if argv is None else argv)))
     command = args.command or "tui"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from typing import Optional, TextIO
 
-__all__ = ["run", "prepare_environment", "want_ascii"]
+__all__ = ["run", "prepare_environment", "want_ascii", "terminal_problem"]
 
 #: Terminals that are consoles: the Linux VT and serial terminals.
 CONSOLE_TERMS = ("linux", "vt100", "vt102", "vt220", "dumb")
@@ -37,12 +39,40 @@ def prepare_environment(ascii_mode: bool, environ=None) -> None:
         env.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 
+def terminal_problem(
+    stdin: Optional[TextIO] = None, stdout: Optional[TextIO] = None
+) -> Optional[str]:
+    """Why the full-screen wizard cannot run on these streams, or None.
+
+    Textual reads keys from stdin and draws on stdout: with stdin at end of
+    file (``< /dev/null``) it polls forever at full CPU, with stdin closed it
+    fails inside its driver. Scripts have the subcommands instead.
+    """
+    streams = (("stdin", stdin or sys.stdin), ("stdout", stdout or sys.stdout))
+    for name, stream in streams:
+        try:
+            ok = stream is not None and stream.isatty()
+        except (OSError, ValueError):  # a closed or detached stream
+            ok = False
+        if not ok:
+            return f"{name} is not a terminal"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     ascii_mode = want_ascii(bool(getattr(args, "ascii", False)))
     prepare_environment(ascii_mode)
-    from ..cli import open_target
+    from ..cli import EXIT_USAGE, open_target
 
     target = open_target(args)
+    problem = terminal_problem()
+    if problem is not None:
+        print(
+            f"virtio-wizard: error: the full-screen wizard needs a terminal ({problem}); "
+            "in scripts use detect, plan and apply --yes",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     from ..tui.app import make_app
 
     app = make_app(target, ascii=ascii_mode)
