@@ -130,6 +130,7 @@ def test_not_linux_wrong_folder_fix():
     finding = only(check(f), "not-linux")
     assert finding.message.count(".") == 1 and "--root" in finding.fix
     assert "virtio-win" not in finding.fix
+    assert "Windows" not in finding.source  # nothing found said Windows
 
 
 def test_not_linux_not_raised_for_linux():

@@ -266,8 +266,21 @@ def test_windows_root_is_not_linux(tree):
 
 
 def test_folder_without_any_system_is_not_linux(tree):
-    message = detect_not_linux(tree({"photos/cat.jpg": b"\xff\xd8"}))
-    assert message is not None and "does not look like a Linux root" in message
+    target = tree({"photos/cat.jpg": b"\xff\xd8"})
+    message = detect_not_linux(target)
+    assert (
+        message
+        == f"No Linux guest was found in {target.root}: it has no /etc, /bin, /usr, /lib or /boot."
+    )
+
+
+def test_an_empty_folder_is_plainly_no_linux_guest(tree):
+    """An empty directory is not a Windows guest: no word of Windows."""
+    target = tree({})
+    assert (
+        detect_not_linux(target)
+        == f"No Linux guest was found in {target.root}: the folder is empty."
+    )
 
 
 def test_linux_roots_are_linux(tree):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.plan_fixtures import ALL, KVER, facts, kernel, make
 from virtio_wizard.facts import TargetInfo
 from virtio_wizard.plan import Plan, plan
@@ -80,9 +82,24 @@ def test_not_linux_is_refused():
     p = make(facts(not_linux="this looks like a Windows system disk"), {}, method="initrd")
     (r,) = p.refusals
     assert r.id == "target-not-linux"
-    assert r.message == (
-        "This is not a Linux guest the wizard can prepare: this looks like a Windows system disk."
-    )
+    assert r.message == "this looks like a Windows system disk."
+    assert "virtio-win" in r.fix
+
+
+@pytest.mark.parametrize("sentence", ["No Linux guest was found in /x: the folder is empty.", "no"])
+def test_not_linux_refusal_has_one_full_stop_and_no_windows_talk(sentence):
+    """Detection's sentence ends in a full stop already: never "..", and a folder
+    that is simply no Linux guest gets no advice about Windows."""
+    (r,) = make(facts(not_linux=sentence), {}, method="initrd").refusals
+    assert r.message.endswith(".") and not r.message.endswith("..")
+    assert "windows" not in (r.message + r.fix).lower()
+    assert "--root" in r.fix
+
+
+def test_windows_refusal_ends_with_one_full_stop():
+    sentence = "This is a Windows system disk: virtio-win is out of scope for this wizard."
+    (r,) = make(facts(not_linux=sentence), {}, method="initrd").refusals
+    assert r.message == sentence and "virtio-win" in r.fix
 
 
 def test_blk_net_order_is_the_seeds():

@@ -106,20 +106,28 @@ def check_not_linux(facts: Facts) -> list[Finding]:
     """
     if not facts.not_linux:
         return []
-    message = facts.not_linux.strip()
-    if not message.endswith("."):
-        message += "."
+    message, fix, source = not_linux_parts(facts.not_linux)
+    return [Finding("not-linux", ERROR, message, fix, source)]
+
+
+def not_linux_parts(sentence: str) -> tuple[str, str, str]:
+    """(message, fix, source) for detection's not-Linux sentence, for detect and plan.
+
+    Windows is spoken of only when detection found Windows; an empty or
+    unrelated folder is plainly no Linux guest. One full stop at the end.
+    """
+    message = sentence.strip().rstrip(".") + "."
     if "windows" in message.lower():
         fix = (
             "Windows guests use the virtio-win drivers (viostor for disks, NetKVM for network), "
             "installed inside Windows; virtio-wizard handles Linux guests only."
         )
-    else:
-        fix = (
-            "Give --root the folder where the Linux guest's root file system is mounted "
-            "(the one holding /etc, /boot and /lib)."
-        )
-    return [Finding("not-linux", ERROR, message, fix, WINDOWS_SOURCE)]
+        return message, fix, WINDOWS_SOURCE
+    fix = (
+        "Give --root the folder where the Linux guest's root file system is mounted "
+        "(the one holding /etc, /boot and /lib)."
+    )
+    return message, fix, DETECTION_SOURCE
 
 
 def check_drivers_automatic(facts: Facts) -> list[Finding]:

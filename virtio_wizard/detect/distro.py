@@ -303,6 +303,8 @@ def detect_not_linux(target: Target) -> Optional[str]:
 
     A Windows system disk (``Windows/System32``, any case, no ``/etc``) is named
     as such: its virtio drivers are the virtio-win ones, out of scope here.
+    Anything else (an empty folder, a data disk) is plainly no Linux guest:
+    nothing there says Windows, so nothing is said about Windows.
     """
     if target.is_dir("/etc"):
         return None
@@ -314,8 +316,10 @@ def detect_not_linux(target: Target) -> Optional[str]:
             "scope for this wizard."
         )
     if not any(target.is_dir(p) for p in ("/bin", "/usr", "/boot", "/lib", "/sbin")):
-        return (
-            "This does not look like a Linux root file system (no /etc, /bin, /usr, /lib "
-            "or /boot): give the folder where the guest's root file system is mounted."
+        what = (
+            "the folder is empty"
+            if not target.listdir("/")
+            else "it has no /etc, /bin, /usr, /lib or /boot"
         )
+        return f"No Linux guest was found in {target.root}: {what}."
     return None

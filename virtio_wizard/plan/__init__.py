@@ -138,17 +138,10 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         return Plan(choices, (), tuple(findings), modules, kver, target)
 
     if facts.not_linux:
-        return refused(
-            [
-                Finding(
-                    "target-not-linux",
-                    ERROR,
-                    f"This is not a Linux guest the wizard can prepare: {facts.not_linux}.",
-                    "Windows guests use the virtio-win drivers (viostor, NetKVM); "
-                    "point --root at a Linux root file system.",
-                )
-            ]
-        )
+        from ..checks import not_linux_parts
+
+        message, fix, _source = not_linux_parts(facts.not_linux)
+        return refused([Finding("target-not-linux", ERROR, message, fix)])
     errors = dict(getattr(files, "errors", {}) or {})
     for skipped in facts.unreadable:  # read now, but detection could not use them
         if skipped.path in files and not is_probe(skipped.path):
