@@ -111,3 +111,13 @@ def test_plan_refuses_an_unreadable_module_config_it_must_edit(tmp_path: Path, c
     assert main(["--root", str(root), "plan", *INITRD_BLOCK, "--keep-disk-names"]) == 3
     out = " ".join(capsys.readouterr().out.split())
     assert "[file-unreadable] /etc/initramfs-tools/modules cannot be used: binary data" in out
+
+
+@pytest.mark.parametrize("kind", sorted(BREAK))
+def test_plan_refuses_an_unreadable_rc_sysinit_for_the_sysinit_path(rhel53: Path, kind, capsys):
+    """The seed's sysinit edit goes into rc.sysinit: broken, it is refused by name."""
+    BREAK[kind](rhel53 / "etc/rc.d/rc.sysinit")
+    args = ["--method", "sysinit", "--drivers", "net", "--keep-disk-names"]
+    assert main(["--root", str(rhel53), "plan", *args]) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"[file-unreadable] /etc/rc.d/rc.sysinit cannot be used: {REASON[kind]}" in out
