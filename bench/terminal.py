@@ -60,6 +60,13 @@ class Terminal:
         return proc.stdout
 
     def __enter__(self) -> Terminal:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # a server started before the failure must not outlive it
+            raise
+
+    def _start(self) -> Terminal:
         size = f"{self.width}x{self.height}"
         self._tmux(
             "new-session", "-d", "-s", "bench", "-x", str(self.width), "-y", str(self.height),
@@ -93,7 +100,10 @@ class Terminal:
     def __exit__(self, *exc: object) -> None:
         if self._client is not None:
             self._client.stdin.close()  # type: ignore[union-attr]
-            self._client.wait(timeout=5)
+            try:
+                self._client.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._client.kill()
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
     def command(self, line: str) -> list[str]:

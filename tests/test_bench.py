@@ -237,3 +237,17 @@ def test_debian_kernel_is_found_in_a_root(tmp_path: Path) -> None:
         "/boot/initrd.img-6.1.0-50-amd64",
     )
     assert parts._compression_of(str(tmp_path / "boot/initrd.img-6.1.0-50-amd64")) == "zstd"
+
+
+def test_terminal_that_fails_to_start_leaves_no_tmux_server(monkeypatch) -> None:
+    import subprocess
+
+    from bench.terminal import Terminal, TerminalError
+
+    _need_tmux()
+    term = Terminal(width=81)  # the check of the window size fails after the server started
+    monkeypatch.setattr(Terminal, "command", lambda self, line: ["0x0"])
+    with pytest.raises(TerminalError, match="not 81x24"):
+        term.__enter__()
+    alive = subprocess.run(["tmux", "-L", term.socket, "list-sessions"], capture_output=True)
+    assert alive.returncode != 0
