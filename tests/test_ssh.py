@@ -231,7 +231,9 @@ def test_detect_over_ssh_equals_detect_on_the_root(tmp_path, serve, name):
 
     guest = guest_copy(tmp_path, name)
     _server, remote = serve(guest)
-    local = LocalTarget(str(guest))
+    # The chrooted sshd shows the fixture's recorded proc/ as the guest's own:
+    # the local side opens the same tree as that snapshot (--root never is live).
+    local = LocalTarget(str(guest), live=(guest / "proc" / "self").is_dir())
     assert remote.live == local.live
     over_ssh = detect(remote).to_dict()
     on_root = detect(local).to_dict()
@@ -548,6 +550,9 @@ def test_cli_detect_and_plan_over_ssh(tmp_path, serve):
     import json
 
     guest = guest_copy(tmp_path, "rhel53")
+    # --root is never live; without the recorded proc/self the chrooted sshd
+    # shows the same offline guest, so the two commands can be compared.
+    shutil.rmtree(guest / "proc" / "self")
     server, _remote = serve(guest)
     options = server.client_options()
     proc = _cli("--ssh", server.spec, "detect", "--json", options=options)
@@ -609,9 +614,9 @@ def test_ssh_and_local_wizards_exclude_each_other(tmp_path, serve, guest_flock):
 
     With ``flock`` on the guest both take it on the lock file; without it
     (RHEL 3/4) the ``lock.d`` folder, which LocalTarget takes too, is what
-    they meet on. ``proc/self`` makes the tree count as a running guest, so
-    LocalTarget asks whether the pid in ``lock.d`` lives (same pid space as
-    the test sshd's chroot).
+    they meet on. ``proc/self`` says a process in this pid space runs in the
+    tree (the test sshd's chroot), so LocalTarget asks whether the pid in
+    ``lock.d`` lives.
     """
     guest = small_guest(tmp_path)
     host_flock = shutil.which("flock")
@@ -623,7 +628,7 @@ def test_ssh_and_local_wizards_exclude_each_other(tmp_path, serve, guest_flock):
     (guest / "proc" / "self").mkdir(parents=True)
     _server, remote = serve(guest)
     local = LocalTarget(str(guest))
-    assert local.live
+    assert not local.live  # an offline root; its proc/self still shares our pid space
     lock_dir = guest / "var" / "lib" / "virtio-wizard" / "lock.d"
     with remote.lock(LOCK):
         assert lock_dir.is_dir()
