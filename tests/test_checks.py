@@ -155,6 +155,31 @@ def test_drivers_automatic_not_raised():
     assert checks.check_drivers_automatic(facts(drivers_auto=False)) == []
 
 
+def test_drivers_automatic_on_rhel3_only_with_the_package():
+    with_pkg = only(checks.check_drivers_automatic(rhel3()), "drivers-automatic")
+    assert "virtio package" in with_pkg.message and "2.4 kernel itself has no virtio" in (
+        with_pkg.message
+    )
+    assert "nothing needs installing" not in with_pkg.message
+    bare = kernel(RHEL3_KERNEL, virtio={m: MISSING for m in kn.SEED_MODULES})
+    assert checks.check_drivers_automatic(rhel3(kernels=(bare,))) == []
+
+
+def test_rhel3_without_the_package_gets_the_package_fix_only():
+    """Never "install a kernel 2.6.27 or newer" on RHEL 3 (issue 14)."""
+    bare = kernel(RHEL3_KERNEL, virtio={m: MISSING for m in kn.SEED_MODULES})
+    cpu = Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e")
+    found = check(rhel3(kernels=(bare,), cpu=cpu))
+    f = only(found, "kernel-no-virtio")
+    assert f.severity == ERROR
+    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in f.fix
+    assert "2.6.27" not in f.fix and "Unresolved symbol" in f.fix
+    assert "nothing needs installing" not in " ".join(x.message for x in found)
+    amd = Cpu(machine="x86_64", vendor="AuthenticAMD", package_arch="x86_64")
+    f = only(check(rhel3(kernels=(bare,), cpu=amd)), "kernel-no-virtio")
+    assert "x86_64 (AMD64)" in f.fix
+
+
 # ---- kernel-no-virtio ----
 
 
@@ -163,7 +188,7 @@ def test_kernel_no_virtio_error_when_no_kernel_works():
     f = only(check(facts(kernels=(k,), cpu=Cpu(package_arch="ia32e"))), "kernel-no-virtio")
     assert f.severity == ERROR
     assert "2.6.9-89.EL" in f.message and "virtio_blk" in f.message
-    assert "No installed kernel" in f.fix and "ia32e" in f.fix
+    assert "No installed kernel" in f.fix and "ia32e" not in f.fix
 
 
 def test_kernel_no_virtio_names_a_kernel_that_works():
@@ -326,21 +351,45 @@ def test_virtio_orig_initrd_not_raised():
 # ---- package-arch ----
 
 
-def test_package_arch_intel_choice():
+RHEL3 = Distro(id="rhel", name="Red Hat Enterprise Linux ES", version="3.9")
+RHEL3_KERNEL = "2.4.21-58.EL"
+
+
+def rhel3(**kw) -> Facts:
+    """A RHEL 3.9 guest: 2.4 kernel, listed by the guide as automatic."""
+    kw.setdefault("distro", RHEL3)
+    kw.setdefault("drivers_auto", True)
+    kw.setdefault("kernels", (kernel(RHEL3_KERNEL),))
+    return facts(**kw)
+
+
+def test_package_arch_intel_choice_on_rhel3():
     cpu = Cpu(machine="x86_64", vendor="GenuineIntel", vendor_source="target", package_arch="ia32e")
-    f = only(check(facts(cpu=cpu)), "package-arch")
+    f = only(check(rhel3(cpu=cpu)), "package-arch")
     assert f.severity == INFO
     assert "ia32e" in f.message and "GenuineIntel" in f.message
-    assert "RHEL 4 and later both vendors run the same x86_64 kernel" in f.fix
+    assert "ia32e for Intel 64, x86_64 for AMD64" in f.fix
     assert kn.SEED_CPU in f.source and kn.RHEL5_VIRT_GUIDE in f.source
     assert "host" not in f.message
 
 
-def test_package_arch_amd_choice_with_host_vendor():
+def test_package_arch_amd_choice_with_host_vendor_on_rhel3():
     cpu = Cpu(machine="x86_64", vendor="AuthenticAMD", vendor_source="host", package_arch="x86_64")
-    f = only(check(facts(cpu=cpu)), "package-arch")
+    f = only(check(rhel3(cpu=cpu)), "package-arch")
     assert "x86_64" in f.message
     assert "read from this machine" in f.message and "not from the guest" in f.message
+
+
+def test_package_arch_on_rhel3_names_the_installed_variant_first():
+    cpu = Cpu(machine="x86_64", package_arch=None, kernel_variant="ia32e")
+    f = only(check(rhel3(cpu=cpu)), "package-arch")
+    assert "virtio package is ia32e" in f.message
+
+
+def test_package_arch_on_rhel3_even_when_nothing_is_known():
+    f = only(check(rhel3(cpu=Cpu())), "package-arch")
+    assert "could not be chosen" in f.message
+    assert "ia32e on Intel 64, x86_64 on AMD64" in f.fix
 
 
 def test_package_arch_mismatch_on_rhel3_is_unresolved_symbol():
@@ -359,31 +408,27 @@ def test_package_arch_mismatch_on_rhel3_is_unresolved_symbol():
     assert "built for the ia32e kernel variant" in finding.fix
 
 
-def test_package_arch_mismatch_on_rhel5_is_the_correction():
-    cpu = Cpu(
+@pytest.mark.parametrize(
+    "distro",
+    [
+        Distro(id="rhel", version="4.8"),
+        Distro(id="rhel", version="5.2"),
+        Distro(id="centos", version="5.3"),
+        Distro(id="debian", version="12", family="debian"),
+        Distro(id="unknown"),
+    ],
+)
+def test_package_arch_never_outside_rhel3(distro):
+    """No per-vendor package exists there: no ia32e advice, not even on a mismatch."""
+    intel = Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e")
+    mismatch = Cpu(
         machine="x86_64", vendor="GenuineIntel", package_arch="ia32e", kernel_variant="x86_64"
     )
-    finding = only(check(facts(cpu=cpu)), "package-arch")
-    assert finding.severity == INFO
-    assert "RHEL 5 kernel is the x86_64 build" in finding.message
-    assert "Use the x86_64 virtio package" in finding.fix
-
-
-def test_package_arch_mismatch_reported_even_when_auto():
-    cpu = Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e", kernel_variant="x86")
-    f = facts(cpu=cpu, drivers_auto=True, distro=Distro(id="unknown"))
-    assert only(check(f), "package-arch").severity == WARNING
-
-
-def test_package_arch_not_raised():
-    assert checks.check_package_arch(facts(cpu=Cpu(machine="x86_64"))) == []
-    auto = facts(cpu=Cpu(machine="x86_64", vendor="GenuineIntel", package_arch="ia32e"))
-    auto = dataclasses.replace(auto, drivers_auto=True)
-    assert checks.check_package_arch(auto) == []
-    same = Cpu(
-        machine="x86_64", vendor=kn.VENDOR_INTEL, package_arch="ia32e", kernel_variant="ia32e"
-    )
-    assert checks.check_package_arch(dataclasses.replace(auto, cpu=same)) == []
+    for cpu in (intel, mismatch):
+        for auto in (True, False):
+            found = check(facts(cpu=cpu, distro=distro, drivers_auto=auto))
+            assert "package-arch" not in ids(found)
+            assert not any("ia32e" in f.message + f.fix for f in found)
 
 
 # ---- legacy-disk-names ----
@@ -600,7 +645,11 @@ def test_gso_tso_raised_with_host_commands(extra):
     assert "HOST" in f.fix and "not in this guest" in f.fix
     for command in kn.GSO_TSO_COMMANDS:
         assert command in f.fix
-    assert f.source == kn.SEED_NET
+    assert f.source.startswith(kn.SEED_NET)
+    # A troubleshooting step, not a recommendation (issue 14).
+    assert f.message.startswith("Troubleshooting only")
+    assert "usually lowers throughput" in f.message
+    assert "Only if throughput is low" in f.fix and "turn them back on" in f.fix
 
 
 def test_gso_tso_not_raised_without_network_evidence():

@@ -47,7 +47,7 @@ FINDING_IDS: dict[str, str] = {
     "initrd-missing-virtio": "The default kernel's initrd lacks virtio block modules (host-only).",
     "initrd-unreadable": "An initrd image exists but its contents could not be read.",
     "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
-    "package-arch": "Which virtio package fits this CPU, and a mismatch with the kernel variant.",
+    "package-arch": "RHEL 3 only: which virtio package fits the kernel variant (ia32e/x86_64).",
     "legacy-disk-names": "Guest files name disks /dev/hdX, /dev/sdX or by bus (by-id ata-...) "
     "that become /dev/vdX.",
     "disk-names-unmapped": "Guest files name disks by a bus-specific name virtio lacks, "
@@ -55,7 +55,7 @@ FINDING_IDS: dict[str, str] = {
     "module-order": "A module list loads the virtio modules out of the seed's order.",
     "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for the seed's edit.",
     "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
-    "gso-tso": "Virtio-net wants GSO and TSO off on the host's interface.",
+    "gso-tso": "Troubleshooting a slow virtio network on an old host: GSO/TSO off, then measure.",
     "unreadable-file": "A guest file could not be used; detection went on without it.",
 }
 
@@ -135,6 +135,8 @@ def check_drivers_automatic(facts: Facts) -> list[Finding]:
     if not facts.drivers_auto:
         return []
     reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""
+    if kn.drivers_from_package(facts.distro.id, facts.distro.version):
+        return _rhel3_package_installed(facts)
     return [
         Finding(
             "drivers-automatic",
@@ -145,6 +147,31 @@ def check_drivers_automatic(facts: Facts) -> list[Finding]:
             "modules, its initrd holds virtio_blk, and disks are named /dev/vd* "
             "(the other findings say which of these needs work).",
             kn.SEED_AUTO,
+        )
+    ]
+
+
+def _rhel3_package_installed(facts: Facts) -> list[Finding]:
+    """RHEL 3.9 is on the guide's list, but its 2.4 kernel has no virtio.
+
+    The drivers load "by themselves" only once the virtio package is installed;
+    say so when the default kernel has the modules, and leave the missing case
+    to ``kernel-no-virtio`` (whose fix is the package).
+    """
+    kernel = facts.default_kernel()
+    if kernel is None or _missing_modules(kernel):
+        return []
+    return [
+        Finding(
+            "drivers-automatic",
+            INFO,
+            f"Kernel {kernel.version} has the five virtio modules: on RHEL 3 they come from the "
+            "separately installed virtio package (the 2.4 kernel itself has no virtio), which "
+            "is installed here.",
+            "Still confirm before switching the devices to virtio: the initrd or rc.sysinit "
+            "loads them in order and disks are named /dev/vd* (the other findings say which "
+            "of these needs work).",
+            kn.SEED_AUTO + "; " + kn.SEED + " (11.1, RHEL 3.9 guests)",
         )
     ]
 
@@ -184,6 +211,26 @@ def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
         f"The {which} kernel {kernel.version} lacks {_names(missing)} "
         f"(neither a module nor built in){only}."
     )
+    if kn.drivers_from_package(facts.distro.id, facts.distro.version):
+        # RHEL 3: the 2.4 kernel never has virtio; only the package brings it.
+        variant = facts.cpu.kernel_variant or facts.cpu.package_arch
+        fix = kn.package_fix(variant)
+        fix = (
+            fix[0].upper()
+            + fix[1:]
+            + ("; a package of another variant fails at boot with `Unresolved symbol`.")
+        )
+        if good:
+            fix += f" Or boot installed kernel {good[0]}, which has them (--kernel {good[0]})."
+        severity = WARNING if good else ERROR
+        message = (
+            f"The {which} kernel {kernel.version} lacks {_names(missing)}: on RHEL 3 the "
+            "virtio modules come only from the separately installed virtio package, "
+            "never from the 2.4 kernel."
+        )
+        return [
+            Finding("kernel-no-virtio", severity, message, fix, kn.SEED + " (11.1); " + kn.SEED_CPU)
+        ]
     if good:
         fix = (
             f"Boot installed kernel {good[0]}, which has all five virtio modules, and prepare "
@@ -191,12 +238,9 @@ def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
         )
         severity = WARNING
     else:
-        pkg = facts.cpu.package_arch
-        package = f" (the {pkg} package for this CPU)" if pkg else ""
         fix = (
-            "No installed kernel has all five: install a kernel 2.6.27 or newer, or the "
-            f"update release that ships them (RHEL 3.9, 4.8, 5.3), or the virtio driver "
-            f"package{package}."
+            "No installed kernel has all five: install a kernel that has them (2.6.27 or "
+            "newer; on RHEL 4 and 5 the kernel of update 4.8 or 5.3 and later)."
         )
         severity = ERROR
     return [Finding("kernel-no-virtio", severity, message, fix, kn.SEED)]
@@ -346,56 +390,55 @@ def _rhel_major(facts: Facts) -> Optional[int]:
 
 
 def check_package_arch(facts: Facts) -> list[Finding]:
-    """The seed's package for this CPU, corrected by the RHEL 5 guide.
+    """Which virtio package fits, on RHEL 3 guests and nowhere else.
 
-    Shown only where a package may be installed (the release does not load
-    the drivers by itself), or when a kernel variant is known to mismatch.
-    A mismatch is the cause of ``Unresolved symbol``, except on RHEL 4 and
-    later where both vendors run the one x86_64 (or i686) kernel.
+    Only RHEL 3 gets its drivers from a separately installed package built per
+    kernel variant (``ia32e`` on Intel 64, ``x86_64`` on AMD64; guide 11.1,
+    RHEL 5 guide table 12.1); RHEL 4.8+ and every other distribution ship the
+    modules in the kernel, so no package advice appears there. Raised on every
+    RHEL 3 guest: a note naming the package, a warning when the guide's choice
+    for the CPU and the installed kernel variant differ (``Unresolved symbol``).
     """
+    if not kn.drivers_from_package(facts.distro.id, facts.distro.version):
+        return []
     cpu = facts.cpu
     choice = cpu.package_arch
-    if choice is None:
-        return []
     variant = cpu.kernel_variant
-    mismatch = variant is not None and variant != choice
-    if facts.drivers_auto and not mismatch:
-        return []
     vendor = cpu.vendor or "unknown vendor"
+    machine = cpu.machine or "unknown"
     where = ""
     if cpu.vendor_source == "host":
         where = (
             " (the vendor was read from this machine, the host running the wizard, "
             "not from the guest)"
         )
-    correction = (
-        "on RHEL 4 and later both vendors run the same x86_64 kernel, so the package must "
-        "match the installed kernel, not the CPU"
+    source = f"{kn.SEED_CPU}; {kn.RHEL5_VIRT_GUIDE}"
+    why = (
+        "on RHEL 3 the drivers come from the virtio package, built for each kernel variant "
+        "(ia32e for Intel 64, x86_64 for AMD64)"
     )
-    source = f"{kn.SEED_CPU}; corrected by {kn.RHEL5_VIRT_GUIDE}"
-    major = _rhel_major(facts)
-    vendor_neutral = major is not None and major not in kn.RHEL_CPU_VARIANT_MAJORS and major >= 4
-    if mismatch and vendor_neutral:
-        return [
-            Finding(
-                "package-arch",
-                INFO,
-                f"The seed picks the {choice} package for this {vendor} {cpu.machine} CPU{where}, "
-                f"but this RHEL {major} kernel is the {variant} build used on every vendor.",
-                f"Use the {variant} virtio package: {correction}.",
-                source,
-            )
-        ]
-    if mismatch:
+    if variant is not None and choice is not None and variant != choice:
         return [
             Finding(
                 "package-arch",
                 WARNING,
-                f"The installed kernel is the {variant} variant while the seed's package for this "
-                f"{vendor} {cpu.machine} CPU is {choice}{where}: a package that does not match "
+                f"The installed kernel is the {variant} variant while the guide's package for "
+                f"this {vendor} {machine} CPU is {choice}{where}: a package that does not match "
                 "the kernel variant fails at boot with `Unresolved symbol`.",
                 f"Install the virtio package built for the {variant} kernel variant (or a kernel "
-                f"of the {choice} variant with its package); {correction}.",
+                f"of the {choice} variant with its package); {why}.",
+                source,
+            )
+        ]
+    pick = variant or choice
+    if pick is None:
+        return [
+            Finding(
+                "package-arch",
+                INFO,
+                f"The virtio package for this guest could not be chosen: the CPU vendor "
+                f"({vendor}) and the installed kernel variant are unknown.",
+                kn.package_fix(None)[0].upper() + kn.package_fix(None)[1:] + f"; {why}.",
                 source,
             )
         ]
@@ -404,10 +447,8 @@ def check_package_arch(facts: Facts) -> list[Finding]:
         Finding(
             "package-arch",
             INFO,
-            f"For this {vendor} {cpu.machine} CPU{where} the seed's virtio package is "
-            f"{choice}{known}.",
-            f"Install the {choice} package if the drivers come from the package; note that "
-            f"{correction} (the per-vendor variants ia32e/athlon exist on RHEL 3 only).",
+            f"For this {vendor} {machine} CPU{where} the virtio package is {pick}{known}.",
+            f"Use the {pick} package whenever the virtio package is installed or updated; {why}.",
             source,
         )
     ]
@@ -603,19 +644,29 @@ def _net_relevant(facts: Facts) -> bool:
 
 
 def check_gso_tso(facts: Facts) -> list[Finding]:
-    """The seed's host-side ethtool commands, when the guest has (or is getting) a NIC."""
+    """The guide's host-side ethtool commands, as a troubleshooting step only.
+
+    They were a workaround for RHEL 5.4-era virtio-net; on current vhost-net
+    hosts GSO/TSO off usually lowers throughput (KNOWLEDGE.md section 9), so the
+    finding says when to try them and how to undo, not that they are needed.
+    """
     if not _net_relevant(facts):
         return []
     return [
         Finding(
             "gso-tso",
             INFO,
-            "If virtio-net is slow, turn GSO and TSO off on the host's tap or bridge interface "
-            "that this guest uses.",
-            "On the HOST, not in this guest, with IFACE the guest's interface: "
-            + "; ".join(kn.GSO_TSO_COMMANDS)
-            + ".",
-            kn.SEED_NET,
+            "Troubleshooting only, for a slow virtio network on an old host: the guide's advice "
+            "to turn GSO and TSO off dates from RHEL 5.4-era virtio-net; on current hosts "
+            "(vhost-net) turning them off usually lowers throughput, so leave them on unless "
+            "you measure a slow network.",
+            "Only if throughput is low: on the HOST, not in this guest, with IFACE the guest's "
+            "tap or bridge interface, look first ("
+            + kn.GSO_TSO_COMMANDS[0]
+            + "), then try "
+            + " and ".join(kn.GSO_TSO_COMMANDS[1:])
+            + ", measure again, and turn them back on (gso on, tso on) if nothing improved.",
+            kn.SEED_NET + "; " + kn.VIRT_V2V_NOTES,
         )
     ]
 

@@ -28,6 +28,8 @@ RHEL5_VIRT_GUIDE = (
     "RHEL 5 Virtualization Guide, 'Para-virtualization Restrictions and Support', table 12.1"
 )
 VIRT_V2V = "libguestfs virt-v2v convert/convert_linux.ml"
+#: Why GSO/TSO advice is a troubleshooting step today (virtio-net with vhost-net offloads).
+VIRT_V2V_NOTES = "virtio-net with vhost-net (current hosts keep GSO/TSO on by default)"
 OS_RELEASE = "os-release(5)"
 DRACUT_CONF = "dracut.conf(5)"
 INITRAMFS_TOOLS = "initramfs-tools(7), initramfs.conf(5)"
@@ -181,6 +183,55 @@ def package_arch(machine: Optional[str], vendor: Optional[str]) -> Optional[str]
 
 #: RHEL majors whose kernels come in processor-specific variants (RHEL 5 guide).
 RHEL_CPU_VARIANT_MAJORS = frozenset({3})
+#: What each RHEL 3 kernel/package variant is built for (guide 11.1, RHEL 5 guide table 12.1).
+RHEL3_VARIANTS: dict[str, str] = {
+    "ia32e": "Intel 64",
+    "x86_64": "AMD64",
+    "athlon": "32-bit AMD",
+    "i686": "32-bit Intel",
+}
+
+
+def rhel_major(distro_id: str, version: str) -> Optional[int]:
+    """The major release of a RHEL-like distro, None for anything else.
+
+    >>> rhel_major("centos", "3.9")
+    3
+    >>> rhel_major("debian", "12")
+    """
+    if distro_id not in RHEL_LIKE_IDS:
+        return None
+    parts = version_tuple(version)
+    return parts[0] if parts else None
+
+
+def drivers_from_package(distro_id: str, version: str) -> bool:
+    """True where the virtio modules come from a separately installed package.
+
+    RHEL 3's 2.4.21 kernels have no virtio at all: the five modules (``.o``)
+    come from the virtio (kmod) package built per kernel variant (guide 11.1;
+    virt-v2v's note on the RHEL 3 kmod-virtio postinstall). RHEL 4.8, 5.3 and
+    6 ship them in the kernel, so no per-vendor package exists there.
+    """
+    return rhel_major(distro_id, version) in RHEL_CPU_VARIANT_MAJORS
+
+
+def package_fix(variant: Optional[str]) -> str:
+    """The one fix for missing modules on RHEL 3, with the variant named.
+
+    >>> package_fix("ia32e")
+    'install the virtio package built for this kernel variant: ia32e (Intel 64)'
+    """
+    if variant is None:
+        return (
+            "install the virtio package built for this kernel variant: ia32e on Intel 64, "
+            "x86_64 on AMD64 (the vendor and the installed kernel variant could not be read; "
+            "check them with uname -m, /proc/cpuinfo and rpm -q kernel)"
+        )
+    what = RHEL3_VARIANTS.get(variant)
+    return "install the virtio package built for this kernel variant: " + (
+        f"{variant} ({what})" if what else variant
+    )
 
 # ---- initrd tools (per tool man page; virt-v2v) ------------------------------
 

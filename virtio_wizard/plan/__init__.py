@@ -73,6 +73,17 @@ def choose_kernel(facts: Facts, choices: Choices) -> tuple[Optional[Kernel], lis
     return kernel, []
 
 
+def _no_kernel_fix(facts: Facts) -> str:
+    """What to install when no kernel has the modules: the package on RHEL 3 only."""
+    if K.drivers_from_package(facts.distro.id, facts.distro.version):
+        fix = K.package_fix(facts.cpu.kernel_variant or facts.cpu.package_arch)
+        return f"No installed kernel has them: {fix}, then plan again."
+    return (
+        "No installed kernel has them: install a kernel with virtio support "
+        "(2.6.27 or newer, or your release's update that ships them), then plan again."
+    )
+
+
 def modules_to_load(
     facts: Facts, choices: Choices, kernel: Kernel
 ) -> tuple[tuple[str, ...], list[Finding]]:
@@ -95,8 +106,7 @@ def modules_to_load(
             + (f" (also: {', '.join(good[1:])})" if good[1:] else "")
             + "."
             if good
-            else "No installed kernel has them: install a kernel with virtio support "
-            "or the virtio driver package for this release, then plan again."
+            else _no_kernel_fix(facts)
         )
         return (), [
             Finding(
