@@ -233,6 +233,7 @@ def package_fix(variant: Optional[str]) -> str:
         f"{variant} ({what})" if what else variant
     )
 
+
 # ---- initrd tools (per tool man page; virt-v2v) ------------------------------
 
 INITRD_TOOLS: dict[str, dict[str, str]] = {

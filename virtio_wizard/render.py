@@ -80,10 +80,12 @@ def _cpu_text(facts: Facts) -> str:
     text = ", ".join(parts)
     if cpu.vendor_source == "host":
         text += " (vendor read from the host, not the guest)"
-    choice = cpu.package_arch or "unknown"
-    text += f"; seed's package: {choice}"
-    variant = cpu.kernel_variant or "unknown"
-    text += f"; kernel variant: {variant}"
+    if kn.drivers_from_package(facts.distro.id, facts.distro.version):
+        # Only RHEL 3 gets the drivers from a package built per kernel variant.
+        choice = cpu.package_arch or "unknown"
+        text += f"; virtio package for this CPU: {choice}"
+        variant = cpu.kernel_variant or "unknown"
+        text += f"; kernel variant: {variant}"
     return text
 
 

@@ -117,8 +117,13 @@ def _summary_rows(facts: Facts) -> list[tuple[str, str]]:
         ("Drivers", auto),
         ("Machine", cpu.machine or "unknown"),
         ("CPU vendor", vendor),
-        ("Seed's package", cpu.package_arch or "unknown"),
-        ("Kernel variant", cpu.kernel_variant or "unknown"),
+    ]
+    if kn.drivers_from_package(d.id, d.version):
+        rows += [
+            ("Virtio package", cpu.package_arch or "unknown"),
+            ("Kernel variant", cpu.kernel_variant or "unknown"),
+        ]
+    rows += [
         ("Running kernel", facts.running_kernel or "none (offline root)"),
     ]
     if facts.loaded_modules is None:

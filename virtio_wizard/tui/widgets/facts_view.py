@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ...facts import BUILTIN, MISSING, MODULE, Facts, Kernel
 from ...finding import ERROR, WARNING, Finding
+from ...knowledge import drivers_from_package
 
 __all__ = [
     "Rows",
@@ -125,9 +126,11 @@ def cpu_text(facts: Facts, findings: Sequence[Finding] = ()) -> RenderableType:
     lines = [
         _kv("CPU", f"{machine}, {vendor}" + (f" ({c.vendor_source})" if c.vendor_source else ""))
     ]
-    pkg = c.package_arch or "unknown"
-    variant = c.kernel_variant or "unknown"
-    lines.append(_kv("Package", f"seed's choice: {pkg}; installed kernel variant: {variant}"))
+    if drivers_from_package(facts.distro.id, facts.distro.version):
+        # RHEL 3 only: elsewhere the kernel ships the modules, no package exists.
+        pkg = c.package_arch or "unknown"
+        variant = c.kernel_variant or "unknown"
+        lines.append(_kv("Package", f"for this CPU: {pkg}; installed kernel variant: {variant}"))
     for f in findings:
         if f.id == "package-arch":
             lines.append(_kv("", Text.assemble(severity_label(f.severity), " ", f.message)))

@@ -1,0 +1,49 @@
+"""Release rules on the fixture guests (issue 14): each finding raised and not raised.
+
+Unit tests of the checks use hand-built Facts (test_checks.py); these run
+detection on the committed roots under ``tests/roots/`` so the rules are
+proven on guest trees shaped like the real releases.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from virtio_wizard.checks import check
+from virtio_wizard.detect import detect
+from virtio_wizard.render import facts_renderable
+
+
+def _ids(found) -> list[str]:
+    return [f.id for f in found]
+
+
+def _render(renderable) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+# ---- RHEL 3: the virtio package ----------------------------------------------------
+
+
+def test_rhel39_package_arch_and_no_kernel_advice(fixture_target):
+    facts = detect(fixture_target("rhel39"), read_initrds=False)
+    found = check(facts)
+    (pa,) = [f for f in found if f.id == "package-arch"]
+    assert "ia32e" in pa.message
+    assert "kernel-no-virtio" not in _ids(found)
+    assert not any("2.6.27" in f.fix for f in found)
+    # The vendor comes from the host running the tests: only the variant is fixed.
+    assert "kernel variant: ia32e" in _render(facts_renderable(facts, found))
+
+
+@pytest.mark.parametrize("name", ["rhel48", "rhel53", "rhel5ga", "debian12", "debian6", "sles11"])
+def test_no_package_advice_outside_rhel3(fixture_target, name):
+    facts = detect(fixture_target(name), read_initrds=False)
+    found = check(facts)
+    assert "package-arch" not in _ids(found)
+    assert not any("ia32e" in f.message + f.fix for f in found)
+    assert "ia32e" not in _render(facts_renderable(facts, found))
