@@ -148,9 +148,7 @@ def test_lock_held_in_process_refuses_apply_and_undo(guest: Path):
     """The API side: LockedError from apply_plan and undo, the guest untouched."""
     target = LocalTarget(str(guest))
     facts = detect(target, read_initrds=False)
-    plan = make_plan(
-        target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
-    )
+    plan = make_plan(target, facts, Choices(method="sysinit", block=False, fix_disk_names=True))
     before = tree_hashes(guest)
     with hold_lock(target):
         with pytest.raises(LockedError, match=LOCK_MESSAGE) as info:

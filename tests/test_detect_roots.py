@@ -42,6 +42,17 @@ EXPECTED = {
         1,
         True,
     ),
+    "debian12-order": (
+        "debian",
+        "12",
+        "debian",
+        "/etc/os-release",
+        "x86_64",
+        "initramfs-tools",
+        "none",
+        1,
+        True,
+    ),
     "debian6": (
         "debian",
         "6.0.10",

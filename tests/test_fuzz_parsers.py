@@ -588,9 +588,7 @@ def test_plan_disk_names_in_garbage_fstab_edits_every_reference(fstab):
         put(root, "/etc/fstab", fstab)
         target = LocalTarget(root)
         facts = detect(target, read_initrds=False)
-        plan = make_plan(
-            target, facts, Choices(method="sysinit", block=False, fix_disk_names=True)
-        )
+        plan = make_plan(target, facts, Choices(method="sysinit", block=False, fix_disk_names=True))
         assert "disk-ref-stale" not in [f.id for f in plan.findings]
         wanted = [r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed]
         edits = [s for s in plan.steps if s.path == "/etc/fstab"]

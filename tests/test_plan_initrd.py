@@ -224,11 +224,16 @@ def test_suse_is_idempotent_and_adds_a_line_when_there_is_none():
     )
 
 
-def test_suse_out_of_order_list_is_refused():
+def test_suse_out_of_order_list_is_kept_and_completed():
+    """SLES 11's 3.0 kernel: another order works, so warn and add (issue 14)."""
     text = 'INITRD_MODULES="virtio_pci virtio"\n'
-    (f,) = initrd(suse_facts(), {SUSE: text.encode()}).refusals
-    assert f.id == "modules-out-of-order"
+    p = initrd(suse_facts(), {SUSE: text.encode()})
+    assert not p.refused
+    (f,) = [f for f in p.findings if f.id == "modules-order-tolerated"]
     assert f.message.startswith("/etc/sysconfig/kernel (INITRD_MODULES) lists")
+    assert p.steps[0].new_text == (
+        'INITRD_MODULES="virtio_ring virtio_blk virtio_net virtio_pci virtio"\n'
+    )
 
 
 # ---- initramfs-tools -----------------------------------------------------------------
@@ -341,6 +346,10 @@ def test_merge_words_keeps_others_and_the_seed_order():
     assert added == ["virtio", "virtio_ring", "virtio_blk", "virtio_net"] and bad is None
     assert merge_words(["virtio_net", "virtio_blk"], ALL)[0][:2] == ["virtio", "virtio_ring"]
     assert merge_words(["virtio_pci", "virtio"], ALL)[2] == 1
+    assert merge_words(["virtio_pci", "virtio"], ALL)[1] == []  # strict: left alone
+    words, added, bad = merge_words(["virtio_pci", "virtio"], ALL, strict=False)
+    assert bad == 1 and added == ["virtio_ring", "virtio_blk", "virtio_net"]
+    assert words == ["virtio_ring", "virtio_blk", "virtio_net", "virtio_pci", "virtio"]
 
 
 def test_guest_files_modes_do_not_change_initrd_plans():

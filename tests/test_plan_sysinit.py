@@ -8,6 +8,7 @@ import pytest
 
 from tests.plan_fixtures import (
     HOOK,
+    kernel,
     RC_HEAD,
     RC_SYSINIT,
     RC_TAIL,
@@ -71,17 +72,41 @@ def test_missing_modules_are_inserted_in_order_among_existing_lines():
     assert "virtio_ring, virtio_blk" in step.why
 
 
-def test_existing_lines_out_of_order_are_refused():
+RHEL3_KVER = "2.4.21-58.EL"
+
+
+def test_existing_lines_out_of_order_are_refused_on_a_24_kernel():
+    """The RHEL 3 package's 2.4 kernel: the order is a hard rule (issue 14)."""
     bad = RC_HEAD + "\nmodprobe virtio_pci\nmodprobe virtio\n" + RC_TAIL
-    p = sysinit({RC: bad.encode()})
+    rhel3 = facts(
+        distro=Distro("rhel", "Red Hat Enterprise Linux ES", "3.9", "redhat"),
+        kernels=(kernel(RHEL3_KVER),),
+    )
+    p = sysinit({RC: bad.encode()}, rhel3)
     assert p.refused and p.steps == ()
     (f,) = p.refusals
     assert f.id == "modules-out-of-order"
     assert f.message == (
-        "/etc/rc.d/rc.sysinit (line 16) lists the virtio modules out of the seed's order; "
-        "drivers loaded in another order do not work."
+        "/etc/rc.d/rc.sysinit (line 16) lists the virtio modules out of the guide's order; "
+        "on this 2.4 kernel (the RHEL 3 virtio package) drivers loaded in another order "
+        "do not work."
     )
     assert "virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci" in f.fix
+
+
+def test_existing_lines_out_of_order_are_kept_and_completed_on_26():
+    """On 2.6+ another order works: warn, add what is missing, go on."""
+    bad = RC_HEAD + "\nmodprobe virtio_pci\nmodprobe virtio\n" + RC_TAIL
+    p = sysinit({RC: bad.encode()})
+    assert not p.refused
+    (note,) = [f for f in p.findings if f.id == "modules-order-tolerated"]
+    assert note.severity == "warning" and "line 16" in note.message
+    assert "still works" in note.message
+    (step,) = p.steps
+    # virtio_net goes before the first module loaded later (virtio_pci); lines kept.
+    assert step.new_text == (
+        RC_HEAD + "\nmodprobe virtio_net\nmodprobe virtio_pci\nmodprobe virtio\n" + RC_TAIL
+    )
 
 
 def test_crlf_file_keeps_crlf():

@@ -47,3 +47,24 @@ def test_no_package_advice_outside_rhel3(fixture_target, name):
     assert "package-arch" not in _ids(found)
     assert not any("ia32e" in f.message + f.fix for f in found)
     assert "ia32e" not in _render(facts_renderable(facts, found))
+
+
+# ---- load order: a hard rule only on 2.4 --------------------------------------------
+
+
+def test_debian12_out_of_order_list_plans_cleanly(fixture_target):
+    """virtio_pci before virtio_blk in /etc/initramfs-tools/modules works on 6.1."""
+    from virtio_wizard.plan import Choices, make_plan
+
+    target = fixture_target("debian12-order")
+    facts = detect(target, read_initrds=False)
+    (order,) = [f for f in check(facts) if f.id == "module-order"]
+    assert order.severity == "info" and "still works" in order.message
+    p = make_plan(target, facts, Choices(method="initrd"))
+    assert not p.refused, [f.message for f in p.refusals]
+    assert "modules-order-tolerated" in _ids(p.findings)
+    (edit,) = [s for s in p.steps if s.path == "/etc/initramfs-tools/modules"]
+    listed = [ln for ln in edit.new_text.splitlines() if ln and not ln.startswith("#")]
+    # The user's two lines stay as they were; the missing ones go in around them.
+    assert listed == ["virtio", "virtio_ring", "virtio_net", "virtio_pci", "virtio_blk"]
+    assert any(s.kind == "command" for s in p.steps)

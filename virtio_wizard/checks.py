@@ -52,7 +52,8 @@ FINDING_IDS: dict[str, str] = {
     "that become /dev/vdX.",
     "disk-names-unmapped": "Guest files name disks by a bus-specific name virtio lacks, "
     "with no /dev/vdX to put instead.",
-    "module-order": "A module list loads the virtio modules out of the seed's order.",
+    "module-order": "A module list loads the virtio modules out of the guide's order "
+    "(warning on 2.4 kernels, a note on 2.6+ where it still works).",
     "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for the seed's edit.",
     "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
     "gso-tso": "Troubleshooting a slow virtio network on an old host: GSO/TSO off, then measure.",
@@ -547,7 +548,7 @@ def check_disk_names_unmapped(facts: Facts) -> list[Finding]:
 _RANK = {"virtio": 0, "virtio_ring": 1, "virtio_blk": 2, "virtio_net": 2, "virtio_pci": 3}
 
 
-def _order_finding(mlist: ModuleList) -> Optional[Finding]:
+def _order_finding(mlist: ModuleList, strict: bool = True) -> Optional[Finding]:
     names = [e.module for e in mlist.entries]
     index = kn.order_violation(names)
     if index is None:
@@ -561,21 +562,40 @@ def _order_finding(mlist: ModuleList) -> Optional[Finding]:
         if _RANK.get(kn.canonical_module(e.module), -1) > _RANK[bad]
     )
     seed = [m for m in kn.SEED_MODULES if m in {kn.canonical_module(n) for n in names}]
+    where = (
+        f"{mlist.file} line {entry.line} loads {bad} after {kn.canonical_module(before.module)} "
+        f"(line {before.line}), against the guide's order"
+    )
+    if not strict:
+        return Finding(
+            "module-order",
+            INFO,
+            f"{where}; on this 2.6+ kernel that still works (modprobe loads dependencies from "
+            "modules.dep first and the driver core binds virtio drivers in any order).",
+            "Nothing to do; the wizard keeps those lines and adds missing modules in order. "
+            f"The guide's order ({', '.join(seed)}) matters only on RHEL 3's 2.4 kernel.",
+            kn.SEED_ORDER + "; modprobe(8)/modules.dep(5) on 2.6+",
+        )
     return Finding(
         "module-order",
         WARNING,
-        f"{mlist.file} line {entry.line} loads {bad} after {kn.canonical_module(before.module)} "
-        f"(line {before.line}), against the seed's order, so the drivers will not work.",
+        f"{where}; on this 2.4 kernel (the RHEL 3 virtio package) the drivers will not work.",
         f"Load them in this order: {', '.join(seed)} (only virtio_blk and virtio_net may swap).",
         kn.SEED_ORDER,
     )
 
 
 def check_module_order(facts: Facts) -> list[Finding]:
-    """Each existing module list whose virtio modules break the seed's order."""
+    """Each existing module list whose virtio modules break the seed's order.
+
+    A warning where the order is a hard rule (2.4 kernels), a note elsewhere:
+    ``knowledge.order_matters`` on the kernel that boots by default.
+    """
+    default = facts.default_kernel()
+    strict = kn.order_matters(default.version if default is not None else None)
     out = []
     for mlist in facts.module_lists:
-        finding = _order_finding(mlist)
+        finding = _order_finding(mlist, strict)
         if finding is not None:
             out.append(finding)
     return out

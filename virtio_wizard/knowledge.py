@@ -111,6 +111,26 @@ def order_violation(names: Sequence[str]) -> Optional[int]:
     return None
 
 
+def order_matters(kernel_version: Optional[str]) -> bool:
+    """True where the load order is a hard rule: the 2.4 kernels of RHEL 3.
+
+    The seed's order is written for the RHEL 3.9 virtio package (2.4.21,
+    modutils): there each module must be loaded after the ones it uses, and
+    the probing order decides the vdX numbering (virt-v2v: "If we change it,
+    RHEL 3 KVM guests won't boot"). From 2.6 on, modprobe loads the
+    dependencies named in ``modules.dep`` first and the driver core binds a
+    virtio driver whichever of it and ``virtio_pci`` comes first, so another
+    order still works. Unknown kernel: be strict.
+
+    >>> order_matters("2.4.21-58.EL"), order_matters("6.1.0-50-amd64")
+    (True, False)
+    """
+    if not kernel_version:
+        return True
+    parts = version_tuple(kernel_version)
+    return parts[:2] < (2, 6)
+
+
 # ---- when the drivers come by themselves (seed) -------------------------------
 
 #: RHEL major -> first minor release that loads the drivers by itself.

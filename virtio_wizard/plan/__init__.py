@@ -177,7 +177,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         return refused(findings, (), kernel.version)
     middle: list[Step] = []
     if choices.method == "sysinit":
-        findings += plan_sysinit(facts, choices, modules, ws)
+        findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:
         steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config)
         middle += steps

@@ -19,9 +19,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
-from ..finding import ERROR, Finding
+from ..finding import ERROR, WARNING, Finding
 from ..knowledge import SEED_MODULES, SEED_ORDER, canonical_module, order_violation
 from .model import Step
+
+#: Why another order works on 2.6 and later (knowledge.order_matters).
+ORDER_SOURCE_26 = SEED_ORDER + "; modprobe(8)/modules.dep(5): dependencies load first on 2.6+"
 
 __all__ = [
     "Workspace",
@@ -34,6 +37,7 @@ __all__ = [
     "parse_modprobe",
     "parse_module_line",
     "order_refusal",
+    "order_finding",
     "ORDER_TEXT",
 ]
 
@@ -236,10 +240,32 @@ def order_refusal(path: str, where: str) -> Finding:
     return Finding(
         "modules-out-of-order",
         ERROR,
-        f"{path} ({where}) lists the virtio modules out of the seed's order; "
-        "drivers loaded in another order do not work.",
+        f"{path} ({where}) lists the virtio modules out of the guide's order; on this "
+        "2.4 kernel (the RHEL 3 virtio package) drivers loaded in another order do not work.",
         f"Put them in this order: {ORDER_TEXT}, then plan again.",
         SEED_ORDER,
+    )
+
+
+def order_finding(path: str, where: str, strict: bool) -> Finding:
+    """A list out of the seed's order: a refusal where order matters, else a warning.
+
+    Only the 2.4 kernels of RHEL 3 need the order (``knowledge.order_matters``);
+    on 2.6 and later the list works as it is, and the plan adds what is
+    missing in the right place and goes on.
+    """
+    if strict:
+        return order_refusal(path, where)
+    return Finding(
+        "modules-order-tolerated",
+        WARNING,
+        f"{path} ({where}) lists the virtio modules out of the guide's order "
+        f"({ORDER_TEXT}); on this 2.6+ kernel that still works: modprobe loads each "
+        "module's dependencies from modules.dep first and the driver core binds virtio "
+        "drivers in any order.",
+        "Nothing to do: the wizard leaves those lines as they are and adds the missing "
+        "modules in order around them. Reorder them only if the guest also boots a 2.4 kernel.",
+        ORDER_SOURCE_26,
     )
 
 
@@ -268,6 +294,9 @@ class ModuleMerge:
         self.present = present
         #: 1-based line of the first existing entry out of the seed's order.
         self.out_of_order = out_of_order
+        #: The same line when the order was tolerated (``strict=False``) and
+        #: the missing modules were added anyway.
+        self.tolerated: Optional[int] = None
 
 
 def merge_modules(
@@ -279,14 +308,17 @@ def merge_modules(
     anchor: int,
     eol: str,
     lead: Sequence[str] = (),
+    strict: bool = True,
 ) -> ModuleMerge:
     """Insert the wanted modules missing from ``region`` so the order stays right.
 
     Existing lines are never moved or changed: each missing module goes just
     before the first listed module the seed loads later, else after the last
     listed one, else at ``anchor`` (preceded by the ``lead`` lines, e.g. the
-    seed's blank line). Only virtio_blk and virtio_net may swap (seed), so a
-    list already out of order is reported and left alone.
+    seed's blank line). Only virtio_blk and virtio_net may swap (seed): with
+    ``strict`` (a 2.4 kernel) a list already out of order is reported and left
+    alone; otherwise (2.6+) it is noted in ``tolerated`` and the missing
+    modules are added anyway.
     """
     seed = set(SEED_MODULES)
     existing: list[tuple[int, str]] = []
@@ -298,11 +330,14 @@ def merge_modules(
     bad = order_violation(names)
     present = tuple(names)
     out = list(lines)
-    if bad is not None:
+    if bad is not None and strict:
         return ModuleMerge(out, (), present, existing[bad][0] + 1)
+    tolerated = existing[bad][0] + 1 if bad is not None else None
     missing = [m for m in wanted if m not in names]
     if not missing:
-        return ModuleMerge(out, (), present, None)
+        merge = ModuleMerge(out, (), present, None)
+        merge.tolerated = tolerated
+        return merge
     inserts: dict[int, list[str]] = {}
     for m in missing:
         later = [i for i, n in existing if module_rank(n) > module_rank(m)]
@@ -320,4 +355,6 @@ def merge_modules(
         if pos > 0 and pos == len(out) and not out[-1].endswith("\n"):
             out[-1] += eol
         out[pos:pos] = new
-    return ModuleMerge(out, tuple(missing), present, None)
+    merge = ModuleMerge(out, tuple(missing), present, None)
+    merge.tolerated = tolerated
+    return merge

@@ -24,7 +24,7 @@ from .edits import (
     line_ending,
     merge_modules,
     module_rank,
-    order_refusal,
+    order_finding,
     parse_module_line,
     split_lines,
 )
@@ -67,19 +67,22 @@ def image_path(tool: str, kernel: Kernel) -> Optional[str]:
 
 
 def merge_words(
-    words: Sequence[str], wanted: Sequence[str]
+    words: Sequence[str], wanted: Sequence[str], strict: bool = True
 ) -> tuple[list[str], list[str], Optional[int]]:
     """Insert missing modules into a word list keeping the seed's order.
 
     Returns (new words, added, index of the first existing word out of order).
     Non-virtio words stay where they are; a missing module goes before the
-    first listed one the seed loads later, else at the end.
+    first listed one the seed loads later, else at the end. With ``strict``
+    (a 2.4 kernel) a list out of order is returned unchanged; otherwise the
+    index is still returned (for the warning) and the modules are added.
     """
     names = [K.canonical_module(w) for w in words]
     seed = [(i, n) for i, n in enumerate(names) if n in K.SEED_MODULES]
     bad = K.order_violation([n for _, n in seed])
-    if bad is not None:
+    if bad is not None and strict:
         return list(words), [], seed[bad][0]
+    bad_index = seed[bad][0] if bad is not None else None
     added = [m for m in wanted if m not in names]
     inserts: dict[int, list[str]] = {}
     for m in added:
@@ -91,7 +94,7 @@ def merge_words(
         out += inserts.get(i, [])
         if i < len(words):
             out.append(words[i])
-    return out, added, None
+    return out, added, bad_index
 
 
 # ---- per tool: telling it about the modules -------------------------------------
@@ -99,7 +102,7 @@ def merge_words(
 _DRACUT_RE = re.compile(r"""^\s*add_drivers\+?=\s*(["'])(.*?)\1""")
 
 
-def config_dracut(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+def config_dracut(ws: Workspace, modules: Sequence[str], strict: bool = True) -> list[Finding]:
     """``add_drivers+=" ... "`` in a drop-in (spaces inside the quotes: dracut.conf(5))."""
     path = K.DRACUT_DROPIN
     text = ws.text(path)
@@ -126,7 +129,7 @@ def config_dracut(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
 _SUSE_RE = re.compile(r"""^(\s*INITRD_MODULES=)(["']?)(.*?)\2(\s*(?:#.*)?)$""")
 
 
-def config_suse(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+def config_suse(ws: Workspace, modules: Sequence[str], strict: bool = True) -> list[Finding]:
     """``INITRD_MODULES="..."`` in /etc/sysconfig/kernel, missing names appended in order."""
     path = K.SUSE_SYSCONFIG_KERNEL
     text = ws.text(path)
@@ -140,22 +143,25 @@ def config_suse(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
         m = _SUSE_RE.match(body)
         if not m:
             continue
-        words, added, bad = merge_words(m.group(3).split(), modules)
-        if bad is not None:
-            return [order_refusal(path, "INITRD_MODULES")]
+        words, added, bad = merge_words(m.group(3).split(), modules, strict)
+        if bad is not None and (strict or not added):
+            return [order_finding(path, "INITRD_MODULES", strict)]
+        notes = [order_finding(path, "INITRD_MODULES", False)] if bad is not None else []
         if not added:
             return []
         quote = m.group(2) or '"'
         lines[i] = f"{m.group(1)}{quote}{' '.join(words)}{quote}{m.group(4)}" + raw[len(body) :]
         ws.set(path, "".join(lines), f"{why}: add {', '.join(added)}")
-        return []
+        return notes
     eol = line_ending(text)
     sep = "" if not text or text.endswith("\n") else eol
     ws.set(path, f'{text}{sep}INITRD_MODULES="{" ".join(modules)}"{eol}', why)
     return []
 
 
-def config_initramfs_tools(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+def config_initramfs_tools(
+    ws: Workspace, modules: Sequence[str], strict: bool = True
+) -> list[Finding]:
     """One name per line in /etc/initramfs-tools/modules (initramfs-tools(7))."""
     path = K.INITRAMFS_TOOLS_MODULES
     text = ws.text(path)
@@ -165,13 +171,23 @@ def config_initramfs_tools(ws: Workspace, modules: Sequence[str]) -> list[Findin
         return []
     lines = split_lines(text)
     merge = merge_modules(
-        lines, modules, parse_module_line, str, range(len(lines)), len(lines), line_ending(text)
+        lines,
+        modules,
+        parse_module_line,
+        str,
+        range(len(lines)),
+        len(lines),
+        line_ending(text),
+        strict=strict,
     )
     if merge.out_of_order is not None:
-        return [order_refusal(path, f"line {merge.out_of_order}")]
+        return [order_finding(path, f"line {merge.out_of_order}", True)]
+    notes = []
+    if merge.tolerated is not None:
+        notes.append(order_finding(path, f"line {merge.tolerated}", False))
     if merge.added:
         ws.set(path, "".join(merge.lines), f"{why}: add {', '.join(merge.added)}")
-    return []
+    return notes
 
 
 _MKINITCPIO_RE = re.compile(r"""^(\s*MODULES\+?=)(?:\((.*?)\)|(["'])(.*?)\3)(.*)$""")
@@ -191,7 +207,7 @@ def _mkinitcpio_words(text: Optional[str]) -> list[str]:
 MKINITCPIO_HEADER = "# virtio drivers for the initrd (written by virtio-wizard; mkinitcpio.conf(5))"
 
 
-def config_mkinitcpio(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+def config_mkinitcpio(ws: Workspace, modules: Sequence[str], strict: bool = True) -> list[Finding]:
     """``MODULES+=(...)`` in a drop-in when mkinitcpio reads them (v36+), else MODULES=()."""
     present = _mkinitcpio_words(ws.text(K.MKINITCPIO_CONF)) + _mkinitcpio_words(
         ws.text(K.MKINITCPIO_DROPIN)
@@ -220,15 +236,17 @@ def config_mkinitcpio(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
         if not m or m.group(1).strip() != "MODULES=":
             continue
         if m.group(2) is not None:
-            words, added, bad = merge_words(m.group(2).split(), modules)
+            words, added, bad = merge_words(m.group(2).split(), modules, strict)
             value = f"({' '.join(words)})"
         else:
-            words, added, bad = merge_words(m.group(4).split(), modules)
+            words, added, bad = merge_words(m.group(4).split(), modules, strict)
             value = f"{m.group(3)}{' '.join(words)}{m.group(3)}"
-        if bad is not None:
-            return [order_refusal(K.MKINITCPIO_CONF, "MODULES")]
+        if bad is not None and strict:
+            return [order_finding(K.MKINITCPIO_CONF, "MODULES", True)]
         lines[i] = f"{m.group(1)}{value}{m.group(5)}" + raw[len(body) :]
         ws.set(K.MKINITCPIO_CONF, "".join(lines), f"{why}: add {', '.join(added)}")
+        if bad is not None:
+            return [order_finding(K.MKINITCPIO_CONF, "MODULES", False)]
         return []
     eol = line_ending(main)
     sep = "" if main.endswith("\n") or not main else eol
@@ -236,12 +254,12 @@ def config_mkinitcpio(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
     return []
 
 
-def config_mkinitrd(ws: Workspace, modules: Sequence[str]) -> list[Finding]:
+def config_mkinitrd(ws: Workspace, modules: Sequence[str], strict: bool = True) -> list[Finding]:
     """Nash mkinitrd takes the modules on its command line (--with=M): no file."""
     return []
 
 
-CONFIGURE: dict[str, Callable[[Workspace, Sequence[str]], list[Finding]]] = {
+CONFIGURE: dict[str, Callable[[Workspace, Sequence[str], bool], list[Finding]]] = {
     "mkinitrd": config_mkinitrd,
     "dracut": config_dracut,
     "suse-mkinitrd": config_suse,
@@ -341,7 +359,7 @@ def plan_initrd(
     keep = future_images_keep_them(tool, tool_config or {})
     findings: list[Finding] = []
     if not (covered and keep):
-        findings = CONFIGURE[tool](ws, modules)
+        findings = CONFIGURE[tool](ws, modules, K.order_matters(kernel.version))
         if any(f.severity == ERROR for f in findings):
             return [], findings
     if covered:

@@ -21,7 +21,7 @@ from .edits import (
     Workspace,
     line_ending,
     merge_modules,
-    order_refusal,
+    order_finding,
     parse_modprobe,
     parse_module_line,
     split_lines,
@@ -124,7 +124,7 @@ def find_hook(lines: Sequence[str], hint: Optional[int] = None) -> Optional[int]
 
 
 def _edit_rc_sysinit(
-    facts: Facts, path: str, modules: Sequence[str], ws: Workspace
+    facts: Facts, path: str, modules: Sequence[str], ws: Workspace, strict: bool = True
 ) -> list[Finding]:
     text = ws.text(path)
     if text is None:
@@ -174,9 +174,13 @@ def _edit_rc_sysinit(
         hook + 1,
         line_ending(text),
         lead=("",),
+        strict=strict,
     )
     if merge.out_of_order is not None:
-        return [order_refusal(path, f"line {merge.out_of_order}")]
+        return [order_finding(path, f"line {merge.out_of_order}", True)]
+    notes = []
+    if merge.tolerated is not None:
+        notes.append(order_finding(path, f"line {merge.tolerated}", False))
     if merge.added:
         ws.set(
             path,
@@ -184,7 +188,7 @@ def _edit_rc_sysinit(
             f"load {', '.join(merge.added)} in the seed's order right after the "
             "/etc/rc.modules block of rc.sysinit",
         )
-    return []
+    return notes
 
 
 def _runs_sysconfig_modules(rc_sysinit: str) -> bool:
@@ -222,7 +226,9 @@ def _script_not_run(path: str, ws: Workspace) -> list[Finding]:
     ]
 
 
-def _edit_list_file(path: str, modules: Sequence[str], ws: Workspace) -> list[Finding]:
+def _edit_list_file(
+    path: str, modules: Sequence[str], ws: Workspace, strict: bool = True
+) -> list[Finding]:
     """rc.modules, sysconfig/modules, /etc/modules, modules-load.d: add missing names."""
     script = path in SCRIPT_FILES
     if script:
@@ -248,10 +254,13 @@ def _edit_list_file(path: str, modules: Sequence[str], ws: Workspace) -> list[Fi
         return []
     lines = split_lines(text)
     merge = merge_modules(
-        lines, modules, parse, fmt, range(len(lines)), len(lines), line_ending(text)
+        lines, modules, parse, fmt, range(len(lines)), len(lines), line_ending(text), strict=strict
     )
     if merge.out_of_order is not None:
-        return [order_refusal(path, f"line {merge.out_of_order}")]
+        return [order_finding(path, f"line {merge.out_of_order}", True)]
+    notes = []
+    if merge.tolerated is not None:
+        notes.append(order_finding(path, f"line {merge.tolerated}", False))
     mode = ws.mode(path)
     new_mode = None
     if script and mode is not None and not mode & 0o100:
@@ -263,13 +272,17 @@ def _edit_list_file(path: str, modules: Sequence[str], ws: Workspace) -> list[Fi
         whys.append(f"make {path} executable (mode {new_mode:04o}): it is run, not read")
     if whys:
         ws.set(path, "".join(merge.lines), "; ".join(whys), new_mode)
-    return []
+    return notes
 
 
 def plan_sysinit(
-    facts: Facts, choices: Choices, modules: Sequence[str], ws: Workspace
+    facts: Facts, choices: Choices, modules: Sequence[str], ws: Workspace, strict: bool = True
 ) -> list[Finding]:
-    """Plan the sysinit method into ``ws``; return refusals and notes."""
+    """Plan the sysinit method into ``ws``; return refusals and notes.
+
+    ``strict``: the kernel needs the seed's load order (2.4); otherwise an
+    existing list in another order is kept and completed (a warning).
+    """
     chosen = choices.sysinit_file or K.RC_SYSINIT
     if chosen not in K.SYSINIT_FILES:
         return [
@@ -312,5 +325,5 @@ def plan_sysinit(
     if not modules:
         return notes
     if chosen == K.RC_SYSINIT:
-        return _edit_rc_sysinit(facts, chosen, modules, ws) + notes
-    return _edit_list_file(chosen, modules, ws) + notes
+        return _edit_rc_sysinit(facts, chosen, modules, ws, strict) + notes
+    return _edit_list_file(chosen, modules, ws, strict) + notes
