@@ -8,13 +8,13 @@ import pytest
 
 from tests.plan_fixtures import (
     HOOK,
-    kernel,
     RC_HEAD,
     RC_SYSINIT,
     RC_TAIL,
     SEED_LINES,
     applied,
     facts,
+    kernel,
     sysinit,
 )
 from virtio_wizard.facts import Distro, Sysinit
