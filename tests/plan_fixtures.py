@@ -70,6 +70,8 @@ def facts(**kw: Any) -> Facts:
         "kernels": (kernel(),),
         "initrd_tool": "mkinitrd",
         "sysinit": Sysinit(hook_line=HOOK),
+        # rc.sysinit runs /etc/rc.modules and the /etc/sysconfig/modules loop.
+        "module_loaders": ("rc.modules", "sysconfig-modules"),
     }
     base.update(kw)
     return Facts(**base)

@@ -19,7 +19,7 @@ from tests.plan_fixtures import (
 )
 from virtio_wizard.facts import Distro, Sysinit
 from virtio_wizard.plan import GuestFiles
-from virtio_wizard.plan.sysinit import find_hook, recommended_file
+from virtio_wizard.plan.sysinit import find_hook, offered_files, recommended_file
 
 RC = "/etc/rc.d/rc.sysinit"
 
@@ -261,17 +261,33 @@ def test_complete_but_not_executable_rc_modules_gets_a_mode_only_edit():
     assert again.steps == ()
 
 
+DEBIAN = facts(
+    distro=Distro("debian", "Debian GNU/Linux", "6.0.10", "debian"),
+    sysinit=None,
+    module_loaders=("etc-modules",),
+    initrd_tool="initramfs-tools",
+)
+FEDORA = facts(
+    distro=Distro("fedora", "Fedora", "19", "redhat"),
+    sysinit=None,
+    module_loaders=("systemd-modules-load",),
+    initrd_tool="dracut",
+)
+
+
 def test_etc_modules_appends_names():
     path = "/etc/modules"
     text = "# /etc/modules: kernel modules to load at boot time.\nloop\n"
-    (step,) = sysinit({path: text.encode()}, sysinit_file=path).steps
+    (step,) = sysinit({path: text.encode()}, DEBIAN, sysinit_file=path).steps
     assert step.new_text == text + "virtio\nvirtio_net\nvirtio_pci\n"
     assert step.mode is None
 
 
 def test_modules_load_d_is_created_0644():
     path = "/etc/modules-load.d/virtio.conf"
-    (step,) = sysinit({path: None}, sysinit_file=path, block=True, boot_disk="emulated").steps
+    (step,) = sysinit(
+        {path: None}, FEDORA, sysinit_file=path, block=True, boot_disk="emulated"
+    ).steps
     assert step.mode == 0o644
     assert step.new_text.splitlines()[1:] == [
         "virtio",
@@ -340,3 +356,51 @@ def test_drivers_that_come_by_themselves_still_get_the_seeds_lines_with_a_note()
     )
     again = sysinit({RC: (edit.new_text or "").encode()}, f)
     assert again.steps == ()
+
+
+# ---- only files the guest reads at boot (issue 14; issue 10 item 8) ------------------
+
+
+@pytest.mark.parametrize(
+    "f, offered",
+    [
+        (
+            facts(
+                distro=Distro("rhel", "RHEL ES", "3.9", "redhat"), module_loaders=("rc.modules",)
+            ),
+            [RC, "/etc/rc.modules"],
+        ),
+        (facts(), [RC, "/etc/rc.modules", "/etc/sysconfig/modules/virtio.modules"]),
+        (DEBIAN, ["/etc/modules"]),
+        (FEDORA, ["/etc/modules-load.d/virtio.conf"]),
+        (facts(distro=Distro(), sysinit=None, module_loaders=()), []),
+    ],
+)
+def test_offered_files_are_the_ones_the_guest_reads(f, offered):
+    assert list(offered_files(f)) == offered
+
+
+@pytest.mark.parametrize("path", ["/etc/modules", "/etc/modules-load.d/virtio.conf"])
+def test_a_file_rhel5_never_reads_is_refused(path):
+    """``--sysinit-file /etc/modules`` on RHEL 5 used to be accepted and 'verified'."""
+    p = sysinit({path: None, RC: RC_SYSINIT.encode()}, sysinit_file=path)
+    assert p.refused and p.steps == ()
+    (f,) = p.refusals
+    assert f.id == "sysinit-file-not-run"
+    assert f.message.startswith(f"{path} is not read at boot on this guest")
+    assert "/etc/sysconfig/modules/virtio.modules" in f.fix
+
+
+def test_rhel3_offers_no_sysconfig_modules_and_refuses_it():
+    rhel3 = facts(
+        distro=Distro("rhel", "RHEL ES", "3.9", "redhat"),
+        module_loaders=("rc.modules",),
+        kernels=(kernel("2.4.21-58.EL"),),
+    )
+    path = "/etc/sysconfig/modules/virtio.modules"
+    p = sysinit({path: None, RC: RC_SYSINIT.encode()}, rhel3, sysinit_file=path)
+    assert [f.id for f in p.refusals] == ["sysinit-file-not-run"]
+    ok = sysinit(
+        {"/etc/rc.modules": None, RC: RC_SYSINIT.encode()}, rhel3, sysinit_file="/etc/rc.modules"
+    )
+    assert not ok.refused

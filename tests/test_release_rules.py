@@ -68,3 +68,33 @@ def test_debian12_out_of_order_list_plans_cleanly(fixture_target):
     # The user's two lines stay as they were; the missing ones go in around them.
     assert listed == ["virtio", "virtio_ring", "virtio_net", "virtio_pci", "virtio_blk"]
     assert any(s.kind == "command" for s in p.steps)
+
+
+# ---- sysinit: only files the guest reads ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, loaders",
+    [
+        ("rhel39", ("rc.modules",)),
+        ("rhel5ga", ("rc.modules", "sysconfig-modules")),
+        ("debian12", ("etc-modules",)),
+        ("arch", ()),
+    ],
+)
+def test_module_loaders_from_the_files_present(fixture_target, name, loaders):
+    assert detect(fixture_target(name), read_initrds=False).module_loaders == loaders
+
+
+def test_rhel39_etc_modules_is_refused_and_rc_modules_planned(fixture_target):
+    from virtio_wizard.plan import Choices, make_plan
+
+    target = fixture_target("rhel39")
+    facts = detect(target, read_initrds=False)
+    for path in ("/etc/modules", "/etc/modules-load.d/virtio.conf"):
+        p = make_plan(target, facts, Choices(method="sysinit", block=False, sysinit_file=path))
+        assert [f.id for f in p.refusals] == ["sysinit-file-not-run"]
+    ok = make_plan(
+        target, facts, Choices(method="sysinit", block=False, sysinit_file="/etc/rc.modules")
+    )
+    assert not ok.refused

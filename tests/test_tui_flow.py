@@ -994,3 +994,44 @@ async def test_footer_hides_keys_that_do_nothing(rhel):
         assert "Apply" not in footer_text(nothing)
         await press(pilot, "a", "enter")
         assert isinstance(nothing.screen, PreviewScreen)
+
+
+# ---- Drivers: only files the guest reads (issue 14) ---------------------------------
+
+
+def _sysinit_radios(app) -> list[str]:
+    from textual.widgets import RadioButton
+
+    radio_set = app.screen.query_one("#sysinit-file")
+    return [str(b.label).split(" (")[0] for b in radio_set.query(RadioButton)]
+
+
+@aio
+async def test_drivers_offers_only_files_rhel5_reads(rhel):
+    app = make_app(rhel, label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        assert _sysinit_radios(app) == [
+            "/etc/rc.d/rc.sysinit",
+            "/etc/rc.modules",
+            "/etc/sysconfig/modules/virtio.modules",
+        ]
+        assert "/etc/modules\n" not in screen_text(app) + "\n"
+
+
+@aio
+async def test_drivers_offers_only_files_debian_reads():
+    app = make_app(open_demo("debian12"), label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        assert _sysinit_radios(app) == ["/etc/modules", "/etc/modules-load.d/virtio.conf"]
+        assert "rc.sysinit" not in " ".join(_sysinit_radios(app))
+
+
+@aio
+async def test_drivers_offers_only_files_rhel3_reads():
+    """RHEL 3's rc.sysinit runs only /etc/rc.modules: no /etc/modules, no modules-load.d."""
+    app = make_app(open_demo("rhel39"), label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_drivers(pilot, "sysinit")
+        assert _sysinit_radios(app) == ["/etc/rc.d/rc.sysinit", "/etc/rc.modules"]

@@ -844,6 +844,35 @@ def _os_message(exc: OSError) -> str:
 _RUNTIME_REFS = ("cmdline", "swaps", "mtab")
 
 
+def _verify_sysinit(facts: Any, chosen: Optional[str], wanted: tuple[str, ...]) -> str:
+    """Does the chosen file list the modules, and does the guest read it at boot?
+
+    Listing them is not enough: a file the guest's init never reads (an
+    rc.sysinit without its /etc/rc.modules block, /etc/modules on RHEL) would
+    load nothing, so the file must still be one ``offered_files`` finds read.
+    """
+    from . import knowledge as kn
+    from .plan.sysinit import offered_files
+
+    path = chosen or kn.RC_SYSINIT
+    readers = offered_files(facts)
+    mlist = next((ml for ml in facts.module_lists if ml.file == path), None)
+    if path == kn.RC_SYSINIT and mlist is None:
+        # Detection names rc.sysinit by the path it found (/etc/rc.sysinit link).
+        mlist = next((ml for ml in facts.module_lists if ml.kind == "rc.sysinit"), None)
+    listed = mlist is not None and {kn.canonical_module(e.module) for e in mlist.entries} >= set(
+        wanted
+    )
+    if not listed:
+        return f"{path} does not list all of {', '.join(wanted)} yet"
+    if path not in readers:
+        return (
+            f"{path} lists {', '.join(wanted)}, but nothing on this guest reads it at boot: "
+            "the drivers will not load from it"
+        )
+    return f"{path} now loads {', '.join(wanted)} at boot ({readers[path]})"
+
+
 def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str]:
     """Detect again and say what changed and what is left to do.
 
@@ -872,11 +901,7 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
             else:
                 lines.append(f"the initrd of {kernel.version} now holds {', '.join(wanted)}")
     if choices.method == "sysinit" and wanted:
-        lists = [ml for ml in facts.module_lists if {e.module for e in ml.entries} >= set(wanted)]
-        if lists:
-            lines.append(f"{lists[0].file} now loads {', '.join(wanted)} at boot")
-        else:
-            lines.append(f"no module list loads all of {', '.join(wanted)} yet")
+        lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
     legacy = [
         r
         for r in facts.disk_refs

@@ -233,6 +233,12 @@ class Facts:
     #: Extra detail of the initrd tool's setup, e.g. {"MODULES": "dep"}.
     initrd_tool_config: dict[str, str] = field(default_factory=dict)
     sysinit: Optional[Sysinit] = None
+    #: What loads modules at boot on this guest, from the files present:
+    #: ``rc.modules`` (rc.sysinit's /etc/rc.modules block), ``sysconfig-modules``
+    #: (rc.sysinit runs /etc/sysconfig/modules/*.modules), ``systemd-modules-load``,
+    #: ``etc-modules`` (Debian's /etc/modules reader: kmod/module-init-tools
+    #: init script or systemd's modules-load.d/modules.conf link).
+    module_loaders: tuple[str, ...] = ()
     module_lists: tuple[ModuleList, ...] = ()
     unreadable: tuple[Unreadable, ...] = ()
     #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).

@@ -80,6 +80,7 @@ def detect(
     tool, tool_config = initrd_tool.detect_initrd_tool(target, found_distro, problems=problems)
     step("reading the sysinit script and module lists")
     found_sysinit = sysinit.detect_sysinit(target, problems=problems)
+    loaders = sysinit.detect_module_loaders(target, problems=problems)
     lists = modlists.detect_module_lists(target, problems=problems)
 
     facts = Facts(
@@ -95,6 +96,7 @@ def detect(
         initrd_tool=tool,
         initrd_tool_config=dict(tool_config),
         sysinit=found_sysinit,
+        module_loaders=loaders,
         module_lists=tuple(lists),
         unreadable=_unique(problems),
     )

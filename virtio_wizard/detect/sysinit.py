@@ -24,7 +24,13 @@ from ._read import read_guest_text
 if TYPE_CHECKING:
     from ..target import Target
 
-__all__ = ["detect_sysinit", "find_hook_line", "modprobe_module", "SYSINIT_PATHS"]
+__all__ = [
+    "detect_sysinit",
+    "detect_module_loaders",
+    "find_hook_line",
+    "modprobe_module",
+    "SYSINIT_PATHS",
+]
 
 Problems = Optional[list[Unreadable]]
 
@@ -107,3 +113,45 @@ def detect_sysinit(target: Target, problems: Problems = None) -> Optional[Sysini
             if name is not None and canonical_module(name) in VIRTIO_MODULE_NAMES:
                 modprobes.append(line.strip())
     return Sysinit(file=path, hook_line=hook, modprobes=tuple(modprobes))
+
+
+#: systemd's module loader (its presence means modules-load.d is read at boot).
+MODULES_LOAD_BINARIES: tuple[str, ...] = (
+    "/usr/lib/systemd/systemd-modules-load",
+    "/lib/systemd/systemd-modules-load",
+)
+#: Debian's sysvinit readers of /etc/modules (kmod, then module-init-tools).
+ETC_MODULES_SCRIPTS: tuple[str, ...] = ("/etc/init.d/kmod", "/etc/init.d/module-init-tools")
+
+
+def detect_module_loaders(target: Target, problems: Problems = None) -> tuple[str, ...]:
+    """Which boot-time module loaders this guest has, from what is installed.
+
+    A file offered for the sysinit method must be one the guest reads at
+    boot; this is the evidence (the release fills the gaps, see
+    ``plan.sysinit.offered_files``). rc.sysinit is read for its
+    ``/etc/rc.modules`` block and its ``/etc/sysconfig/modules/*.modules``
+    loop (RHEL 5+); systemd-modules-load reads ``modules-load.d``; Debian reads
+    ``/etc/modules`` from an init script or through
+    ``/etc/modules-load.d/modules.conf -> ../modules``.
+    """
+    found: list[str] = []
+    path = next((p for p in SYSINIT_PATHS if target.exists(p)), None)
+    if path is not None:
+        text = read_guest_text(target, path, problems)
+        if text is not None:
+            if find_hook_line(text.splitlines()) is not None:
+                found.append("rc.modules")
+            if "/etc/sysconfig/modules/" in text:
+                found.append("sysconfig-modules")
+    systemd = any(target.is_file(p) for p in MODULES_LOAD_BINARIES)
+    if systemd:
+        found.append("systemd-modules-load")
+    link = "/etc/modules-load.d/modules.conf"
+    try:
+        linked = target.is_symlink(link) and target.resolve(link) == "/etc/modules"
+    except OSError:
+        linked = False
+    if any(target.is_file(p) for p in ETC_MODULES_SCRIPTS) or linked:
+        found.append("etc-modules")
+    return tuple(found)

@@ -28,7 +28,14 @@ from .edits import (
 )
 from .model import Choices
 
-__all__ = ["plan_sysinit", "recommended_file", "find_hook", "ORDER_TEXT"]
+__all__ = [
+    "plan_sysinit",
+    "recommended_file",
+    "recommended_for",
+    "offered_files",
+    "find_hook",
+    "ORDER_TEXT",
+]
 
 SYSTEMD_MODULES_LOAD = "modules-load.d(5) (systemd-modules-load)"
 RHEL5_SYSCONFIG_MODULES = (
@@ -71,8 +78,85 @@ def recommended_file(distro: Distro) -> Optional[str]:
     return K.MODULES_LOAD_D
 
 
-def _recommendation_note(distro: Distro, chosen: str) -> list[Finding]:
-    rec = recommended_file(distro)
+def _systemd_release(distro: Distro) -> bool:
+    """Releases whose init is systemd (so modules-load.d is read at boot).
+
+    Fedora 15+, RHEL and rebuilds 7+, SUSE 12+, Debian 8+, Ubuntu 15.04+, Arch.
+    """
+    parts = K.version_tuple(distro.version)
+    major = parts[0] if parts else None
+    if distro.family == "arch" or distro.id == "arch":
+        return True
+    if major is None:
+        return False
+    if distro.id == "fedora":
+        return major >= 15
+    if distro.id in K.RHEL_LIKE_IDS:
+        return major >= 7
+    if distro.family == "suse":
+        return major >= 12
+    if distro.id == "ubuntu":
+        return tuple(parts[:2]) >= (15, 4)
+    if distro.id == "debian":
+        return major >= 8
+    return False
+
+
+def offered_files(facts: Facts) -> dict[str, str]:
+    """The sysinit-method files this guest reads at boot, each with how it is read.
+
+    Only these are offered (TUI) and accepted (plan): a file the guest's init
+    never reads would leave the drivers unloaded while everything said they
+    load. Evidence first (``facts.module_loaders``: rc.sysinit's blocks,
+    systemd-modules-load, Debian's /etc/modules reader), the release where the
+    files cannot tell (an offline root without the binaries). RHEL 3 offers
+    rc.sysinit and /etc/rc.modules only; RHEL 5/6 add sysconfig/modules;
+    systemd releases modules-load.d; Debian and Ubuntu /etc/modules.
+    """
+    loaders = set(facts.module_loaders)
+    hooked = facts.sysinit is not None and facts.sysinit.hook_line is not None
+    out: dict[str, str] = {}
+    if hooked or "rc.modules" in loaders:
+        out[K.RC_SYSINIT] = "read at boot: the guide's edit after the /etc/rc.modules block"
+        out[K.RC_MODULES] = "run by rc.sysinit's /etc/rc.modules block (#!/bin/sh, mode 0755)"
+    if "sysconfig-modules" in loaders:
+        out[K.SYSCONFIG_MODULES] = "run by rc.sysinit's /etc/sysconfig/modules loop (mode 0755)"
+    if facts.distro.family == "debian" or "etc-modules" in loaders:
+        out[K.ETC_MODULES] = "one module per line, read at boot (kmod / systemd-modules-load)"
+    if "systemd-modules-load" in loaders or _systemd_release(facts.distro):
+        out[K.MODULES_LOAD_D] = "one module per line, read by systemd-modules-load"
+    return out
+
+
+def recommended_for(facts: Facts) -> Optional[str]:
+    """The cleaner file for this guest, only if the guest reads it; else None."""
+    rec = recommended_file(facts.distro)
+    return rec if rec in offered_files(facts) else None
+
+
+def _not_read(facts: Facts, chosen: str) -> list[Finding]:
+    """Refuse a file the guest's init never reads (issue 10 item 8, issue 14)."""
+    offered = offered_files(facts)
+    if chosen in offered:
+        return []
+    name = " ".join(p for p in (facts.distro.name or facts.distro.id, facts.distro.version) if p)
+    choices = ", ".join(offered) if offered else "none: use --method initrd"
+    return [
+        Finding(
+            "sysinit-file-not-run",
+            ERROR,
+            f"{chosen} is not read at boot on this guest ({name or 'unknown release'}), so "
+            "modules listed there would never load although the plan would say they do.",
+            f"Choose a file this guest reads at boot with --sysinit-file ({choices}), "
+            "or use --method initrd.",
+            K.SEED_SYSINIT,
+        )
+    ]
+
+
+def _recommendation_note(facts: Facts, chosen: str) -> list[Finding]:
+    distro = facts.distro
+    rec = recommended_for(facts)
     if rec is None or rec == chosen:
         return []
     source = {
@@ -305,7 +389,12 @@ def plan_sysinit(
                 K.SEED_SYSINIT,
             )
         ]
-    notes = _recommendation_note(facts.distro, chosen)
+    if chosen != K.RC_SYSINIT:
+        # rc.sysinit itself has its own refusals (no file, no block) below.
+        refused = _not_read(facts, chosen)
+        if refused:
+            return refused
+    notes = _recommendation_note(facts, chosen)
     if facts.drivers_auto and modules:
         # The seed lists these releases as loading the drivers by themselves,
         # yet its own sysinit procedure is written for RHEL 3.9: the lines are

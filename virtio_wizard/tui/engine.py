@@ -57,15 +57,16 @@ class Engine:
         return tuple(modules_for(block, net))
 
     def recommended_sysinit_file(self, facts: Facts) -> Optional[str]:
-        """The cleaner module-loading file for the guest's distro, or None."""
-        from ..plan.sysinit import recommended_file
+        """The cleaner module-loading file for this guest (one it reads), or None."""
+        from ..plan.sysinit import recommended_for
 
-        return recommended_file(facts.distro)
+        return recommended_for(facts)
 
-    def sysinit_files(self) -> dict[str, str]:
-        from ..knowledge import SYSINIT_FILES
+    def sysinit_files(self, facts: Facts) -> dict[str, str]:
+        """The files this guest reads at boot, each with how (the core decides)."""
+        from ..plan.sysinit import offered_files
 
-        return dict(SYSINIT_FILES)
+        return offered_files(facts)
 
     def command_line(self, step) -> str:
         """The exact command line of a command step, as the preview prints it."""

@@ -73,7 +73,7 @@ class DriversScreen(StepScreen):
             yield Static(id="modules")
             if c.method == "sysinit":
                 yield Static(Text("File to load them from", style="bold"))
-                files = self.engine.sysinit_files()
+                files = self.engine.sysinit_files(self.facts)
                 chosen = c.sysinit_file or next(iter(files), None)
                 best = self.engine.recommended_sysinit_file(self.facts)
                 with Choice(id="sysinit-file"):
@@ -124,7 +124,7 @@ class DriversScreen(StepScreen):
         data["fix_disk_names"] = self.query_one("#fix-names", Checkbox).value
         data["use_uuid"] = self.query_one("#use-uuid", Checkbox).value
         if self.choices.method == "sysinit":
-            files = list(self.engine.sysinit_files())
+            files = list(self.engine.sysinit_files(self.facts))
             idx = self._pressed_index("sysinit-file")
             data["sysinit_file"] = files[idx] if idx is not None else None
         if self.facts.kernels:
@@ -178,7 +178,7 @@ class DriversScreen(StepScreen):
             return
         self.choices = choices
         if choices.method == "sysinit":
-            files = self.engine.sysinit_files()
+            files = self.engine.sysinit_files(self.facts)
             path = choices.sysinit_file or next(iter(files), "")
             self.query_one("#sysinit-about", Static).update(
                 Text(f"{path}: {files.get(path, '')}", style="italic")
