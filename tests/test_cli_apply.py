@@ -55,9 +55,11 @@ def test_apply_yes_then_undo_yes_round_trip(rhel52: Path, capsys) -> None:
     before = tree_state(rhel52)
     assert main(["--root", str(rhel52), "apply", *SYSINIT, "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "1. edit /etc/rc.d/rc.sysinit" in out, "the preview comes first"
-    assert "[1/1] load virtio, virtio_net, virtio_pci" in out
+    assert "2. edit /etc/rc.d/rc.sysinit" in out, "the preview comes first"
+    assert "1. edit /etc/modprobe.conf" in out  # alias eth0 e1000 -> virtio_net
+    assert "[2/2] load virtio, virtio_net, virtio_pci" in out
     assert "done: wrote /etc/rc.d/rc.sysinit" in out
+    assert b"alias eth0 virtio_net" in (rhel52 / "etc/modprobe.conf").read_bytes()
     assert "`virtio-wizard undo` reverts this apply" in out
     assert "- next: power the guest off, switch the NIC model to virtio in the VM" in out
     assert b"modprobe virtio_net" in (rhel52 / "etc/rc.d/rc.sysinit").read_bytes()
@@ -65,7 +67,7 @@ def test_apply_yes_then_undo_yes_round_trip(rhel52: Path, capsys) -> None:
 
     assert main(["--root", str(rhel52), "undo", "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "changed:\n  /etc/rc.d/rc.sysinit\n" in out
+    assert "/etc/rc.d/rc.sysinit\n" in out and "/etc/modprobe.conf" in out
     assert "restored /etc/rc.d/rc.sysinit from /var/lib/virtio-wizard/backups/" in out
     assert tree_state(rhel52) == before
     assert main(["--root", str(rhel52), "undo", "--yes"]) == 0
@@ -96,7 +98,7 @@ def test_the_question_on_a_terminal(rhel52: Path, capsys, monkeypatch, answer, c
     monkeypatch.setattr("sys.stdin", Tty(answer))
     assert main(["--root", str(rhel52), "apply", *SYSINIT]) == code
     out = capsys.readouterr().out
-    assert f"Apply these 1 changes to guest root {rhel52}? [y/N] " in out
+    assert f"Apply these 2 changes to guest root {rhel52}? [y/N] " in out
     assert len(journals(rhel52)) == (1 if code == 0 else 0)
 
 

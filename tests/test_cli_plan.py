@@ -36,7 +36,10 @@ def test_rhel5_initrd_plan_prints_the_preview(capsys):
     )
     assert code == 0, err
     assert "mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk" in out
-    assert "1. back up /boot/initrd-2.6.18-8.el5.img to " in out
+    # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild (issue 13).
+    assert "1. edit /etc/modprobe.conf" in out
+    assert "+alias scsi_hostadapter virtio_blk" in out and "+alias eth0 virtio_net" in out
+    assert "2. back up /boot/initrd-2.6.18-8.el5.img to " in out
     assert "edit /etc/fstab" in out
     assert err == ""
 
@@ -60,9 +63,10 @@ def test_json_and_output_file_hold_the_same_plan(capsys, tmp_path):
     data = json.loads(out)
     assert data["schema"] == "virtio-wizard/plan/1"
     assert data["modules"] == ["virtio", "virtio_ring", "virtio_blk", "virtio_pci"]
-    assert [s["kind"] for s in data["steps"]][:2] == ["backup", "command"]
+    assert [s["kind"] for s in data["steps"]][:3] == ["edit", "backup", "command"]
+    assert data["steps"][0]["path"] == "/etc/modprobe.conf"
     assert json.loads(saved.read_text()) == data
-    assert Plan.from_dict(data).steps[1].argv[0] == "mkinitrd"
+    assert Plan.from_dict(data).steps[2].argv[0] == "mkinitrd"
 
 
 def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):
@@ -107,10 +111,11 @@ def test_sysinit_with_emulated_boot_disk_edits_rc_sysinit(capsys):
         "--keep-disk-names",
     )
     assert code == 0
-    assert "1. edit /etc/rc.d/rc.sysinit" in out
+    assert "2. edit /etc/rc.d/rc.sysinit" in out
     assert "+modprobe virtio_ring" in out
     assert "[sysinit-recommended-file]" in out
-    assert "Steps (1):" in out
+    # 1. is /etc/modprobe.conf: alias eth0 8139cp -> virtio_net (net chosen).
+    assert "Steps (2):" in out and "1. edit /etc/modprobe.conf" in out
 
 
 def test_sysinit_with_emulated_boot_disk_leaves_the_names_by_default(capsys):
@@ -118,7 +123,8 @@ def test_sysinit_with_emulated_boot_disk_leaves_the_names_by_default(capsys):
     args = ["--root", root("rhel5ga"), "plan", "--method", "sysinit", "--drivers", "block,net"]
     code, out, err = run(capsys, *args, "--boot-disk", "emulated")
     assert code == 0, err
-    assert "Steps (1):" in out and "edit /etc/fstab" not in out
+    assert "Steps (2):" in out and "edit /etc/fstab" not in out
+    assert "edit /etc/modprobe.conf" in out  # alias eth0 -> virtio_net
     assert "[disk-names-boot-emulated]" in out
 
 

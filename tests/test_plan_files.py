@@ -28,7 +28,7 @@ def test_files_needed_per_method():
         )
     )
     sysinit = files_needed(f, Choices(method="sysinit", block=False))
-    assert sysinit == ["/etc/rc.d/rc.sysinit"]
+    assert sysinit == ["/etc/rc.d/rc.sysinit", "/etc/modprobe.conf"]
     initrd = files_needed(f, Choices(method="initrd"))
     assert initrd[:2] == [IMAGE + ".virtio.orig", IMAGE + ".virtio-wizard.bak"]
     assert initrd[-1] == "/etc/fstab" and "/proc/swaps" not in initrd
@@ -36,7 +36,8 @@ def test_files_needed_per_method():
     assert dracut[0] == "/etc/dracut.conf.d/virtio.conf"
     cpio = files_needed(facts(initrd_tool="mkinitcpio"), Choices(method="initrd"))
     assert "/etc/mkinitcpio.conf.d/" in cpio
-    assert files_needed(f, Choices(method="sysinit", block=False, sysinit_file="/x")) == []
+    odd = files_needed(f, Choices(method="sysinit", block=False, sysinit_file="/x"))
+    assert odd == ["/etc/modprobe.conf"]
 
 
 def test_backup_candidates_are_probes():

@@ -24,6 +24,7 @@ from .edits import Workspace
 from .files import GuestFiles, files_needed, is_probe, make_plan, read_files
 from .initrd import plan_initrd
 from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
+from .modprobe import plan_modprobe
 from .sysinit import plan_sysinit
 
 __all__ = [
@@ -176,6 +177,8 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if any(f.severity == ERROR for f in findings):
         return refused(findings, (), kernel.version)
     middle: list[Step] = []
+    # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild.
+    findings += plan_modprobe(facts, choices, kernel, ws)
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:

@@ -110,6 +110,11 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
             image = image_path(facts.initrd_tool, kernel)
             if image:
                 paths += backup_candidates(image)
+    kernel = _chosen_kernel(facts, choices)
+    if kernel is not None:
+        from .modprobe import modprobe_path
+
+        paths.append(modprobe_path(kernel.version))  # aliases: eth0, scsi_hostadapter, Xen
     if choices.fixes_disk_names:
         from ..detect.disks import DISK_CONFIG_FILES
 

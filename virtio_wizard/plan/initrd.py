@@ -363,11 +363,22 @@ def plan_initrd(
         if any(f.severity == ERROR for f in findings):
             return [], findings
     if covered:
-        later = (
-            "images built later get them too."
-            if keep or tool == "mkinitrd"
-            else "the config names them so images built later keep them."
-        )
+        if tool == "mkinitrd":
+            from .modprobe import modprobe_path, persists_in_nash
+
+            conf = modprobe_path(kernel.version)
+            later = (
+                f"{conf}'s alias scsi_hostadapter virtio_blk puts them in images built later "
+                "(a kernel update runs mkinitrd without --with)."
+                if persists_in_nash(ws, kernel)
+                else f"an image a kernel update builds will lack them unless {conf} names "
+                "virtio_blk as scsi_hostadapter (nash mkinitrd has no other config); the "
+                "initrd method with the boot disk on virtio writes that alias."
+            )
+        elif keep:
+            later = "images built later get them too."
+        else:
+            later = "the config names them so images built later keep them."
         findings.append(
             Finding(
                 "initrd-already-has-virtio",
