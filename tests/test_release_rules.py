@@ -98,3 +98,55 @@ def test_rhel39_etc_modules_is_refused_and_rc_modules_planned(fixture_target):
         target, facts, Choices(method="sysinit", block=False, sysinit_file="/etc/rc.modules")
     )
     assert not ok.refused
+
+
+# ---- RHEL 3.9 with and without the package, each variant, modules.dep ---------------
+
+
+def test_rhel39_without_the_package_gets_only_the_package_fix(fixture_target):
+    facts = detect(fixture_target("rhel39-nopkg"), read_initrds=False)
+    found = check(facts)
+    (k,) = [f for f in found if f.id == "kernel-no-virtio"]
+    assert k.severity == "error"
+    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in k.fix
+    assert "2.6.27" not in k.fix
+    assert "drivers-automatic" not in _ids(found)
+    assert "package-arch" in _ids(found)
+
+
+def test_rhel39_amd_variant_is_named(fixture_target):
+    facts = detect(fixture_target("rhel39-amd"), read_initrds=False)
+    assert facts.cpu.kernel_variant == "x86_64"
+    (pa,) = [f for f in check(facts) if f.id == "package-arch"]
+    assert "x86_64" in pa.message
+
+
+@pytest.mark.parametrize("name", ["rhel39", "rhel39-amd", "rhel5ga", "debian12", "rhel39-nopkg"])
+def test_modules_dep_missing_not_raised(fixture_target, name):
+    facts = detect(fixture_target(name), read_initrds=False)
+    assert "modules-dep-missing" not in _ids(check(facts))
+
+
+def test_modules_without_modules_dep_entries(fixture_target):
+    """The package's files are there, depmod never ran: modprobe cannot load them."""
+    from virtio_wizard.plan import Choices, make_plan
+
+    target = fixture_target("rhel39-nodep")
+    facts = detect(target, read_initrds=False)
+    kernel = facts.default_kernel()
+    assert kernel.virtio["virtio_blk"] == "module"
+    assert kernel.virtio_unlisted == (
+        "virtio",
+        "virtio_ring",
+        "virtio_blk",
+        "virtio_net",
+        "virtio_pci",
+    )
+    (f,) = [f for f in check(facts) if f.id == "modules-dep-missing"]
+    assert f.severity == "warning" and "depmod -a 2.4.21-58.EL" in f.fix
+    for method in ("initrd", "sysinit"):
+        choices = Choices(method=method, block=method == "initrd", sysinit_file=None)
+        p = make_plan(target, facts, choices)
+        assert not p.refused, [x.message for x in p.refusals]
+        commands = [s.argv for s in p.steps if s.kind == "command"]
+        assert commands[0] == ("depmod", "-a", "2.4.21-58.EL")

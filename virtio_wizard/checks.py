@@ -30,6 +30,7 @@ __all__ = [
     "check_initrd_unreadable",
     "check_virtio_orig_initrd",
     "check_package_arch",
+    "check_modules_dep",
     "check_legacy_disk_names",
     "check_disk_names_unmapped",
     "check_module_order",
@@ -47,6 +48,8 @@ FINDING_IDS: dict[str, str] = {
     "initrd-missing-virtio": "The default kernel's initrd lacks virtio block modules (host-only).",
     "initrd-unreadable": "An initrd image exists but its contents could not be read.",
     "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
+    "modules-dep-missing": "Virtio module files exist but modules.dep does not list them: "
+    "modprobe cannot load them until depmod runs.",
     "package-arch": "RHEL 3 only: which virtio package fits the kernel variant (ia32e/x86_64).",
     "legacy-disk-names": "Guest files name disks /dev/hdX, /dev/sdX or by bus (by-id ata-...) "
     "that become /dev/vdX.",
@@ -375,6 +378,37 @@ def check_virtio_orig_initrd(facts: Facts) -> list[Finding]:
                 "another initrd, load the drivers from rc.sysinit or rebuild it with "
                 "the virtio modules.",
                 kn.SEED_ORIG,
+            )
+        )
+    return out
+
+
+def check_modules_dep(facts: Facts) -> list[Finding]:
+    """Module files modprobe cannot find: ``modules.dep`` does not list them.
+
+    A file alone is not "has the module": modprobe (and nash mkinitrd) find
+    modules through ``modules.dep``, so a package installed without depmod
+    makes the sysinit lines fail silently and mkinitrd miss them. One finding
+    per kernel; a warning for the default kernel, a note for the others.
+    """
+    default = facts.default_kernel()
+    out = []
+    for kernel in facts.kernels:
+        if not kernel.virtio_unlisted:
+            continue
+        is_default = default is not None and kernel.version == default.version
+        argv = ["depmod", "-a", kernel.version]
+        out.append(
+            Finding(
+                "modules-dep-missing",
+                WARNING if is_default else INFO,
+                f"Kernel {kernel.version} has module files for "
+                f"{_names(kernel.virtio_unlisted)}, but its modules.dep does not list them: "
+                "modprobe cannot load them (the sysinit lines would fail silently and "
+                "mkinitrd would not find them).",
+                f"Run {shlex.join(argv)} in the guest; the plan does it before anything "
+                "loads or packs the modules, where the guest can run commands.",
+                "modprobe(8), depmod(8), modules.dep(5)",
             )
         )
     return out
@@ -714,6 +748,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_initrd_unreadable,
     check_virtio_orig_initrd,
     check_package_arch,
+    check_modules_dep,
     check_legacy_disk_names,
     check_disk_names_unmapped,
     check_module_order,

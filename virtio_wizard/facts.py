@@ -119,6 +119,9 @@ class Kernel:
     virtio_orig: Optional[str] = None
     #: Where the answers in ``virtio`` came from (config, modules dir, sysfs).
     virtio_sources: tuple[str, ...] = ()
+    #: Modules answered ``module`` whose module tree has a ``modules.dep`` that
+    #: does not list them (installed without depmod): modprobe cannot load them.
+    virtio_unlisted: tuple[str, ...] = ()
 
     def supports(self, module: str) -> bool:
         """True when the kernel has ``module`` as a module or built in."""

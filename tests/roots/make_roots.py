@@ -400,8 +400,18 @@ def base_tree(r: Root, *, usrmerge: bool = False, bits: int = 64) -> None:
 # ---- the roots -------------------------------------------------------------------------
 
 
-def rhel39() -> None:
-    r = Root("rhel39")
+RHEL3_VIRTIO_O = ("virtio.o", "virtio_ring.o", "virtio_pci.o", "virtio_blk.o", "virtio_net.o")
+
+
+def rhel39(
+    name: str = "rhel39", variant: str = "ia32e", package: bool = True, depmod: bool = True
+) -> None:
+    """RHEL 3.9: a 2.4.21 kernel of one variant; virtio only from the virtio package.
+
+    ``package``: the virtio (kmod) package is installed (its .o files under
+    extra/); ``depmod``: its %post ran depmod, so modules.dep lists them.
+    """
+    r = Root(name)
     kver = "2.4.21-58.EL"
     base_tree(r)
     r.files(
@@ -424,10 +434,10 @@ def rhel39() -> None:
             "/etc/modules.conf": "alias eth0 e1000\nalias usb-controller usb-uhci\n",
             "/var/log/rpmpkgs": (
                 "glibc-2.3.2-95.50.x86_64.rpm\n"
-                f"kernel-{kver}.ia32e.rpm\n"
+                f"kernel-{kver}.{variant}.rpm\n"
                 "kernel-utils-2.4-8.37.15.x86_64.rpm\n"
                 "mkinitrd-3.5.13.9-2.x86_64.rpm\n"
-                "virtio-0.1-5.ia32e.rpm\n"
+                + (f"virtio-0.1-5.{variant}.rpm\n" if package else "")
             ),
             f"/boot/config-{kver}": config("x86_64", {}, ["CONFIG_MPSC=y", "CONFIG_SMP=y"]),
             f"/boot/vmlinuz-{kver}": b"\0" * 64,
@@ -446,20 +456,22 @@ def rhel39() -> None:
     )
     r.file("/etc/rc.d/rc.sysinit", rc_sysinit(3, 442, 1010, latin1=True), 0o755)
     r.file("/sbin/mkinitrd", nash_mkinitrd("3.5.13.9", latin1=True), 0o755)
-    r.modules(
-        kver,
-        [
-            "kernel/drivers/net/e1000/e1000.o",
-            "kernel/fs/ext3/ext3.o",
-            "kernel/fs/jbd/jbd.o",
-            "extra/virtio.o",
-            "extra/virtio_ring.o",
-            "extra/virtio_pci.o",
-            "extra/virtio_blk.o",
-            "extra/virtio_net.o",
-        ],
+    base = ["kernel/drivers/net/e1000/e1000.o", "kernel/fs/ext3/ext3.o", "kernel/fs/jbd/jbd.o"]
+    extra = [f"extra/{m}" for m in RHEL3_VIRTIO_O] if package else []
+    r.modules(kver, [*base, *extra])
+    # modutils' modules.dep: each module with the modules it needs.
+    needs = {"ext3.o": ["kernel/fs/jbd/jbd.o"], "virtio_ring.o": ["extra/virtio.o"],
+             "virtio_pci.o": ["extra/virtio_ring.o", "extra/virtio.o"],
+             "virtio_blk.o": ["extra/virtio_ring.o", "extra/virtio.o"],
+             "virtio_net.o": ["extra/virtio_ring.o", "extra/virtio.o"]}
+    listed = base + (extra if depmod else [])
+    dep = "".join(
+        f"/lib/modules/{kver}/{rel}:"
+        + "".join(f" /lib/modules/{kver}/{d}" for d in needs.get(rel.rsplit("/", 1)[-1], []))
+        + "\n\n"
+        for rel in listed
     )
-    r.file(f"/lib/modules/{kver}/modules.dep", "")
+    r.file(f"/lib/modules/{kver}/modules.dep", dep)
 
 
 def rhel48() -> None:
@@ -1322,6 +1334,9 @@ def hostile(base: str = HERE) -> None:
 
 ROOTS = {
     "rhel39": rhel39,
+    "rhel39-amd": lambda: rhel39("rhel39-amd", variant="x86_64"),
+    "rhel39-nopkg": lambda: rhel39("rhel39-nopkg", package=False),
+    "rhel39-nodep": lambda: rhel39("rhel39-nodep", depmod=False),
     "rhel48": rhel48,
     "rhel5ga": rhel5ga,
     "rhel53": rhel53,

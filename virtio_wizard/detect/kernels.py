@@ -233,6 +233,7 @@ def _kernel(
             orig = base + ".virtio.orig"
             break
     virtio, sources = _virtio_support(target, version, tree_paths, running, problems, configs)
+    unlisted = _not_in_modules_dep(target, tree_paths, virtio, problems)
     fmt = names = error = None
     if read_initrds and initrd is not None:
         fmt, names, error = _read_initrd(target, initrd, inspect)
@@ -248,6 +249,7 @@ def _kernel(
         virtio_scsi=virtio["virtio_scsi"],
         virtio_orig=orig,
         virtio_sources=sources,
+        virtio_unlisted=unlisted,
     )
 
 
@@ -409,6 +411,31 @@ def _dep_modules(target: Target, tree: str, problems: Optional[list[Unreadable]]
         if module not in found and target.is_file(rel if rel.startswith("/") else f"{tree}/{rel}"):
             found.add(module)
     return found
+
+
+def _not_in_modules_dep(
+    target: Target,
+    tree_paths: tuple[str, ...],
+    answers: dict[str, str],
+    problems: Optional[list[Unreadable]],
+) -> tuple[str, ...]:
+    """Modules answered ``module`` that the tree's ``modules.dep`` does not list.
+
+    "Has the module" must mean modprobe can load it: modprobe (and nash
+    mkinitrd, through ``modprobe --show-depends``) finds modules only through
+    ``modules.dep``, so a module file installed without ``depmod`` is as good
+    as missing (issue 14). A tree without any ``modules.dep`` is not judged:
+    nothing was ever run there to write one (fixture trees, a tree being
+    built), and the other findings cover it.
+    """
+    modules = [m for m in _REPORTED if answers.get(m) == MODULE]
+    trees = [t for t in tree_paths if target.is_file(f"{t}/modules.dep")]
+    if not modules or not trees:
+        return ()
+    listed: set[str] = set()
+    for tree in trees:
+        listed |= _dep_modules(target, tree, problems)
+    return tuple(m for m in modules if m not in listed)
 
 
 def _module_files(target: Target, tree: str) -> set[str]:

@@ -179,6 +179,17 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     middle: list[Step] = []
     # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild.
     findings += plan_modprobe(facts, choices, kernel, ws)
+    unlisted = [m for m in modules if m in kernel.virtio_unlisted]
+    if unlisted:
+        # modprobe and mkinitrd find modules only through modules.dep.
+        middle.append(
+            Step(
+                kind="command",
+                why=f"list {', '.join(unlisted)} in modules.dep of {kernel.version} "
+                "(installed without depmod): modprobe and mkinitrd find modules only there",
+                argv=("depmod", "-a", kernel.version),
+            )
+        )
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:
