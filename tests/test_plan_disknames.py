@@ -164,7 +164,8 @@ def test_one_edit_per_file_when_config_and_names_meet():
     path = "/etc/modules"
     text = "loop\n# root was /dev/hda1\n"
     refs = (ref(path, 2, "/dev/hda1", "/dev/vda1", context="fstab"),)
-    f = facts(kernels=READY.kernels, disk_refs=refs)
+    # A guest that reads /etc/modules at boot (Debian's kmod), so the file is offered.
+    f = facts(kernels=READY.kernels, disk_refs=refs, module_loaders=("etc-modules",))
     p = make(
         f,
         {path: text.encode()},
