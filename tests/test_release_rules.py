@@ -150,3 +150,65 @@ def test_modules_without_modules_dep_entries(fixture_target):
         assert not p.refused, [x.message for x in p.refusals]
         commands = [s.argv for s in p.steps if s.kind == "command"]
         assert commands[0] == ("depmod", "-a", "2.4.21-58.EL")
+
+
+# ---- network continuity and guests that came from Xen ------------------------------
+
+XEN_IDS = {"kudzu-first-boot", "mac-pinned", "xen-console", "xen-kernel", "defaultkernel-xen"}
+
+
+def test_xen_origin_rhel5_raises_each_finding(fixture_target):
+    found = check(detect(fixture_target("rhel5xen"), read_initrds=False))
+    by_id = {f.id: f for f in found}
+    assert set(by_id) >= XEN_IDS
+    assert "00:16:3e:5a:2b:01" in by_id["mac-pinned"].message
+    assert "00:16:3e:5a:2b:01" in by_id["mac-pinned"].fix
+    assert "chkconfig kudzu off" in by_id["kudzu-first-boot"].fix
+    assert "2.6.18-164.el5xen" in by_id["xen-kernel"].message
+    assert "2.6.18-164.el5" in by_id["defaultkernel-xen"].fix
+    assert "/etc/inittab:4 xvc0" in by_id["xen-console"].message
+    assert "/etc/securetty:2 xvc0" in by_id["xen-console"].message
+
+
+@pytest.mark.parametrize("name", ["rhel5ga", "rhel39", "debian12", "sles11", "rhel6"])
+def test_continuity_and_xen_findings_not_raised(fixture_target, name):
+    found = check(detect(fixture_target(name), read_initrds=False))
+    assert not XEN_IDS & set(_ids(found))
+
+
+def test_xen_origin_rhel5_plan_fixes_what_it_can(fixture_target):
+    from virtio_wizard.plan import Choices, make_plan
+
+    target = fixture_target("rhel5xen")
+    facts = detect(target, read_initrds=False)
+    p = make_plan(target, facts, Choices(method="initrd"))
+    assert not p.refused
+    assert p.kernel == "2.6.18-164.el5"
+    steps = {s.path: s for s in p.steps if s.kind == "edit"}
+    conf = steps["/etc/modprobe.conf"].new_text
+    assert "xen" not in conf and "alias eth0 virtio_net" in conf
+    assert conf.index("scsi_hostadapter virtio_blk") < conf.index("ata_piix")
+    assert "DEFAULTKERNEL=kernel\n" in steps["/etc/sysconfig/kernel"].new_text
+    assert {"xen-aliases", "defaultkernel-reset"} <= set(_ids(p.findings))
+    # The config edits come before the rebuild that reads them.
+    kinds = [s.kind for s in p.steps]
+    assert kinds.index("command") > max(
+        i
+        for i, s in enumerate(p.steps)
+        if s.path in ("/etc/modprobe.conf", "/etc/sysconfig/kernel")
+    )
+    # A Xen kernel is never prepared.
+    xen = make_plan(target, facts, Choices(method="initrd", kernel="2.6.18-164.el5xen"))
+    assert [f.id for f in xen.refusals] == ["kernel-xen"]
+    assert "--kernel 2.6.18-164.el5" in xen.refusals[0].fix
+
+
+def test_sles11_from_xen_strips_xen_initrd_modules(fixture_target):
+    from virtio_wizard.plan import Choices, make_plan
+
+    target = fixture_target("sles11xen")
+    p = make_plan(target, detect(target, read_initrds=False), Choices(method="initrd"))
+    (edit,) = [s for s in p.steps if s.path == "/etc/sysconfig/kernel"]
+    line = next(ln for ln in edit.new_text.splitlines() if ln.startswith("INITRD_MODULES="))
+    assert "xenblk" not in line and "xennet" not in line
+    assert "virtio_blk" in line and "drop Xen's xenblk, xennet" in edit.why

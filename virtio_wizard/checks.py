@@ -31,6 +31,8 @@ __all__ = [
     "check_virtio_orig_initrd",
     "check_package_arch",
     "check_modules_dep",
+    "check_network_continuity",
+    "check_xen_leftovers",
     "check_legacy_disk_names",
     "check_disk_names_unmapped",
     "check_module_order",
@@ -48,6 +50,14 @@ FINDING_IDS: dict[str, str] = {
     "initrd-missing-virtio": "The default kernel's initrd lacks virtio block modules (host-only).",
     "initrd-unreadable": "An initrd image exists but its contents could not be read.",
     "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
+    "kudzu-first-boot": "kudzu (RHEL 3-5) would reconfigure or disable eth0 when it sees the "
+    "virtio NIC at first boot.",
+    "mac-pinned": "HWADDR= or 70-persistent-net.rules pin the interface to a MAC the virtio NIC "
+    "must keep.",
+    "xen-console": "Xen consoles (xvc0/hvc0) in inittab, securetty or grub: no login there on KVM.",
+    "xen-kernel": "Xen paravirtual kernels are installed: they never get virtio and are left out.",
+    "defaultkernel-xen": "DEFAULTKERNEL=kernel-xen: the next kernel update boots a Xen kernel "
+    "again.",
     "modules-dep-missing": "Virtio module files exist but modules.dep does not list them: "
     "modprobe cannot load them until depmod runs.",
     "package-arch": "RHEL 3 only: which virtio package fits the kernel variant (ia32e/x86_64).",
@@ -414,6 +424,106 @@ def check_modules_dep(facts: Facts) -> list[Finding]:
     return out
 
 
+# ---- network continuity and Xen leftovers (virt-v2v) -----------------------------
+
+
+def check_network_continuity(facts: Facts) -> list[Finding]:
+    """kudzu at first boot, and interfaces pinned to a MAC (virt-v2v; issue 14).
+
+    kudzu is not changed by the wizard: disabling a service is a runlevel
+    link, outside the file edits that apply journals and undo restores; the
+    finding gives the exact commands instead.
+    """
+    c = facts.continuity
+    out = []
+    if c.kudzu:
+        out.append(
+            Finding(
+                "kudzu-first-boot",
+                WARNING,
+                "kudzu is enabled: at the first boot with the virtio NIC it sees new hardware "
+                "and asks at the console, reconfigures or disables eth0 (virt-v2v disables it).",
+                "The wizard does not change services; before switching, run in the guest "
+                "`chkconfig kudzu off` (turn it back on after the first good boot with "
+                "`chkconfig kudzu on` if you want hardware detection).",
+                kn.VIRT_V2V + " (unconfigure_kudzu)",
+            )
+        )
+    if c.pinned_macs:
+        pins = "; ".join(
+            f"{p.file}:{p.line} {p.about + ' ' if p.about else ''}{p.value}" for p in c.pinned_macs
+        )
+        macs = ", ".join(kn.unique(p.value for p in c.pinned_macs))
+        out.append(
+            Finding(
+                "mac-pinned",
+                WARNING,
+                f"The interface configuration is pinned to MAC {macs} ({pins}): a virtio NIC "
+                "with another MAC comes up as a new, unconfigured interface (eth1).",
+                f"Give the virtio NIC the same MAC ({macs}) in the VM definition: in libvirt, "
+                "change only <model type='virtio'/> and keep the interface's <mac address=...>.",
+                kn.VIRT_V2V + "; udev 70-persistent-net.rules; ifcfg HWADDR",
+            )
+        )
+    return out
+
+
+def check_xen_leftovers(facts: Facts) -> list[Finding]:
+    """A guest that came from Xen: Xen kernels, DEFAULTKERNEL=kernel-xen, Xen consoles."""
+    c = facts.continuity
+    out = []
+    xen = [k.version for k in facts.kernels if kn.is_xen_kernel(k.version)]
+    plain = [k.version for k in facts.kernels if not kn.is_xen_kernel(k.version)]
+    if xen:
+        out.append(
+            Finding(
+                "xen-kernel",
+                WARNING if not plain else INFO,
+                f"Xen paravirtual kernel{'s' if len(xen) > 1 else ''} {', '.join(xen)}: "
+                "they run only on Xen and never get virtio, so the wizard leaves them out.",
+                (
+                    f"Boot and prepare a non-Xen kernel ({', '.join(plain)})."
+                    if plain
+                    else "Install the distribution's non-Xen kernel package (kernel), then plan "
+                    "again."
+                ),
+                kn.VIRT_V2V + " (Xen PV-only kernels are skipped)",
+            )
+        )
+    pkg = c.default_kernel_pkg
+    if pkg is not None and pkg.value == "kernel-xen":
+        out.append(
+            Finding(
+                "defaultkernel-xen",
+                WARNING,
+                f"{pkg.file}:{pkg.line} says DEFAULTKERNEL=kernel-xen: the next kernel update "
+                "installs a Xen kernel and makes it grub's default, which does not boot on KVM.",
+                (
+                    "The plan resets it to DEFAULTKERNEL=kernel (a non-Xen kernel is installed: "
+                    f"{', '.join(plain)})."
+                    if plain
+                    else "Install the non-Xen kernel package first; then the plan resets it to "
+                    "DEFAULTKERNEL=kernel."
+                ),
+                kn.VIRT_V2V + " (configure_kernel: DEFAULTKERNEL, RHBZ#1176801)",
+            )
+        )
+    if c.xen_consoles:
+        where = "; ".join(f"{x.file}:{x.line} {x.about}" for x in c.xen_consoles)
+        out.append(
+            Finding(
+                "xen-console",
+                WARNING,
+                f"Xen console devices are configured ({where}): on KVM there is no xvc0, and "
+                "hvc0 is only there with a virtio console, so these gettys and logins are dead.",
+                "Change them to tty1 or ttyS0 (virt-v2v moves them to ttyS0) in /etc/inittab, "
+                "/etc/securetty and the grub console= argument.",
+                kn.VIRT_V2V + " (configure_console)",
+            )
+        )
+    return out
+
+
 # ---- CPU and package -----------------------------------------------------------
 
 
@@ -749,6 +859,8 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_virtio_orig_initrd,
     check_package_arch,
     check_modules_dep,
+    check_network_continuity,
+    check_xen_leftovers,
     check_legacy_disk_names,
     check_disk_names_unmapped,
     check_module_order,

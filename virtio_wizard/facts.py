@@ -25,6 +25,8 @@ __all__ = [
     "ModuleListEntry",
     "ModuleList",
     "Unreadable",
+    "GuestLine",
+    "Continuity",
     "Facts",
     "FactsError",
 ]
@@ -213,6 +215,36 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
+class GuestLine:
+    """One line of a guest file that matters, with what it says (a MAC, a tty, a value)."""
+
+    file: str
+    line: int
+    value: str
+    #: What the line is about: an interface name (eth0), a variable, a tty.
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """What decides whether the guest keeps its network and stops being a Xen guest.
+
+    Red Hat's kudzu reconfigures a new NIC at first boot; ``HWADDR=`` and
+    udev's persistent-net rules pin interface names to MACs; a guest that came
+    from Xen keeps ``DEFAULTKERNEL=kernel-xen`` and Xen consoles (virt-v2v).
+    """
+
+    #: kudzu is installed and started in a runlevel (``/etc/rc.d/rc[35].d/S*kudzu``).
+    kudzu: bool = False
+    #: ``HWADDR=`` in ifcfg-eth*, ``ATTR{address}==`` in 70-persistent-net.rules.
+    pinned_macs: tuple[GuestLine, ...] = ()
+    #: ``DEFAULTKERNEL=`` in /etc/sysconfig/kernel (value: the package name).
+    default_kernel_pkg: Optional[GuestLine] = None
+    #: xvc0/hvc0 consoles in /etc/inittab, /etc/securetty and grub's kernel lines.
+    xen_consoles: tuple[GuestLine, ...] = ()
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything detection knows about one guest."""
 
@@ -243,6 +275,7 @@ class Facts:
     #: init script or systemd's modules-load.d/modules.conf link).
     module_loaders: tuple[str, ...] = ()
     module_lists: tuple[ModuleList, ...] = ()
+    continuity: Continuity = field(default_factory=Continuity)
     unreadable: tuple[Unreadable, ...] = ()
     #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).
     not_linux: Optional[str] = None
@@ -258,15 +291,20 @@ class Facts:
         return None
 
     def default_kernel(self) -> Optional[Kernel]:
-        """The running kernel when known and installed, else the newest installed."""
+        """The running kernel when known and installed, else the newest installed.
+
+        A Xen paravirtual kernel is the answer only when no other is installed.
+        """
         running = self.kernel(self.running_kernel)
         if running is not None:
             return running
         if not self.kernels:
             return None
-        from .knowledge import kernel_sort_key
+        from .knowledge import is_xen_kernel, kernel_sort_key
 
-        return max(self.kernels, key=lambda k: kernel_sort_key(k.version))
+        # Xen paravirtual kernels never get virtio: left out while another exists.
+        plain = [k for k in self.kernels if not is_xen_kernel(k.version)]
+        return max(plain or self.kernels, key=lambda k: kernel_sort_key(k.version))
 
     # ---- JSON ------------------------------------------------------------
 
@@ -318,6 +356,10 @@ def _build(cls: Any, data: dict[str, Any]) -> Any:
                 "module_lists": (ModuleList,),
                 "entries": (ModuleListEntry,),
                 "unreadable": (Unreadable,),
+                "continuity": Continuity,
+                "pinned_macs": (GuestLine,),
+                "default_kernel_pkg": GuestLine,
+                "xen_consoles": (GuestLine,),
             }
         )
     kwargs: dict[str, Any] = {}

@@ -131,6 +131,18 @@ def order_matters(kernel_version: Optional[str]) -> bool:
     return parts[:2] < (2, 6)
 
 
+def is_xen_kernel(version: str) -> bool:
+    """A Xen paravirtual kernel (``2.6.18-128.el5xen``, ``2.6.16.60-0.21-xen``).
+
+    These run only as Xen guests and never get virtio (virt-v2v skips
+    ``ki_is_xen_pv_only_kernel``): they are named and left out.
+
+    >>> is_xen_kernel("2.6.18-128.el5xen"), is_xen_kernel("2.6.18-128.el5")
+    (True, False)
+    """
+    return "xen" in version.lower()
+
+
 # ---- when the drivers come by themselves (seed) -------------------------------
 
 #: RHEL major -> first minor release that loads the drivers by itself.

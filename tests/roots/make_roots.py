@@ -668,6 +668,64 @@ def rhel53() -> None:
     r.dir("/sys/bus/virtio/devices")
 
 
+def rhel5xen() -> None:
+    """RHEL 5.4 that came from Xen: a Xen kernel beside the plain one, Xen aliases,
+    DEFAULTKERNEL=kernel-xen, an xvc0 getty, kudzu on, eth0 pinned to its MAC."""
+    kver = "2.6.18-164.el5"
+    xver = kver + "xen"
+    r = _rhel5_family(
+        "rhel5xen",
+        "/etc/redhat-release",
+        "Red Hat Enterprise Linux Server release 5.4 (Tikanga)\n",
+        kver,
+    )
+    r.files(
+        {
+            "/etc/modprobe.conf": (
+                "alias eth0 xennet\nalias scsi_hostadapter xenblk\n"
+                "alias scsi_hostadapter1 ata_piix\n"
+            ),
+            "/etc/sysconfig/kernel": (
+                "# UPDATEDEFAULT specifies if new-kernel-pkg should make\n"
+                "# new kernels the default\nUPDATEDEFAULT=yes\n\n"
+                "# DEFAULTKERNEL specifies the default kernel package type\n"
+                "DEFAULTKERNEL=kernel-xen\n"
+            ),
+            "/etc/inittab": (
+                "id:3:initdefault:\nsi::sysinit:/etc/rc.d/rc.sysinit\n"
+                "1:2345:respawn:/sbin/mingetty tty1\n"
+                "co:2345:respawn:/sbin/agetty xvc0 9600 vt100-nav\n"
+            ),
+            "/etc/securetty": "console\nxvc0\ntty1\n",
+            "/etc/sysconfig/network-scripts/ifcfg-eth0": (
+                "DEVICE=eth0\nBOOTPROTO=dhcp\nHWADDR=00:16:3E:5A:2B:01\nONBOOT=yes\n"
+            ),
+            "/etc/rc.d/init.d/kudzu": "#!/bin/bash\n# kudzu: detects and configures new hardware\n",
+            f"/boot/config-{xver}": config("x86_64", {}, ["CONFIG_XEN=y"]),
+            f"/boot/vmlinuz-{xver}": b"\0" * 64,
+            f"/boot/initrd-{kver}.img": nash_initrd(
+                kver, ["ata_piix.ko", "jbd.ko", "ext3.ko", "dm-mod.ko"]
+            ),
+            f"/boot/initrd-{xver}.img": nash_initrd(
+                xver, ["xenblk.ko", "xennet.ko", "jbd.ko", "ext3.ko", "dm-mod.ko"]
+            ),
+        }
+    )
+    r.link("/etc/rc.d/rc3.d/S05kudzu", "../init.d/kudzu")
+    r.modules(xver, [*COMMON_KO_26, "kernel/drivers/xen/blkfront/xenblk.ko",
+                     "kernel/drivers/xen/netfront/xennet.ko"])
+
+
+def sles11xen() -> None:
+    """SLES 11 that came from Xen: INITRD_MODULES names Xen's block and net drivers."""
+    sles11("sles11xen")
+    path = os.path.join(HERE, "sles11xen", "etc/sysconfig/kernel")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text.replace('INITRD_MODULES="processor', 'INITRD_MODULES="xenblk xennet processor'))
+
+
 def centos5() -> None:
     kver = "2.6.18-128.el5"
     r = _rhel5_family("centos5", "/etc/centos-release", "CentOS release 5.3 (Final)\n", kver)
@@ -832,8 +890,8 @@ def fedora19() -> None:
     )
 
 
-def sles11() -> None:
-    r = Root("sles11")
+def sles11(name: str = "sles11") -> None:
+    r = Root(name)
     kver = "3.0.76-0.11-default"
     base_tree(r)
     disk = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001"
@@ -1342,6 +1400,8 @@ ROOTS = {
     "rhel53": rhel53,
     "rhel6": rhel6,
     "centos5": centos5,
+    "rhel5xen": rhel5xen,
+    "sles11xen": sles11xen,
     "fedora19": fedora19,
     "sles11": sles11,
     "debian6": debian6,

@@ -41,6 +41,7 @@ def detect(
     can show the rest at once. ``progress`` is called with a short phrase
     before each step.
     """
+    from . import continuity as continuity_mod
     from . import cpu, distro, initrd_tool, kernels, modlists, sysinit
     from . import devices as devices_mod
     from . import disks as disks_mod
@@ -82,6 +83,8 @@ def detect(
     found_sysinit = sysinit.detect_sysinit(target, problems=problems)
     loaders = sysinit.detect_module_loaders(target, problems=problems)
     lists = modlists.detect_module_lists(target, problems=problems)
+    step("reading network and Xen settings")
+    continuity = continuity_mod.detect_continuity(target, problems=problems)
 
     facts = Facts(
         target=info,
@@ -98,6 +101,7 @@ def detect(
         sysinit=found_sysinit,
         module_loaders=loaders,
         module_lists=tuple(lists),
+        continuity=continuity,
         unreadable=_unique(problems),
     )
     auto, reason = drivers_auto(facts)

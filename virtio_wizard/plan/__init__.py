@@ -26,6 +26,7 @@ from .initrd import plan_initrd
 from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
 from .modprobe import plan_modprobe
 from .sysinit import plan_sysinit
+from .xen import plan_defaultkernel, refuse_xen_kernel
 
 __all__ = [
     "plan",
@@ -172,6 +173,9 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     kernel, findings = choose_kernel(facts, choices)
     if kernel is None:
         return refused(findings)
+    xen = refuse_xen_kernel(facts, kernel)
+    if xen:
+        return refused(findings + xen, (), kernel.version)
     modules, notes = modules_to_load(facts, choices, kernel)
     findings += notes + refuse_renaming_emulated(choices)
     if any(f.severity == ERROR for f in findings):
@@ -179,6 +183,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     middle: list[Step] = []
     # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild.
     findings += plan_modprobe(facts, choices, kernel, ws)
+    findings += plan_defaultkernel(facts, kernel, ws)
     unlisted = [m for m in modules if m in kernel.virtio_unlisted]
     if unlisted:
         # modprobe and mkinitrd find modules only through modules.dep.

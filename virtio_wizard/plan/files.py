@@ -115,6 +115,9 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
         from .modprobe import modprobe_path
 
         paths.append(modprobe_path(kernel.version))  # aliases: eth0, scsi_hostadapter, Xen
+    pkg = facts.continuity.default_kernel_pkg
+    if pkg is not None and pkg.value == "kernel-xen":
+        paths.append(pkg.file)  # DEFAULTKERNEL=kernel-xen is reset
     if choices.fixes_disk_names:
         from ..detect.disks import DISK_CONFIG_FILES
 
