@@ -18,13 +18,13 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import BUILTIN, Facts, Kernel
-from ..finding import ERROR, INFO, Finding
+from ..finding import ERROR, INFO, WARNING, Finding
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
 from .files import GuestFiles, files_needed, is_probe, make_plan, read_files
 from .initrd import plan_initrd
 from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
-from .modprobe import plan_modprobe
+from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
 from .sysinit import plan_sysinit
 from .xen import plan_defaultkernel, refuse_xen_kernel
 
@@ -158,6 +158,20 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     for skipped in facts.unreadable:  # read now, but detection could not use them
         if skipped.path in files and not is_probe(skipped.path):
             errors.setdefault(skipped.path, skipped.reason)
+    # modprobe.conf is read for aliases the plan may improve, not a file it must
+    # change: an unusable one is left alone (a warning), not a reason to refuse.
+    unusable = [
+        Finding(
+            "modprobe-conf-unusable",
+            WARNING,
+            f"{path} cannot be used: {errors.pop(path)}; its aliases (eth0, scsi_hostadapter) "
+            "are left as they are.",
+            "Make it a regular, readable file and plan again if the NIC alias or the nash "
+            "host-adapter aliases should change.",
+        )
+        for path in (MODPROBE_CONF, MODULES_CONF)
+        if path in errors
+    ]
     if errors:
         return refused(
             [
@@ -171,6 +185,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
             ]
         )
     kernel, findings = choose_kernel(facts, choices)
+    findings = unusable + findings
     if kernel is None:
         return refused(findings)
     xen = refuse_xen_kernel(facts, kernel)
