@@ -75,7 +75,8 @@ def test_stats_median_quartiles_and_no_samples() -> None:
 
 def test_compare_interleaves_and_pairs_rounds() -> None:
     fast = measure.Case("fast", (PY, "-c", "pass"))
-    slow = measure.Case("slow", (PY, "-c", "import time; time.sleep(0.05)"))
+    # Half a second: more than an interpreter start ever varies, even on a loaded machine.
+    slow = measure.Case("slow", (PY, "-c", "import time; time.sleep(0.5)"))
     order: list[str] = []
     comp = measure.compare(
         [fast, slow], 2, reference="fast", warmup=0, on_sample=lambda lbl, s: order.append(lbl)

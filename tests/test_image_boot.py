@@ -117,7 +117,7 @@ def partitioned_image(root: Path, image: Path, work: Path) -> Path:
         "mkfs ext4 /dev/sda1",
         "mkswap /dev/sda2",
         "mount /dev/sda1 /",
-        f"tar-in {tar} / numericowner:true",
+        f"tar-in {tar} /",
         disks=[image],
     )
     tar.unlink()
