@@ -233,10 +233,16 @@ def test_guest_view_takes_the_plan_mapping_and_choices():
             DiskRef("/etc/fstab", 1, "UUID=1", "uuid", None, "fstab", "/"),
         ),
     )
-    plan = {"choices": {"block": True, "net": False, "boot_disk": "virtio"}}
+    image = "/boot/initramfs-2.6.32-754.el6.x86_64.img"
+    plan = {
+        "choices": {"block": True, "net": False, "boot_disk": "virtio"},
+        "steps": [{"kind": "backup", "path": image, "to": image + ".virtio.orig"}],
+    }
     view = guest_view(facts, plan)
     assert view.disk_map == {"hda": "vda", "hdb": "vdb"}
     assert view.guessed and view.legacy_only and not view.net
+    assert view.initrd_backups == ((image, image + ".virtio.orig"),)
+    assert f"the apply kept {image} as {image}.virtio.orig" in "\n".join(way_back(view))
 
 
 def test_steps_name_power_off_define_start_and_the_mac():
@@ -265,13 +271,29 @@ def test_generic_steps_have_qemu_flags_and_the_overlay_trial():
 
 
 def test_way_back_says_what_the_old_bus_does():
-    renamed = "\n".join(way_back(GuestView(disk_map={"hda": "vda"})))
-    assert "/etc/fstab" in renamed and "fail" in renamed
+    files = ("/etc/fstab", "/boot/grub/grub.conf")
+    renamed = "\n".join(way_back(GuestView(bus_named_files=files)))
+    assert "expect trouble from /etc/fstab, /boot/grub/grub.conf" in renamed
     assert "virtio-wizard --root /mnt/guest undo" in renamed
     assert ".virtio.orig" in renamed
-    assert "still boots" in "\n".join(way_back(GuestView()))
+    assert "the old bus still boots" in "\n".join(way_back(GuestView(bus_named_files=())))
+    assert "depends on the disk names" in "\n".join(way_back(GuestView()))
     demo = "\n".join(way_back(GuestView(demo=True)))
     assert "temporary copy" in demo and "fresh copy with nothing to undo" in demo
+    assert "virtio-wizard --root /mnt/guest undo" in demo
+
+
+def test_guest_view_lists_the_files_that_name_disks_by_bus():
+    refs = (
+        DiskRef("/etc/fstab", 1, "/dev/hda1", "legacy", "/dev/vda1", "fstab", "/"),
+        DiskRef("/boot/grub/grub.conf", 9, "/dev/vda1", "virtio", None, "grub-root"),
+        DiskRef("/proc/cmdline", 1, "/dev/hda1", "legacy", "/dev/vda1", "cmdline"),
+        DiskRef("/etc/crypttab", 1, "UUID=1", "uuid", None, "crypttab"),
+    )
+    facts = Facts(TargetInfo("root", "/g"), disk_refs=refs)
+    assert guest_view(facts).bus_named_files == ("/etc/fstab", "/boot/grub/grub.conf")
+    kept = guest_view(facts, {"choices": {"fix_disk_names": False}})
+    assert kept.bus_named_files == ("/boot/grub/grub.conf",)
 
 
 # ---- the command ----------------------------------------------------------------------
@@ -347,3 +369,24 @@ def test_cli_without_xml_prints_the_steps(capsys):
     assert "qemu-img create -f qcow2 -b DISK -F FMT trial.qcow2" in out
     # The demo guest is a throwaway copy: its way back says so.
     assert "temporary copy" in out
+
+
+def test_the_report_shows_the_host_steps_with_the_mac(tree, capsys):
+    from live_fixtures import MAC, journal
+
+    files = {
+        "etc/redhat-release": "CentOS release 6.10 (Final)\n",
+        "etc/fstab": "/dev/hda1 / ext4 defaults 1 1\n",
+        "etc/sysconfig/network-scripts/ifcfg-eth0": f"DEVICE=eth0\nHWADDR={MAC}\n",
+        "var/lib/virtio-wizard/journal/20260101T000000-1.json": journal(),
+    }
+    target = tree(files)
+    assert main(["report", "--root", target.root]) == 0
+    out = capsys.readouterr().out
+    assert "## On the host, after the apply" in out
+    assert "virsh shutdown VM" in out and "virsh start VM" in out
+    assert f"keep the MAC of eth0: {MAC}" in out
+    assert "### If the guest does not boot after the switch" in out
+    assert main(["report", "--root", target.root, "--format", "json"]) == 0
+    doc = __import__("json").loads(capsys.readouterr().out)
+    assert any(MAC in step for step in doc["after_switch"]["host_steps"])

@@ -17,7 +17,9 @@ the declaration, rewrites quotes and renames namespace prefixes). The one
 re-written piece: an interface without ``<model>`` gets a new
 ``<model type='virtio'/>`` line, indented like its ``<mac>`` line.
 
-No Textual, no guest access: Facts come in, text goes out.
+No Textual. The transform and the steps are pure (Facts in, text out);
+``guest_view_of`` alone reads the guest, through its Target (the journal's
+choices, the NICs' MACs), for ``host``, the Done screen and the report.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .knowledge import LEGACY_DISK_RE, legacy_only_virtio
 
 if TYPE_CHECKING:
     from .facts import Facts
+    from .target import Target
 
 __all__ = [
     "DomainXMLError",
@@ -41,6 +44,8 @@ __all__ = [
     "NicChange",
     "HostResult",
     "guest_view",
+    "guest_view_of",
+    "after_switch",
     "transform_domain",
     "unified_diff",
     "host_steps",
@@ -57,6 +62,8 @@ EMULATED_BUSES = ("ide", "sata", "scsi")
 #: Disk children libvirt accepts only on IDE/SCSI disks (domaincommon.rng,
 #: qemu_validate.c): a virtio disk with them is refused at define time.
 SCSI_ONLY_CHILDREN = ("wwn", "vendor", "product")
+#: Disk references of the running state, not files the next boot reads.
+_RUNTIME_CONTEXTS = ("cmdline", "swaps", "mtab")
 EMULATED_NICS = ("e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet", "i82551", "i82557b")
 
 
@@ -88,6 +95,11 @@ class GuestView:
     #: (name, MAC) of the guest's NICs as the guest knows them, when known.
     nics: tuple[tuple[str, str], ...] = ()
     demo: bool = False
+    #: Guest files whose disk names hold on one bus only (/dev/hdX to be
+    #: rewritten, or /dev/vdX already written); None when no facts were given.
+    bus_named_files: Optional[tuple[str, ...]] = None
+    #: (image, backup) of each initrd the plan rebuilt: the old one to boot from grub.
+    initrd_backups: tuple[tuple[str, str], ...] = ()
 
 
 def guest_view(
@@ -106,11 +118,29 @@ def guest_view(
     block = choices.get("block", True) if drivers is None else "block" in drivers
     net = choices.get("net", True) if drivers is None else "net" in drivers
     boot_disk = choices.get("boot_disk") or "virtio"
+    backups = tuple(
+        (step["path"], step["to"])
+        for step in (plan or {}).get("steps") or ()
+        if step.get("kind") == "backup"
+        and step.get("path")
+        and step.get("to")
+        and "/boot/" in step["path"]
+    )
     if facts is None:
-        return GuestView(block=block, net=net, boot_disk=boot_disk, nics=nics, demo=demo)
+        return GuestView(
+            block=block, net=net, boot_disk=boot_disk, nics=nics, demo=demo, initrd_backups=backups
+        )
     disk_map: dict[str, str] = {}
     guessed = False
+    files: list[str] = []
+    # Old names count only where the plan rewrites them (not with --keep-disk-names
+    # or a boot disk kept emulated); names already /dev/vdX always count.
+    rewrites = choices.get("fix_disk_names") is not False and boot_disk != "emulated" and block
     for ref in facts.disk_refs:
+        legacy = ref.scheme == "legacy" and bool(ref.proposed) and rewrites
+        bus_named = legacy or ref.scheme == "virtio"
+        if bus_named and ref.context not in _RUNTIME_CONTEXTS and ref.file not in files:
+            files.append(ref.file)
         if ref.scheme != "legacy" or not ref.proposed:
             continue
         old = LEGACY_DISK_RE.match(ref.device)
@@ -132,7 +162,44 @@ def guest_view(
         boot_disk=boot_disk,
         nics=nics,
         demo=demo,
+        bus_named_files=tuple(files),
+        initrd_backups=backups,
     )
+
+
+def guest_view_of(
+    target: Target, facts: Optional[Facts] = None, plan: Optional[dict] = None
+) -> GuestView:
+    """``guest_view`` with what only the guest can say: its NICs' MACs and,
+    when no ``plan`` is given, the choices of its last apply (the journal).
+
+    A running guest's MACs come from ``/sys/class/net``, else from the names
+    its network configuration pins (ifcfg ``HWADDR=``, udev rules).
+    """
+    from .detect.nics import expected_nics, live_nics
+    from .journal import latest_journal
+
+    if plan is None:
+        try:
+            journal = latest_journal(target)
+        except OSError:
+            journal = None
+        plan = journal.get("plan") if journal and not journal.get("undone") else None
+    nics: list[tuple[str, str]] = []
+    if getattr(target, "live", False) and getattr(target, "kind", "") != "demo":
+        nics = [(n.name, n.mac) for n in live_nics(target) if n.mac]
+    if not nics:
+        nics = [(n.name, n.mac) for n in expected_nics(target) if n.mac]
+    demo = getattr(target, "kind", "") == "demo"
+    return guest_view(facts, plan, tuple(nics), demo=demo)
+
+
+def after_switch(
+    target: Target, facts: Optional[Facts], plan: Optional[dict] = None, name: str = "VM"
+) -> dict[str, list[str]]:
+    """The host steps and the way back for a prepared guest (Done screen, report)."""
+    view = guest_view_of(target, facts, plan)
+    return {"host_steps": host_steps(view, None, name), "way_back": way_back(view)}
 
 
 # ---- reading the XML with byte offsets -----------------------------------------
@@ -517,9 +584,10 @@ def host_steps(
     With a ``result`` (a domain XML was given) the steps name its disks and
     the file to define; without one they are the generic ``virsh`` steps.
     """
+    which = " (VM: the guest's name in virsh list)" if name == "VM" else ""
     out = [
         f"power the VM off, do not just reboot it (a changed bus needs a new QEMU process): "
-        f"virsh shutdown {name}, then wait until virsh domstate {name} says 'shut off'",
+        f"virsh shutdown {name}, then wait until virsh domstate {name} says 'shut off'{which}",
     ]
     if result is not None and xml_out:
         out.append(f"define the new XML: virsh define {xml_out}")
@@ -621,25 +689,50 @@ def trial_commands(result: HostResult) -> list[str]:
 
 
 def way_back(view: GuestView) -> list[str]:
-    """What to do when the guest does not boot after the switch."""
-    if view.demo:
-        return [
-            "this demo guest is a temporary copy made for this run: it is never booted, and "
-            "it is gone when the wizard exits; undo works here with u before you quit "
-            "(a new virtio-wizard --demo run starts from a fresh copy with nothing to undo)",
-        ]
-    bus_back = (
-        "the disk names were rewritten to /dev/vdX, so on the old bus the guest boots only "
-        "as far as its initrd: root=, resume= and fstab's /dev/vdX lines fail "
-        "(grub.conf/menu.lst, /etc/fstab, /etc/default/grub)"
-        if view.disk_map
-        else "the guest's files name disks by UUID/LABEL, so the old bus still boots"
-    )
-    return [
-        f"switch the bus back (power off, restore the old XML, start): {bus_back}",
+    """What to do when the guest does not boot after the switch.
+
+    Whether the old bus still boots depends on the disk names: once the
+    apply rewrote them to ``/dev/vdX``, the old bus finds no such disk.
+    """
+    files = view.bus_named_files
+    if files is None:
+        bus_back = (
+            "whether the old bus still boots depends on the disk names: where the apply "
+            "rewrote /dev/hdX or /dev/sdX to /dev/vdX (fstab, grub's root= and resume=), the "
+            "old bus finds no such disk; with UUID=, LABEL= or LVM names it boots"
+        )
+    elif files:
+        bus_back = (
+            "the old bus does not boot cleanly: it has no /dev/vdX, so expect trouble from "
+            + ", ".join(files)
+            + " (root=, resume=, fstab lines); undo first (below), then switch back"
+        )
+    else:
+        bus_back = "the guest names its disks by UUID=, LABEL= or LVM, so the old bus still boots"
+    if view.initrd_backups:
+        kept = "the apply kept " + ", ".join(
+            f"{image} as {backup}" for image, backup in view.initrd_backups
+        )
+    else:
+        kept = (
+            "an apply that rebuilds the initrd keeps the old one as "
+            "/boot/initrd-KVER.img.virtio.orig (or .virtio-wizard.bak)"
+        )
+    lines = [
+        f"switch the bus back (power off, define the old XML again, start); {bus_back}",
         "or boot a rescue system, mount the guest's root at /mnt/guest (and its /boot), "
         "and run: virtio-wizard --root /mnt/guest undo",
-        "or pick the old initrd in grub: the apply kept it as /boot/initrd-KVER.img.virtio.orig "
-        "or .virtio-wizard.bak; at the grub menu press e on the entry and change its initrd "
-        "line to that file (grub legacy: e on the entry, then e on the initrd line, b to boot)",
+        f"or boot the old initrd from grub: {kept}; at the grub menu press e on the entry and "
+        "change its initrd line to that file (grub legacy: e, then e on the initrd line, Enter, "
+        "b to boot; grub2: e, edit the initrd line, Ctrl+X). It has no virtio drivers: "
+        "use it on the old bus",
     ]
+    if view.demo:
+        demo = (
+            "in this demo: the guest is a temporary copy made for this run, never booted and "
+            "gone when the wizard exits; undo works here with u before you quit (a new "
+            "virtio-wizard --demo run starts from a fresh copy with nothing to undo). "
+            "On a real guest:"
+        )
+        return [demo] + lines
+    return lines

@@ -382,6 +382,15 @@ def _journal_md(journal: dict[str, Any]) -> list[str]:
 # ---- the report ---------------------------------------------------------------------------
 
 
+def _after_md(after: dict[str, list[str]]) -> list[str]:
+    """The host steps (with the MAC to keep) and the way back, as the Done screen shows them."""
+    out = ["## On the host, after the apply", ""]
+    out += [f"{i}. {step}" for i, step in enumerate(after.get("host_steps", []), 1)]
+    out += ["", "### If the guest does not boot after the switch", ""]
+    out += [f"- {line}" for line in after.get("way_back", [])]
+    return out
+
+
 def render_markdown(
     facts: Facts,
     findings: Sequence[Finding],
@@ -389,8 +398,12 @@ def render_markdown(
     journal: Optional[dict[str, Any]] = None,
     *,
     generated: Optional[str] = None,
+    after: Optional[dict[str, list[str]]] = None,
 ) -> str:
-    """The report as Markdown: header, guest, findings, plan, what was applied."""
+    """The report as Markdown: header, guest, findings, plan, what was applied.
+
+    ``after`` (``host.after_switch``) adds the host steps and the way back.
+    """
     when = generated or generated_now()
     t = facts.target
     out = [
@@ -408,6 +421,8 @@ def render_markdown(
         out += [""] + _plan_md(plan)
     if journal is not None:
         out += [""] + _journal_md(journal)
+    if after:
+        out += [""] + _after_md(after)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -418,6 +433,7 @@ def render_json(
     journal: Optional[dict[str, Any]] = None,
     *,
     generated: Optional[str] = None,
+    after: Optional[dict[str, list[str]]] = None,
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict (schema ``virtio-wizard/report/1``).
 
@@ -434,4 +450,5 @@ def render_json(
         "plan": plan.to_dict() if plan is not None else None,
         "commands": _plan_commands(plan) if plan is not None else [],
         "journal": dict(journal) if journal is not None else None,
+        "after_switch": dict(after) if after else None,
     }

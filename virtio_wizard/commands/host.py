@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, open_target
 
@@ -26,22 +26,14 @@ __all__ = ["run", "view_for"]
 
 def view_for(args: argparse.Namespace):
     """The GuestView from the target the arguments name; the bare view when none is named."""
-    from ..host import guest_view
+    from ..host import guest_view, guest_view_of
 
     if not any(getattr(args, n, None) for n in ("root", "ssh", "demo")):
         return guest_view(None)
     from ..detect import detect
-    from ..detect.nics import expected_nics, live_nics
-    from ..journal import latest_journal
 
     target = open_target(args)
-    facts = detect(target, read_initrds=False)
-    journal = latest_journal(target)
-    plan: Optional[dict[str, Any]] = journal.get("plan") if journal else None
-    nics = [(n.name, n.mac) for n in live_nics(target) if n.mac] if target.live else []
-    if not nics:
-        nics = [(n.name, n.mac) for n in expected_nics(target) if n.mac]
-    return guest_view(facts, plan, tuple(nics), demo=getattr(target, "kind", "") == "demo")
+    return guest_view_of(target, detect(target, read_initrds=False))
 
 
 def _with_overrides(view, args: argparse.Namespace):

@@ -43,11 +43,20 @@ def run(args: argparse.Namespace) -> int:
     facts = detect(target)
     findings = check(facts)
     journal = journal_of(target)
+    after = None
+    if journal is not None and not journal.get("undone"):
+        from ..host import after_switch
+        from ..journal import changed_anything
+
+        if changed_anything(journal):
+            after = after_switch(target, facts, journal.get("plan"))
     if getattr(args, "format", "markdown") == "json":
         # Names that are not UTF-8 are written as JSON escapes (journal.dumps_bytes).
-        text = dumps_bytes(render_json(facts, findings, journal=journal)).decode("utf-8")
+        text = dumps_bytes(render_json(facts, findings, journal=journal, after=after)).decode(
+            "utf-8"
+        )
     else:
-        text = render_markdown(facts, findings, journal=journal)
+        text = render_markdown(facts, findings, journal=journal, after=after)
     output = getattr(args, "output", None)
     if output:
         with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:

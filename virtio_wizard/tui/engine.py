@@ -117,17 +117,37 @@ class Engine:
 
         return list(verify(target, plan, before))
 
+    # ---- after the switch ---------------------------------------------------
+
+    def after_switch(self, target, facts: Optional[Facts], plan: Optional[Plan]) -> dict:
+        """The host steps (power off, definition, start, the MAC to keep) and the way back."""
+        from ..host import after_switch
+
+        return after_switch(target, facts, plan.to_dict() if plan is not None else None)
+
+    def pending_verification(self, target) -> Optional[dict]:
+        """The apply awaiting ``verify`` on this running guest, or None (fast: one folder)."""
+        from ..verify_live import pending_verification
+
+        return pending_verification(target)
+
+    def verify_live(self, target) -> Any:
+        """The checks after the switch (``verify``); marks the journal when all hold."""
+        from ..verify_live import verify_live
+
+        return verify_live(target)
+
     # ---- report -----------------------------------------------------------
 
-    def report_markdown(self, facts, findings, plan=None, journal=None) -> str:
+    def report_markdown(self, facts, findings, plan=None, journal=None, after=None) -> str:
         from ..report import render_markdown
 
-        return render_markdown(facts, findings, plan=plan, journal=journal)
+        return render_markdown(facts, findings, plan=plan, journal=journal, after=after)
 
-    def report_json(self, facts, findings, plan=None, journal=None) -> dict:
+    def report_json(self, facts, findings, plan=None, journal=None, after=None) -> dict:
         from ..report import render_json
 
-        return render_json(facts, findings, plan=plan, journal=journal)
+        return render_json(facts, findings, plan=plan, journal=journal, after=after)
 
 
 def _note(on_event: Callable[[Any], None]) -> Callable[[str], None]:

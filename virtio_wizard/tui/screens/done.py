@@ -61,6 +61,8 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         self.findings = findings
         self.checks: Optional[list[str]] = None
         self.verify_error: Optional[str] = None
+        #: Host steps and the way back (``host.after_switch``), once computed.
+        self.after: Optional[dict] = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -81,6 +83,11 @@ class DoneScreen(StepScreen, inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="verify")
     def verify(self) -> None:
+        try:
+            # The host half does not depend on the verification: shown even if it fails.
+            self.after = self.engine.after_switch(self.target, self.before, self.plan)
+        except Exception:  # noqa: BLE001 - the generic steps below still show
+            self.after = None
         try:
             problems = self.engine.verify(self.target, self.plan, self.before)
         except Exception as exc:  # noqa: BLE001 - shown to the user
@@ -114,6 +121,15 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             parts.append(_bullets(self.checks))
         elif self.verify_error:
             parts.append(Text(f"Could not verify: {self.verify_error}", style="red"))
+        if self.after is not None and getattr(self.outcome, "ok", True):
+            parts.append(Text(""))
+            parts.append(
+                Text("On the host: power off, change the VM definition, start", style="bold")
+            )
+            parts.append(_bullets(self.after["host_steps"], numbered=True))
+            parts.append(Text(""))
+            parts.append(Text("If the guest does not boot after the switch:", style="bold"))
+            parts.append(_bullets(self.after["way_back"]))
         host = host_steps(self.plan, self.findings)
         if host:
             parts.append(Text(""))
@@ -137,13 +153,13 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         self.dismiss(Nav(QUIT))
 
 
-def _bullets(lines: list[str]) -> Table:
-    """A list whose wrapped lines stay indented under their bullet."""
+def _bullets(lines: list[str], numbered: bool = False) -> Table:
+    """A list whose wrapped lines stay indented under their bullet (or number)."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=3, justify="right")
     grid.add_column(ratio=1)
-    for line in lines:
-        grid.add_row("-", line)
+    for i, line in enumerate(lines, 1):
+        grid.add_row(f"{i}." if numbered else "-", line)
     return grid
 
 

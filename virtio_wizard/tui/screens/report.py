@@ -152,11 +152,14 @@ class ReportScreen(Screen[Optional[str]]):
             journal = self.journal
             if isinstance(journal, str):
                 journal = self.engine.read_journal(self.target, journal)
+            after = None
+            if self.plan is not None or (journal is not None and not journal.get("undone")):
+                after = self.engine.after_switch(self.target, self.facts, self.plan)
             markdown = self.engine.report_markdown(
-                self.facts, self.findings, plan=self.plan, journal=journal
+                self.facts, self.findings, plan=self.plan, journal=journal, after=after
             )
             data = self.engine.report_json(
-                self.facts, self.findings, plan=self.plan, journal=journal
+                self.facts, self.findings, plan=self.plan, journal=journal, after=after
             )
             with open(md_path, mode, encoding="utf-8") as fh:
                 fh.write(markdown)
