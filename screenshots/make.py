@@ -34,10 +34,13 @@ SCREENS = (
     ("05-confirm", ("n", "n", "n", "a")),
     ("06-apply", ("n", "n", "n", "a", "y")),
     ("07-done", ("n", "n", "n", "a", "y", "n")),
+    ("07c-done-host-steps", ("n", "n", "n", "a", "y", "n", "pagedown")),
     ("07b-confirm-undo", ("n", "n", "n", "a", "y", "n", "u")),
     ("08-undo", ("n", "n", "n", "a", "y", "n", "u", "y")),
     ("09-troubleshooting", ("t",)),
     ("10-report", ("r",)),
+    # Started again after the apply, on the running guest: the checks come first.
+    ("11-welcome-back", ()),
 )
 
 
@@ -53,8 +56,24 @@ async def _settle(pilot) -> None:
     await pilot.pause(0.05)
 
 
+def welcome_back_guest():
+    """A running guest after a switch that left the boot disk on SATA (tests/live_fixtures.py)."""
+    import tempfile
+
+    from virtio_wizard.target import LocalTarget
+
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    from live_fixtures import after_a_bad_switch, materialize
+
+    root = materialize(tempfile.mkdtemp(prefix="welcome-back-"), after_a_bad_switch())
+    return LocalTarget(root, live=True)
+
+
 async def shoot(name: str, keys: tuple[str, ...], out: str, ascii_mode: bool) -> str:
-    app = make_app(open_demo("rhel52"), ascii=ascii_mode, label="demo guest")
+    if name == "11-welcome-back":
+        app = make_app(welcome_back_guest(), ascii=ascii_mode, label="guest rhel6")
+    else:
+        app = make_app(open_demo("rhel52"), ascii=ascii_mode, label="demo guest")
     filename = f"{name}{'-ascii' if ascii_mode else ''}.svg"
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(pilot)

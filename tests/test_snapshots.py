@@ -34,6 +34,7 @@ SCREENS = {
     "done": ("n", "n", "n", "a", "y", "n"),
     "confirm_undo": ("n", "n", "n", "a", "y", "n", "u"),
     "undo": ("n", "n", "n", "a", "y", "n", "u", "y"),
+    "done_host_steps": ("n", "n", "n", "a", "y", "n", "pagedown"),
 }
 
 
@@ -101,4 +102,17 @@ def test_screen(snap_compare, pinned_clock, monkeypatch, screen, ascii_mode):
 def test_debian12_guest(snap_compare, ascii_mode):
     """A guest that needs nothing: the drivers come by themselves."""
     app = make_app(fixed_demo("debian12"), ascii=ascii_mode, label="demo guest")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(()))
+
+
+@pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
+def test_welcome_back(snap_compare, ascii_mode):
+    """Started again after an apply awaiting verification; the boot disk is still on SATA."""
+    from live_fixtures import after_a_bad_switch, materialize
+
+    root = os.path.join(FIXED_ROOTS, "welcome-back")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    target = LocalTarget(materialize(root, after_a_bad_switch()), live=True)
+    app = make_app(target, ascii=ascii_mode, label="guest rhel6")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(()))

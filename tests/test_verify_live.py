@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 
 import pytest
+from live_fixtures import ATA_SDA1, E1000, JID, MAC, VIRTIO_NET, journal, live_guest
 
 from virtio_wizard.cli import main
-from virtio_wizard.journal import JOURNAL_SCHEMA, read_journal
+from virtio_wizard.journal import read_journal
 from virtio_wizard.target import LocalTarget
 from virtio_wizard.verify_live import (
     SCHEMA,
@@ -26,90 +27,33 @@ from virtio_wizard.verify_live import (
     verify_live,
 )
 
-VIRTIO_VDA1 = Path("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda1")
-ATA_SDA1 = Path(
-    "../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1"
-)
-VIRTIO_NET = Path("../../../../bus/virtio/drivers/virtio_net")
-E1000 = Path("../../../../bus/pci/drivers/e1000")
-MAC = "52:54:00:12:34:56"
-JID = "20260101T000000-1"
+
+@pytest.fixture
+def tree_live(tree):
+    """A fixture tree opened as a recorded snapshot of a running guest (``live=True``)."""
+    return lambda files: tree(files, live=True)
 
 
 @pytest.fixture
-def tree(tree):
-    """conftest's ``tree``; a running-system picture (``proc/self``) opens as live,
-    as a recorded snapshot does (a real ``--root`` never is: its proc is the host's)."""
-
-    def make(files: dict, **kwargs) -> LocalTarget:
-        kwargs.setdefault("live", any(p.startswith("proc/self/") for p in files))
-        return tree(files, **kwargs)
-
-    return make
-
-
-def run_verify(monkeypatch, target: LocalTarget, *options: str) -> int:
-    """``virtio-wizard verify`` on ``target``: a live snapshot stands in for ``/``
-    (``--root`` never is live), so the command is handed the target itself."""
+def cli(monkeypatch):
+    """``virtio-wizard verify`` on a given target (``--root`` is never live on its own)."""
     import virtio_wizard.commands.verify as verify_cmd
 
-    monkeypatch.setattr(verify_cmd, "open_target", lambda args: target)
-    return main(["verify", *options])
+    def run(target, *extra: str) -> int:
+        monkeypatch.setattr(verify_cmd, "open_target", lambda args: target)
+        return main(["verify", *extra])
 
-
-def journal(status: str = "done", **extra) -> str:
-    doc = {
-        "schema": JOURNAL_SCHEMA,
-        "id": JID,
-        "started": "2026-01-01T00:00:00+00:00",
-        "started_ts": 1.0,
-        "status": status,
-        "undone": None,
-        "plan": {"choices": {"method": "initrd", "block": True, "net": True}},
-        "steps": [{"status": "done", "changed": True, "path": "/etc/fstab"}],
-        **extra,
-    }
-    return json.dumps(doc)
-
-
-def live_guest(**override) -> dict:
-    """A guest after a good switch: root and /data on virtio, swap on, eth0 on virtio_net."""
-    files = {
-        "proc/self/mountinfo": (
-            "22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
-            "23 22 0:21 / /proc rw - proc proc rw\n"
-            "24 22 252:17 / /data rw - ext4 /dev/vdb1 rw\n"
-        ),
-        "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition 1048572 0 -2\n",
-        "sys/dev/block/252:1": VIRTIO_VDA1,
-        "dev/vda1": "",
-        "dev/vda2": "",
-        "dev/vdb1": "",
-        "etc/fstab": (
-            "/dev/vda1 / ext4 defaults 1 1\n"
-            "/dev/vda2 swap swap defaults 0 0\n"
-            "proc /proc proc defaults 0 0\n"
-            "/dev/vdb1 /data ext4 defaults 0 2\n"
-            "/dev/cdrom /media/cdrom iso9660 noauto,ro 0 0\n"
-        ),
-        "sys/class/net/eth0/address": MAC + "\n",
-        "sys/class/net/eth0/device/driver": VIRTIO_NET,
-        "sys/class/net/lo/address": "00:00:00:00:00:00\n",
-        "etc/sysconfig/network-scripts/ifcfg-eth0": f"DEVICE=eth0\nHWADDR={MAC}\nONBOOT=yes\n",
-        f"var/lib/virtio-wizard/journal/{JID}.json": journal(),
-    }
-    files.update(override)
-    return {k: v for k, v in files.items() if v is not None}
+    return run
 
 
 def by_id(report) -> dict:
     return {c.id: c for c in report.checks}
 
 
-def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys, monkeypatch):
-    target = tree(live_guest())
+def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree_live, cli, capsys):
+    target = tree_live(live_guest())
     assert pending_verification(target)["id"] == JID
-    assert run_verify(monkeypatch, target) == 0
+    assert cli(target) == 0
     out = capsys.readouterr().out
     assert "All checks hold" in out and "marks it verified" in out
     record = read_journal(target, f"/var/lib/virtio-wizard/journal/{JID}.json")
@@ -121,19 +65,19 @@ def test_all_hold_exit_0_and_the_journal_is_marked_verified(tree, capsys, monkey
     assert again.ok and "was verified on" in again.detail
 
 
-def test_root_on_an_emulated_disk(tree, capsys, monkeypatch):
-    target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
+def test_root_on_an_emulated_disk(tree_live, cli, capsys):
+    target = tree_live(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
     report = verify_live(target)
     root = by_id(report)["root-on-virtio"]
     assert not root.ok and "not a virtio disk" in root.problems[0].message
     assert "power the VM off" in root.problems[0].fix
-    assert run_verify(monkeypatch, target) == 1
+    assert cli(target) == 1
     assert "likely cause: the VM still presents the boot disk" in capsys.readouterr().out
     # Nothing recorded while a check fails.
     assert pending_verification(target) is not None
 
 
-def test_root_on_lvm_over_virtio(tree):
+def test_root_on_lvm_over_virtio(tree_live):
     files = live_guest(**{"sys/dev/block/252:1": None})
     files.update(
         {
@@ -147,11 +91,11 @@ def test_root_on_lvm_over_virtio(tree):
             ),
         }
     )
-    assert by_id(verify_live(tree(files)))["root-on-virtio"].ok
+    assert by_id(verify_live(tree_live(files)))["root-on-virtio"].ok
 
 
-def test_swap_still_named_hda3(tree):
-    target = tree(
+def test_swap_still_named_hda3(tree_live):
+    target = tree_live(
         live_guest(
             **{
                 "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\n/dev/hda3 swap swap defaults 0 0\n",
@@ -165,33 +109,33 @@ def test_swap_still_named_hda3(tree):
     assert "/dev/vda3" in swap.problems[0].cause
 
 
-def test_swap_by_uuid_is_found_through_its_link(tree):
+def test_swap_by_uuid_is_found_through_its_link(tree_live):
     files = live_guest(
         **{
             "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\nUUID=abcd swap swap defaults 0 0\n",
             "dev/disk/by-uuid/abcd": Path("../../vda2"),
         }
     )
-    assert by_id(verify_live(tree(files)))["swap-active"].ok
+    assert by_id(verify_live(tree_live(files)))["swap-active"].ok
 
 
-def test_a_mount_missing(tree):
+def test_a_mount_missing(tree_live):
     files = live_guest()
     files["proc/self/mountinfo"] = "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n"
-    mounts = by_id(verify_live(tree(files)))["mounts-present"]
+    mounts = by_id(verify_live(tree_live(files)))["mounts-present"]
     assert [p.message for p in mounts.problems] == ["fstab line 4: /data is not mounted"]
     assert "mount /data" in mounts.problems[0].fix
 
 
-def test_nic_still_on_e1000(tree):
-    target = tree(live_guest(**{"sys/class/net/eth0/device/driver": E1000}))
+def test_nic_still_on_e1000(tree_live):
+    target = tree_live(live_guest(**{"sys/class/net/eth0/device/driver": E1000}))
     nics = by_id(verify_live(target))["nics-virtio"]
     assert not nics.ok
     assert nics.problems[0].message == "eth0 runs on e1000, not virtio_net"
     assert MAC in nics.problems[0].fix
 
 
-def test_nic_renamed_by_a_new_mac(tree):
+def test_nic_renamed_by_a_new_mac(tree_live):
     files = live_guest(
         **{
             "sys/class/net/eth0/address": None,
@@ -200,23 +144,25 @@ def test_nic_renamed_by_a_new_mac(tree):
             "sys/class/net/eth1/device/driver": VIRTIO_NET,
         }
     )
-    nics = by_id(verify_live(tree(files)))["nics-virtio"]
+    nics = by_id(verify_live(tree_live(files)))["nics-virtio"]
     problem = nics.problems[0]
     assert problem.message.startswith("eth0 (named in /etc/sysconfig/network-scripts/ifcfg-eth0)")
     assert "came up as eth1" in problem.cause
     assert f"<mac address='{MAC}'/>" in problem.fix
 
 
-def test_last_apply_did_not_finish(tree):
-    target = tree(live_guest(**{f"var/lib/virtio-wizard/journal/{JID}.json": journal("failed")}))
+def test_last_apply_did_not_finish(tree_live):
+    target = tree_live(
+        live_guest(**{f"var/lib/virtio-wizard/journal/{JID}.json": journal("failed")})
+    )
     check = by_id(verify_live(target))["journal"]
     assert not check.ok and "did not finish: failed" in check.problems[0].message
     assert pending_verification(target) is None
 
 
-def test_json_document(tree, capsys, monkeypatch):
-    target = tree(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
-    assert run_verify(monkeypatch, target, "--json") == 1
+def test_json_document(tree_live, cli, capsys):
+    target = tree_live(live_guest(**{"sys/dev/block/252:1": ATA_SDA1}))
+    assert cli(target, "--json") == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == SCHEMA and doc["ok"] is False and doc["journal"] == JID
     assert [c["id"] for c in doc["checks"]] == [
@@ -231,7 +177,8 @@ def test_json_document(tree, capsys, monkeypatch):
 
 
 def test_offline_root_is_one_line_exit_3(tree, capsys):
-    target = tree({"etc/fstab": "/dev/hda1 / ext3 defaults 1 1\n"})
+    # Even with a proc/self inside: an offline root's proc is the wizard's kernel.
+    target = tree({"etc/fstab": "/dev/hda1 / ext3 defaults 1 1\n", "proc/self/mountinfo": ""})
     with pytest.raises(NotLiveError):
         verify_live(target)
     assert main(["verify", "--root", target.root]) == 3

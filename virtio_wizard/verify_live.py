@@ -230,6 +230,10 @@ def _check_root(target: Target, mounts: list[dict[str, str]]) -> Check:
     mount = root[-1]
     answer = _block_is_virtio(target, mount["devno"])
     source = mount["source"]
+    link = target.readlink(f"/sys/dev/block/{mount['devno']}")
+    if link:
+        # The kernel's own name for it (mountinfo may say /dev/root or a mapper name).
+        source = "/dev/" + link.rstrip("/").rsplit("/", 1)[-1]
     if answer is None and source.startswith("/dev/"):
         if re.match(r"^/dev/vd[a-z]+\d*$", source):
             answer = True

@@ -120,8 +120,28 @@ class WizardApp(App[int]):
                 pass
 
         first: asyncio.Future = asyncio.get_running_loop().create_future()
-        guest = GuestScreen(self.target, self.engine, self.facts, self.findings, early=early)
-        self.push_screen(guest, callback=lambda nav: first.done() or first.set_result(nav))
+
+        def settle(nav) -> None:
+            first.done() or first.set_result(nav)
+
+        def guest_first() -> None:
+            guest = GuestScreen(self.target, self.engine, self.facts, self.findings, early=early)
+            self.push_screen(guest, callback=settle)
+
+        pending = _pending(self.engine, self.target)
+        if pending is not None:
+            # Back after an apply and (likely) the switch: its checks come first.
+            from .screens.welcome import WelcomeBackScreen
+
+            def welcomed(nav) -> None:
+                if nav.action == NEXT:
+                    guest_first()
+                else:
+                    settle(nav)  # Undo or Finish: the walker takes it from here.
+
+            self.push_screen(WelcomeBackScreen(self.target, self.engine, pending), welcomed)
+        else:
+            guest_first()
         self.walk(first)
 
     # ---- state from the steps -------------------------------------------
@@ -294,6 +314,14 @@ class WizardApp(App[int]):
                 default=self.report_default or DEFAULT_REPORT,
             )
         )
+
+
+def _pending(engine: Engine, target) -> Optional[dict]:
+    """The apply awaiting verification on a running guest; None on any doubt."""
+    try:
+        return engine.pending_verification(target)
+    except Exception:  # noqa: BLE001 - never keep the wizard from starting
+        return None
 
 
 def _with(choices: Choices, **changes: Any) -> Choices:
