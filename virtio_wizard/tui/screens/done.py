@@ -121,15 +121,6 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             parts.append(_bullets(self.checks))
         elif self.verify_error:
             parts.append(Text(f"Could not verify: {self.verify_error}", style="red"))
-        if self.after is not None and getattr(self.outcome, "ok", True):
-            parts.append(Text(""))
-            parts.append(
-                Text("On the host: power off, change the VM definition, start", style="bold")
-            )
-            parts.append(_bullets(self.after["host_steps"], numbered=True))
-            parts.append(Text(""))
-            parts.append(Text("If the guest does not boot after the switch:", style="bold"))
-            parts.append(_bullets(self.after["way_back"]))
         host = host_steps(self.plan, self.findings)
         if host:
             parts.append(Text(""))
@@ -144,6 +135,16 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         parts.append(
             Text("Press u to undo everything (it asks first), r to write a report, q to finish.")
         )
+        # The host half comes after the journal and the keys, which stay on the first page.
+        if self.after is not None and getattr(self.outcome, "ok", True):
+            parts.append(Text(""))
+            parts.append(
+                Text("On the host: power off, change the VM definition, start", style="bold")
+            )
+            parts.append(_bullets(self.after["host_steps"], numbered=True))
+            parts.append(Text(""))
+            parts.append(Text("If the guest does not boot after the switch:", style="bold"))
+            parts.append(_bullets(self.after["way_back"]))
         self.query_one("#done", Static).update(Group(*parts))
 
     def action_undo(self) -> None:
