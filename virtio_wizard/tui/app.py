@@ -105,7 +105,9 @@ class WizardApp(App[int]):
 
         A quick detection (a demo, a local guest) is awaited for up to
         ``EARLY_WAIT`` seconds first, so that the screen's first frame shows
-        the facts; the event loop keeps running meanwhile.
+        the facts; the event loop keeps running meanwhile. On a running guest
+        whose last apply awaits verification, Welcome back (the ``verify``
+        checks) comes before it.
         """
         import asyncio
 
