@@ -931,10 +931,18 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     for step in plan.steps:
         if step.kind == "backup" and step.to:
             lines.append(f"the old initrd is kept at {step.to}")
-    lines.append(
-        "to go back: virtio-wizard undo; if the guest no longer boots, from a rescue "
-        "system with its disk mounted at /mnt/guest: virtio-wizard --root /mnt/guest undo"
-    )
+    if getattr(target, "kind", "") == "demo":
+        # A demo guest is a temporary copy per run: a later `virtio-wizard undo` finds nothing.
+        lines.append(
+            "to go back in the demo: undo before the wizard exits (u on the Done screen); "
+            "the demo guest is a temporary copy made for each run, so a later "
+            "virtio-wizard --demo undo finds nothing to undo"
+        )
+    else:
+        lines.append(
+            "to go back: virtio-wizard undo; if the guest no longer boots, from a rescue "
+            "system with its disk mounted at /mnt/guest: virtio-wizard --root /mnt/guest undo"
+        )
     guessed = [] if before is None else [r for r in before.disk_refs if r.guessed and r.proposed]
     if guessed:
         pairs = sorted({f"{r.device} -> {r.proposed}" for r in guessed})
