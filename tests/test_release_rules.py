@@ -212,3 +212,25 @@ def test_sles11_from_xen_strips_xen_initrd_modules(fixture_target):
     line = next(ln for ln in edit.new_text.splitlines() if ln.startswith("INITRD_MODULES="))
     assert "xenblk" not in line and "xennet" not in line
     assert "virtio_blk" in line and "drop Xen's xenblk, xennet" in edit.why
+
+
+def test_verify_says_a_listed_file_loads_only_when_the_guest_reads_it(fixture_target):
+    """Done used to say 'now loads virtio at boot' for /etc/modules on RHEL 3."""
+    import dataclasses
+
+    from virtio_wizard.apply import _verify_sysinit
+    from virtio_wizard.facts import ModuleList, ModuleListEntry
+
+    facts = detect(fixture_target("rhel39"), read_initrds=False)
+    wanted = ("virtio", "virtio_net", "virtio_pci")
+    entries = tuple(ModuleListEntry(i + 1, m) for i, m in enumerate(wanted))
+    for path, kind in (("/etc/modules", "lines"), ("/etc/rc.modules", "script")):
+        listed = dataclasses.replace(
+            facts, module_lists=(*facts.module_lists, ModuleList(path, kind, entries))
+        )
+        line = _verify_sysinit(listed, path, wanted)
+        if path == "/etc/modules":
+            assert "nothing on this guest reads it at boot" in line
+        else:
+            assert line.startswith("/etc/rc.modules now loads virtio, virtio_net, virtio_pci")
+    assert "does not list" in _verify_sysinit(facts, "/etc/rc.modules", wanted)
