@@ -262,3 +262,55 @@ def test_demo_guest_plans_without_touching_anything(capsys):
     )
     assert code == 0
     assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in out
+
+
+# ---- --help and usage (issue 11.8) -------------------------------------------------
+
+
+def _all_parsers(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
+
+
+def test_help_says_no_command_starts_the_wizard_and_names_the_demos(capsys):
+    from virtio_wizard.cli import DEMO_NAMES
+    from virtio_wizard.demo import DEMO_GUESTS
+
+    assert tuple(DEMO_GUESTS) == DEMO_NAMES
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "With no COMMAND the full-screen wizard starts" in out
+    assert "rhel52, debian12, rhel39" in out
+
+
+def test_every_option_has_help_and_every_subcommand_a_description():
+    for parser in _all_parsers(build_parser()):
+        if parser.prog != "virtio-wizard":
+            assert parser.description, parser.prog
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help, (parser.prog, action.option_strings)
+
+
+@pytest.mark.parametrize(
+    ("argv", "missing"), [(["--drivers", "net"], "--method"), (["--method", "initrd"], "--drivers")]
+)
+def test_a_missing_choice_prints_the_subcommands_usage(capsys, argv, missing):
+    assert main(["--root", root("rhel5ga"), "plan", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: virtio-wizard plan ")
+    assert f"virtio-wizard: error: {missing} is required" in err
+
+
+def test_detect_says_at_the_start_that_apply_will_need_root(capsys, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert main(["detect", "--no-initrd"]) == 0
+    err = capsys.readouterr().err
+    assert "virtio-wizard: note: not running as root: detection works, but apply and undo" in err

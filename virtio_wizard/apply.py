@@ -215,9 +215,18 @@ def _same_root(a: str, b: str) -> bool:
     return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
+def needs_root(target: Target) -> bool:
+    """Whether apply and undo on this target will be refused for want of root."""
+    return target.kind == "local" and os.geteuid() != 0
+
+
+#: Said at the start (detect, the Guest step), not only when apply refuses.
+ROOT_NOTE = "not running as root: detection works, but apply and undo here will need root (sudo)"
+
+
 def check_root(target: Target, doing: str = "applying") -> None:
     """Writing the running system needs root; say so before anything else."""
-    if target.kind == "local" and os.geteuid() != 0:
+    if needs_root(target):
         raise ApplyRefused(
             f"{doing} to this system (/) needs root: run virtio-wizard as root (sudo)",
             paths=("/",),

@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
 
     ascii_only = wants_ascii(args)
     console = Console(emoji=False, highlight=False, safe_box=True)
+    here = not any(getattr(args, n, None) for n in ("root", "ssh", "demo", "image"))
+    if here and os.geteuid() != 0:  # this system, as apply's check_root judges it
+        from ..apply import ROOT_NOTE
+
+        print(f"virtio-wizard: note: {ROOT_NOTE}", file=sys.stderr)
     status_console = Console(stderr=True)
     if status_console.is_terminal:
         # Reading a big initrd takes seconds: say what is happening meanwhile.

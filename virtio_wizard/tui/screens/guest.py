@@ -9,6 +9,7 @@ Undo is offered here.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
@@ -302,6 +303,10 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self._summary = Group(*parts)
         self._draw_summary()
         if self.initrds_read:
+            if self.target.kind == "local" and os.geteuid() != 0:
+                # Said now, not first when apply refuses (issue 11.8).
+                self._status("Not root: apply will need root (sudo). n: choose the path.", "warn")
+                return
             self._status(
                 "Detection done. PgDn: more below; n: choose how to load the drivers.", "done"
             )
