@@ -37,7 +37,7 @@ def test_seed_edit_inserts_modprobes_after_the_block_byte_for_byte():
     assert step.mode is None  # unknown in a plain dict: apply keeps it
     assert step.diff.startswith("--- a/etc/rc.d/rc.sysinit\n+++ b/etc/rc.d/rc.sysinit\n")
     assert "+modprobe virtio_ring\n" in step.diff
-    assert "seed's order" in step.why
+    assert "in the required order" in step.why
 
 
 def test_net_only_loads_three_modules():
@@ -152,7 +152,8 @@ def test_hook_missing_is_refused_naming_rc_modules():
     assert f.id == "sysinit-hook-missing"
     assert f.message == (
         "The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not found in "
-        "/etc/rc.d/rc.sysinit; the seed puts the modprobe lines right after it, and "
+        "/etc/rc.d/rc.sysinit; Red Hat's virtualization guide puts the modprobe lines right "
+        "after it, and "
         "without it /etc/rc.modules is never run either."
     )
     # /etc/rc.modules would never run without the block: not offered as the way out.
@@ -208,7 +209,7 @@ def test_no_rc_sysinit_is_refused_with_another_file_suggested():
     f = p.refusals[0]
     assert f.id == "sysinit-no-file"
     assert f.message == (
-        "/etc/rc.d/rc.sysinit does not exist on this guest, so the seed's edit has nowhere to go."
+        "/etc/rc.d/rc.sysinit does not exist on this guest, so the edit has nowhere to go."
     )
     assert "/etc/sysconfig/modules/virtio.modules" in f.fix
     assert p.steps == ()

@@ -189,3 +189,11 @@ def test_undo_paths_reads_what_undo_restores_and_removes():
     restored, removed = undo_paths(journal)
     assert restored == ["/boot/i.img", "/etc/fstab"]
     assert removed == ["/boot/i.img.virtio.orig", "/etc/new.conf"]
+
+
+def test_guest_screen_counts_only_references_the_plan_changes():
+    """Issue 11.9: /proc/cmdline, /proc/swaps and /etc/mtab are never edited."""
+    from virtio_wizard.plan.files import RUNTIME_CONTEXTS
+    from virtio_wizard.tui.widgets import facts_view
+
+    assert facts_view.RUNTIME_CONTEXTS == RUNTIME_CONTEXTS

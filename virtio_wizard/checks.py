@@ -46,7 +46,7 @@ __all__ = [
 FINDING_IDS: dict[str, str] = {
     "not-linux": "The root is not a Linux guest (e.g. Windows): virtio-win is out of scope.",
     "drivers-automatic": "The release loads the virtio drivers by itself; confirm only.",
-    "kernel-no-virtio": "The default kernel lacks one of the seed's five virtio modules.",
+    "kernel-no-virtio": "The default kernel lacks one of the five virtio modules.",
     "initrd-missing-virtio": "The default kernel's initrd lacks virtio block modules (host-only).",
     "initrd-unreadable": "An initrd image exists but its contents could not be read.",
     "virtio-orig-initrd": "A .virtio.orig initrd shows the virtio package replaced the initrd.",
@@ -67,7 +67,7 @@ FINDING_IDS: dict[str, str] = {
     "with no /dev/vdX to put instead.",
     "module-order": "A module list loads the virtio modules out of the guide's order "
     "(warning on 2.4 kernels, a note on 2.6+ where it still works).",
-    "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for the seed's edit.",
+    "sysinit-hook-missing": "rc.sysinit has no /etc/rc.modules block for Red Hat's edit.",
     "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
     "gso-tso": "Troubleshooting a slow virtio network on an old host: GSO/TSO off, then measure.",
     "unreadable-file": "A guest file could not be used; detection went on without it.",
@@ -291,7 +291,7 @@ def _initrd_fix(facts: Facts, kernel: Kernel, modules: Sequence[str]) -> str:
             f"{shlex.join(['mkinitrd', '-k', 'vmlinuz-' + kver, '-i', 'initrd-' + kver])}."
         )
     argv = ["mkinitrd", "-f", *[f"--with={m}" for m in kn.SEED_MODULES], image, kver]
-    return f"Rebuild it with the seed's modules: {shlex.join(argv)}."
+    return f"Rebuild it with the guide's modules: {shlex.join(argv)}."
 
 
 def _initrd_source(facts: Facts) -> str:
@@ -762,7 +762,7 @@ def check_sysinit_hook_missing(facts: Facts) -> list[Finding]:
         Finding(
             "sysinit-hook-missing",
             WARNING,
-            f"{sysinit.file} has no `if [ -f /etc/rc.modules ]` block, so the seed's edit has "
+            f"{sysinit.file} has no `if [ -f /etc/rc.modules ]` block, so the guide's edit has "
             f"no place to go and {kn.RC_MODULES} would never run.",
             f"Restore the block from the initscripts package or {alt}.",
             kn.SEED_SYSINIT,

@@ -123,7 +123,7 @@ def _add_choice_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sysinit-file",
         metavar="PATH",
-        help="for --method sysinit: /etc/rc.d/rc.sysinit (the seed's edit), /etc/rc.modules, "
+        help="for --method sysinit: /etc/rc.d/rc.sysinit (Red Hat's edit), /etc/rc.modules, "
         "/etc/sysconfig/modules/virtio.modules, /etc/modules or /etc/modules-load.d/virtio.conf",
     )
     parser.add_argument(

@@ -327,7 +327,7 @@ MODULES_LOAD_D = "/etc/modules-load.d/virtio.conf"
 RC_MODULES_BLOCK: tuple[str, ...] = ("if [ -f /etc/rc.modules ]; then", "\t/etc/rc.modules", "fi")
 #: The sysinit-style files a user may choose, and what each expects.
 SYSINIT_FILES: dict[str, str] = {
-    RC_SYSINIT: "the seed's edit: modprobe lines after the /etc/rc.modules block",
+    RC_SYSINIT: "Red Hat's edit: modprobe lines after the /etc/rc.modules block",
     RC_MODULES: "executable script run by rc.sysinit (#!/bin/sh, mode 0755)",
     SYSCONFIG_MODULES: "executable script run by rc.sysinit on RHEL 5 and later",
     ETC_MODULES: "one module per line, loaded at boot (Debian, Ubuntu)",

@@ -275,7 +275,7 @@ def _check_swap(target: Target, fstab: list[tuple[int, str, str, str, str]]) -> 
             problems.append(
                 Problem(
                     f"fstab line {line}: swap on {device}, which does not exist",
-                    f"the name changed with the bus{_legacy_hint(device)}: the seed's "
+                    f"the name changed with the bus{_legacy_hint(device)}: the guide's "
                     "swap-on-/dev/hda3 problem",
                     "name it by UUID= (blkid shows it) or its /dev/vdX name in /etc/fstab, then "
                     "swapon -a; virtio-wizard plan --fix-disk-names writes that edit",

@@ -29,7 +29,7 @@ __all__ = ["DEMO_GUESTS", "open_demo", "guest_dir"]
 
 #: Demo guest name -> one line for ``--help`` and the TUI's picker.
 DEMO_GUESTS: dict[str, str] = {
-    "rhel52": "RHEL 5.2 on IDE disk and e1000: the seed's case, drivers must be added",
+    "rhel52": "RHEL 5.2 on IDE disk and e1000: the drivers must be added",
     "debian12": "Debian 12 already on virtio: drivers come by themselves, nothing to do",
     "rhel39": "RHEL 3.9 (2.4 kernel, .o modules, ext2 initrd) on IDE: Intel-only kernel on AMD",
 }

@@ -122,7 +122,11 @@ def drivers_auto(facts: Facts) -> tuple[bool, str]:
     if by_release is not None:
         label = f"{d.name or d.id} {d.version}".strip()
         if by_release:
-            return True, f"{label}: the seed lists RHEL 3.9+, 4.8+, 5.3+ and 6+ as automatic"
+            return (
+                True,
+                f"{label}: Red Hat's virtualization guide lists RHEL 3.9+, 4.8+, 5.3+ "
+                "and 6+ as automatic",
+            )
         return False, f"{label} is older than the releases that load the drivers by themselves"
     kernel = facts.running_kernel
     which = "running kernel"

@@ -45,7 +45,7 @@ DEBIAN_MODULES = "modules(5) (Debian, Ubuntu)"
 #: Files the wizard writes as executable shell scripts (run by rc.sysinit).
 SCRIPT_FILES = (K.RC_MODULES, K.SYSCONFIG_MODULES)
 SCRIPT_HEADER = "#!/bin/sh"
-LIST_HEADER = "# virtio drivers, in the seed's load order (written by virtio-wizard)"
+LIST_HEADER = "# virtio drivers, in the order they must load (written by virtio-wizard)"
 
 
 def _major(version: str) -> Optional[int]:
@@ -217,7 +217,7 @@ def _edit_rc_sysinit(
             Finding(
                 "sysinit-no-file",
                 ERROR,
-                f"{path} does not exist on this guest, so the seed's edit has nowhere to go.",
+                f"{path} does not exist on this guest, so the edit has nowhere to go.",
                 f"Choose another file with --sysinit-file (for this guest: {rec}), "
                 "or use --method initrd.",
                 K.SEED_SYSINIT,
@@ -237,7 +237,8 @@ def _edit_rc_sysinit(
                 "sysinit-hook-missing",
                 ERROR,
                 f"The block 'if [ -f /etc/rc.modules ]; then /etc/rc.modules fi' was not "
-                f"found in {path}; the seed puts the modprobe lines right after it, and "
+                f"found in {path}; Red Hat's virtualization guide puts the modprobe lines "
+                "right after it, and "
                 f"without it {K.RC_MODULES} is never run either.",
                 f"Use {ways}, or restore the block from the initscripts package and plan again.",
                 K.SEED_SYSINIT,
@@ -269,7 +270,7 @@ def _edit_rc_sysinit(
         ws.set(
             path,
             "".join(merge.lines),
-            f"load {', '.join(merge.added)} in the seed's order right after the "
+            f"load {', '.join(merge.added)} in the required order right after the "
             "/etc/rc.modules block of rc.sysinit",
         )
     return notes
@@ -330,9 +331,9 @@ def _edit_list_file(
         body = "".join(f"{fmt(m)}\n" for m in modules)
         why = (
             f"create {path} (#!/bin/sh, mode 0755: rc.sysinit runs it only then) "
-            f"loading {', '.join(modules)} in the seed's order"
+            f"loading {', '.join(modules)} in the required order"
             if script
-            else f"create {path} listing {', '.join(modules)} in the seed's order"
+            else f"create {path} listing {', '.join(modules)} in the required order"
         )
         ws.set(path, f"{header}\n{body}", why, 0o755 if script else 0o644)
         return []
@@ -351,7 +352,7 @@ def _edit_list_file(
         new_mode = mode | 0o111
     whys = []
     if merge.added:
-        whys.append(f"add {', '.join(merge.added)} to {path} in the seed's order")
+        whys.append(f"add {', '.join(merge.added)} to {path} in the required order")
     if new_mode is not None:
         whys.append(f"make {path} executable (mode {new_mode:04o}): it is run, not read")
     if whys:
@@ -405,7 +406,7 @@ def plan_sysinit(
                 "drivers-auto",
                 INFO,
                 f"The drivers come by themselves on this release{reason}; the modprobe "
-                "lines are added anyway, as the seed's RHEL 3.9 procedure does, and only "
+                "lines are added anyway, as Red Hat's RHEL 3.9 procedure does, and only "
                 "pin the load order.",
                 "Nothing else is needed for the drivers; check that the disks are named right.",
                 K.SEED_AUTO,

@@ -221,13 +221,14 @@ class DriversScreen(StepScreen):
             return
         refusal.update("")
         n = len(plan.steps)
+        steps = "step" if n == 1 else "steps"
         notes = [f for f in plan.findings if f.severity != "error"]
         summary = (
             "Nothing to change: the guest already has what you chose."
             if plan.changes_nothing
-            else f"Plan ready: {n} step(s). Press n to preview them."
+            else f"Plan ready: {n} {steps}. Press n to preview them."
         )
-        hint = f"Plan ready ({n} steps). Tab: next group, Space: pick, n: preview."
+        hint = f"Plan ready ({n} {steps}). Tab: next group, Space: pick, n: preview."
         status.update(Text(summary if plan.changes_nothing else hint, style="green"))
         parts: list[Any] = [Text(""), Text(summary, style="bold green")]
         if notes:

@@ -28,17 +28,18 @@ from .base import StepScreen
 
 __all__ = ["PathScreen", "REASONS", "probe_choices"]
 
-#: The seed's reasoning for each path, shown beside the choice.
+#: Why each path works, after Red Hat's virtualization guide, shown beside the choice.
 REASONS = {
     "initrd": (
-        "Put the modules into the initial RAM disk (the seed: mkinitrd --with virtio "
-        "--with virtio_ring ...). They load with the kernel, so the disk the guest "
-        "boots from can be virtio. The initrd is rebuilt; the old one is backed up."
+        "Put the modules into the initial RAM disk (as Red Hat's virtualization guide "
+        "does: mkinitrd --with virtio --with virtio_ring ...). They load with the "
+        "kernel, so the disk the guest boots from can be virtio. The initrd is rebuilt; "
+        "the old one is backed up."
     ),
     "sysinit": (
-        "Load the modules late in boot: the seed adds modprobe lines to "
+        "Load the modules late in boot: Red Hat's virtualization guide adds modprobe lines to "
         "/etc/rc.d/rc.sysinit after the /etc/rc.modules block. No initrd rebuild, "
-        "but the seed warns: the guest cannot use virtio for its boot disk this way."
+        "but the guide warns: the disk the guest boots from cannot be virtio this way."
     ),
 }
 TITLES = {

@@ -124,7 +124,12 @@ def cpu_text(facts: Facts, findings: Sequence[Finding] = ()) -> RenderableType:
     machine = c.machine or "unknown"
     vendor = c.vendor or "unknown vendor"
     lines = [
-        _kv("CPU", f"{machine}, {vendor}" + (f" ({c.vendor_source})" if c.vendor_source else ""))
+        # Only a vendor read elsewhere needs saying; "(target)" meant nothing to users.
+        _kv(
+            "CPU",
+            f"{machine}, {vendor}"
+            + (" (vendor read from the host, not the guest)" if c.vendor_source == "host" else ""),
+        )
     ]
     if drivers_from_package(facts.distro.id, facts.distro.version):
         # RHEL 3 only: elsewhere the kernel ships the modules, no package exists.
@@ -174,7 +179,7 @@ def kernels_table(facts: Facts, initrds_read: bool) -> RenderableType:
         if k.initrd_error:
             notes.append(Text(f"{k.initrd}: {k.initrd_error}", style="yellow"))
         if k.virtio_orig:
-            notes.append(Text(f"seed package backup present: {k.virtio_orig}", style="cyan"))
+            notes.append(Text(f"original initrd kept as: {k.virtio_orig}", style="cyan"))
     return Group(table, *notes)
 
 
@@ -215,11 +220,17 @@ def devices_text(facts: Facts) -> RenderableType:
     return Rows(lines)
 
 
+#: Running state the plan never edits (``plan.files.RUNTIME_CONTEXTS``, not imported:
+#: the Guest screen's first frame must not wait for the planner; a test keeps both equal).
+RUNTIME_CONTEXTS = frozenset({"cmdline", "mtab", "swaps"})
+
+
 def disks_text(facts: Facts) -> RenderableType:
-    change = [r for r in facts.disk_refs if r.proposed]
+    change = [r for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS]
     if not change:
         return Rows([_kv("Disk names", "nothing to change")])
-    lines = [_kv("Disk names", f"{len(change)} reference(s) to change:")]
+    n = len(change)
+    lines = [_kv("Disk names", f"{n} reference{'' if n == 1 else 's'} to change in files:")]
     for r in change:
         guess = " (order guessed)" if r.guessed else ""
         lines.append(_kv("", f"{r.file}:{r.line}  {r.device} -> {r.proposed}{guess}"))
