@@ -39,6 +39,7 @@ SCREENS = (
     ("08-undo", ("n", "n", "n", "a", "y", "n", "u", "y")),
     ("09-troubleshooting", ("t",)),
     ("10-report", ("r",)),
+    ("12-help", ("question_mark",)),
     # Started again after the apply, on the running guest: the checks come first.
     ("11-welcome-back", ()),
 )
