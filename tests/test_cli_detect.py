@@ -353,3 +353,12 @@ def test_render_sysinit_states():
     assert "block ends at line 40; already loads virtio" in wide
     none = dataclasses.replace(base, sysinit=Sysinit(hook_line=None))
     assert "no /etc/rc.modules block" in _render(facts_renderable(none, []))
+
+
+def test_detect_text_has_no_trailing_blanks_no_empty_settings_and_no_live_demo(capsys):
+    """Issue 11.9: padded lines, 'path=)' and a demo labelled '(live)'."""
+    assert main(["--demo", "rhel52", "detect", "--no-initrd"]) == 0
+    out = capsys.readouterr().out
+    assert out and not [line for line in out.splitlines() if line.endswith(" ")]
+    assert "(live)" not in out and "(a temporary copy)" in " ".join(out.split())
+    assert "path=" not in out and "(at /sbin/mkinitrd)" in out

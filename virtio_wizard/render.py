@@ -111,11 +111,17 @@ def initrd_tool_text(facts: Facts) -> str:
 
 
 def _config_text(config: dict[str, str]) -> str:
-    """``KEY=value`` pairs, without the evidence path when it repeats the tool's path."""
-    items = sorted(config.items())
+    """The tool's settings in words: where it is, what showed it, its own settings.
+
+    Empty values are left out (``path=`` said nothing), the evidence when it
+    repeats the path; the tool's own settings keep their ``KEY=value`` form,
+    the one a user finds in the tool's configuration file.
+    """
+    items = [(k, v) for k, v in sorted(config.items()) if v]
     if config.get("evidence") == config.get("path"):
         items = [(k, v) for k, v in items if k != "evidence"]
-    return ", ".join(f"{k}={v}" for k, v in items)
+    words = {"path": "at {}", "evidence": "seen in {}"}
+    return ", ".join(words[k].format(v) if k in words else f"{k}={v}" for k, v in items)
 
 
 def _sysinit_text(facts: Facts) -> str:
@@ -147,7 +153,9 @@ def summary_table(facts: Facts, *, ascii: bool = False) -> Table:
         "ssh": "remote guest",
         "demo": "demo guest",
     }.get(target.kind, target.kind)
-    table.add_row("Target", f"{where} {target.root}" + (" (live)" if target.live else ""))
+    states = {"demo": " (a temporary copy)"}
+    state = states.get(target.kind, " (running)" if target.live else "")
+    table.add_row("Target", f"{where} {target.root}{state}")
     if facts.not_linux:
         table.add_row("Not Linux", facts.not_linux)
     table.add_row("Distro", _distro_text(facts))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Any, Callable, Optional
 
@@ -18,6 +19,10 @@ from ..facts import Facts
 from ..finding import Finding
 
 __all__ = ["run", "facts_document", "detect_and_check", "wants_ascii"]
+
+
+#: Blanks at the end of a line, before an optional final SGR reset.
+_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
 
 
 def detect_and_check(
@@ -76,5 +81,10 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         facts, findings = detect_and_check(args)
-    console.print(facts_renderable(facts, findings, ascii=ascii_only))
+    with console.capture() as captured:
+        console.print(facts_renderable(facts, findings, ascii=ascii_only))
+    # Rich pads every grid line to the full width: no trailing blanks in a
+    # pasted support ticket (the colour reset after the padding is kept).
+    for line in captured.get().splitlines():
+        sys.stdout.write(_TRAILING.sub(r"\1", line) + "\n")
     return 0
