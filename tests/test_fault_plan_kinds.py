@@ -22,11 +22,13 @@ gives back the original tree: bytes, modes and owners.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -56,6 +58,7 @@ PHASES = {
     "edit-new": ("start", "recorded", "written", "done"),
     "backup": ("start", "ran", "done"),
     "command": ("start", "ran", "done"),
+    "command-build": ("start", "ran", "renamed", "done"),
 }
 
 
@@ -128,22 +131,37 @@ def _guest_tree(root: Path, image: Optional[str]) -> None:
         os.chown(root / image.lstrip("/"), *OWNER)
 
 
-def _fake_tool(step: Step, guest: Path, new_image: bytes) -> Step:
-    """The rebuild command with argv replaced by one that writes the image in place."""
+def _fake_tool(step: Step, guest: Path, new_image: bytes, slow: str = "") -> Step:
+    """The rebuild command with argv replaced by one that writes the file the plan names.
+
+    That is the build file beside the image (``step.build``), as the real
+    tools are told to: apply checks it and renames it over the image. With
+    ``slow`` (a marker path) the tool writes half an image, says so in the
+    marker, and waits until ``MARKER.go`` exists, so a test can signal it
+    mid-write (and a resumed run, with the same argv, goes straight on).
+    """
     src = guest.parent / "tool-output.img"
     src.write_bytes(new_image)
-    host_image = guest / (step.image or "").lstrip("/")
-    script = f"echo {step.argv[0]}: building; cat {src} > {host_image}; echo done"
+    out = guest / (step.build or step.image or "").lstrip("/")
+    script = f"echo {step.argv[0]}: building; cat {src} > {out}; echo done"
+    if slow:
+        half = len(new_image) // 2
+        script = (
+            f"echo {step.argv[0]}: building; head -c {half} {src} > {out}; "
+            f"echo started > {slow}; while [ ! -e {slow}.go ]; do sleep 0.05; done; "
+            f"cat {src} > {out}; echo done"
+        )
     return Step(
         kind=step.kind,
         why=step.why,
         argv=("sh", "-c", script),
         image=step.image,
         verify_modules=step.verify_modules,
+        build=step.build,
     )
 
 
-def build(tmp_path: Path, case: str) -> tuple[Path, Plan]:
+def build(tmp_path: Path, case: str, slow: str = "") -> tuple[Path, Plan]:
     make_facts, choice_kw = CASES[case]
     f, _ = make_facts()
     guest = tmp_path / "guest"
@@ -158,7 +176,9 @@ def build(tmp_path: Path, case: str) -> tuple[Path, Plan]:
     new_image = newc(
         ["init", *(f"lib/modules/{k.version}/kernel/drivers/virtio/{m}.ko" for m in SEED_MODULES)]
     )
-    steps = tuple(_fake_tool(s, guest, new_image) if s.kind == "command" else s for s in plan.steps)
+    steps = tuple(
+        _fake_tool(s, guest, new_image, slow) if s.kind == "command" else s for s in plan.steps
+    )
     return guest, Plan(plan.choices, steps, plan.findings, plan.modules, plan.kernel, plan.target)
 
 
@@ -174,6 +194,8 @@ def boundaries(guest: Path, plan: Plan) -> list[tuple[int, str]]:
         kind = step.kind
         if kind == "edit" and not (guest / _real(guest, step.path or "")).exists():
             kind = "edit-new"
+        if kind == "command" and step.build:
+            kind = "command-build"
         out += [(i, phase) for phase in PHASES[kind]]
     return out
 
@@ -271,7 +293,7 @@ def test_every_plan_kind_has_the_steps_it_should():
     paths = {s.path for s in build_plan("disk-names").steps}
     assert {"/etc/fstab", "/boot/grub/grub.conf", "/boot/grub/device.map"} <= paths
     phases = {phase for _c, _i, phase in BOUNDARIES}
-    assert phases == {"start", "backed-up", "recorded", "written", "ran", "done"}
+    assert phases == {"start", "backed-up", "recorded", "written", "ran", "renamed", "done"}
 
 
 def build_plan(case: str) -> Plan:
@@ -336,3 +358,73 @@ def test_kill_9_at_each_boundary(tmp_path, case, index, phase):
     )
     assert child.returncode == -signal.SIGKILL, (child.stdout, child.stderr)
     _check_after_crash(guest, plan, before, "running")
+
+
+# ---- signals to the process group during the command step ------------------------
+
+INITRD_CASES = [c for c in CASES if c.startswith("initrd-")]
+GROUP_SIGNALS = {"sighup": signal.SIGHUP, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}
+
+
+def _replanned(plan: Plan) -> Plan:
+    """The plan the planner makes after the interruption: same choices, but the
+    first run's backup now exists, so it names the next free backup name."""
+    steps = tuple(
+        dataclasses.replace(s, to=(s.path or "") + ".virtio-wizard.bak")
+        if s.kind == "backup"
+        else s
+        for s in plan.steps
+    )
+    return dataclasses.replace(plan, steps=steps)
+
+
+@needs_root
+@pytest.mark.parametrize("sig", list(GROUP_SIGNALS))
+@pytest.mark.parametrize("case", INITRD_CASES)
+def test_a_signal_to_the_process_group_mid_rebuild_leaves_the_image_whole(tmp_path, case, sig):
+    """An SSH session dropping (SIGHUP), a TERM or a KILL to the whole group while
+    the tool writes: the image is old, never torn; a rerun of a plan made again
+    resumes the same journal with no second backup; one undo gives the tree back."""
+    marker = tmp_path / "started"
+    guest, plan = build(tmp_path, case, slow=str(marker))
+    before = tree_state(guest)
+    image = next(s.image for s in plan.steps if s.kind == "command")
+    old_image = (guest / (image or "").lstrip("/")).read_bytes()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, "apply ended before the tool started"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(child.pid, GROUP_SIGNALS[sig])
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert (guest / (image or "").lstrip("/")).read_bytes() == old_image, "a torn image"
+    target = LocalTarget(str(guest), kind="local")
+    (journal,) = list_journals(target)
+    assert journal["status"] == "running"
+
+    Path(f"{marker}.go").touch()
+    again = _replanned(plan)
+    assert again.to_dict() != plan.to_dict()
+    rerun = apply_plan(target, again)
+    assert rerun.status == "done", rerun.messages
+    assert len(list_journals(target)) == 1, "the rerun resumed the interrupted apply"
+    stacked = [n for _d, _s, names in os.walk(guest) for n in names if ".virtio-wizard.bak" in n]
+    assert stacked == [], "no second backup of the image"
+    assert not [n for _d, _s, names in os.walk(guest) for n in names if n.endswith(".new")]
+    assert undo(target).status == "done"
+    assert tree_state(guest) == before

@@ -16,6 +16,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ from apply_fixtures import (
     write_image_script,
 )
 
-from virtio_wizard.apply import FAULT_ENV, ApplyRefused, apply_plan
+from virtio_wizard.apply import FAULT_ENV, ApplyRefused, _Run, apply_plan
 from virtio_wizard.journal import list_journals
 from virtio_wizard.plan.model import Plan
 from virtio_wizard.target import LocalTarget, TargetError
@@ -265,3 +267,167 @@ def test_really_full_boot_refuses_the_rebuild(tmp_path: Path) -> None:
         with pytest.raises(ApplyRefused, match="/boot has 0 MiB free; rebuilding the initrd"):
             apply_plan(target_for(guest), plan)
         assert not (guest / "var/lib/virtio-wizard/journal").exists()
+
+
+# ---- a rebuild into a build file beside the image (the planner's way) --------------
+
+BUILD = f"/boot/initrd-{KVER}.img.virtio-wizard.new"
+
+
+def build_into_file(tmp_path: Path, script: str, verify=MODULES) -> tuple[Path, Plan]:
+    """The plan above, its command writing ``BUILD`` (renamed over the image by apply)."""
+    guest, plan, _new = build(tmp_path)
+    steps = list(plan.steps)
+    steps[4] = replace(steps[4], argv=("sh", "-c", script), build=BUILD, verify_modules=verify)
+    return guest, replace(plan, steps=tuple(steps))
+
+
+def slow_tool(guest: Path, data: bytes, marker: Path) -> str:
+    """Writes half of ``data`` into BUILD, says so, waits for MARKER.go, finishes."""
+    src = guest.parent / "new.img"
+    src.write_bytes(data)
+    out = guest / BUILD.lstrip("/")
+    return (
+        f"head -c {len(data) // 2} {src} > {out}; echo started > {marker}; "
+        f"while [ ! -e {marker}.go ]; do sleep 0.05; done; cat {src} > {out}"
+    )
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM", "SIGKILL"])
+def test_a_signal_to_the_group_mid_rebuild_then_a_replanned_rerun(tmp_path: Path, sig: str):
+    """#10 item 6: a dropped SSH session (SIGHUP to the group) used to leave a torn
+    image; the rerun skipped the rebuild, or backed up the torn image into a
+    second journal. Now: the image stays whole, a plan made again (next backup
+    name) resumes the same journal, no second backup appears, one undo restores."""
+    marker = tmp_path / "started"
+    new_image = initrd_with(MODULES)
+    guest, plan = build_into_file(tmp_path, "")
+    plan = build_into_file(tmp_path / "x", slow_tool(guest, new_image, marker))[1]
+    original = tree_state(guest)
+    old_image = (guest / IMAGE).read_bytes()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(child.pid, getattr(signal, sig))
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert (guest / IMAGE).read_bytes() == old_image, "the image is never torn"
+    assert (guest / BUILD.lstrip("/")).exists(), "the half-written build file is beside it"
+    assert [j["status"] for j in list_journals(target_for(guest))] == ["running"]
+
+    Path(f"{marker}.go").touch()
+    steps = list(plan.steps)
+    steps[3] = replace(steps[3], to=f"/{IMAGE}.virtio-wizard.bak")  # as planning again says
+    again = replace(plan, steps=tuple(steps))
+    events = []
+    rerun = apply_plan(target_for(guest), again, on_event=events.append)
+    assert rerun.status == "done", rerun.messages
+    assert any("resuming the unfinished apply" in e.text for e in events)
+    assert len(list_journals(target_for(guest))) == 1
+    assert (guest / IMAGE).read_bytes() == new_image
+    assert not (guest / BUILD.lstrip("/")).exists()
+    names = os.listdir(guest / "boot")
+    assert not [n for n in names if ".virtio-wizard.bak" in n], names
+    assert (guest / f"{IMAGE}.vw-orig").read_bytes() == old_image
+    assert undo(target_for(guest)).status == "done"
+    assert tree_state(guest) == original
+
+
+def test_undo_after_an_interrupted_rebuild_removes_the_build_file(tmp_path: Path) -> None:
+    guest, plan = build_into_file(tmp_path, f"echo half > {tmp_path}/guest{BUILD}; exit 9")
+    original = tree_state(guest)
+    # A kill after the tool wrote its half file: simulated by a tool that fails and a
+    # cleanup that never ran.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_Run, "_clear_build", lambda self, build: None)
+        result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert (guest / BUILD.lstrip("/")).exists()
+    assert undo(target_for(guest)).status == "done"
+    assert tree_state(guest) == original
+    assert not (guest / BUILD.lstrip("/")).exists()
+
+
+def test_a_failed_build_leaves_the_image_as_it_was(tmp_path: Path) -> None:
+    guest, plan = build_into_file(tmp_path, f"echo half > {tmp_path}/guest{BUILD}; exit 3")
+    old_image = (guest / IMAGE).read_bytes()
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert result.outcomes[4].text == (
+        f"`sh -c 'echo half > {tmp_path}/guest{BUILD}; exit 3'` failed with exit code 3; "
+        f"/boot/initrd-{KVER}.img is unchanged"
+    )
+    assert (guest / IMAGE).read_bytes() == old_image
+    assert not (guest / BUILD.lstrip("/")).exists(), "the failed build file is removed"
+
+
+def test_a_build_without_the_modules_never_replaces_the_image(tmp_path: Path) -> None:
+    src = tmp_path / "lacking.img"
+    src.write_bytes(initrd_with(("virtio",)))
+    guest, plan = build_into_file(tmp_path, f"cp {src} {tmp_path}/guest{BUILD}")
+    old_image = (guest / IMAGE).read_bytes()
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert result.outcomes[4].text.startswith(f"the new initrd {BUILD} lacks virtio_ring")
+    assert result.outcomes[4].text.endswith(f"; /boot/initrd-{KVER}.img is unchanged")
+    assert (guest / IMAGE).read_bytes() == old_image
+
+
+def test_a_tool_that_makes_no_build_file_is_a_failure(tmp_path: Path) -> None:
+    guest, plan = build_into_file(tmp_path, "true")
+    result = apply_plan(target_for(guest), plan)
+    assert result.status == "failed"
+    assert result.outcomes[4].text == (
+        f"`sh -c true` exited 0 but made no {BUILD}; /boot/initrd-{KVER}.img is unchanged"
+    )
+
+
+def test_an_unfinished_apply_with_other_choices_is_refused(tmp_path: Path) -> None:
+    """One undo must give back the guest as before the first apply: no second journal
+    on top of an unfinished one made with other choices."""
+    guest, plan = build_into_file(tmp_path, "exit 1")
+    assert apply_plan(target_for(guest), plan).status == "failed"
+    other = replace(
+        make_plan(edit(guest, "/etc/modules", "virtio_net\n")),
+        choices=replace(plan.choices, block=False),
+    )
+    with pytest.raises(ApplyRefused) as info:
+        apply_plan(target_for(guest), other)
+    assert "did not finish and was made with other choices" in info.value.message
+    assert info.value.message.endswith(
+        "run it again with its choices to finish it, or `virtio-wizard undo` to revert it, "
+        "then apply; nothing was changed"
+    )
+    assert len(list_journals(target_for(guest))) == 1
+
+
+def test_a_resumed_edit_is_never_backed_up_twice(tmp_path: Path, monkeypatch) -> None:
+    """Killed after the backup was recorded, before the write: the rerun reuses it."""
+    guest, plan, _new = build(tmp_path)
+    child = run_child(guest, plan, "step:0:recorded")
+    assert child.returncode == -signal.SIGKILL
+    copies = []
+    real = LocalTarget.copy_file
+
+    def copy_file(self, src, dst):
+        copies.append((src, dst))
+        return real(self, src, dst)
+
+    monkeypatch.setattr(LocalTarget, "copy_file", copy_file)
+    assert apply_plan(target_for(guest), plan).status == "done"
+    assert not [c for c in copies if c[0] == "/etc/fstab"], copies

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.plan_fixtures import ALL, IMAGE, KVER, applied, facts, kernel, make
+
+NEW = ".virtio-wizard.new"
 from virtio_wizard.plan import GuestFiles
 from virtio_wizard.plan.initrd import future_images_keep_them, merge_words
 
@@ -26,8 +28,10 @@ def test_nash_backup_then_rebuild_with_the_seed_modules_in_order():
     assert (backup.path, backup.to) == (IMAGE, IMAGE + ".virtio.orig")
     assert backup.why
     assert command.kind == "command"
-    assert command.argv == ("mkinitrd", "-f", *WITH, IMAGE, KVER)
+    # Built beside the image; apply checks it, then renames it over IMAGE.
+    assert command.argv == ("mkinitrd", "-f", *WITH, IMAGE + NEW, KVER)
     assert command.image == IMAGE
+    assert command.build == IMAGE + NEW
     assert command.verify_modules == ALL
     assert p.kernel == KVER and p.modules == ALL
 
@@ -72,7 +76,8 @@ def test_all_backup_names_taken_is_refused():
 def test_no_image_yet_is_built_without_backup():
     p = initrd(facts(kernels=(kernel(initrd=None, initrd_virtio=None),)))
     (command,) = p.steps
-    assert command.argv[-2:] == (IMAGE, KVER)
+    assert command.argv[-2:] == (IMAGE + NEW, KVER)
+    assert command.build == IMAGE + NEW
     assert "build the initrd" in command.why
 
 
@@ -105,7 +110,7 @@ def test_builtin_modules_are_dropped_and_noted():
     virtio.update(virtio="builtin", virtio_ring="builtin", virtio_pci="builtin")
     p = initrd(facts(kernels=(kernel(virtio=virtio),)))
     assert p.modules == ("virtio_blk", "virtio_net")
-    argv = ("mkinitrd", "-f", "--with=virtio_blk", "--with=virtio_net", IMAGE, KVER)
+    argv = ("mkinitrd", "-f", "--with=virtio_blk", "--with=virtio_net", IMAGE + NEW, KVER)
     assert p.steps[1].argv == argv
     (note,) = [f for f in p.findings if f.id == "modules-builtin"]
     assert note.message == (
@@ -152,7 +157,7 @@ def test_dracut_drop_in_then_backup_then_rebuild():
         'add_drivers+=" virtio virtio_ring virtio_blk virtio_net virtio_pci "'
     )
     assert (backup.path, backup.to) == (FC_IMAGE, FC_IMAGE + ".virtio.orig")
-    assert command.argv == ("dracut", "-f", FC_IMAGE, "3.10.0")
+    assert command.argv == ("dracut", "-f", FC_IMAGE + NEW, "3.10.0")
     assert command.verify_modules == ALL
 
 
@@ -187,7 +192,7 @@ def test_dracut_without_image_builds_the_default_name():
     k = kernel("3.10.0", initrd=None, initrd_virtio=None)
     p = initrd(facts(initrd_tool="dracut", kernels=(k,)), {DRACUT: None})
     assert [s.kind for s in p.steps] == ["edit", "command"]
-    assert p.steps[1].argv == ("dracut", "-f", "/boot/initramfs-3.10.0.img", "3.10.0")
+    assert p.steps[1].argv == ("dracut", "-f", "/boot/initramfs-3.10.0.img" + NEW, "3.10.0")
 
 
 # ---- SUSE mkinitrd -------------------------------------------------------------------
@@ -208,7 +213,8 @@ def test_suse_appends_inside_the_quotes_keeping_others():
         "fan", "fan virtio virtio_ring virtio_blk virtio_net virtio_pci"
     )
     assert backup.to == f"/boot/initrd-{SLES_V}.virtio.orig"
-    assert command.argv == ("mkinitrd", "-k", f"vmlinuz-{SLES_V}", "-i", f"initrd-{SLES_V}")
+    argv = ("mkinitrd", "-k", f"vmlinuz-{SLES_V}", "-i", f"initrd-{SLES_V}{NEW}")
+    assert command.argv == argv
     assert command.image == f"/boot/initrd-{SLES_V}"
 
 
@@ -252,7 +258,8 @@ def test_initramfs_tools_appends_names_and_updates():
     edit, backup, command = initrd(deb_facts(), {ITOOLS: text.encode()}).steps
     assert edit.new_text == text + "".join(m + "\n" for m in ALL)
     assert backup.to == f"/boot/initrd.img-{DEB_V}.virtio.orig"
-    assert command.argv == ("update-initramfs", "-u", "-k", DEB_V)
+    # update-initramfs has no output option; it runs mkinitramfs -o IMAGE.new KVER.
+    assert command.argv == ("mkinitramfs", "-o", f"/boot/initrd.img-{DEB_V}{NEW}", DEB_V)
 
 
 def test_initramfs_tools_without_image_creates_one():
@@ -261,7 +268,7 @@ def test_initramfs_tools_without_image_creates_one():
         kernels=(kernel(DEB_V, initrd=None, initrd_virtio=None),),
     )
     p = initrd(f, {ITOOLS: b""})
-    assert p.steps[-1].argv == ("update-initramfs", "-c", "-k", DEB_V)
+    assert p.steps[-1].argv == ("mkinitramfs", "-o", f"/boot/initrd.img-{DEB_V}{NEW}", DEB_V)
     assert p.steps[-1].image == f"/boot/initrd.img-{DEB_V}"
 
 
@@ -305,7 +312,8 @@ def test_mkinitcpio_uses_a_drop_in_when_the_folder_exists():
         "MODULES+=(virtio virtio_ring virtio_blk virtio_net virtio_pci)"
     )
     assert backup.to == ARCH_IMAGE + ".virtio.orig"
-    assert command.argv == ("mkinitcpio", "-P") and command.image == ARCH_IMAGE
+    argv = ("mkinitcpio", "-k", "6.6.1-arch1-1", "-g", ARCH_IMAGE + NEW)
+    assert command.argv == argv and command.image == ARCH_IMAGE
 
 
 def test_mkinitcpio_edits_the_main_array_without_drop_ins():

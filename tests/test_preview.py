@@ -37,7 +37,11 @@ def test_steps_are_numbered_with_why_diff_and_command():
     assert "2. run in the guest\n" in text
     assert (
         "   $ mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk --with=virtio_net "
-        f"--with=virtio_pci {IMAGE} {KVER}\n"
+        f"--with=virtio_pci {IMAGE}.virtio-wizard.new {KVER}\n"
+    ) in text
+    assert (
+        f"   then check {IMAGE}.virtio-wizard.new holds: virtio virtio_ring virtio_blk "
+        f"virtio_net virtio_pci, and rename it over {IMAGE}\n"
     ) in text
     assert "3. edit /etc/fstab, mode kept\n" in text
     assert "   why: name the disks as virtio shows them: /dev/hda3 -> /dev/vda3\n" in text

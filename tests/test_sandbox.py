@@ -233,11 +233,12 @@ def test_a_mount_point_that_is_a_link_is_refused(guest: Path, tmp_path: Path, na
         LocalTarget(str(guest)).run(["mkinitrd"])
 
 
-KILL_CHILD = """
-import sys
-from virtio_wizard.target import LocalTarget
-LocalTarget(sys.argv[1]).run(["mkinitrd", "-f", "/boot/x.img", "2.6.18-8.el5"])
-"""
+def wizard_apply(guest: Path) -> list[str]:
+    """The wizard's own command line: an initrd apply on the offline root ``guest``."""
+    return [
+        sys.executable, "-m", "virtio_wizard", "apply", "--root", str(guest),
+        "--method", "initrd", "--drivers", "block", "--yes",
+    ]  # fmt: skip
 
 
 def _processes_with(token: str) -> list[int]:
@@ -266,7 +267,11 @@ def test_killing_the_wizard_mid_command_leaves_no_mount_and_no_process(
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     child = subprocess.Popen(
-        [sys.executable, "-c", KILL_CHILD, str(guest)], env=env, start_new_session=True
+        wizard_apply(guest),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -353,3 +358,37 @@ def test_the_bounding_set_is_cut_before_bwrap_starts(tmp_path: Path, monkeypatch
     assert "CAP_SYS_ADMIN" not in argv
     loop = sandbox.sandbox_argv(str(tmp_path), ["mkinitrd", "x", "2.4.21"], {}, loop=True)
     assert "CAP_SYS_ADMIN" in loop
+
+
+def test_an_offline_initrd_apply_rebuilds_in_the_sandbox_and_undo_restores(guest: Path):
+    """The whole path: preflight, the guest's mkinitrd in the sandbox writing the build
+    file it is given, the check, the rename over the image, the edits, and undo."""
+    from apply_fixtures import initrd_with, tree_state
+
+    kver = "2.6.18-8.el5"
+    image = guest / f"boot/initrd-{kver}.img"
+    old_image = image.read_bytes()
+    new_image = initrd_with(("virtio", "virtio_ring", "virtio_blk", "virtio_pci"), kver)
+    (guest / "prepared.img").write_bytes(new_image)
+    put_tool(
+        guest,
+        "/sbin/mkinitrd",
+        '#!/bin/sh\necho "mkinitrd $*"\nwhile [ $# -gt 2 ]; do shift; done\n'
+        'cp /prepared.img "$1"\n',
+    )
+    before = tree_state(guest)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run(wizard_apply(guest), env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mkinitrd -f --with=virtio" in proc.stdout
+    assert f"/boot/initrd-{kver}.img.virtio-wizard.new {kver}" in proc.stdout
+    assert image.read_bytes() == new_image
+    assert (guest / f"boot/initrd-{kver}.img.virtio.orig").read_bytes() == old_image
+    assert not (guest / f"boot/initrd-{kver}.img.virtio-wizard.new").exists()
+    assert mounts_under(guest) == []
+    undone = subprocess.run(
+        [sys.executable, "-m", "virtio_wizard", "undo", "--root", str(guest), "--yes"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert tree_state(guest) == before

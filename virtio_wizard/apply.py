@@ -42,6 +42,7 @@ from .journal import (
     STATE_DIR,
     UNREADABLE,
     backup_path,
+    changed_anything,
     latest_journal,
     list_journals,
     new_journal_id,
@@ -69,6 +70,7 @@ __all__ = [
     "apply_plan",
     "check_plan_applicable",
     "check_root",
+    "plan_to_resume",
     "hold_lock",
     "missing_modules",
     "verify",
@@ -434,15 +436,61 @@ def _plain_plan(plan: Plan) -> dict[str, Any]:
     return json.loads(json.dumps(plan.to_dict()))
 
 
-def _resumable(target: Target, plan: Plan) -> Optional[dict[str, Any]]:
-    """The latest journal when it is for this same plan and not undone."""
+def _resumable(target: Target, plan: Plan) -> tuple[Plan, Optional[dict[str, Any]]]:
+    """The plan to carry out and the journal it continues (None: a new journal).
+
+    An unfinished apply (running, interrupted, failed; not undone) made with
+    the same choices for the same kernel on this guest is resumed with its
+    own steps, whatever plan object the rerun brings: a plan made again
+    after the interruption sees the first run's backups and would name new
+    ones, back up a half-done file, and start a second journal, so that one
+    undo would no longer give back the guest as it was. An unfinished apply
+    with other choices that changed something is refused: finish it or undo
+    it first. The latest apply when done counts only for the same plan.
+    """
     journals = [j for j in list_journals(target) if j.get("status") != UNREADABLE]
-    if not journals:
-        return None
+    if not journals or journals[-1].get("undone"):
+        return plan, None
     last = journals[-1]
-    if last.get("undone") or last.get("plan") != _plain_plan(plan):
-        return None
-    return last
+    same_plan = last.get("plan") == _plain_plan(plan)
+    if last.get("status") == DONE:
+        return plan, (last if same_plan else None)
+    if same_plan:
+        return plan, last
+    saved = last.get("plan") or {}
+    same_choices = (
+        saved.get("choices") == _plain_plan(plan)["choices"]
+        and saved.get("kernel") == plan.kernel
+        and _same_target(last.get("target") or {}, target)
+    )
+    if same_choices:
+        try:
+            return Plan.from_dict(saved), last
+        except (ValueError, TypeError, KeyError):
+            pass
+    if not changed_anything(last):
+        return plan, None
+    raise ApplyRefused(
+        f"the apply {last['id']} ({last.get('started', '?')}) did not finish and was made "
+        "with other choices: run it again with its choices to finish it, or "
+        "`virtio-wizard undo` to revert it, then apply; nothing was changed",
+        paths=(str(last.get("path") or ""),),
+    )
+
+
+def _same_target(saved: dict[str, Any], target: Target) -> bool:
+    kind, root = saved.get("kind"), saved.get("root")
+    return kind == target.kind and isinstance(root, str) and _same_root(root, target.root)
+
+
+def plan_to_resume(target: Target, plan: Plan) -> Optional[Plan]:
+    """The unfinished apply's own plan when ``apply_plan`` would resume it instead of ``plan``.
+
+    For the faces: show the steps that will really run. ApplyRefused when an
+    unfinished apply with other choices is in the way.
+    """
+    own, journal = _resumable(target, plan)
+    return own if journal is not None and own is not plan else None
 
 
 def _step_record(i: int, step: Step) -> dict[str, Any]:
@@ -489,14 +537,15 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
     """
     emit: Emit = on_event or (lambda _event: None)
     check_plan_applicable(target, plan)
-    prior = _resumable(target, plan)
+    given = plan
+    plan, prior = _resumable(target, given)
     states = _survey(target, plan, prior)
     if not any(s.todo for s in states) and not _unfinished(prior):
         return _nothing_to_do(plan, states, emit)
     _check_space(target, plan, states)
     _preflight(target, plan, states)
     with hold_lock(target):
-        prior = _resumable(target, plan)
+        plan, prior = _resumable(target, given)
         states = _survey(target, plan, prior)
         _check_space(target, plan, states)
         if not any(s.todo for s in states) and not _unfinished(prior):
@@ -508,7 +557,8 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
             journal.pop("path", None)
             journal["status"] = RUNNING
             journal["finished"] = None
-            emit(ApplyEvent(NOTE, None, f"resuming the unfinished apply {journal['id']}"))
+            own = "" if plan is given else " with its own steps (the same choices)"
+            emit(ApplyEvent(NOTE, None, f"resuming the unfinished apply {journal['id']}{own}"))
         else:
             journal = _new_journal(target, plan)
         return _Run(target, plan, journal, states, emit).run()
@@ -696,7 +746,9 @@ class _Run:
         rec["resolved"] = resolved
         rec["new_sha256"] = state.new
         info = t.stat(resolved)
-        if info is not None:
+        if info is not None and self._has_backup(rec, resolved, state):
+            pass  # the journal already holds this very file's copy: never copied twice
+        elif info is not None:
             copy = backup_path(self.journal["id"], resolved)
             t.makedirs(posixpath.dirname(copy), 0o700)
             t.copy_file(resolved, copy)
@@ -727,6 +779,15 @@ class _Run:
         _fault(i, "done")
         verb = "created" if rec.get("created") else "wrote"
         self._outcome(i, step, DONE, f"{verb} {path}", STEP_DONE)
+
+    def _has_backup(self, rec: dict[str, Any], resolved: str, state: _State) -> bool:
+        """The journal recorded a backup of this file as it is now, and the copy is intact."""
+        prev = rec.get("backup") or {}
+        return (
+            prev.get("path") == backup_path(self.journal["id"], resolved)
+            and prev.get("sha256") == state.current
+            and sha256_file(self.target, prev["path"]) == state.current
+        )
 
     def _backup(self, i: int, step: Step, rec: dict[str, Any]) -> None:
         t = self.target
@@ -760,15 +821,18 @@ class _Run:
         t = self.target
         cmdline = shlex.join(step.argv)
         if step.image and not rec.get("image"):
-            # A resumed step keeps the first run's "before": the image may be
-            # half-written by the command that was killed.
+            # A resumed step keeps the first run's "before".
             rec["image"] = {
                 "path": step.image,
                 "before_sha256": sha256_file(t, step.image),
                 "after_sha256": None,
             }
+        if step.build and step.image:
+            rec["image"]["build"] = step.build
         rec["status"] = RUNNING
         self.save()
+        if step.build and step.image:
+            self._clear_build(step.build)
         tail: deque[str] = deque(maxlen=OUTPUT_TAIL)
 
         def on_line(line: str) -> None:
@@ -782,16 +846,22 @@ class _Run:
         _fault(i, "ran")
         rec["exit_code"] = result.returncode
         rec["output_tail"] = list(tail)
-        if step.image:
-            rec["image"]["after_sha256"] = sha256_file(t, step.image)
         if result.returncode != 0:
             text = f"`{cmdline}` failed with exit code {result.returncode}"
-            return self._fail(i, step, rec, text + self._initrd_way_back(step))
-        if step.image and step.verify_modules:
+            return self._fail_command(i, step, rec, text)
+        if step.build and step.image:
+            problem = self._check_build(step)
+            if problem is not None:
+                return self._fail_command(i, step, rec, problem)
+            t.rename(step.build, step.image or "")
+            _fault(i, "renamed")
+        if step.image:
+            rec["image"]["after_sha256"] = sha256_file(t, step.image)
+        if step.image and step.verify_modules and not step.build:  # an old plan
             try:
                 lacking = missing_modules(t, step.image, step.verify_modules)
             except ValueError as exc:
-                return self._fail(i, step, rec, f"{exc}{self._initrd_way_back(step)}")
+                return self._fail_command(i, step, rec, str(exc))
             if lacking:
                 text = (
                     f"the new initrd {step.image} lacks {', '.join(lacking)}; "
@@ -804,6 +874,36 @@ class _Run:
         _fault(i, "done")
         self._outcome(i, step, DONE, f"ran {cmdline}", STEP_DONE)
         return True
+
+    def _clear_build(self, build: str) -> None:
+        """Remove a build file a killed or failed run left (it is ours, and stale)."""
+        if self.target.exists(build) or self.target.is_symlink(build):
+            self.target.remove(build)
+
+    def _check_build(self, step: Step) -> Optional[str]:
+        """Why the new image in ``step.build`` must not replace the old one, or None."""
+        build = step.build or ""
+        if not self.target.is_file(build):
+            return f"`{shlex.join(step.argv)}` exited 0 but made no {build}"
+        if not step.verify_modules:
+            return None
+        try:
+            lacking = missing_modules(self.target, build, step.verify_modules)
+        except ValueError as exc:
+            return str(exc)
+        if lacking:
+            return f"the new initrd {build} lacks {', '.join(lacking)}"
+        return None
+
+    def _fail_command(self, i: int, step: Step, rec: dict[str, Any], text: str) -> bool:
+        """A rebuild that failed: with a build file the image was never touched."""
+        if step.build and step.image:
+            with contextlib.suppress(OSError):
+                self._clear_build(step.build)
+            return self._fail(i, step, rec, f"{text}; {step.image} is unchanged")
+        if step.image:
+            rec["image"]["after_sha256"] = sha256_file(self.target, step.image)
+        return self._fail(i, step, rec, text + self._initrd_way_back(step))
 
     def _initrd_way_back(self, step: Step) -> str:
         if not step.image:

@@ -292,7 +292,16 @@ def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
             out.append((f"{n}. run in the guest", "step", 3))
             out.append((f"   why: {step.why}", "", 8))
             out.append((f"   $ {command_line(step)}", "command", COMMAND))
-            if step.verify_modules:
+            if step.build and step.image:
+                holds = f" holds: {' '.join(step.verify_modules)}" if step.verify_modules else ""
+                out.append(
+                    (
+                        f"   then check {step.build}{holds}, and rename it over {step.image}",
+                        "meta",
+                        8,
+                    )
+                )
+            elif step.verify_modules:
                 out.append(
                     (
                         f"   then check {step.image} holds: {' '.join(step.verify_modules)}",

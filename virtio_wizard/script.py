@@ -318,12 +318,18 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
                     f"  vw_keep {i} {image}",
                     *run,
                 ]
+                made, shown = (_q(step.build), step.build) if step.build else (image, step.image)
                 if step.verify_modules:
                     out += [
-                        f"  vw_has_modules {image} {mods} && vw_rc=0 || vw_rc=$?",
-                        f'  [ "$vw_rc" != 1 ] || vw_die {_q(f"{step.image} lacks some of: {mods}")}',  # noqa: E501
-                        f'  [ "$vw_rc" = 0 ] || vw_say {_q(f"cannot look inside {step.image}: check it holds {mods}")}',  # noqa: E501
+                        f"  vw_has_modules {made} {mods} && vw_rc=0 || vw_rc=$?",
+                        f'  [ "$vw_rc" != 1 ] || vw_die {_q(f"{shown} lacks some of: {mods}")}',  # noqa: E501
+                        f'  [ "$vw_rc" = 0 ] || vw_say {_q(f"cannot look inside {shown}: check it holds {mods}")}',  # noqa: E501
                     ]
+                if step.build:
+                    # The new image was built beside the old one: one rename puts it in place.
+                    out.append(
+                        f"  mv -f {made} {image} || vw_die {_q(f'cannot rename {shown} over {step.image}')}"  # noqa: E501
+                    )
                 out.append("fi")
             else:
                 out += ["if :; then", *run, "fi"]

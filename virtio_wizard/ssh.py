@@ -1296,6 +1296,24 @@ class SSHTarget:
         self._invalidate()
         self._finish(rc, err, target, f"removing {target}")
 
+    def rename(self, src: str, dst: str) -> None:
+        """Move regular file ``src`` over ``dst`` (the real file behind a link) in one rename."""
+        real, _old = self._resolved_for_write(dst)
+        with self._mutex:
+            self._invalidate()
+            source = "/" + "/".join(self._resolve_parts(src, follow_last=False))
+        script = (
+            f"s={_q(source)}\n"
+            f"p={_q(real)}\n"
+            f'[ -f "$s" ] && [ ! -L "$s" ] || exit {_RC_NOTFOUND}\n'
+            f'if [ -e "$p" ] && [ ! -f "$p" ]; then exit {_RC_NOTREGULAR}; fi\n'
+            'mv -f -- "$s" "$p" || exit 1\n'
+            'sync "$(dirname -- "$p")" 2>/dev/null\n'
+        )
+        rc, _out, err = self._exec(script)
+        self._invalidate()
+        self._finish(rc, err, real, f"renaming {source} to {real}")
+
     def copy_file(self, src: str, dst: str) -> None:
         """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""
         real, _old = self._resolved_for_write(dst)

@@ -136,6 +136,7 @@ class Target(Protocol):
     ) -> str: ...
     def makedirs(self, path: str, mode: int = 0o755) -> None: ...
     def remove(self, path: str) -> None: ...
+    def rename(self, src: str, dst: str) -> None: ...
     def copy_file(self, src: str, dst: str) -> None: ...
     def free_bytes(self, path: str) -> Optional[int]: ...
     def run(self, argv: Sequence[str], on_line: Optional[LineCallback] = None) -> RunResult: ...
@@ -431,6 +432,26 @@ class LocalTarget:
         host = self.host_path(path, follow_last=False)
         os.unlink(host)
         _fsync_dir(os.path.dirname(host))
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move regular file ``src`` over ``dst`` in one rename (atomic: old or new).
+
+        ``dst`` is the real file behind any symlink (the link stays a link),
+        as for ``write_file``; both are inside the root.
+        """
+        host_src = self.host_path(src, follow_last=False)
+        st = os.lstat(host_src)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise NotRegularFileError(src, "not a regular file", errno.EINVAL)
+        parts = self._resolve_parts(dst)
+        if not parts:
+            raise TargetError(dst, "cannot write the root folder", errno.EISDIR)
+        host_dst = self._host(parts)
+        try:
+            os.rename(host_src, host_dst)
+        except OSError as exc:
+            raise _guest_error(exc, dst) from exc
+        _fsync_dir(os.path.dirname(host_dst))
 
     def copy_file(self, src: str, dst: str) -> None:
         """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""

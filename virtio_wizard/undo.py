@@ -213,6 +213,10 @@ def _plan_undo(target: Target, journal: dict[str, Any]) -> list[_Action]:
         if kind == "edit":
             actions.append(_plan_edit(target, rec))
         elif kind == "command":
+            build = (rec.get("image") or {}).get("build")
+            if build and target.is_file(build):
+                # A rebuild cut short left its build file beside the image.
+                actions.append(_Action(rec["index"], "remove", build))
             actions.append(_plan_command(target, rec, backups))
         elif kind == "backup":
             actions.append(_plan_backup(target, rec))

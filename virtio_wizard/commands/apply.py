@@ -180,7 +180,14 @@ def print_refusal(exc: Exception) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..apply import ApplyRefused, apply_plan, check_plan_applicable, check_root, verify
+    from ..apply import (
+        ApplyRefused,
+        apply_plan,
+        check_plan_applicable,
+        check_root,
+        plan_to_resume,
+        verify,
+    )
     from ..detect import detect
     from ..preview import render_text, terminal_width
 
@@ -222,8 +229,18 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         check_plan_applicable(target, plan)
+        resumed = plan_to_resume(target, plan)
     except ApplyRefused as exc:
         return print_refusal(exc)
+    if resumed is not None:
+        # The journal's own steps finish the interrupted apply (docs/apply.md).
+        print("\nAn unfinished apply with these choices is on this guest; these are its steps:\n")
+        sys.stdout.write(
+            render_text(
+                resumed, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty())
+            )
+        )
+        plan = resumed
     if plan.changes_nothing:
         print("nothing to change: the guest is already as this plan wants it")
         return EXIT_OK

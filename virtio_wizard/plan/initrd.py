@@ -36,6 +36,7 @@ __all__ = [
     "config_paths",
     "image_path",
     "rebuild_argv",
+    "build_path",
     "merge_words",
     "TOOLS",
 ]
@@ -279,27 +280,42 @@ CONFIGURE: dict[str, Callable[[Workspace, Sequence[str], bool], list[Finding]]] 
 # ---- per tool: the rebuild command ------------------------------------------------
 
 
-def rebuild_argv(tool: str, kernel: Kernel, image: str, modules: Sequence[str]) -> tuple[str, ...]:
-    """The command that rebuilds ``image`` for ``kernel`` with the modules inside."""
+def build_path(image: str) -> str:
+    """The file a rebuild writes, beside ``image``; apply checks it, then renames it over."""
+    return image + K.INITRD_BUILD_SUFFIX
+
+
+def rebuild_argv(tool: str, kernel: Kernel, out: str, modules: Sequence[str]) -> tuple[str, ...]:
+    """The command that builds the initrd of ``kernel`` into ``out`` with the modules inside.
+
+    ``out`` is the build file beside the image (``build_path``), never the
+    image itself: apply checks the new image there and then renames it over
+    the old one, so a rebuild cut short leaves the old image whole.
+    """
     v = kernel.version
     if tool == "mkinitrd":
         # The seed's command with -f (nash refuses to overwrite without it) and the
         # --with=M form every nash version and dracut's mkinitrd wrapper accept.
-        return ("mkinitrd", "-f", *(f"--with={m}" for m in modules), image, v)
+        return ("mkinitrd", "-f", *(f"--with={m}" for m in modules), out, v)
     if tool == "dracut":
-        return ("dracut", "-f", image, v)
+        return ("dracut", "-f", out, v)
     if tool == "suse-mkinitrd":
         # -k and -i name files relative to the boot dir (-b, default /boot).
         kimg = kernel.image or f"/boot/vmlinuz-{v}"
-        boot = os.path.dirname(image)
-        argv = ["mkinitrd", "-k", os.path.basename(kimg), "-i", os.path.basename(image)]
+        boot = os.path.dirname(out)
+        argv = ["mkinitrd", "-k", os.path.basename(kimg), "-i", os.path.basename(out)]
         if boot != "/boot":
             argv += ["-b", boot]
         return tuple(argv)
     if tool == "initramfs-tools":
-        return ("update-initramfs", "-u" if kernel.initrd else "-c", "-k", v)
+        # update-initramfs has no output option: it runs `mkinitramfs -o IMAGE.new
+        # KVER` and renames. The same call into our build file, checked before
+        # the rename (its other duties, docs/apply.md, are not needed here).
+        return ("mkinitramfs", "-o", out, v)
     if tool == "mkinitcpio":
-        return ("mkinitcpio", "-P")
+        # -P builds every preset's images in place; -k/-g builds the one image
+        # into a file of our choosing (the fallback image holds every module).
+        return ("mkinitcpio", "-k", v, "-g", out)
     raise ValueError(f"unknown initrd tool {tool!r}")
 
 
@@ -430,7 +446,8 @@ def plan_initrd(
                 to=backup,
             )
         )
-    argv = rebuild_argv(tool, kernel, image, modules)
+    out = build_path(image)
+    argv = rebuild_argv(tool, kernel, out, modules)
     what = "rebuild" if kernel.initrd else "build"
     steps.append(
         Step(
@@ -439,6 +456,7 @@ def plan_initrd(
             argv=argv,
             image=image,
             verify_modules=tuple(modules),
+            build=out,
         )
     )
     return steps, findings

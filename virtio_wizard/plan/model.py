@@ -103,7 +103,10 @@ class Step:
     - ``backup``: copy ``path`` to ``to`` (kept after apply; undo does not
       remove it unless apply created it).
     - ``command``: run ``argv`` in the target. ``image`` is the initrd it
-      writes and ``verify_modules`` the modules that must then be inside it.
+      makes and ``verify_modules`` the modules that must then be inside it.
+      ``build`` (when set) is the file the command writes instead: apply
+      checks the modules are in it, then renames it over ``image``, so an
+      interrupted rebuild never leaves a torn ``image``.
     """
 
     kind: str
@@ -118,6 +121,7 @@ class Step:
     argv: tuple[str, ...] = ()
     image: Optional[str] = None
     verify_modules: tuple[str, ...] = ()
+    build: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.kind not in STEP_KINDS:
