@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.plan_fixtures import ALL, IMAGE, KVER, applied, facts, kernel, make
-
-NEW = ".virtio-wizard.new"
 from virtio_wizard.plan import GuestFiles
 from virtio_wizard.plan.initrd import future_images_keep_them, merge_words
 
+NEW = ".virtio-wizard.new"
 WITH = tuple(f"--with={m}" for m in ALL)
 
 
