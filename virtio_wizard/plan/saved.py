@@ -179,6 +179,7 @@ def _step(value: Any, where: str) -> Step:
         argv=_words(d["argv"], f"{where}.argv"),
         image=_path(d["image"], f"{where}.image", nullable=True),
         verify_modules=_words(d["verify_modules"], f"{where}.verify_modules"),
+        build=_path(d["build"], f"{where}.build", nullable=True),
     )
     needs = {"edit": ("path", "new_text"), "backup": ("path", "to"), "command": ("argv",)}
     for key in needs[kind]:
@@ -263,7 +264,7 @@ def parse_plan_document(raw: bytes) -> Plan:
 
 #: Step fields in the order a difference is reported (what runs first).
 _STEP_FIELDS = (
-    "kind", "path", "to", "argv", "image", "mode", "encoding", "old_sha256",
+    "kind", "path", "to", "argv", "image", "build", "mode", "encoding", "old_sha256",
     "new_text", "verify_modules", "why", "diff",
 )  # fmt: skip
 
