@@ -151,8 +151,9 @@ def test_connection_killed_mid_apply_then_rerun_finishes(tmp_path, server):
     assert "could not be updated; every file is either as it was or as planned" in out
     assert "run the same apply again once the guest is reachable" in out
 
-    # Every file is old or new; nothing half-written, no temp files.
-    assert (guest / IMAGE).read_bytes() in (old_image, new_image)
+    # Every file is old or new; nothing half-written, no temp files; the image
+    # is still the old one (the tool writes the build file beside it).
+    assert (guest / IMAGE).read_bytes() == old_image
     for rel in ("etc/fstab", "boot/grub/device.map"):
         assert (guest / rel).read_bytes() == before[rel][0], "not reached yet: still old"
     stray = [n for _d, _s, names in os.walk(guest) for n in names if ".vw-new" in n]
@@ -171,15 +172,15 @@ def test_connection_killed_mid_apply_then_rerun_finishes(tmp_path, server):
     assert rerun.returncode == 0, rerun.stderr
     assert (guest / IMAGE).read_bytes() == new_image
     assert b"/dev/vda" in (guest / "etc" / "fstab").read_bytes()
-    # The rerun plans again and finds the initrd rebuilt by the cut-off
-    # command: its plan is the disk-name edits only, under a new journal.
-    assert "already holds virtio" in rerun.stdout
-    assert len(list((guest / "var/lib/virtio-wizard/journal").iterdir())) == 2
+    # The cut-off command wrote only its build file beside the image (never the
+    # image): the rerun resumes the interrupted apply's own journal and steps
+    # (#10 item 6), so one journal describes it all and one undo reverts it.
+    assert "resuming the unfinished apply" in rerun.stdout
+    assert len(list((guest / "var/lib/virtio-wizard/journal").iterdir())) == 1
+    assert not (guest / f"{IMAGE}.virtio-wizard.new").exists()
 
-    # Each undo reverts one apply, newest first: the edits, then the initrd.
-    for _ in range(2):
-        undo = cli("--ssh", server.spec, "undo", "-y", server=server)
-        assert undo.returncode == 0, undo.stderr
+    undo = cli("--ssh", server.spec, "undo", "-y", server=server)
+    assert undo.returncode == 0, undo.stderr
     final = cli("--ssh", server.spec, "undo", "-y", server=server)
     assert "nothing to undo" in final.stdout + final.stderr
     after = tree_state(guest)
