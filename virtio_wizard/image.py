@@ -499,6 +499,23 @@ class ImageTarget:
         except RuntimeError as exc:
             raise TargetError(path, f"cannot be removed: {_first(exc)}") from exc
 
+    def rename(self, src: str, dst: str) -> None:
+        """Move regular file ``src`` over ``dst`` (the real file behind a link) in one rename.
+
+        Apply puts a rebuilt initrd in place this way, once it has checked it.
+        """
+        self._writable(dst)
+        real_src = self._real(src, follow_last=False)
+        st = self._lstat_raw(real_src)
+        if st is None or not stat_mod.S_ISREG(st["st_mode"]):
+            raise NotRegularFileError(src, "not a regular file", errno.EINVAL)
+        real_dst = self._real(dst)
+        try:
+            self.g.rename(real_src, real_dst)
+            self.g.sync()
+        except RuntimeError as exc:
+            raise TargetError(dst, f"cannot be replaced: {_first(exc)}") from exc
+
     def copy_file(self, src: str, dst: str) -> None:
         """Copy a regular file inside the guest, keeping mode, owner and times (``cp -a``)."""
         self._writable(dst)
