@@ -1035,3 +1035,16 @@ async def test_drivers_offers_only_files_rhel3_reads():
     async with app.run_test(size=SIZE) as pilot:
         await to_drivers(pilot, "sysinit")
         assert _sysinit_radios(app) == ["/etc/rc.d/rc.sysinit", "/etc/rc.modules"]
+
+
+@aio
+async def test_path_reasons_name_this_guests_tool_and_file():
+    """Issue 11.9: debian12's Path step described mkinitrd and rc.sysinit."""
+    app = make_app(open_demo("debian12"), label="demo guest")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, PathScreen)
+        text = static_text(app.screen.query_one("#reasons"))
+        assert "mkinitrd" not in text and "rc.sysinit" not in text
+        assert "initramfs-tools" in text and "/etc/modules" in text

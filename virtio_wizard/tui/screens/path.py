@@ -49,6 +49,31 @@ TITLES = {
 ORDER = ("initrd", "sysinit")
 
 
+def reason(method: str, facts: Optional[Facts], sysinit_file: Optional[str]) -> str:
+    """Why a path works, worded for this guest: its initrd tool, the file sysinit edits.
+
+    The guide's example (mkinitrd, rc.sysinit) is Red Hat's; on a Debian guest
+    the same paths mean initramfs-tools and /etc/modules.
+    """
+    from ...knowledge import INITRD_TOOLS, RC_SYSINIT
+
+    tool = facts.initrd_tool if facts is not None else None
+    if method == "initrd" and tool and tool != "mkinitrd":
+        name = INITRD_TOOLS.get(tool, {}).get("name", tool)
+        return (
+            f"Put the modules into the initial RAM disk, rebuilt with {name}. They load "
+            "with the kernel, so the disk the guest boots from can be virtio. The "
+            "initrd is rebuilt; the old one is backed up."
+        )
+    if method == "sysinit" and sysinit_file and sysinit_file != RC_SYSINIT:
+        return (
+            f"Load the modules late in boot from {sysinit_file}. No initrd rebuild, but "
+            "loaded this late they cannot serve the disk the guest boots from, which "
+            "stays on its emulated bus."
+        )
+    return REASONS[method]
+
+
 def probe_choices(method: str, base: Choices) -> Choices:
     """The choices a path is judged by: the user's, with the method swapped in.
 
@@ -154,8 +179,9 @@ class PathScreen(StepScreen):
         for method in ORDER:
             mark = ">" if method == self.chosen else " "
             parts.append(Text(f"{mark} {method}", style="bold"))
-            parts.append(Padding(Text(REASONS[method]), (0, 0, 0, 2)))
             plan = self.plans.get(method)
+            judged = plan.choices.sysinit_file if plan is not None else None
+            parts.append(Padding(Text(reason(method, self.facts, judged)), (0, 0, 0, 2)))
             error = getattr(self, "errors", {}).get(method)
             if error is not None:
                 parts.append(Text(f"  Not possible: {error}", style="red"))
