@@ -33,12 +33,22 @@ cat /boot/new.img > "$img.tmp" && mv -f "$img.tmp" "$img"
 """
 
 
+def ansible_playbook() -> Optional[str]:
+    """The ansible-playbook of this Python's environment (a venv's bin/), else the PATH's.
+
+    The test extra installs ansible-core beside this Python; a venv that is
+    not activated (``.venv/bin/python -m pytest``) does not put it on PATH.
+    """
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    return str(beside) if beside.exists() else shutil.which("ansible-playbook")
+
+
 def why_not() -> Optional[str]:
     """None when the play can run here, else why not."""
     reason = unavailable()
     if reason:
         return reason
-    if shutil.which("ansible-playbook") is None:
+    if ansible_playbook() is None:
         return "ansible-playbook is not installed (pip install ansible-core: the test extra has it)"
     return None
 
@@ -151,7 +161,7 @@ def play(fleet, *extra: str) -> subprocess.CompletedProcess:
     )
     return subprocess.run(
         [
-            "ansible-playbook",
+            str(ansible_playbook()),
             "-i",
             str(fleet["inventory"]),
             str(PLAYBOOK),
