@@ -27,6 +27,8 @@ __all__ = [
     "Unreadable",
     "GuestLine",
     "Continuity",
+    "BootEntry",
+    "BootMenu",
     "Facts",
     "FactsError",
 ]
@@ -124,6 +126,10 @@ class Kernel:
     #: Modules answered ``module`` whose module tree has a ``modules.dep`` that
     #: does not list them (installed without depmod): modprobe cannot load them.
     virtio_unlisted: tuple[str, ...] = ()
+    #: A Xen paravirtual-only kernel (CONFIG_X86_XEN / CONFIG_X86_64_XEN in its
+    #: config, as libguestfs-common's linux_kernels.ml tests): it cannot run on
+    #: KVM, so it is never prepared for virtio.
+    xen_pv_only: bool = False
 
     def supports(self, module: str) -> bool:
         """True when the kernel has ``module`` as a module or built in."""
@@ -245,6 +251,52 @@ class Continuity:
 
 
 @dataclass(frozen=True)
+class BootEntry:
+    """One entry of the guest's boot menu.
+
+    ``kernel`` and ``initrd`` are guest paths (a path grub reads from a
+    separate ``/boot`` partition is given under ``/boot``); ``version`` is the
+    installed kernel the entry boots, None when none matches; ``index`` is
+    where the boot loader counts it (``"2"``, ``"1>0"`` inside a submenu).
+    """
+
+    title: str
+    kernel: Optional[str] = None
+    initrd: Optional[str] = None
+    #: The kernel arguments as the boot loader passes them.
+    args: str = ""
+    version: Optional[str] = None
+    #: grub2's menuentry id, or the BLS entry's file name without ``.conf``.
+    id: Optional[str] = None
+    index: str = ""
+    #: The entry the boot loader boots next.
+    default: bool = False
+    #: grub legacy's ``fallback`` entry.
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class BootMenu:
+    """The guest's boot loader configuration as far as it picks a kernel.
+
+    ``loader`` is ``grub-legacy``, ``grub2`` or ``bls``; ``config`` the file
+    (or folder) read; ``default_from`` says how the default was found
+    (``"default saved; /boot/grub/default holds 1"``); ``default_problem``
+    says why none could be, when so.
+    """
+
+    loader: str
+    config: str
+    boot_entries: tuple[BootEntry, ...] = ()
+    default_from: str = ""
+    default_problem: Optional[str] = None
+
+    def default_entry(self) -> Optional[BootEntry]:
+        """The entry booted next, or None when it cannot be told."""
+        return next((e for e in self.boot_entries if e.default), None)
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything detection knows about one guest."""
 
@@ -276,6 +328,8 @@ class Facts:
     module_loaders: tuple[str, ...] = ()
     module_lists: tuple[ModuleList, ...] = ()
     continuity: Continuity = field(default_factory=Continuity)
+    #: The boot menu (grub legacy, grub2 or BLS entries); None when none was found.
+    boot: Optional[BootMenu] = None
     unreadable: tuple[Unreadable, ...] = ()
     #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).
     not_linux: Optional[str] = None
@@ -291,20 +345,43 @@ class Facts:
         return None
 
     def default_kernel(self) -> Optional[Kernel]:
-        """The running kernel when known and installed, else the newest installed.
+        """The kernel to prepare when the user names none: the one booted next.
 
-        A Xen paravirtual kernel is the answer only when no other is installed.
+        The boot loader's default entry when it boots an installed kernel that
+        can run on KVM (not a Xen PV-only kernel); else the running kernel;
+        else the newest installed non-Xen kernel (``kernels`` is newest first,
+        by the guest's own version rule, ties by name: never by chance).
         """
-        running = self.kernel(self.running_kernel)
-        if running is not None:
-            return running
-        if not self.kernels:
-            return None
-        from .knowledge import is_xen_kernel, kernel_sort_key
+        from .knowledge import is_xen_kernel
 
         # Xen paravirtual kernels never get virtio: left out while another exists.
-        plain = [k for k in self.kernels if not is_xen_kernel(k.version)]
-        return max(plain or self.kernels, key=lambda k: kernel_sort_key(k.version))
+        usable = [
+            k for k in self.kernels if not (k.xen_pv_only or is_xen_kernel(k.version))
+        ] or list(self.kernels)
+        entry = self.boot.default_entry() if self.boot is not None else None
+        if entry is not None:
+            booted = self.kernel(entry.version)
+            if booted is not None and booted in usable:
+                return booted
+        running = self.kernel(self.running_kernel)
+        if running is not None and running in usable:
+            return running
+        if not usable:
+            return None
+        from .vercmp import sort_newest_first
+
+        return sort_newest_first(usable, self.distro.family, key=lambda k: k.version)[0]
+
+    def boot_kernels(self) -> tuple[Kernel, ...]:
+        """Installed kernels with a boot entry, in the boot menu's order, each once."""
+        if self.boot is None:
+            return ()
+        out: list[Kernel] = []
+        for entry in self.boot.boot_entries:
+            k = self.kernel(entry.version)
+            if k is not None and k not in out:
+                out.append(k)
+        return tuple(out)
 
     # ---- JSON ------------------------------------------------------------
 
@@ -360,6 +437,8 @@ def _build(cls: Any, data: dict[str, Any]) -> Any:
                 "pinned_macs": (GuestLine,),
                 "default_kernel_pkg": GuestLine,
                 "xen_consoles": (GuestLine,),
+                "boot": BootMenu,
+                "boot_entries": (BootEntry,),
             }
         )
     kwargs: dict[str, Any] = {}

@@ -42,7 +42,7 @@ def detect(
     before each step.
     """
     from . import continuity as continuity_mod
-    from . import cpu, distro, initrd_tool, kernels, modlists, sysinit
+    from . import bootentries, cpu, distro, initrd_tool, kernels, modlists, sysinit
     from . import devices as devices_mod
     from . import disks as disks_mod
     from . import modules as modules_mod
@@ -65,8 +65,15 @@ def detect(
     step("listing installed kernels")
     configs: kernels.ConfigCache = {}  # each kernel config read and parsed once
     found_kernels = kernels.detect_kernels(
-        target, running=running, read_initrds=read_initrds, problems=problems, configs=configs
+        target,
+        running=running,
+        read_initrds=read_initrds,
+        problems=problems,
+        family=found_distro.family,
+        configs=configs,
     )
+    step("reading the boot menu")
+    boot = bootentries.detect_boot_menu(target, found_kernels, problems=problems)
     step("reading the CPU")
     found_cpu = cpu.detect_cpu(
         target, found_kernels, found_distro, problems=problems, configs=configs
@@ -102,6 +109,7 @@ def detect(
         module_loaders=loaders,
         module_lists=tuple(lists),
         continuity=continuity,
+        boot=boot,
         unreadable=_unique(problems),
     )
     auto, reason = drivers_auto(facts)
@@ -153,7 +161,11 @@ def with_initrds(target: Target, facts: Facts) -> Facts:
 
     problems: list[Unreadable] = list(facts.unreadable)
     found = kernels.detect_kernels(
-        target, running=facts.running_kernel, read_initrds=True, problems=problems
+        target,
+        running=facts.running_kernel,
+        read_initrds=True,
+        problems=problems,
+        family=facts.distro.family,
     )
     return dataclasses.replace(facts, kernels=tuple(found), unreadable=_unique(problems))
 

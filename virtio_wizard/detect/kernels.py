@@ -34,8 +34,9 @@ from collections.abc import Iterable
 from typing import Callable, Optional
 
 from ..facts import BUILTIN, MISSING, MODULE, Kernel, Unreadable
-from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES, canonical_module, kernel_sort_key
+from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES, canonical_module
 from ..target import Target
+from ..vercmp import sort_newest_first
 from ._read import note, read_guest_text
 
 __all__ = [
@@ -64,6 +65,9 @@ _CONFIG_LINE = re.compile(r"^[ \t]*(CONFIG_[A-Za-z0-9_]+)=\"?([ym])\"?[ \t\r]*$"
 _SKIP_IMAGE = re.compile(r"kdump|rescue|\.hmac$|\.old$|\.bak$|\.sig$")
 #: Modern kernels build virtio_ring with CONFIG_VIRTIO; older ones had its own symbol.
 _FOLLOWS = {"virtio_ring": "virtio"}
+#: Config symbols of a Xen paravirtual-only kernel (libguestfs-common
+#: ``mldrivers/linux_kernels.ml``, ``is_xen_pv_only_kernel``).
+_XEN_PV_SYMBOLS = ("CONFIG_X86_XEN", "CONFIG_X86_64_XEN")
 
 InspectFn = Callable[[Target, str], object]
 #: Guest path of a kernel config -> its ``{symbol: "y"|"m"}`` (None: absent or unreadable).
@@ -113,8 +117,13 @@ def detect_kernels(
     problems: Optional[list[Unreadable]] = None,
     inspect: Optional[InspectFn] = None,
     configs: Optional[ConfigCache] = None,
+    family: str = "unknown",
 ) -> tuple[Kernel, ...]:
     """Every installed kernel, newest first, with its image, initrd and virtio support.
+
+    "Newest" is the guest's own rule (``family``: dpkg's comparison on
+    Debian, rpm's elsewhere), equal versions by name, so the order never
+    depends on set or hash order.
 
     ``running`` is the running kernel's release (``detect_running_kernel``);
     only that kernel may use sysfs evidence. With ``read_initrds`` each initrd
@@ -139,7 +148,7 @@ def detect_kernels(
         # with an external kernel) is still the one that runs the guest.
         versions.add(running)
     kernels = []
-    for version in sorted(versions, key=kernel_sort_key, reverse=True):
+    for version in sort_newest_first(versions, family):
         kernels.append(
             _kernel(
                 target,
@@ -232,7 +241,9 @@ def _kernel(
         if base and target.is_file(base + ".virtio.orig"):
             orig = base + ".virtio.orig"
             break
-    virtio, sources = _virtio_support(target, version, tree_paths, running, problems, configs)
+    virtio, sources, xen = _virtio_support(
+        target, version, tree_paths, running, problems, configs
+    )
     unlisted = _not_in_modules_dep(target, tree_paths, virtio, problems)
     fmt = names = error = None
     if read_initrds and initrd is not None:
@@ -250,6 +261,7 @@ def _kernel(
         virtio_orig=orig,
         virtio_sources=sources,
         virtio_unlisted=unlisted,
+        xen_pv_only=xen,
     )
 
 
@@ -283,7 +295,8 @@ def _virtio_support(
     running: bool,
     problems: Optional[list[Unreadable]],
     configs: ConfigCache,
-) -> tuple[dict[str, str], tuple[str, ...]]:
+) -> tuple[dict[str, str], tuple[str, ...], bool]:
+    """(answer per module, evidence paths, Xen PV-only kernel)."""
     answers: dict[str, str] = {m: MISSING for m in _REPORTED}
     sources: list[str] = []
 
@@ -297,6 +310,7 @@ def _virtio_support(
         return [m for m in _REPORTED if answers[m] == MISSING]
 
     config, config_source = _read_config(target, version, tree_paths, running, problems, configs)
+    xen = config is not None and any(config.get(s) == "y" for s in _XEN_PV_SYMBOLS)
     if config is not None:
         for module in _REPORTED:
             value = _config_value(config, module)
@@ -327,7 +341,7 @@ def _virtio_support(
 
     if running and target.live and unanswered():
         _sysfs_support(target, answers, settle)
-    return answers, tuple(sources)
+    return answers, tuple(sources), xen
 
 
 def _read_config(
