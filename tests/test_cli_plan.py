@@ -39,8 +39,8 @@ def test_rhel5_initrd_plan_prints_the_preview(capsys):
     # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild (issue 13).
     assert "1. edit /etc/modprobe.conf" in out
     assert "+alias scsi_hostadapter virtio_blk" in out and "+alias eth0 virtio_net" in out
-    assert "2. back up /boot/initrd-2.6.18-8.el5.img to " in out
-    assert "edit /etc/fstab" in out
+    # Every rename before the rebuild: the image copies root= and resume=.
+    assert out.index("edit /etc/fstab") < out.index("back up /boot/initrd-2.6.18-8.el5.img to ")
     assert err == ""
 
 
@@ -63,10 +63,10 @@ def test_json_and_output_file_hold_the_same_plan(capsys, tmp_path):
     data = json.loads(out)
     assert data["schema"] == "virtio-wizard/plan/1"
     assert data["modules"] == ["virtio", "virtio_ring", "virtio_blk", "virtio_pci"]
-    assert [s["kind"] for s in data["steps"]][:3] == ["edit", "backup", "command"]
+    assert [s["kind"] for s in data["steps"]][-2:] == ["backup", "command"]
     assert data["steps"][0]["path"] == "/etc/modprobe.conf"
     assert json.loads(saved.read_text()) == data
-    assert Plan.from_dict(data).steps[2].argv[0] == "mkinitrd"
+    assert Plan.from_dict(data).steps[-1].argv[0] == "mkinitrd"
 
 
 def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):

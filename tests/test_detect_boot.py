@@ -344,3 +344,46 @@ def test_dpkg_compare(a, b, want):
 def test_sort_ends_ties_on_the_name():
     assert sort_newest_first(["b", "a", "a"], "redhat") == ["b", "a", "a"]
     assert sort_newest_first(["1.0", "01.0"], "redhat") == ["01.0", "1.0"]
+
+
+# ---- planning: every kernel with a boot entry ------------------------------------
+
+
+def test_plan_prepares_the_default_then_every_boot_kernel_and_names_the_xen_one(tmp_path):
+    from virtio_wizard.plan import Choices, make_plan
+
+    files = rhel5_files(RHEL5_GRUB)
+    files["/sbin/mkinitrd"] = "#!/bin/sh\n"
+    target = write_tree(tmp_path, files)
+    facts = detect(target, read_initrds=False)
+    plan = make_plan(target, facts, Choices(method="initrd"))
+    assert not plan.refused, plan.findings
+    assert plan.kernel == "2.6.18-164.el5"
+    assert plan.kernels == ("2.6.18-164.el5", "2.6.18-128.el5")
+    commands = [s.argv[-2:] for s in plan.steps if s.kind == "command"]
+    assert commands == [
+        ("/boot/initrd-2.6.18-164.el5.img", "2.6.18-164.el5"),
+        ("/boot/initrd-2.6.18-128.el5.img", "2.6.18-128.el5"),
+    ]
+    [xen] = [f for f in plan.findings if f.id == "kernel-left-out"]
+    assert "2.6.18-164.el5xen" in xen.message and "Xen" in xen.message
+    assert not any("el5xen" in " ".join(s.argv) for s in plan.steps)
+
+    one = make_plan(target, facts, Choices(method="initrd", all_kernels=False))
+    assert one.kernels == ("2.6.18-164.el5",)
+    assert [s.argv[-1] for s in one.steps if s.kind == "command"] == ["2.6.18-164.el5"]
+
+
+def test_a_boot_kernel_without_the_modules_is_left_out_not_rebuilt(tmp_path):
+    from virtio_wizard.plan import Choices, make_plan
+
+    files = rhel5_files(RHEL5_GRUB)
+    files["/sbin/mkinitrd"] = "#!/bin/sh\n"
+    files["/boot/config-2.6.18-128.el5"] = "CONFIG_VIRTIO=m\n"
+    target = write_tree(tmp_path, files)
+    facts = detect(target, read_initrds=False)
+    plan = make_plan(target, facts, Choices(method="initrd"))
+    assert plan.kernels == ("2.6.18-164.el5",)
+    left = [f.message for f in plan.findings if f.id == "kernel-left-out"]
+    want = "2.6.18-128.el5 has a boot entry but no virtio_blk, virtio_net, virtio_pci"
+    assert any(want in m for m in left), left

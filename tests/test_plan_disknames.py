@@ -154,10 +154,11 @@ def test_keep_disk_names_and_net_only_plan_no_renames():
     assert [s.path for s in plan_names(f, files, block=False, fix_disk_names=True).steps] == [FSTAB]
 
 
-def test_renames_come_after_the_rebuild():
+def test_renames_come_before_the_rebuild():
+    """nash mkinitrd and dracut copy root and resume= into the image: rename first."""
     f = facts(disk_refs=fstab_refs())
     p = plan_names(f, {FSTAB: FSTAB_TEXT.encode()})
-    assert [s.kind for s in p.steps] == ["backup", "command", "edit"]
+    assert [s.kind for s in p.steps] == ["edit", "backup", "command"]
 
 
 def test_one_edit_per_file_when_config_and_names_meet():

@@ -32,9 +32,11 @@ def test_steps_are_numbered_with_why_diff_and_command():
         f"Plan for /guest: method initrd, drivers block,net, kernel {KVER}\n"
         "Modules, in load order: virtio virtio_ring virtio_blk virtio_net virtio_pci\n"
     )
-    assert f"1. back up {IMAGE} to {IMAGE}.virtio.orig\n" in text
+    # Renames first: the rebuilt image copies the root and resume= names.
+    assert "1. edit /etc/fstab, mode kept\n" in text
+    assert f"2. back up {IMAGE} to {IMAGE}.virtio.orig\n" in text
     assert f"   $ cp -p {IMAGE} {IMAGE}.virtio.orig\n" in text
-    assert "2. run in the guest\n" in text
+    assert "3. run in the guest\n" in text
     assert (
         "   $ mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk --with=virtio_net "
         f"--with=virtio_pci {IMAGE}.virtio-wizard.new {KVER}\n"
@@ -43,7 +45,6 @@ def test_steps_are_numbered_with_why_diff_and_command():
         f"   then check {IMAGE}.virtio-wizard.new holds: virtio virtio_ring virtio_blk "
         f"virtio_net virtio_pci, and rename it over {IMAGE}\n"
     ) in text
-    assert "3. edit /etc/fstab, mode kept\n" in text
     assert "   why: name the disks as virtio shows them: /dev/hda3 -> /dev/vda3\n" in text
     assert "   --- a/etc/fstab\n   +++ b/etc/fstab\n" in text
     assert "   -/dev/hda3 swap swap defaults 0 0\n   +/dev/vda3 swap swap defaults 0 0\n" in text

@@ -999,16 +999,22 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     choices = plan.choices
     kernel = facts.kernel(plan.kernel) if plan.kernel else facts.default_kernel()
     wanted = tuple(m for m in plan.modules if kernel is None or kernel.virtio.get(m) != BUILTIN)
-    if choices.method == "initrd" and kernel is not None and wanted and target.can_run:
-        if kernel.initrd_virtio is None:
-            why = kernel.initrd_error or "no image"
-            lines.append(f"the initrd of {kernel.version} could not be read again: {why}")
+    prepared = [facts.kernel(v) for v in plan.kernels] if plan.kernels else [kernel]
+    for each in prepared:
+        if choices.method != "initrd" or each is None or not target.can_run:
+            continue
+        need = tuple(m for m in plan.modules if each.virtio.get(m) != BUILTIN)
+        if not need:
+            continue
+        if each.initrd_virtio is None:
+            why = each.initrd_error or "no image"
+            lines.append(f"the initrd of {each.version} could not be read again: {why}")
         else:
-            lacking = [m for m in wanted if m not in kernel.initrd_virtio]
+            lacking = [m for m in need if m not in each.initrd_virtio]
             if lacking:
-                lines.append(f"the initrd of {kernel.version} still lacks {', '.join(lacking)}")
+                lines.append(f"the initrd of {each.version} still lacks {', '.join(lacking)}")
             else:
-                lines.append(f"the initrd of {kernel.version} now holds {', '.join(wanted)}")
+                lines.append(f"the initrd of {each.version} now holds {', '.join(need)}")
     if choices.method == "sysinit" and wanted:
         lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
     legacy = [

@@ -98,7 +98,18 @@ def _add_choice_options(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="block, net, or block,net",
     )
-    parser.add_argument("--kernel", metavar="KVER", help="kernel to prepare (default: running)")
+    parser.add_argument(
+        "--kernel",
+        metavar="KVER",
+        help="kernel to prepare (default: the one the boot loader boots next)",
+    )
+    parser.add_argument(
+        "--one-kernel",
+        dest="all_kernels",
+        action="store_false",
+        default=True,
+        help="prepare only that kernel (default: also every other kernel with a boot entry)",
+    )
     names = parser.add_mutually_exclusive_group()
     names.add_argument(
         "--fix-disk-names",

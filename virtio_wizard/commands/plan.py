@@ -46,6 +46,7 @@ def choices_from_args(args: argparse.Namespace) -> Choices:
             use_uuid=use_uuid,
             sysinit_file=sysinit_file or None,
             boot_disk=getattr(args, "boot_disk", None) or "virtio",
+            all_kernels=bool(getattr(args, "all_kernels", True)),
         )
     except PlanError as exc:
         raise UsageError(str(exc)) from exc

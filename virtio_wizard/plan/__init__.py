@@ -6,9 +6,10 @@ maps guest paths to their current bytes (None: absent), gathered by
 hand in the tests. That split is what lets the same plan be previewed,
 saved as JSON, checked and applied later (apply re-hashes every file).
 
-Steps come in this order (reasons in ``docs/plan.md``): module config edits,
-the initrd backup, the rebuild, then disk-name edits. A refused plan (any
-``error`` finding) has no steps at all.
+Steps come in this order (reasons in ``docs/plan.md``): every file edit
+(module config, then disk names), then each kernel's initrd backup and
+rebuild, the kernel booted next first. A refused plan (any ``error``
+finding) has no steps at all.
 """
 
 from __future__ import annotations
@@ -210,16 +211,97 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
                 argv=("depmod", "-a", kernel.version),
             )
         )
+    prepared = [kernel.version]
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:
         steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config)
         middle += steps
         findings += more
+        if choices.all_kernels and not any(f.severity == ERROR for f in findings):
+            for other, other_modules, notes in other_boot_kernels(facts, choices, kernel):
+                findings += notes
+                if other is None:
+                    continue
+                steps, more = plan_initrd(
+                    facts.initrd_tool, other, other_modules, ws, facts.initrd_tool_config
+                )
+                middle += steps
+                findings += more
+                prepared.append(other.version)
     if any(f.severity == ERROR for f in findings):
         return refused(findings, modules, kernel.version)
-    config = ws.changed()
     findings += plan_disk_names(facts, choices, ws)
-    late = [p for p in ws.changed() if p not in config]
-    steps = [ws.step(p) for p in config] + middle + [ws.step(p) for p in late]
-    return Plan(choices, tuple(steps), tuple(findings), modules, kernel.version, target)
+    # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
+    # the root and resume= devices into the image, and initramfs-tools bakes
+    # in RESUME=, so an image built before the rename keeps the old names.
+    steps = [ws.step(p) for p in ws.changed()] + middle
+    return Plan(
+        choices,
+        tuple(steps),
+        tuple(findings),
+        modules,
+        kernel.version,
+        target,
+        tuple(prepared),
+    )
+
+
+def other_boot_kernels(
+    facts: Facts, choices: Choices, chosen: Kernel
+) -> list[tuple[Optional[Kernel], tuple[str, ...], list[Finding]]]:
+    """The other kernels with a boot entry: (kernel or None when left out, modules, notes).
+
+    mkinitcpio's ``-P`` already rebuilds every preset, so there is nothing to
+    add there. A Xen PV-only kernel, or one lacking a needed module, is named
+    and left out: rebuilding it would make an image without the drivers.
+    """
+    out: list[tuple[Optional[Kernel], tuple[str, ...], list[Finding]]] = []
+    if facts.initrd_tool == "mkinitcpio":
+        return out
+    for other in facts.boot_kernels():
+        if other.version == chosen.version:
+            continue
+        if other.xen_pv_only:
+            out.append(
+                (
+                    None,
+                    (),
+                    [
+                        Finding(
+                            "kernel-left-out",
+                            WARNING,
+                            f"Kernel {other.version} has a boot entry but is a Xen "
+                            "paravirtual-only kernel: it cannot run on KVM and is left out.",
+                            f"Do not boot its entry after the switch; {chosen.version} is "
+                            "the one prepared.",
+                            K.VIRT_V2V,
+                        )
+                    ],
+                )
+            )
+            continue
+        wanted = K.modules_for(choices.block, choices.net)
+        missing = [m for m in wanted if not other.supports(m)]
+        if missing:
+            out.append(
+                (
+                    None,
+                    (),
+                    [
+                        Finding(
+                            "kernel-left-out",
+                            WARNING,
+                            f"Kernel {other.version} has a boot entry but no "
+                            f"{', '.join(missing)}: its initrd is left as it is.",
+                            f"Do not boot its entry after the switch; {chosen.version} is "
+                            "the one prepared.",
+                            K.SEED,
+                        )
+                    ],
+                )
+            )
+            continue
+        modules = tuple(m for m in wanted if other.virtio.get(m) != BUILTIN)
+        out.append((other, modules, []))
+    return out

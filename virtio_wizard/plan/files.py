@@ -106,8 +106,11 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
     else:
         paths += config_paths(facts.initrd_tool)
         kernel = _chosen_kernel(facts, choices)
-        if kernel is not None and facts.initrd_tool:
-            image = image_path(facts.initrd_tool, kernel)
+        kernels = [kernel] if kernel is not None else []
+        if choices.all_kernels:
+            kernels += [k for k in facts.boot_kernels() if k not in kernels]
+        for k in kernels:
+            image = image_path(facts.initrd_tool, k) if facts.initrd_tool else None
             if image:
                 paths += backup_candidates(image)
     kernel = _chosen_kernel(facts, choices)

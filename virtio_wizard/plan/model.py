@@ -65,6 +65,10 @@ class Choices:
     sysinit_file: Optional[str] = None
     #: Whether the boot disk moves to virtio ("virtio") or stays emulated ("emulated").
     boot_disk: str = "virtio"
+    #: initrd method: also prepare every other installed kernel with a boot
+    #: entry (each that can: a Xen kernel or one without the modules is named
+    #: and left out), so whatever entry boots after the switch finds virtio.
+    all_kernels: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -162,6 +166,8 @@ class Plan:
     kernel: Optional[str] = None
     #: The target the plan was made for (kind and root), checked on apply --plan.
     target: dict[str, Any] = field(default_factory=dict)
+    #: Every kernel the plan prepares, ``kernel`` (the one booted next) first.
+    kernels: tuple[str, ...] = ()
     schema: str = PLAN_SCHEMA
 
     @property
@@ -181,6 +187,7 @@ class Plan:
             "schema": self.schema,
             "choices": self.choices.to_dict(),
             "kernel": self.kernel,
+            "kernels": list(self.kernels),
             "modules": list(self.modules),
             "target": dict(self.target),
             "steps": [s.to_dict() for s in self.steps],
@@ -199,6 +206,7 @@ class Plan:
                 modules=tuple(data.get("modules", [])),
                 kernel=data.get("kernel"),
                 target=dict(data.get("target") or {}),
+                kernels=tuple(data.get("kernels") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise PlanError(f"invalid plan: {exc}") from exc
