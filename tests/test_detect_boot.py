@@ -28,11 +28,12 @@ VIRTIO_CONFIG = "".join(
 
 
 def write_tree(root: Path, files: dict[str, str]) -> LocalTarget:
+    """The tree as a Target; live (a recorded running guest) when it has a proc."""
     for rel, text in files.items():
         path = root / rel.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return LocalTarget(str(root))
+    return LocalTarget(str(root), live="/proc/self/status" in files)
 
 
 def rhel5_files(grub_conf: str, running: str = "2.6.18-128.el5") -> dict[str, str]:

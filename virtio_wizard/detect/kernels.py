@@ -241,9 +241,7 @@ def _kernel(
         if base and target.is_file(base + ".virtio.orig"):
             orig = base + ".virtio.orig"
             break
-    virtio, sources, xen = _virtio_support(
-        target, version, tree_paths, running, problems, configs
-    )
+    virtio, sources, xen = _virtio_support(target, version, tree_paths, running, problems, configs)
     unlisted = _not_in_modules_dep(target, tree_paths, virtio, problems)
     fmt = names = error = None
     if read_initrds and initrd is not None:
