@@ -160,6 +160,7 @@ def _choices(value: Any) -> Choices:
         use_uuid=_bool(d["use_uuid"], "choices.use_uuid"),
         sysinit_file=_path(d["sysinit_file"], "choices.sysinit_file", nullable=True),
         boot_disk=_choice(d["boot_disk"], "choices.boot_disk", _BOOT_DISKS),
+        all_kernels=_bool(d["all_kernels"], "choices.all_kernels"),
     )
 
 
@@ -217,7 +218,7 @@ def plan_from_document(data: Any) -> Plan:
     """
     if not isinstance(data, dict) or data.get("schema") != PLAN_SCHEMA:
         raise SavedPlanError(f"not a {PLAN_SCHEMA} document", "schema")
-    keys = ("schema", "choices", "kernel", "modules", "target", "steps", "findings")
+    keys = ("schema", "choices", "kernel", "kernels", "modules", "target", "steps", "findings")
     d = _record(data, "plan", keys)
     target = _record(d["target"], "target", ("kind", "root"))
     for key in ("kind", "root"):
@@ -231,6 +232,7 @@ def plan_from_document(data: Any) -> Plan:
             modules=_words(d["modules"], "modules"),
             kernel=_word(d["kernel"], "kernel", nullable=True),
             target={"kind": target["kind"], "root": target["root"]},
+            kernels=_words(d["kernels"], "kernels"),
         )
     except SavedPlanError:
         raise
@@ -278,7 +280,7 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
     out: list[str] = []
     if saved.choices != fresh.choices:
         out.append("choices")
-    for name in ("kernel", "modules", "findings"):
+    for name in ("kernel", "kernels", "modules", "findings"):
         if getattr(saved, name) != getattr(fresh, name):
             out.append(name)
     if len(saved.steps) != len(fresh.steps):
