@@ -611,7 +611,7 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
     swap = [
         r
         for r in refs
-        if (r.mountpoint == "swap" or r.context in ("swaps", "grub-resume"))
+        if (r.mountpoint == "swap" or r.context in _RESUME_CONTEXTS)
         and r.device.startswith(("/dev/hd", "/dev/disk/"))
     ]
     swap_note = ""
@@ -643,6 +643,16 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
     ]
 
 
+#: DiskRef contexts naming the root (kernel ``root=``) and the resume/swap device.
+_ROOT_CONTEXTS = ("grub-root", "grub-kernel-root", "grub2-root", "bls-root")
+_RESUME_CONTEXTS = (
+    "swaps",
+    "grub-resume",
+    "grub2-resume",
+    "bls-resume",
+    "initramfs-resume",
+    "dracut-conf",
+)
 #: What breaks when a reference that cannot be renamed is left as it is.
 _LOST_ROOT = "the guest will not find its root file system"
 _LOST_SWAP = "swap is silently lost"
@@ -662,9 +672,9 @@ def check_disk_names_unmapped(facts: Facts) -> list[Finding]:
     one = len(refs) == 1
     listed = "; ".join(f"{r.file}:{r.line} {r.device}" for r in refs)
     harm = []
-    if any(r.mountpoint == "/" or r.context in ("grub-root", "grub-kernel-root") for r in refs):
+    if any(r.mountpoint == "/" or r.context in _ROOT_CONTEXTS for r in refs):
         harm.append(_LOST_ROOT)
-    if any(r.mountpoint == "swap" or r.context in ("swaps", "grub-resume") for r in refs):
+    if any(r.mountpoint == "swap" or r.context in _RESUME_CONTEXTS for r in refs):
         harm.append(_LOST_SWAP)
     harm_note = f": {' and '.join(harm)}" if harm else ""
     fix = "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio."

@@ -3,9 +3,13 @@
 Moving a disk from emulated IDE/SCSI to virtio renames it (``/dev/hda`` ->
 ``/dev/vda``); any reference left behind fails silently (the seed's swap on
 ``/dev/hda3``) or stops the boot (``root=/dev/hda2``). So detection collects
-the references from every file virt-v2v rewrites: ``/etc/fstab``,
-``/etc/crypttab``, grub legacy's config and ``device.map``,
-``/etc/default/grub``, plus the running ``/proc/cmdline``, ``/etc/mtab`` and
+the references from every file virt-v2v rewrites and every other place the
+boot path names a disk: ``/etc/fstab``, ``/etc/crypttab``, grub legacy's
+config, grub2's generated ``grub.cfg`` (``linux`` lines), both
+``device.map`` files, ``/etc/default/grub`` and ``/etc/sysconfig/grub``, BLS
+entries' ``options``, ``/etc/kernel/cmdline``, initramfs-tools' ``RESUME=``,
+SUSE's ``/etc/sysconfig/bootloader``, mdadm.conf's member disks, dracut's
+``add_device``; plus the running ``/proc/cmdline``, ``/etc/mtab`` and
 ``/proc/swaps``. ``LABEL=``, ``UUID=`` and LVM names survive the switch and
 get no proposal.
 
@@ -55,14 +59,35 @@ GRUB_LEGACY_CONFIGS: tuple[str, ...] = (
     "/boot/grub/menu.lst",
     "/etc/grub.conf",
 )
+#: grub2's generated config (Red Hat and SUSE name the folder grub2, Debian grub).
+GRUB2_CONFIGS: tuple[str, ...] = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
+DEVICE_MAPS: tuple[str, ...] = ("/boot/grub/device.map", "/boot/grub2/device.map")
+#: grub-mkconfig's input; RHEL 7's /etc/sysconfig/grub is usually a link to it.
+DEFAULT_GRUBS: tuple[str, ...] = ("/etc/default/grub", "/etc/sysconfig/grub")
+BLS_ENTRIES = "/boot/loader/entries"
+#: initramfs-tools bakes this RESUME= into every image it builds (initramfs-tools(7)).
+INITRAMFS_RESUME = "/etc/initramfs-tools/conf.d/resume"
+#: SUSE's perl-Bootloader keeps the kernel arguments here (DEFAULT_APPEND, ...).
+SUSE_BOOTLOADER = "/etc/sysconfig/bootloader"
+MDADM_CONFS: tuple[str, ...] = ("/etc/mdadm.conf", "/etc/mdadm/mdadm.conf")
+DRACUT_CONF = "/etc/dracut.conf"
+DRACUT_CONF_DIR = "/etc/dracut.conf.d"
+KERNEL_CMDLINE = "/etc/kernel/cmdline"
 #: Every file whose disk names a rename edits (the runtime ones aside): one the
 #: plan cannot read may hold names it must change, so the plan refuses it.
+#: (BLS entries and dracut.conf.d drop-ins are found by listing their folders.)
 DISK_CONFIG_FILES: tuple[str, ...] = (
     "/etc/fstab",
     "/etc/crypttab",
     *GRUB_LEGACY_CONFIGS,
-    "/boot/grub/device.map",
-    "/etc/default/grub",
+    *GRUB2_CONFIGS,
+    *DEVICE_MAPS,
+    *DEFAULT_GRUBS,
+    KERNEL_CMDLINE,
+    INITRAMFS_RESUME,
+    SUSE_BOOTLOADER,
+    *MDADM_CONFS,
+    DRACUT_CONF,
 )
 #: Folders under /dev that are not LVM volume groups.
 _NOT_VG = frozenset(
@@ -190,8 +215,20 @@ def detect_disk_refs(
     refs += _crypttab(target, problems)
     for path in _grub_legacy_configs(target):
         refs += _grub_conf(target, path, problems)
-    refs += _device_map(target, problems)
-    refs += _default_grub(target, problems)
+    for path in _real_files(target, GRUB2_CONFIGS):
+        refs += _grub2_cfg(target, path, problems)
+    for path in _real_files(target, DEVICE_MAPS):
+        refs += _device_map(target, problems, path)
+    for path in _real_files(target, DEFAULT_GRUBS):
+        refs += _default_grub(target, problems, path)
+    refs += _bls_entries(target, problems)
+    refs += _args_file(target, KERNEL_CMDLINE, "kernel-cmdline", problems)
+    refs += _initramfs_resume(target, problems)
+    refs += _suse_bootloader(target, problems)
+    for path in _real_files(target, MDADM_CONFS):
+        refs += _mdadm(target, path, problems)
+    for path in _dracut_confs(target):
+        refs += _dracut_conf(target, path, problems)
     if target.live:
         refs += _cmdline(target, problems)
         refs += _swaps(target, problems)
@@ -346,9 +383,166 @@ def _grub_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) 
     return refs
 
 
-def _device_map(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+def _real_files(target: Target, paths: Iterable[str]) -> list[str]:
+    """The real files behind ``paths`` that exist, each once (links resolved)."""
+    seen: list[str] = []
+    for path in paths:
+        if not target.exists(path):
+            continue
+        try:
+            real = target.resolve(path)
+        except OSError:
+            continue
+        if real not in seen:
+            seen.append(real)
+    return seen
+
+
+_LINUX_CMDS = ("linux", "linux16", "linuxefi")
+
+
+def _grub2_cfg(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """root=/resume= on grub2's ``linux`` lines (grub-mkconfig writes ``root=/dev/sda1``
+    when ``GRUB_DISABLE_LINUX_UUID=true`` or no UUID is known)."""
+    refs = []
+    for number, line in _lines(target, path, problems):
+        tokens = line.split()
+        if tokens[0] not in _LINUX_CMDS:
+            continue
+        for key, device in _kernel_args(tokens[1:]):
+            ref = _ref(path, number, device, f"grub2-{key}")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _bls_entries(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """root=/resume= in the ``options`` line of each BLS entry."""
+    refs = []
+    for name in sorted(target.listdir(BLS_ENTRIES)):
+        if not name.endswith(".conf"):
+            continue
+        path = f"{BLS_ENTRIES}/{name}"
+        for number, line in _lines(target, path, problems):
+            tokens = line.split()
+            if tokens[0] != "options":
+                continue
+            for key, device in _kernel_args(tokens[1:]):
+                ref = _ref(path, number, device, f"bls-{key}")
+                if ref is not None:
+                    refs.append(ref)
+    return refs
+
+
+def _args_file(
+    target: Target, path: str, context: str, problems: Optional[list[Unreadable]]
+) -> list[DiskRef]:
+    """A file that is all kernel arguments (``/etc/kernel/cmdline``, read by kernel-install)."""
+    refs = []
+    for number, line in _lines(target, path, problems):
+        for _key, device in _kernel_args(line.split()):
+            ref = _ref(path, number, device, context)
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _initramfs_resume(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """``RESUME=/dev/sda2``: baked into the image; a stale one makes the initramfs
+    wait ("Gave up waiting for suspend/resume device")."""
+    refs = []
+    for number, line in _lines(target, INITRAMFS_RESUME, problems):
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "RESUME":
+            ref = _ref(INITRAMFS_RESUME, number, value.strip().strip("\"'"), "initramfs-resume")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _suse_bootloader(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """root=/resume= in SUSE's ``*_APPEND`` kernel arguments."""
+    refs = []
+    for number, line in _lines(target, SUSE_BOOTLOADER, problems):
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().endswith("APPEND"):
+            continue
+        for _key, device in _kernel_args(_shell_words(value)):
+            ref = _ref(SUSE_BOOTLOADER, number, device, "suse-bootloader")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _shell_words(value: str) -> list[str]:
+    try:
+        words = shlex.split(value)
+        return [t for word in words for t in word.split()]
+    except ValueError:
+        return value.strip("\"'").split()
+
+
+def _mdadm(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """Member disks on ``DEVICE`` lines and in ``devices=`` (mdadm.conf(5)).
+
+    A line starting with white space continues the one before it.
+    """
+    refs = []
+    text = read_guest_text(target, path, problems) or ""
+    keyword = ""
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw.split("#", 1)[0]
+        if not line.strip():
+            continue
+        words = line.split()
+        if not raw[:1].isspace():
+            keyword = words[0].upper()
+            words = words[1:]
+        devices: list[str] = []
+        if keyword == "DEVICE":
+            devices = words
+        for word in words:
+            key, sep, value = word.partition("=")
+            if sep and key.lower() == "devices":
+                devices += [d for d in value.split(",") if d]
+        for device in devices:
+            ref = _ref(path, number, device, "mdadm")
+            if ref is not None and ref.scheme != "other":
+                refs.append(ref)
+    return refs
+
+
+def _dracut_confs(target: Target) -> list[str]:
+    paths = [DRACUT_CONF] if target.is_file(DRACUT_CONF) else []
+    paths += [
+        f"{DRACUT_CONF_DIR}/{n}"
+        for n in sorted(target.listdir(DRACUT_CONF_DIR))
+        if n.endswith(".conf")
+    ]
+    return paths
+
+
+_DRACUT_DEVICE_RE = re.compile(r"""^\s*add_device\+?=\s*(["']?)(.*?)\1\s*(?:#.*)?$""")
+
+
+def _dracut_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """``add_device+=" /dev/sda2 "``: dracut puts that device (a resume swap) in every image."""
+    refs = []
+    for number, line in _lines(target, path, problems):
+        m = _DRACUT_DEVICE_RE.match(line)
+        if not m:
+            continue
+        for device in m.group(2).split():
+            ref = _ref(path, number, device, "dracut-conf")
+            if ref is not None:
+                refs.append(ref)
+    return refs
+
+
+def _device_map(
+    target: Target, problems: Optional[list[Unreadable]], path: str = "/boot/grub/device.map"
+) -> list[DiskRef]:
     """``(hd0) /dev/hda`` lines; floppies are not disks to rename."""
-    path = "/boot/grub/device.map"
     refs = []
     for number, line in _lines(target, path, problems):
         match = re.match(r"^\((hd\d+)\)\s+(\S+)", line)
@@ -359,8 +553,9 @@ def _device_map(target: Target, problems: Optional[list[Unreadable]]) -> list[Di
     return refs
 
 
-def _default_grub(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
-    path = "/etc/default/grub"
+def _default_grub(
+    target: Target, problems: Optional[list[Unreadable]], path: str = "/etc/default/grub"
+) -> list[DiskRef]:
     refs = []
     for number, line in _lines(target, path, problems):
         key, sep, value = line.partition("=")

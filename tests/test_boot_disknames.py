@@ -1,0 +1,127 @@
+"""Every place the boot path names a disk is renamed, before any initrd rebuild.
+
+One Debian-like guest "installed on SATA" holds each of them: grub2's
+grub.cfg linux lines (``GRUB_DISABLE_LINUX_UUID=true``), /etc/default/grub,
+initramfs-tools' RESUME=, mdadm.conf, a dracut add_device, BLS options,
+/etc/kernel/cmdline, SUSE's /etc/sysconfig/bootloader and grub2's device.map.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from virtio_wizard.detect import detect
+from virtio_wizard.plan import Choices, make_plan
+from virtio_wizard.target import LocalTarget
+
+KVER = "6.1.0-50-amd64"
+VIRTIO_CONFIG = "".join(
+    f"CONFIG_{s}=m\n" for s in ("VIRTIO", "VIRTIO_RING", "VIRTIO_BLK", "VIRTIO_NET", "VIRTIO_PCI")
+)
+GRUB_CFG = f"""\
+set default="0"
+menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-/dev/sda1' {{
+\tlinux\t/boot/vmlinuz-{KVER} root=/dev/sda1 ro resume=/dev/sda2 quiet
+\tinitrd\t/boot/initrd.img-{KVER}
+}}
+"""
+
+FILES = {
+    "/etc/os-release": 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n',
+    f"/boot/vmlinuz-{KVER}": "kernel",
+    f"/boot/initrd.img-{KVER}": "",
+    f"/boot/config-{KVER}": VIRTIO_CONFIG,
+    f"/lib/modules/{KVER}/modules.dep": "",
+    "/usr/sbin/update-initramfs": "#!/bin/sh\n",
+    "/etc/initramfs-tools/initramfs.conf": "MODULES=list\n",
+    "/etc/initramfs-tools/modules": "ext4\n",
+    "/etc/fstab": "/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 none swap sw 0 0\n",
+    "/boot/grub/grub.cfg": GRUB_CFG,
+    "/etc/default/grub": 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="resume=/dev/sda2"\n'
+    "GRUB_DISABLE_LINUX_UUID=true\n",
+    "/boot/grub2/device.map": "(hd0)\t/dev/sda\n",
+    "/etc/initramfs-tools/conf.d/resume": "RESUME=/dev/sda2\n",
+    "/etc/mdadm/mdadm.conf": "DEVICE /dev/sda3 /dev/sdb1\n"
+    "ARRAY /dev/md0 metadata=1.2 name=x:0\n   devices=/dev/sda3,/dev/sdb1\n",
+    "/etc/dracut.conf.d/resume.conf": 'add_device+=" /dev/sda2 "\n',
+    "/boot/loader/entries/abc-6.1.conf": "title X\nversion 6.1\nlinux /vmlinuz-6.1\n"
+    "options root=/dev/sda1 ro resume=/dev/sda2\n",
+    "/etc/kernel/cmdline": "root=/dev/sda1 ro resume=/dev/sda2\n",
+    "/etc/sysconfig/bootloader": 'DEFAULT_APPEND="resume=/dev/sda2 splash=silent"\n',
+}
+
+
+def guest(tmp_path: Path, files: dict[str, str] = FILES) -> LocalTarget:
+    for rel, text in files.items():
+        path = tmp_path / rel.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return LocalTarget(str(tmp_path))
+
+
+def test_every_boot_path_place_is_detected(tmp_path):
+    facts = detect(guest(tmp_path), read_initrds=False)
+    found = {(r.file, r.context, r.device, r.proposed) for r in facts.disk_refs}
+    for want in [
+        ("/boot/grub/grub.cfg", "grub2-root", "/dev/sda1", "/dev/vda1"),
+        ("/boot/grub/grub.cfg", "grub2-resume", "/dev/sda2", "/dev/vda2"),
+        ("/etc/default/grub", "default-grub", "/dev/sda2", "/dev/vda2"),
+        ("/boot/grub2/device.map", "device.map", "/dev/sda", "/dev/vda"),
+        ("/etc/initramfs-tools/conf.d/resume", "initramfs-resume", "/dev/sda2", "/dev/vda2"),
+        ("/etc/mdadm/mdadm.conf", "mdadm", "/dev/sdb1", "/dev/vdb1"),
+        ("/etc/dracut.conf.d/resume.conf", "dracut-conf", "/dev/sda2", "/dev/vda2"),
+        ("/boot/loader/entries/abc-6.1.conf", "bls-root", "/dev/sda1", "/dev/vda1"),
+        ("/etc/kernel/cmdline", "kernel-cmdline", "/dev/sda2", "/dev/vda2"),
+        ("/etc/sysconfig/bootloader", "suse-bootloader", "/dev/sda2", "/dev/vda2"),
+    ]:
+        assert want in found, want
+    md = sorted(r.line for r in facts.disk_refs if r.context == "mdadm" and r.device == "/dev/sda3")
+    assert md == [1, 3]  # DEVICE line, and devices= on a continuation line
+
+
+def test_renames_every_place_before_the_rebuild_and_says_grub_cfg_is_edited_by_text(tmp_path):
+    target = guest(tmp_path)
+    facts = detect(target, read_initrds=False)
+    plan = make_plan(target, facts, Choices(method="initrd"))
+    assert not plan.refused, plan.refusals
+    kinds = [s.kind for s in plan.steps]
+    first_rebuild = kinds.index("backup")
+    assert all(k == "edit" for k in kinds[:first_rebuild])
+    assert kinds[first_rebuild:] == ["backup", "command"]
+    edited = {s.path: s.new_text for s in plan.steps if s.kind == "edit"}
+    assert "root=/dev/vda1 ro resume=/dev/vda2" in edited["/boot/grub/grub.cfg"]
+    assert edited["/etc/initramfs-tools/conf.d/resume"] == "RESUME=/dev/vda2\n"
+    assert 'GRUB_CMDLINE_LINUX="resume=/dev/vda2"' in edited["/etc/default/grub"]
+    assert edited["/boot/grub2/device.map"] == "(hd0)\t/dev/vda\n"
+    assert "DEVICE /dev/vda3 /dev/vdb1\n" in edited["/etc/mdadm/mdadm.conf"]
+    assert "devices=/dev/vda3,/dev/vdb1" in edited["/etc/mdadm/mdadm.conf"]
+    assert edited["/etc/kernel/cmdline"] == "root=/dev/vda1 ro resume=/dev/vda2\n"
+    assert "resume=/dev/vda2 splash" in edited["/etc/sysconfig/bootloader"]
+    assert '" /dev/vda2 "' in edited["/etc/dracut.conf.d/resume.conf"]
+    assert (
+        "options root=/dev/vda1 ro resume=/dev/vda2" in edited["/boot/loader/entries/abc-6.1.conf"]
+    )
+    [note] = [f for f in plan.findings if f.id == "grub-cfg-remapped"]
+    assert "offline root grub-mkconfig would probe the host's disks" in note.message
+    assert "`update-grub`" in note.fix
+
+
+def test_resume_gets_uuid_where_asked_and_known(tmp_path):
+    import dataclasses
+
+    from virtio_wizard.plan import plan as plan_pure
+    from virtio_wizard.plan import read_files
+    from virtio_wizard.plan.files import files_needed
+
+    target = guest(tmp_path)
+    facts = detect(target, read_initrds=False)
+    refs = tuple(
+        dataclasses.replace(r, uuid="1111-2222") if r.device == "/dev/sda2" else r
+        for r in facts.disk_refs
+    )
+    facts = dataclasses.replace(facts, disk_refs=refs)
+    choices = Choices(method="initrd", use_uuid=True)
+    plan = plan_pure(facts, choices, read_files(target, files_needed(facts, choices)))
+    edited = {s.path: s.new_text for s in plan.steps if s.kind == "edit"}
+    assert edited["/etc/initramfs-tools/conf.d/resume"] == "RESUME=UUID=1111-2222\n"
+    assert "resume=UUID=1111-2222" in edited["/boot/grub/grub.cfg"]
