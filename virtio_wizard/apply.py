@@ -305,6 +305,8 @@ def _survey(target: Target, plan: Plan, prior: Optional[dict[str, Any]]) -> list
             state = _survey_edit(target, step, edited)
         elif step.kind == "backup":
             state = _survey_backup(target, step)
+        elif step.kind == "remove":
+            state = _survey_remove(target, step, edited)
         else:
             state = _survey_command(target, step, i, prior if prior_done else None, changed_before)
         changed_before = changed_before or state.todo
@@ -339,6 +341,24 @@ def _survey_edit(target: Target, step: Step, edited: set[str]) -> _State:
             detail = "it is gone" if current is None else "its content differs"
         raise StaleFileError(path, detail)
     return _State(True, current, new)
+
+
+def _survey_remove(target: Target, step: Step, edited: set[str]) -> _State:
+    """A removal is to do (file as planned), done (file gone) or stale."""
+    path = step.path or ""
+    resolved = target.resolve(path)
+    if resolved in edited:
+        raise ApplyRefused(f"the plan edits {resolved} twice: make a new plan", paths=(resolved,))
+    edited.add(resolved)
+    if not target.exists(resolved) and not target.is_symlink(resolved):
+        return _State(False, None, None, f"{path} is already gone")
+    try:
+        current = sha256_bytes(target.read_bytes(resolved))
+    except (NotRegularFileError, FileTooLargeError) as exc:
+        raise StaleFileError(path, exc.message) from exc
+    if current != step.old_sha256:
+        raise StaleFileError(path, "its content differs")
+    return _State(True, current, None)
 
 
 def _survey_backup(target: Target, step: Step) -> _State:
@@ -495,7 +515,7 @@ def plan_to_resume(target: Target, plan: Plan) -> Optional[Plan]:
 
 def _step_record(i: int, step: Step) -> dict[str, Any]:
     rec: dict[str, Any] = {"index": i, "kind": step.kind, "status": PENDING, "changed": False}
-    if step.kind in ("edit", "backup"):
+    if step.kind in ("edit", "backup", "remove"):
         rec["path"] = step.path
     if step.kind == "backup":
         rec["to"] = step.to
@@ -707,6 +727,8 @@ class _Run:
                 self._edit(i, step, rec, state)
             elif step.kind == "backup":
                 self._backup(i, step, rec)
+            elif step.kind == "remove":
+                self._remove(i, step, rec, state)
             else:
                 return self._command(i, step, rec)
         except OSError as exc:
@@ -788,6 +810,37 @@ class _Run:
             and prev.get("sha256") == state.current
             and sha256_file(self.target, prev["path"]) == state.current
         )
+
+    def _remove(self, i: int, step: Step, rec: dict[str, Any], state: _State) -> None:
+        """Keep a verified copy beside the journal, then delete the file."""
+        t = self.target
+        path = step.path or ""
+        resolved = t.resolve(path)
+        rec["resolved"] = resolved
+        info = t.stat(resolved)
+        copy = backup_path(self.journal["id"], resolved)
+        t.makedirs(posixpath.dirname(copy), 0o700)
+        t.copy_file(resolved, copy)
+        if sha256_file(t, copy) != state.current:
+            raise OSError(f"the backup copy {copy} does not match {resolved}")
+        _fault(i, "backed-up")
+        rec["backup"] = {
+            "path": copy,
+            "sha256": state.current,
+            "mode": info.perms if info else None,
+            "uid": info.uid if info else None,
+            "gid": info.gid if info else None,
+        }
+        rec["status"] = RUNNING
+        self.save()
+        _fault(i, "recorded")
+        t.remove(resolved)
+        _fault(i, "written")
+        rec["status"] = DONE
+        rec["changed"] = True
+        self.save()
+        _fault(i, "done")
+        self._outcome(i, step, DONE, f"removed {path} (copy kept at {copy})", STEP_DONE)
 
     def _backup(self, i: int, step: Step, rec: dict[str, Any]) -> None:
         t = self.target

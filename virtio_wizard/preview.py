@@ -68,6 +68,8 @@ def command_line(step: Step) -> str:
         return shlex.join(step.argv)
     if step.kind == "backup":
         return shlex.join(["cp", "-p", step.path or "", step.to or ""])
+    if step.kind == "remove":
+        return shlex.join(["rm", "-f", step.path or ""])
     raise ValueError("an edit step has no command line; show its diff")
 
 
@@ -284,6 +286,10 @@ def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
             out.append((f"   why: {step.why}", "", 8))
             for line in step.diff.split("\n")[:-1]:
                 out.append(("   " + _printable(line), _diff_style(line), DIFF))
+        elif step.kind == "remove":
+            out.append((f"{n}. remove {step.path} (a copy is kept with the journal)", "step", 3))
+            out.append((f"   why: {step.why}", "", 8))
+            out.append((f"   $ {command_line(step)}", "command", COMMAND))
         elif step.kind == "backup":
             out.append((f"{n}. back up {step.path} to {step.to}", "step", 3))
             out.append((f"   why: {step.why}", "", 8))

@@ -250,6 +250,8 @@ def _step_md(number: int, step: Step) -> list[str]:
         return out
     if step.kind == "backup":
         return [f"{head} {_code(step.path or '')} to {_code(step.to or '')}: {step.why}"]
+    if step.kind == "remove":
+        return [f"{head} {_code(step.path or '')}: {step.why}"]
     out = [f"{head} {_code(step.path or '')}: {step.why}"]
     if step.mode is not None:
         out[-1] += f" (mode {step.mode:04o})"

@@ -290,6 +290,18 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
                 f"  vw_say {_q(f'step {n}: wrote {step.path}')}",
                 "fi",
             ]
+        elif step.kind == "remove":
+            path = _q(step.path or "")
+            out += [
+                f"p=$(vw_real {path}); p=${{p%x}}",
+                'if [ ! -e "$p" ]; then',
+                f"  vw_say {_q(f'step {n}: {step.path} is already gone')}",
+                "else",
+                f'  vw_keep {i} "$p"',
+                '  rm -f "$p" || vw_die "cannot remove $p"',
+                f"  vw_say {_q(f'step {n}: removed {step.path} (a copy is kept for --undo)')}",
+                "fi",
+            ]
         elif step.kind == "backup":
             src, to = _q(step.path or ""), _q(step.to or "")
             out += [
@@ -356,6 +368,19 @@ def _undo_section(plan: Plan) -> list[str]:
                 f'  elif [ -e "$VW_STATE/absent.{i}" ] && [ ! -e "$p" ]; then :',
                 f'  elif ! vw_is "$p" {sha} "{md5}"; then',
                 '    vw_err "$p changed since the script wrote it: nothing was restored"; vw_bad=1',
+                "  fi",
+                "fi",
+            ]
+        if step.kind == "remove":
+            restores += [
+                f'if [ -f "$VW_STATE/path.{i}" ] && [ -e "$VW_STATE/orig.{i}" ]; then',
+                f'  p=$(vw_path "$VW_STATE/path.{i}")',
+                '  if [ -e "$p" ]; then',
+                '    vw_say "$p was made again since the script removed it: kept"',
+                "  else",
+                f'    cp -p "$VW_STATE/orig.{i}" "$p.vw-undo" && mv -f "$p.vw-undo" "$p"'
+                ' || vw_die "cannot restore $p"',
+                '    vw_say "restored $p"',
                 "  fi",
                 "fi",
             ]

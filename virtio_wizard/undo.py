@@ -160,6 +160,38 @@ def _plan_edit(target: Target, rec: dict[str, Any]) -> _Action:
     return _Action(i, "keep", path)
 
 
+def _plan_remove(target: Target, rec: dict[str, Any]) -> _Action:
+    """Put a removed file back from its copy; one made again since is kept.
+
+    The files apply removes are caches the guest rebuilds on demand (LVM's
+    ``.cache``, blkid's ``blkid.tab``) or the LVM devices file that
+    ``vgimportdevices`` writes anew: a new one is the guest's own, not ours.
+    """
+    i = rec["index"]
+    path = rec.get("resolved") or rec["path"]
+    backup = rec.get("backup")
+    if not backup:
+        return _Action(i, "keep", path)
+    now = sha256_file(target, path)
+    if now == backup["sha256"]:
+        return _Action(i, "keep", path, note=f"{path} is already as it was")
+    if now is not None:
+        return _Action(
+            i,
+            "keep",
+            path,
+            note=f"{path} was made again since the apply; it is kept (the removed copy is "
+            f"at {backup['path']})",
+        )
+    if sha256_file(target, backup["path"]) != backup["sha256"]:
+        raise UndoRefused(
+            f"the backup copy {backup['path']} of {path} is missing or damaged: "
+            "undo refused, nothing was changed",
+            (backup["path"],),
+        )
+    return _Action(i, "restore", path, backup["path"])
+
+
 def _plan_command(
     target: Target, rec: dict[str, Any], backups: dict[str, dict[str, Any]]
 ) -> _Action:
@@ -220,6 +252,8 @@ def _plan_undo(target: Target, journal: dict[str, Any]) -> list[_Action]:
             actions.append(_plan_command(target, rec, backups))
         elif kind == "backup":
             actions.append(_plan_backup(target, rec))
+        elif kind == "remove":
+            actions.append(_plan_remove(target, rec))
     return actions
 
 

@@ -24,6 +24,7 @@ from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
 from .files import GuestFiles, files_needed, is_probe, make_plan, read_files
 from .initrd import plan_initrd
+from .lvm import plan_lvm
 from .model import PLAN_SCHEMA, Choices, Plan, PlanError, Step, parse_drivers
 from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
 from .sysinit import plan_sysinit
@@ -232,10 +233,13 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if any(f.severity == ERROR for f in findings):
         return refused(findings, modules, kernel.version)
     findings += plan_disk_names(facts, choices, ws)
+    removals, more = plan_lvm(facts, choices, ws)
+    findings += more
     # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
     # the root and resume= devices into the image, and initramfs-tools bakes
     # in RESUME=, so an image built before the rename keeps the old names.
-    steps = [ws.step(p) for p in ws.changed()] + middle
+    # dracut also copies lvm.conf and the LVM devices file.
+    steps = [ws.step(p) for p in ws.changed()] + removals + middle
     return Plan(
         choices,
         tuple(steps),

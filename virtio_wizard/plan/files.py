@@ -121,6 +121,9 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
     pkg = facts.continuity.default_kernel_pkg
     if pkg is not None and pkg.value == "kernel-xen":
         paths.append(pkg.file)  # DEFAULTKERNEL=kernel-xen is reset
+    from .lvm import lvm_paths
+
+    paths += lvm_paths(choices)
     if choices.fixes_disk_names:
         from ..detect.disks import DISK_CONFIG_FILES
 

@@ -19,7 +19,7 @@ __all__ = ["PLAN_SCHEMA", "Choices", "Step", "Plan", "PlanError", "parse_drivers
 
 PLAN_SCHEMA = "virtio-wizard/plan/1"
 METHODS = ("sysinit", "initrd")
-STEP_KINDS = ("edit", "backup", "command")
+STEP_KINDS = ("edit", "backup", "command", "remove")
 
 
 class PlanError(ValueError):
@@ -106,6 +106,9 @@ class Step:
       after; ``diff`` the unified diff shown in the preview.
     - ``backup``: copy ``path`` to ``to`` (kept after apply; undo does not
       remove it unless apply created it).
+    - ``remove``: delete ``path`` (a stale cache the guest rebuilds by itself);
+      ``old_sha256`` is its hash when planned; apply keeps a copy in the
+      journal's backups and undo puts it back.
     - ``command``: run ``argv`` in the target. ``image`` is the initrd it
       makes and ``verify_modules`` the modules that must then be inside it.
       ``build`` (when set) is the file the command writes instead: apply

@@ -182,7 +182,12 @@ def _step(value: Any, where: str) -> Step:
         verify_modules=_words(d["verify_modules"], f"{where}.verify_modules"),
         build=_path(d["build"], f"{where}.build", nullable=True),
     )
-    needs = {"edit": ("path", "new_text"), "backup": ("path", "to"), "command": ("argv",)}
+    needs = {
+        "edit": ("path", "new_text"),
+        "backup": ("path", "to"),
+        "command": ("argv",),
+        "remove": ("path", "old_sha256"),
+    }
     for key in needs[kind]:
         if not getattr(step, key):
             raise _fail(f"{where}.{key}", f"a {kind} step needs one")

@@ -23,6 +23,8 @@ def step_title(step: Step, command_line: str, can_run: bool) -> Text:
         return Text.assemble((f"{verb} ", "bold"), (step.path or "", "bold cyan"))
     if step.kind == "backup":
         return Text.assemble(("Back up ", "bold"), step.path or "", " -> ", step.to or "")
+    if step.kind == "remove":
+        return Text.assemble(("Remove ", "bold"), (step.path or "", "bold cyan"))
     prefix = "Run" if can_run else "Would run (demo: not executed)"
     return Text.assemble((f"{prefix}: ", "bold"), (command_line, "bold magenta"))
 
@@ -32,7 +34,7 @@ def written_paths(plan: Plan) -> list[str]:
     out: list[str] = []
     for step in plan.steps:
         for path in (
-            step.path if step.kind == "edit" else None,
+            step.path if step.kind in ("edit", "remove") else None,
             step.to if step.kind == "backup" else None,
             step.image if step.kind == "command" else None,
         ):
