@@ -794,6 +794,7 @@ class _Run:
         self.save()
         _fault(i, "recorded")
         t.write_file(path, step.new_bytes(), mode=step.mode)
+        self._lost_xattrs(i, rec, path)
         _fault(i, "written")
         rec["status"] = DONE
         rec["changed"] = True
@@ -810,6 +811,17 @@ class _Run:
             and prev.get("sha256") == state.current
             and sha256_file(self.target, prev["path"]) == state.current
         )
+
+    def _lost_xattrs(self, i: int, rec: dict[str, Any], path: str) -> None:
+        """Say which extended attributes (label, ACL) the new file could not get."""
+        lost = tuple(getattr(self.target, "lost_xattrs", ()) or ())
+        if lost:
+            rec["xattrs_lost"] = list(lost)
+            text = f"{path}: could not keep {', '.join(lost)} on the new file"
+            if "security.selinux" in lost:
+                text += "; relabel the guest (touch /.autorelabel, reboot)"
+            self.messages.append(text)
+            self.emit(ApplyEvent(NOTE, i, text))
 
     def _remove(self, i: int, step: Step, rec: dict[str, Any], state: _State) -> None:
         """Keep a verified copy beside the journal, then delete the file."""

@@ -59,6 +59,9 @@ class TargetInfo:
     root: str
     #: True when a kernel of this guest is running and ``proc``/``sys`` are live.
     live: bool = False
+    #: The Target keeps extended attributes (SELinux labels, ACLs) when it
+    #: replaces a file; when not, an SELinux guest gets ``/.autorelabel``.
+    keeps_xattrs: bool = False
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,9 @@ class Facts:
     continuity: Continuity = field(default_factory=Continuity)
     #: The boot menu (grub legacy, grub2 or BLS entries); None when none was found.
     boot: Optional[BootMenu] = None
+    #: ``SELINUX=`` of /etc/selinux/config (enforcing, permissive, disabled);
+    #: None when the guest has no SELinux config.
+    selinux: Optional[str] = None
     unreadable: tuple[Unreadable, ...] = ()
     #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).
     not_linux: Optional[str] = None

@@ -87,6 +87,9 @@ class StatInfo:
     is_dir: bool
     is_link: bool
     mtime: float = 0.0
+    #: Hard links to the file: an atomic rename gives the edited name a new
+    #: inode, so the other names keep the old content.
+    nlink: int = 1
 
     @property
     def perms(self) -> int:
@@ -209,6 +212,13 @@ class LocalTarget:
     are shown but never executed.
     """
 
+    #: write_file and copy_file carry extended attributes over: the SELinux
+    #: label, POSIX ACLs, user.* (an atomic rename would drop them).
+    keeps_xattrs = True
+    #: Names the last write_file/copy_file could not put back (e.g. a label
+    #: the file system refuses); apply records them.
+    lost_xattrs: tuple[str, ...] = ()
+
     def __init__(
         self,
         root: str = "/",
@@ -308,6 +318,7 @@ class LocalTarget:
             is_dir=stat_mod.S_ISDIR(st.st_mode),
             is_link=stat_mod.S_ISLNK(st.st_mode),
             mtime=st.st_mtime,
+            nlink=st.st_nlink,
         )
 
     def listdir(self, path: str) -> list[str]:
@@ -400,6 +411,8 @@ class LocalTarget:
             uid = old.st_uid if old is not None else 0
         if gid is None:
             gid = old.st_gid if old is not None else 0
+        attrs = _xattrs(host) if old is not None else {}
+        self.lost_xattrs = ()
         import tempfile  # lazy: detect --json never writes, and start-up counts
 
         try:
@@ -413,6 +426,7 @@ class LocalTarget:
                 os.fchmod(fh.fileno(), mode)
                 if os.geteuid() == 0:
                     os.fchown(fh.fileno(), uid, gid)
+                self.lost_xattrs = _set_xattrs(fh.fileno(), attrs)
                 os.fsync(fh.fileno())
             os.rename(tmp, host)
         except BaseException as exc:
@@ -479,6 +493,7 @@ class LocalTarget:
                 os.fchmod(out.fileno(), stat_mod.S_IMODE(st.st_mode))
                 if os.geteuid() == 0:
                     os.fchown(out.fileno(), st.st_uid, st.st_gid)
+                self.lost_xattrs = _set_xattrs(out.fileno(), _xattrs(host_src))
                 os.fsync(out.fileno())
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
             os.rename(tmp, host_dst)
@@ -741,6 +756,34 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _xattrs(host: str) -> dict[str, bytes]:
+    """Every extended attribute of a host file: the SELinux label
+    (``security.selinux``), POSIX ACLs (``system.posix_acl_*``), ``user.*``...
+
+    Best effort: a file system without xattrs has none to keep.
+    """
+    try:
+        names = os.listxattr(host, follow_symlinks=False)
+    except OSError:
+        return {}
+    out: dict[str, bytes] = {}
+    for name in names:
+        with contextlib.suppress(OSError):
+            out[name] = os.getxattr(host, name, follow_symlinks=False)
+    return out
+
+
+def _set_xattrs(fd: int, attrs: dict[str, bytes]) -> tuple[str, ...]:
+    """Put ``attrs`` on the new file before it replaces the old; the names that failed."""
+    lost = []
+    for name, value in attrs.items():
+        try:
+            os.setxattr(fd, name, value)
+        except OSError:
+            lost.append(name)
+    return tuple(lost)
 
 
 def _fsync_dir(folder: str) -> None:

@@ -52,7 +52,12 @@ def detect(
             progress(text)
 
     problems: list[Unreadable] = []
-    info = TargetInfo(kind=target.kind, root=target.root, live=bool(target.live))
+    info = TargetInfo(
+        kind=target.kind,
+        root=target.root,
+        live=bool(target.live),
+        keeps_xattrs=bool(getattr(target, "keeps_xattrs", False)),
+    )
     step("checking the file system")
     not_linux = distro.detect_not_linux(target)
     if not_linux is not None:
@@ -110,6 +115,7 @@ def detect(
         module_lists=tuple(lists),
         continuity=continuity,
         boot=boot,
+        selinux=_selinux_mode(target, problems),
         unreadable=_unique(problems),
     )
     auto, reason = drivers_auto(facts)
@@ -168,6 +174,20 @@ def with_initrds(target: Target, facts: Facts) -> Facts:
         family=facts.distro.family,
     )
     return dataclasses.replace(facts, kernels=tuple(found), unreadable=_unique(problems))
+
+
+def _selinux_mode(target: Target, problems: list[Unreadable]) -> Optional[str]:
+    """``SELINUX=`` of /etc/selinux/config (selinux_config(5)), lower case; None when absent."""
+    from ._read import read_guest_text
+
+    text = read_guest_text(target, "/etc/selinux/config", problems, limit=64 * 1024)
+    if text is None:
+        return None
+    for line in text.split("\n"):
+        key, sep, value = line.strip().partition("=")
+        if sep and key.strip() == "SELINUX":
+            return value.strip().strip("\"'").lower() or None
+    return None
 
 
 def _unique(problems: list[Unreadable]) -> tuple[Unreadable, ...]:

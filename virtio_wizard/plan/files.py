@@ -63,16 +63,27 @@ class GuestFiles(dict):
         real: Optional[dict[str, str]] = None,
         modes: Optional[dict[str, int]] = None,
         errors: Optional[dict[str, str]] = None,
+        links: Optional[dict[str, int]] = None,
     ) -> None:
         super().__init__(data or {})
         self.real: dict[str, str] = dict(real or {})
         self.modes: dict[str, int] = dict(modes or {})
         self.errors: dict[str, str] = dict(errors or {})
+        #: Hard-link counts above one (an atomic replace splits such a file).
+        self.links: dict[str, int] = dict(links or {})
 
 
 def is_probe(path: str) -> bool:
     """True for entries whose content is never read, only their presence."""
     return path.endswith("/") or bool(_BACKUP_RE.search(path))
+
+
+AUTORELABEL = "/.autorelabel"
+
+
+def needs_autorelabel(facts: Facts) -> bool:
+    """An SELinux guest whose files the Target cannot replace with their labels kept."""
+    return facts.selinux in ("enforcing", "permissive") and not facts.target.keeps_xattrs
 
 
 def backup_candidates(image: str) -> list[str]:
@@ -124,6 +135,8 @@ def files_needed(facts: Facts, choices: Choices) -> list[str]:
     from .lvm import lvm_paths
 
     paths += lvm_paths(choices)
+    if needs_autorelabel(facts):
+        paths.append(AUTORELABEL)
     if choices.fixes_disk_names:
         from ..detect.disks import DISK_CONFIG_FILES
 
@@ -166,6 +179,8 @@ def read_files(target: Target, paths: Iterable[str]) -> GuestFiles:
         st = target.stat(path)
         if st is not None:
             out.modes[path] = st.perms
+            if getattr(st, "nlink", 1) > 1:
+                out.links[path] = st.nlink
     return out
 
 
