@@ -156,7 +156,9 @@ def test_dracut_drop_in_then_backup_then_rebuild():
         'add_drivers+=" virtio virtio_ring virtio_blk virtio_net virtio_pci "'
     )
     assert (backup.path, backup.to) == (FC_IMAGE, FC_IMAGE + ".virtio.orig")
-    assert command.argv == ("dracut", "-f", FC_IMAGE + NEW, "3.10.0")
+    # An offline root: host-only mode would see the host's hardware.
+    assert command.argv == ("dracut", "-f", "--no-hostonly", FC_IMAGE + NEW, "3.10.0")
+    assert "dracut-no-hostonly" in [f.id for f in p.findings]
     assert command.verify_modules == ALL
 
 
@@ -191,7 +193,22 @@ def test_dracut_without_image_builds_the_default_name():
     k = kernel("3.10.0", initrd=None, initrd_virtio=None)
     p = initrd(facts(initrd_tool="dracut", kernels=(k,)), {DRACUT: None})
     assert [s.kind for s in p.steps] == ["edit", "command"]
-    assert p.steps[1].argv == ("dracut", "-f", "/boot/initramfs-3.10.0.img" + NEW, "3.10.0")
+    assert p.steps[1].argv == (
+        "dracut",
+        "-f",
+        "--no-hostonly",
+        "/boot/initramfs-3.10.0.img" + NEW,
+        "3.10.0",
+    )
+
+
+def test_dracut_on_a_running_guest_keeps_its_host_only_mode():
+    import dataclasses
+
+    f = dracut_facts()
+    live = dataclasses.replace(f, target=dataclasses.replace(f.target, live=True))
+    command = initrd(live, {DRACUT: None}).steps[-1]
+    assert command.argv == ("dracut", "-f", FC_IMAGE + NEW, "3.10.0")
 
 
 # ---- SUSE mkinitrd -------------------------------------------------------------------

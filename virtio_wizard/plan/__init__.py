@@ -216,7 +216,10 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:
-        steps, more = plan_initrd(facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config)
+        offline = not facts.target.live
+        steps, more = plan_initrd(
+            facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config, offline
+        )
         middle += steps
         findings += more
         if choices.all_kernels and not any(f.severity == ERROR for f in findings):
@@ -225,7 +228,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
                 if other is None:
                     continue
                 steps, more = plan_initrd(
-                    facts.initrd_tool, other, other_modules, ws, facts.initrd_tool_config
+                    facts.initrd_tool, other, other_modules, ws, facts.initrd_tool_config, offline
                 )
                 middle += steps
                 findings += more

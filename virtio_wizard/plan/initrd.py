@@ -285,12 +285,18 @@ def build_path(image: str) -> str:
     return image + K.INITRD_BUILD_SUFFIX
 
 
-def rebuild_argv(tool: str, kernel: Kernel, out: str, modules: Sequence[str]) -> tuple[str, ...]:
+def rebuild_argv(
+    tool: str, kernel: Kernel, out: str, modules: Sequence[str], offline: bool = False
+) -> tuple[str, ...]:
     """The command that builds the initrd of ``kernel`` into ``out`` with the modules inside.
 
     ``out`` is the build file beside the image (``build_path``), never the
     image itself: apply checks the new image there and then renames it over
     the old one, so a rebuild cut short leaves the old image whole.
+
+    ``offline`` (a ``--root`` or image guest, not running): dracut gets
+    ``--no-hostonly``, since host-only mode would size the image for the
+    hardware of the machine running the chroot, not the guest's.
     """
     v = kernel.version
     if tool == "mkinitrd":
@@ -298,7 +304,7 @@ def rebuild_argv(tool: str, kernel: Kernel, out: str, modules: Sequence[str]) ->
         # --with=M form every nash version and dracut's mkinitrd wrapper accept.
         return ("mkinitrd", "-f", *(f"--with={m}" for m in modules), out, v)
     if tool == "dracut":
-        return ("dracut", "-f", out, v)
+        return ("dracut", "-f", *(("--no-hostonly",) if offline else ()), out, v)
     if tool == "suse-mkinitrd":
         # -k and -i name files relative to the boot dir (-b, default /boot).
         kimg = kernel.image or f"/boot/vmlinuz-{v}"
@@ -349,8 +355,12 @@ def plan_initrd(
     modules: Sequence[str],
     ws: Workspace,
     tool_config: Optional[Mapping[str, str]] = None,
+    offline: bool = False,
 ) -> tuple[list[Step], list[Finding]]:
-    """Config edits go into ``ws``; returns (backup and rebuild steps, findings)."""
+    """Config edits go into ``ws``; returns (backup and rebuild steps, findings).
+
+    ``offline``: the guest is not running (see ``rebuild_argv``).
+    """
     if tool not in CONFIGURE:
         return [], [
             Finding(
@@ -447,7 +457,21 @@ def plan_initrd(
             )
         )
     out = build_path(image)
-    argv = rebuild_argv(tool, kernel, out, modules)
+    argv = rebuild_argv(tool, kernel, out, modules, offline)
+    if "--no-hostonly" in argv:
+        findings.append(
+            Finding(
+                "dracut-no-hostonly",
+                INFO,
+                f"dracut rebuilds {image} with --no-hostonly: run offline, its host-only "
+                "mode would look at the hardware of the machine running it, not the "
+                "guest's, and could leave out the guest's own storage drivers.",
+                "Nothing to do; the image is larger (every driver). The guest's own next "
+                "rebuild, on the guest, is host-only again with the virtio drivers named "
+                "in its config.",
+                source,
+            )
+        )
     what = "rebuild" if kernel.initrd else "build"
     steps.append(
         Step(
