@@ -182,7 +182,8 @@ def test_detect_fixture_root(name, fixture_target):
     assert len(facts.kernels) == nkernels
     assert facts.drivers_auto is auto and facts.drivers_auto_reason
     assert facts.not_linux is None
-    assert facts.target == TargetInfo("root", target.root, False)  # an offline root never is live
+    # an offline root never is live; the local Target keeps labels and ACLs
+    assert facts.target == TargetInfo("root", target.root, False, keeps_xattrs=True)
     # read_initrds=False leaves every image unread.
     assert all(k.initrd_virtio is None and k.initrd_format is None for k in facts.kernels)
     # The JSON form carries everything.
@@ -442,7 +443,7 @@ def test_symlinked_proc_and_sys_in_a_copy(guest_root):
 
 def test_this_machine():
     facts = detect(LocalTarget("/"), read_initrds=False)
-    assert facts.target == TargetInfo("local", "/", True)
+    assert facts.target == TargetInfo("local", "/", True, keeps_xattrs=True)
     assert facts.running_kernel == platform.release()
     keys = {}
     for path in ("/etc/os-release", "/usr/lib/os-release"):

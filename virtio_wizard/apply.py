@@ -1080,6 +1080,11 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
                 lines.append(f"the initrd of {each.version} still lacks {', '.join(lacking)}")
             else:
                 lines.append(f"the initrd of {each.version} now holds {', '.join(need)}")
+    if choices.method == "initrd" and kernel is not None and wanted and target.can_run:
+        # What the next kernel update builds, with the distro's own command.
+        from .scratch import check_survives_update
+
+        lines.append(check_survives_update(target, facts, wanted, kernel).line())
     if choices.method == "sysinit" and wanted:
         lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
     legacy = [
