@@ -75,7 +75,8 @@ DRACUT_CONF_DIR = "/etc/dracut.conf.d"
 KERNEL_CMDLINE = "/etc/kernel/cmdline"
 #: Every file whose disk names a rename edits (the runtime ones aside): one the
 #: plan cannot read may hold names it must change, so the plan refuses it.
-#: (BLS entries and dracut.conf.d drop-ins are found by listing their folders.)
+#: (BLS entries and dracut's add_device files are read when found, not required:
+#: dracut.conf is mostly about modules, and an unusable one only loses add_device.)
 DISK_CONFIG_FILES: tuple[str, ...] = (
     "/etc/fstab",
     "/etc/crypttab",
@@ -87,7 +88,6 @@ DISK_CONFIG_FILES: tuple[str, ...] = (
     INITRAMFS_RESUME,
     SUSE_BOOTLOADER,
     *MDADM_CONFS,
-    DRACUT_CONF,
 )
 #: Folders under /dev that are not LVM volume groups.
 _NOT_VG = frozenset(
