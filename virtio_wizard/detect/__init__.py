@@ -41,8 +41,8 @@ def detect(
     can show the rest at once. ``progress`` is called with a short phrase
     before each step.
     """
-    from . import continuity as continuity_mod
     from . import bootentries, cpu, distro, initrd_tool, kernels, modlists, sysinit
+    from . import continuity as continuity_mod
     from . import devices as devices_mod
     from . import disks as disks_mod
     from . import modules as modules_mod

@@ -323,7 +323,7 @@ def other_boot_kernels(
     for other in facts.boot_kernels():
         if other.version == chosen.version:
             continue
-        if other.xen_pv_only:
+        if other.xen_pv_only or K.is_xen_kernel(other.version):
             out.append(
                 (
                     None,
