@@ -31,7 +31,7 @@ FILES = {
     f"/boot/vmlinuz-{KVER}": "kernel",
     f"/boot/initrd.img-{KVER}": "",
     f"/boot/config-{KVER}": VIRTIO_CONFIG,
-    f"/lib/modules/{KVER}/modules.dep": "",
+    f"/lib/modules/{KVER}/modules.order": "",
     "/usr/sbin/update-initramfs": "#!/bin/sh\n",
     "/etc/initramfs-tools/initramfs.conf": "MODULES=list\n",
     "/etc/initramfs-tools/modules": "ext4\n",

@@ -44,13 +44,13 @@ def rhel5_files(grub_conf: str, running: str = "2.6.18-128.el5") -> dict[str, st
         "/proc/self/status": "Name: init\n",
         "/proc/sys/kernel/osrelease": running + "\n",
         "/boot/config-2.6.18-164.el5xen": "CONFIG_X86_XEN=y\n",
-        "/lib/modules/2.6.18-164.el5xen/modules.dep": "",
+        "/lib/modules/2.6.18-164.el5xen/modules.order": "",
     }
     for v in ("2.6.18-128.el5", "2.6.18-164.el5"):
         files[f"/boot/vmlinuz-{v}"] = "kernel"
         files[f"/boot/initrd-{v}.img"] = ""
         files[f"/boot/config-{v}"] = VIRTIO_CONFIG
-        files[f"/lib/modules/{v}/modules.dep"] = ""
+        files[f"/lib/modules/{v}/modules.order"] = ""
     files["/boot/vmlinuz-2.6.18-164.el5xen"] = "kernel"
     files["/boot/initrd-2.6.18-164.el5xen.img"] = ""
     return files
@@ -181,7 +181,7 @@ def debian_files(saved: str) -> dict[str, str]:
     for v in ("6.1.0-50-amd64", "6.1.0-9-amd64"):
         files[f"/boot/vmlinuz-{v}"] = "kernel"
         files[f"/boot/config-{v}"] = VIRTIO_CONFIG
-        files[f"/lib/modules/{v}/modules.dep"] = ""
+        files[f"/lib/modules/{v}/modules.order"] = ""
     return files
 
 
@@ -237,7 +237,7 @@ def bls_files(saved: str) -> dict[str, str]:
     for v in ("5.14.0-284.11.1.el9_2.x86_64", "5.14.0-70.13.1.el9_0.x86_64"):
         files[f"/boot/vmlinuz-{v}"] = "kernel"
         files[f"/lib/modules/{v}/config"] = VIRTIO_CONFIG
-        files[f"/lib/modules/{v}/modules.dep"] = ""
+        files[f"/lib/modules/{v}/modules.order"] = ""
         files[f"/boot/loader/entries/{machine}-{v}.conf"] = (
             f"title Red Hat Enterprise Linux ({v}) 9.2\nversion {v}\n"
             f"linux /vmlinuz-{v}\ninitrd /initramfs-{v}.img $tuned_initrd\n"

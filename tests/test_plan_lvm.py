@@ -38,7 +38,7 @@ FILES = {
         f"CONFIG_{s}=m\n"
         for s in ("VIRTIO", "VIRTIO_RING", "VIRTIO_BLK", "VIRTIO_NET", "VIRTIO_PCI")
     ),
-    "/lib/modules/6.1.0-50-amd64/modules.dep": "",
+    "/lib/modules/6.1.0-50-amd64/modules.order": "",
     "/etc/modules": "loop\n",
     "/etc/fstab": "/dev/mapper/vg-root / ext4 defaults 0 1\n",
     "/etc/lvm/lvm.conf": LVM_CONF,

@@ -44,7 +44,7 @@ def guest(tmp_path: Path, image: bytes | None, code: int = 0) -> ToolTarget:
         "etc/os-release": 'ID=debian\nVERSION_ID="12"\n',
         f"boot/vmlinuz-{KVER}": "k",
         f"boot/config-{KVER}": CONFIG,
-        f"lib/modules/{KVER}/modules.dep": "",
+        f"lib/modules/{KVER}/modules.order": "",
         "usr/sbin/update-initramfs": "#!/bin/sh\n",
         "var/tmp/.keep": "",
     }

@@ -58,7 +58,7 @@ def test_label_acl_and_user_xattr_survive_apply_and_undo(guest_root):
     set_attrs(rc)
     before = rc.read_bytes()
     plan = make_plan(target, detect(target, read_initrds=False), SYSINIT)
-    assert [s.path for s in plan.steps] == ["/etc/rc.d/rc.sysinit"]
+    assert "/etc/rc.d/rc.sysinit" in [s.path for s in plan.steps]
     assert "selinux-autorelabel" not in [f.id for f in plan.findings]  # the Target keeps them
     result = apply_plan(target, plan)
     assert result.ok, result.messages
