@@ -361,7 +361,7 @@ def test_plan_prepares_the_default_then_every_boot_kernel_and_names_the_xen_one(
     assert not plan.refused, plan.findings
     assert plan.kernel == "2.6.18-164.el5"
     assert plan.kernels == ("2.6.18-164.el5", "2.6.18-128.el5")
-    commands = [s.argv[-2:] for s in plan.steps if s.kind == "command"]
+    commands = [(s.image, s.argv[-1]) for s in plan.steps if s.kind == "command"]
     assert commands == [
         ("/boot/initrd-2.6.18-164.el5.img", "2.6.18-164.el5"),
         ("/boot/initrd-2.6.18-128.el5.img", "2.6.18-128.el5"),
