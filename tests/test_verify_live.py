@@ -171,6 +171,7 @@ def test_json_document(tree_live, cli, capsys):
         "mounts-present",
         "nics-virtio",
         "journal",
+        "survives-update",
     ]
     root = doc["checks"][0]
     assert set(root["problems"][0]) == {"message", "cause", "fix"}
@@ -215,3 +216,61 @@ def test_on_this_machine():
     assert f"{active} active area(s)" in by_id(report)["swap-active"].detail
     assert report.to_dict()["schema"] == SCHEMA
     assert report.recorded is False
+
+
+def _initrd_journal(**extra):
+    plan = {"choices": {"method": "initrd"}, "modules": ["virtio_blk"], "kernel": "6.1.0-9"}
+    return {"id": JID, "plan": plan, **extra}
+
+
+@pytest.mark.parametrize(
+    ("survives", "ok", "words"),
+    [(True, True, "keeps virtio"), (False, False, "would drop"), (None, True, "could not tell")],
+)
+def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
+    """The kernel-update check: a scratch image the distro's way, after an initrd apply only."""
+    from virtio_wizard import scratch
+    from virtio_wizard import verify_live as vl
+    from virtio_wizard.scratch import ScratchCheck
+
+    asked = []
+
+    class FakeFacts:
+        def kernel(self, version):
+            asked.append(version)
+            return "KERNEL"
+
+    monkeypatch.setattr("virtio_wizard.detect.detect", lambda target: FakeFacts())
+    monkeypatch.setattr(
+        scratch,
+        "check_survives_update",
+        lambda target, facts, modules, kernel: ScratchCheck(
+            "6.1.0-9",
+            ("mkinitramfs", "-o", "/var/tmp/x", "6.1.0-9"),
+            survives=survives,
+            missing=() if survives else ("virtio_blk",),
+            reason="" if survives is not None else "the build failed (exit 1)",
+        ),
+    )
+    check = vl._check_update(object(), _initrd_journal())
+    assert check.ok is ok and words in check.detail and asked == ["6.1.0-9"]
+    if not ok:
+        assert "virtio_blk" in check.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        None,
+        _initrd_journal(undone="2026-01-01"),
+        {"id": JID, "plan": {"choices": {"method": "sysinit"}}},
+    ],
+)
+def test_survives_update_builds_nothing_without_an_initrd_apply(monkeypatch, journal):
+    from virtio_wizard import verify_live as vl
+
+    monkeypatch.setattr(
+        "virtio_wizard.detect.detect", lambda target: pytest.fail("nothing should be detected")
+    )
+    check = vl._check_update(object(), journal)
+    assert check.ok and "nothing to build" in check.detail

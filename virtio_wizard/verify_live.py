@@ -411,6 +411,39 @@ def pending_verification(target: Target) -> Optional[dict[str, Any]]:
     return journal
 
 
+def _check_update(target: Target, journal: Optional[dict[str, Any]]) -> Check:
+    """Would the next kernel update keep virtio? A scratch image built the distro's way says.
+
+    Only asked after an apply that put modules in the initrd (the journal's
+    plan names them): that is what a kernel update rebuilds without the
+    wizard. ``scratch.check_survives_update`` builds into a temp file in the
+    guest and never touches a real image.
+    """
+    title = "a kernel update keeps virtio"
+    plan = (journal or {}).get("plan") or {}
+    modules = [str(m) for m in plan.get("modules") or ()]
+    method = (plan.get("choices") or {}).get("method")
+    if not journal or journal.get("undone") or method != "initrd" or not modules:
+        return Check("survives-update", title, "no initrd apply to check: nothing to build")
+    from .detect import detect
+    from .scratch import check_survives_update
+
+    facts = detect(target)
+    kernel = facts.kernel(str(plan.get("kernel") or "")) if plan.get("kernel") else None
+    answer = check_survives_update(target, facts, modules, kernel)
+    if answer.survives is False:
+        problem = Problem(
+            f"a scratch image built for {answer.kernel} the distro's way lacks "
+            + ", ".join(answer.missing),
+            "the initrd tool's own configuration does not name the virtio modules, so the next "
+            "kernel update builds an image without them and that kernel cannot find its disk",
+            "name the modules in the tool's configuration (run `virtio-wizard plan --method "
+            "initrd` to see the edit), then verify again",
+        )
+        return Check("survives-update", title, answer.line(), (problem,))
+    return Check("survives-update", title, answer.line())
+
+
 def verify_live(target: Target, *, record: bool = True) -> VerifyReport:
     """Run every check on the running guest; mark the journal verified when all hold."""
     if getattr(target, "kind", "") == "demo":
@@ -434,6 +467,7 @@ def verify_live(target: Target, *, record: bool = True) -> VerifyReport:
         _check_mounts(target, fstab, mounts),
         _check_nics(target, net_switched),
         _check_journal(journal),
+        _check_update(target, journal),
     )
     notes: list[str] = []
     recorded = False
