@@ -145,7 +145,7 @@ def not_linux_parts(sentence: str) -> tuple[str, str, str]:
 
 
 def check_drivers_automatic(facts: Facts) -> list[Finding]:
-    """The seed's list of releases that load the drivers by themselves."""
+    """The guide's list of releases that load the drivers by themselves."""
     if not facts.drivers_auto:
         return []
     reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""
@@ -198,7 +198,7 @@ def _missing_modules(kernel: Kernel) -> list[str]:
 
 
 def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
-    """The default kernel lacks a seed module; name an installed kernel that has all.
+    """The default kernel lacks a module of the guide's list; name an installed kernel that has all.
 
     Error when no installed kernel has all five (the drivers must come from
     elsewhere), warning when booting another installed kernel is enough.
@@ -372,7 +372,7 @@ def check_initrd_unreadable(facts: Facts) -> list[Finding]:
 
 
 def check_virtio_orig_initrd(facts: Facts) -> list[Finding]:
-    """The seed's package replaced an initrd and kept the original: a way back."""
+    """The guide's package replaced an initrd and kept the original: a way back."""
     out = []
     for kernel in facts.kernels:
         if not kernel.virtio_orig:
@@ -603,7 +603,7 @@ def check_package_arch(facts: Facts) -> list[Finding]:
 
 
 def check_legacy_disk_names(facts: Facts) -> list[Finding]:
-    """References to /dev/hdX, /dev/sdX that must become /dev/vdX (seed's swap issue)."""
+    """References to /dev/hdX, /dev/sdX that must become /dev/vdX (the guide's swap issue)."""
     refs = [r for r in facts.disk_refs if r.proposed]
     if not refs:
         return []
@@ -715,7 +715,7 @@ def _order_finding(mlist: ModuleList, strict: bool = True) -> Optional[Finding]:
         for e in mlist.entries[:index]
         if _RANK.get(kn.canonical_module(e.module), -1) > _RANK[bad]
     )
-    seed = [m for m in kn.SEED_MODULES if m in {kn.canonical_module(n) for n in names}]
+    ordered = [m for m in kn.SEED_MODULES if m in {kn.canonical_module(n) for n in names}]
     where = (
         f"{mlist.file} line {entry.line} loads {bad} after {kn.canonical_module(before.module)} "
         f"(line {before.line}), against the guide's order"
@@ -727,20 +727,20 @@ def _order_finding(mlist: ModuleList, strict: bool = True) -> Optional[Finding]:
             f"{where}; on this 2.6+ kernel that still works (modprobe loads dependencies from "
             "modules.dep first and the driver core binds virtio drivers in any order).",
             "Nothing to do; the wizard keeps those lines and adds missing modules in order. "
-            f"The guide's order ({', '.join(seed)}) matters only on RHEL 3's 2.4 kernel.",
+            f"The guide's order ({', '.join(ordered)}) matters only on RHEL 3's 2.4 kernel.",
             kn.SEED_ORDER + "; modprobe(8)/modules.dep(5) on 2.6+",
         )
     return Finding(
         "module-order",
         WARNING,
         f"{where}; on this 2.4 kernel (the RHEL 3 virtio package) the drivers will not work.",
-        f"Load them in this order: {', '.join(seed)} (only virtio_blk and virtio_net may swap).",
+        f"Load them in this order: {', '.join(ordered)} (only virtio_blk and virtio_net may swap).",
         kn.SEED_ORDER,
     )
 
 
 def check_module_order(facts: Facts) -> list[Finding]:
-    """Each existing module list whose virtio modules break the seed's order.
+    """Each existing module list whose virtio modules break the guide's order.
 
     A warning where the order is a hard rule (2.4 kernels), a note elsewhere:
     ``knowledge.order_matters`` on the kernel that boots by default.
@@ -789,7 +789,7 @@ def _slot_key(slot: str) -> str:
 
 
 def check_pci_slots(facts: Facts) -> list[Finding]:
-    """Distinct PCI slots in use, against the 28 free of the guest's 32 (seed)."""
+    """Distinct PCI slots in use, against the 28 free of the guest's 32 (the guide)."""
     used = len({_slot_key(d.slot) for d in facts.devices})
     if used < kn.PCI_SLOTS_WARN:
         return []

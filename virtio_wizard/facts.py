@@ -87,7 +87,7 @@ class Distro:
 class Cpu:
     """Machine architecture, CPU vendor and the driver package that fits them.
 
-    ``package_arch`` is the seed's choice (``ia32e`` on Intel 64, ``x86_64`` on
+    ``package_arch`` is the guide's choice (``ia32e`` on Intel 64, ``x86_64`` on
     AMD64, ``i686``/``athlon`` on 32-bit) or None when it cannot be known.
     ``kernel_variant`` is the installed kernel package's arch when it can be
     read (e.g. ``ia32e`` from a RHEL 3 kernel), else None: never a guess.
@@ -120,9 +120,9 @@ class Kernel:
     initrd_error: Optional[str] = None
     #: Each of the five seed modules -> "module" | "builtin" | "missing".
     virtio: dict[str, str] = field(default_factory=dict)
-    #: virtio_scsi the same way (virt-v2v adds it when present); not a seed module.
+    #: virtio_scsi the same way (virt-v2v adds it when present); not a module of the guide's list.
     virtio_scsi: str = MISSING
-    #: The seed's package-made backup, ``/boot/initrd-KVER.img.virtio.orig``, if present.
+    #: The guide's package-made backup, ``/boot/initrd-KVER.img.virtio.orig``, if present.
     virtio_orig: Optional[str] = None
     #: Where the answers in ``virtio`` came from (config, modules dir, sysfs).
     virtio_sources: tuple[str, ...] = ()
@@ -183,7 +183,7 @@ class DiskRef:
 
 @dataclass(frozen=True)
 class Sysinit:
-    """The seed's hook point in ``/etc/rc.d/rc.sysinit``.
+    """The guide's hook point in ``/etc/rc.d/rc.sysinit``.
 
     ``hook_line`` is the 1-based line of the ``fi`` that closes the
     ``if [ -f /etc/rc.modules ]`` block; new lines go right after it. None when
@@ -309,7 +309,7 @@ class Facts:
     kernels: tuple[Kernel, ...] = ()
     #: The running kernel's version, None on an offline root.
     running_kernel: Optional[str] = None
-    #: The seed's rule: RHEL 3.9+/4.8+/5.3+/6+, or a kernel >= 2.6.27.
+    #: The guide's rule: RHEL 3.9+/4.8+/5.3+/6+, or a kernel >= 2.6.27.
     drivers_auto: bool = False
     drivers_auto_reason: str = ""
     #: Names from proc/modules; None when there is no running kernel to ask.

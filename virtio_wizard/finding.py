@@ -22,7 +22,7 @@ class Finding:
 
     ``id`` is stable (documented in ``docs/findings.md``) so scripts and
     support tickets can refer to it; ``source`` names where the rule comes
-    from (the seed chapter, a man page, virt-v2v).
+    from (the guide chapter, a man page, virt-v2v).
     """
 
     id: str

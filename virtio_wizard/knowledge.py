@@ -38,9 +38,9 @@ NASH_MKINITRD = "mkinitrd(8) (nash, RHEL 3-5)"
 SUSE_MKINITRD = "mkinitrd(8) (SUSE), /etc/sysconfig/kernel"
 PCI_IDS = "virtio 1.x spec 4.1.2 (PCI Device Discovery); pci.ids"
 
-# ---- modules and their order (seed) -------------------------------------------
+# ---- modules and their order (the guide) -------------------------------------------
 
-#: The seed's five modules in the one order that works (blk and net may swap).
+#: The guide's five modules in the one order that works (blk and net may swap).
 SEED_MODULES: tuple[str, ...] = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
 BLOCK_MODULES: tuple[str, ...] = ("virtio", "virtio_ring", "virtio_blk", "virtio_pci")
 NET_MODULES: tuple[str, ...] = ("virtio", "virtio_net", "virtio_pci")
@@ -78,7 +78,7 @@ def canonical_module(name: str) -> str:
 
 
 def modules_for(block: bool, net: bool) -> tuple[str, ...]:
-    """The seed's list for the chosen drivers, in load order."""
+    """The guide's list for the chosen drivers, in load order."""
     if block and net:
         return SEED_MODULES
     if block:
@@ -89,10 +89,10 @@ def modules_for(block: bool, net: bool) -> tuple[str, ...]:
 
 
 def order_violation(names: Sequence[str]) -> Optional[int]:
-    """Index of the first name that breaks the seed's order, or None.
+    """Index of the first name that breaks the guide's order, or None.
 
     Only the five seed modules are considered; others are ignored. A module
-    may not come before one that the seed loads earlier, except that
+    may not come before one that the guide loads earlier, except that
     ``virtio_blk`` and ``virtio_net`` may swap.
 
     >>> order_violation(["virtio", "virtio_ring", "virtio_net", "virtio_blk", "virtio_pci"])
@@ -114,7 +114,7 @@ def order_violation(names: Sequence[str]) -> Optional[int]:
 def order_matters(kernel_version: Optional[str]) -> bool:
     """True where the load order is a hard rule: the 2.4 kernels of RHEL 3.
 
-    The seed's order is written for the RHEL 3.9 virtio package (2.4.21,
+    The guide's order is written for the RHEL 3.9 virtio package (2.4.21,
     modutils): there each module must be loaded after the ones it uses, and
     the probing order decides the vdX numbering (virt-v2v: "If we change it,
     RHEL 3 KVM guests won't boot"). From 2.6 on, modprobe loads the
@@ -143,7 +143,7 @@ def is_xen_kernel(version: str) -> bool:
     return "xen" in version.lower()
 
 
-# ---- when the drivers come by themselves (seed) -------------------------------
+# ---- when the drivers come by themselves (the guide) -------------------------------
 
 #: RHEL major -> first minor release that loads the drivers by itself.
 RHEL_AUTO_FROM: dict[int, int] = {3: 9, 4: 8, 5: 3, 6: 0}
@@ -168,12 +168,12 @@ def kernel_sort_key(version: str) -> tuple[int, ...]:
 
 
 def kernel_is_auto(version: str) -> bool:
-    """True for kernels 2.6.27 and newer (seed)."""
+    """True for kernels 2.6.27 and newer (the guide)."""
     return version_tuple(version)[:3] >= KERNEL_AUTO_FROM
 
 
 def rhel_is_auto(distro_id: str, version: str) -> Optional[bool]:
-    """The seed's RHEL rule; None when it does not apply to this distro."""
+    """The guide's RHEL rule; None when it does not apply to this distro."""
     if distro_id not in RHEL_LIKE_IDS:
         return None
     parts = version_tuple(version)
@@ -195,7 +195,7 @@ VENDOR_AMD = "AuthenticAMD"
 
 
 def package_arch(machine: Optional[str], vendor: Optional[str]) -> Optional[str]:
-    """The seed's package choice: ``ia32e`` on Intel 64, ``x86_64`` on AMD64.
+    """The guide's package choice: ``ia32e`` on Intel 64, ``x86_64`` on AMD64.
 
     32-bit guests: ``i686`` on Intel, ``athlon`` on AMD. None when unknown.
 
@@ -316,14 +316,14 @@ MKINITCPIO_CONF = "/etc/mkinitcpio.conf"
 MKINITCPIO_DROPIN = "/etc/mkinitcpio.conf.d/virtio.conf"
 SUSE_SYSCONFIG_KERNEL = "/etc/sysconfig/kernel"
 
-# ---- the sysinit path (seed) --------------------------------------------------
+# ---- the sysinit path (the guide) --------------------------------------------------
 
 RC_SYSINIT = "/etc/rc.d/rc.sysinit"
 RC_MODULES = "/etc/rc.modules"
 SYSCONFIG_MODULES = "/etc/sysconfig/modules/virtio.modules"
 ETC_MODULES = "/etc/modules"
 MODULES_LOAD_D = "/etc/modules-load.d/virtio.conf"
-#: The three lines the seed's edit goes after (TAB before /etc/rc.modules).
+#: The three lines the guide's edit goes after (TAB before /etc/rc.modules).
 RC_MODULES_BLOCK: tuple[str, ...] = ("if [ -f /etc/rc.modules ]; then", "\t/etc/rc.modules", "fi")
 #: The sysinit-style files a user may choose, and what each expects.
 SYSINIT_FILES: dict[str, str] = {
@@ -401,7 +401,7 @@ def pci_kind(vendor: str, device: str, subsystem_device: Optional[str] = None) -
     return EMULATED_IDS.get((vendor, device), "other")
 
 
-#: Guest PCI slots: 32, 4 fixed, 28 free, 8 functions each (seed).
+#: Guest PCI slots: 32, 4 fixed, 28 free, 8 functions each (the guide).
 PCI_SLOTS_TOTAL = 32
 PCI_SLOTS_FIXED = 4
 PCI_SLOTS_FREE = PCI_SLOTS_TOTAL - PCI_SLOTS_FIXED
@@ -409,7 +409,7 @@ PCI_FUNCTIONS = 8
 #: Warn from this many used slots on.
 PCI_SLOTS_WARN = 24
 
-# ---- host-side network tuning (seed) ------------------------------------------
+# ---- host-side network tuning (the guide) ------------------------------------------
 
 GSO_TSO_COMMANDS: tuple[str, ...] = (
     "ethtool -k IFACE",

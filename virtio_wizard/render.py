@@ -186,7 +186,7 @@ def _initrd_cell(kernel: Kernel) -> Text:
 
 
 def kernels_table(facts: Facts, *, ascii: bool = False) -> Table:
-    """Each installed kernel: the seed modules as m/y/- and its initrd's virtio content."""
+    """Each installed kernel: the guide modules as m/y/- and its initrd's virtio content."""
     default = facts.default_kernel()
     table = _table("Kernels (m module, y built in, - missing)", ascii)
     # Kernel versions must stay whole (users copy them): size the column to the longest.

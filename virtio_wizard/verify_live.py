@@ -10,7 +10,7 @@ user cares about then:
   device-mapper too): ``/proc/self/mountinfo`` gives its ``major:minor``,
   ``/sys/dev/block/MAJ:MIN`` the device path, which runs through a
   ``virtioN`` node on a virtio disk;
-- ``swap-active``: every fstab swap is in ``/proc/swaps`` (the seed's swap
+- ``swap-active``: every fstab swap is in ``/proc/swaps`` (the guide's swap
   on ``/dev/hda3`` that silently goes missing);
 - ``mounts-present``: every fstab file system is mounted;
 - ``nics-virtio``: each NIC runs on ``virtio_net`` under the name the guest's

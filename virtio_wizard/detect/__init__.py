@@ -123,7 +123,7 @@ def detect(
 
 
 def drivers_auto(facts: Facts) -> tuple[bool, str]:
-    """The seed's rule: does this guest load the virtio drivers by itself?
+    """The guide's rule: does this guest load the virtio drivers by itself?
 
     RHEL and its rebuilds decide by release (3.9+, 4.8+, 5.3+, 6+); every
     other distribution by the kernel (2.6.27 or newer), using the running

@@ -305,7 +305,7 @@ def detect_cpu(
     host_cpuinfo: str = HOST_CPUINFO,
     configs: Optional[ConfigCache] = None,
 ) -> Cpu:
-    """Machine, vendor, the seed's package arch and the installed kernel variant.
+    """Machine, vendor, the guide's package arch and the installed kernel variant.
 
     ``distro`` is accepted so callers pass what detection knows; the rules
     here need only the files, because the package names are the same on every

@@ -1,7 +1,7 @@
 """Every place a guest names a disk, and the virtio name each legacy name becomes.
 
 Moving a disk from emulated IDE/SCSI to virtio renames it (``/dev/hda`` ->
-``/dev/vda``); any reference left behind fails silently (the seed's swap on
+``/dev/vda``); any reference left behind fails silently (the guide's swap on
 ``/dev/hda3``) or stops the boot (``root=/dev/hda2``). So detection collects
 the references from every file virt-v2v rewrites and every other place the
 boot path names a disk: ``/etc/fstab``, ``/etc/crypttab``, grub legacy's

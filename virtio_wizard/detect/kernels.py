@@ -2,7 +2,7 @@
 
 A kernel is found by its module tree (``/lib/modules/KVER``, also
 ``/usr/lib/modules/KVER`` on usrmerge systems) or its image in ``/boot``. For
-each of the seed's modules (and ``virtio_scsi``, which virt-v2v adds) the answer
+each of the guide's modules (and ``virtio_scsi``, which virt-v2v adds) the answer
 is ``module``, ``builtin`` or ``missing``, from the strongest evidence at hand:
 
 1. the kernel's config (``/boot/config-KVER``, ``/lib/modules/KVER/config``,
@@ -50,7 +50,7 @@ __all__ = [
 
 #: Where module trees live; the second one only matters on usrmerge/Arch.
 MODULE_DIRS: tuple[str, ...] = ("/lib/modules", "/usr/lib/modules")
-#: The modules whose support is reported: the seed's five, then virtio_scsi.
+#: The modules whose support is reported: the guide's five, then virtio_scsi.
 _REPORTED: tuple[str, ...] = (*SEED_MODULES, "virtio_scsi")
 _MODULE_SUFFIX = r"\.(?:ko(?:\.(?:gz|xz|zst|bz2|lzma))?|o)"
 _MODULE_FILE = re.compile(_MODULE_SUFFIX + "$")

@@ -1,6 +1,6 @@
 """Every list of modules the guest already has, with line numbers.
 
-The wizard validates existing lists against the seed's order and must never
+The wizard validates existing lists against the guide's order and must never
 add the same module twice (KNOWLEDGE.md sections 2 and 4), so it needs each
 place a module can be named: rc.sysinit and the scripts it runs, the
 one-name-per-line files, the initrd tools' settings, and virt-v2v's

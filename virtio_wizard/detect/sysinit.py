@@ -1,6 +1,6 @@
-"""The seed's hook point in ``/etc/rc.d/rc.sysinit``.
+"""The guide's hook point in ``/etc/rc.d/rc.sysinit``.
 
-The seed adds its ``modprobe`` lines right after the block
+The guide adds its ``modprobe`` lines right after the block
 
     if [ -f /etc/rc.modules ]; then
     <TAB>/etc/rc.modules

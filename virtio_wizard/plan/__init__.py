@@ -91,9 +91,9 @@ def _no_kernel_fix(facts: Facts) -> str:
 def modules_to_load(
     facts: Facts, choices: Choices, kernel: Kernel
 ) -> tuple[tuple[str, ...], list[Finding]]:
-    """The seed's list for the chosen drivers minus what the kernel has built in.
+    """The guide's list for the chosen drivers minus what the kernel has built in.
 
-    Never reordered: the seed's order is the only one that works (only
+    Never reordered: the guide's order is the only one that works (only
     virtio_blk and virtio_net may swap). Refuses when a needed module is
     missing from this kernel, naming an installed kernel that has them all.
     """

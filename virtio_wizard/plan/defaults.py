@@ -37,7 +37,7 @@ def fix_disk_names_default(choices: Choices) -> bool:
 
 
 def boot_disk_default(method: str) -> str:
-    """Where the boot disk goes on a path: sysinit cannot serve it (the seed), so it stays.
+    """Where the boot disk goes on a path: sysinit cannot serve it (the guide), so it stays.
 
     >>> boot_disk_default("sysinit"), boot_disk_default("initrd")
     ('emulated', 'virtio')

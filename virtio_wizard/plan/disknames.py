@@ -2,7 +2,7 @@
 
 Emulated disks are ``/dev/hdX`` (IDE) or ``/dev/sdX``; on virtio the same
 disk is ``/dev/vdX``. Anything that still names the old device breaks after
-the switch: the seed's example is swap on ``/dev/hda3`` silently missing.
+the switch: the guide's example is swap on ``/dev/hda3`` silently missing.
 Detection lists every reference with the name it should become
 (``DiskRef.proposed``); here each such file gets one edit that replaces
 exactly those tokens on those lines. A token is matched whole, so

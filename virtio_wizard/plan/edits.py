@@ -205,7 +205,7 @@ class Workspace:
         )
 
 
-# ---- module lists in order (seed) ----------------------------------------------
+# ---- module lists in order (the guide) ----------------------------------------------
 
 _MODPROBE_RE = re.compile(r"^\s*(?:/s?bin/|/usr/s?bin/)?modprobe\s+(?:-\S+\s+)*([A-Za-z0-9_-]+)")
 _NAME_RE = re.compile(r"^\s*([A-Za-z0-9_-]+)")
@@ -232,10 +232,10 @@ def parse_module_line(line: str) -> Optional[str]:
 
 
 def order_refusal(path: str, where: str) -> Finding:
-    """The refusal for an existing module list out of the seed's order.
+    """The refusal for an existing module list out of the guide's order.
 
     The wizard adds lines without moving the user's, so it cannot make such a
-    list right by itself; loading in another order does not work (seed).
+    list right by itself; loading in another order does not work (the guide).
     """
     return Finding(
         "modules-out-of-order",
@@ -248,7 +248,7 @@ def order_refusal(path: str, where: str) -> Finding:
 
 
 def order_finding(path: str, where: str, strict: bool) -> Finding:
-    """A list out of the seed's order: a refusal where order matters, else a warning.
+    """A list out of the guide's order: a refusal where order matters, else a warning.
 
     Only the 2.4 kernels of RHEL 3 need the order (``knowledge.order_matters``);
     on 2.6 and later the list works as it is, and the plan adds what is
@@ -270,7 +270,7 @@ def order_finding(path: str, where: str, strict: bool) -> Finding:
 
 
 def module_rank(name: str) -> int:
-    """Position in the seed's order; virtio_blk and virtio_net share a rank."""
+    """Position in the guide's order; virtio_blk and virtio_net share a rank."""
     if name == "virtio_net":
         name = "virtio_blk"
     return SEED_MODULES.index(name) if name in SEED_MODULES else len(SEED_MODULES)
@@ -292,7 +292,7 @@ class ModuleMerge:
         self.added = added
         #: Seed modules already listed, in file order.
         self.present = present
-        #: 1-based line of the first existing entry out of the seed's order.
+        #: 1-based line of the first existing entry out of the guide's order.
         self.out_of_order = out_of_order
         #: The same line when the order was tolerated (``strict=False``) and
         #: the missing modules were added anyway.
@@ -313,9 +313,9 @@ def merge_modules(
     """Insert the wanted modules missing from ``region`` so the order stays right.
 
     Existing lines are never moved or changed: each missing module goes just
-    before the first listed module the seed loads later, else after the last
+    before the first listed module the guide loads later, else after the last
     listed one, else at ``anchor`` (preceded by the ``lead`` lines, e.g. the
-    seed's blank line). Only virtio_blk and virtio_net may swap (seed): with
+    the guide's blank line). Only virtio_blk and virtio_net may swap (the guide): with
     ``strict`` (a 2.4 kernel) a list already out of order is reported and left
     alone; otherwise (2.6+) it is noted in ``tolerated`` and the missing
     modules are added anyway.

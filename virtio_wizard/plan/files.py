@@ -87,9 +87,9 @@ def needs_autorelabel(facts: Facts) -> bool:
 
 
 def backup_candidates(image: str) -> list[str]:
-    """Backup names for an initrd, best first: the seed's, ours, numbered ones.
+    """Backup names for an initrd, best first: the guide's, ours, numbered ones.
 
-    The seed's virtio package keeps ``IMAGE.virtio.orig``; reusing that name
+    The guide's virtio package keeps ``IMAGE.virtio.orig``; reusing that name
     when free makes the wizard's backup where a Red Hat admin looks first.
     """
     names = [f"{image}.virtio.orig", f"{image}.virtio-wizard.bak"]

@@ -3,7 +3,7 @@
 One function per tool says how that tool is told about the modules (a
 config edit or command-line flags) and how it rebuilds (KNOWLEDGE.md section
 4, the tools' man pages, virt-v2v's ``convert_linux.ml``). The shared part is
-here too: the image is backed up first under a free name (the seed's
+here too: the image is backed up first under a free name (the guide's
 ``IMAGE.virtio.orig`` when it is free), the rebuild runs, and apply then
 reads the new image and checks the modules are inside (``verify_modules``).
 An image that already holds every module is not rebuilt.
@@ -70,11 +70,11 @@ def image_path(tool: str, kernel: Kernel) -> Optional[str]:
 def merge_words(
     words: Sequence[str], wanted: Sequence[str], strict: bool = True
 ) -> tuple[list[str], list[str], Optional[int]]:
-    """Insert missing modules into a word list keeping the seed's order.
+    """Insert missing modules into a word list keeping the guide's order.
 
     Returns (new words, added, index of the first existing word out of order).
     Non-virtio words stay where they are; a missing module goes before the
-    first listed one the seed loads later, else at the end. With ``strict``
+    first listed one the guide loads later, else at the end. With ``strict``
     (a 2.4 kernel) a list out of order is returned unchanged; otherwise the
     index is still returned (for the warning) and the modules are added.
     """
@@ -300,7 +300,7 @@ def rebuild_argv(
     """
     v = kernel.version
     if tool == "mkinitrd":
-        # The seed's command with -f (nash refuses to overwrite without it) and the
+        # The guide's command with -f (nash refuses to overwrite without it) and the
         # --with=M form every nash version and dracut's mkinitrd wrapper accept.
         return ("mkinitrd", "-f", *(f"--with={m}" for m in modules), out, v)
     if tool == "dracut":

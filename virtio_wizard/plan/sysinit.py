@@ -1,11 +1,11 @@
 """The sysinit method: load the modules late in boot from a start-up file.
 
-The seed's edit puts ``modprobe`` lines, in its order, right after the
+The guide's edit puts ``modprobe`` lines, in its order, right after the
 ``if [ -f /etc/rc.modules ]; then ... fi`` block of ``/etc/rc.d/rc.sysinit``.
 That file is replaced by every initscripts update, so the wizard also offers
 the cleaner files that survive one, and names the one that fits the distro
 (``sysinit-recommended-file``). Loaded this late, the drivers cannot serve the
-disk the system boots from (seed): that choice is refused.
+disk the system boots from (the guide): that choice is refused.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def find_hook(lines: Sequence[str], hint: Optional[int] = None) -> Optional[int]
     ``hint`` is detection's 1-based ``hook_line``; it is used when the text
     there is the block, else the block is searched by content (never trust a
     line number alone: the file may have changed since detection).
-    Whitespace is ignored, so the seed's printed spaces match the real TAB.
+    Whitespace is ignored, so the guide's printed spaces match the real TAB.
     """
     block = [" ".join(line.split()) for line in K.RC_MODULES_BLOCK]
 
@@ -284,7 +284,7 @@ def _runs_sysconfig_modules(rc_sysinit: str) -> bool:
 def _script_not_run(path: str, ws: Workspace) -> list[Finding]:
     """Refuse a start-up script the guest's rc.sysinit would never run.
 
-    ``/etc/rc.modules`` runs only from the seed's block and
+    ``/etc/rc.modules`` runs only from the guide's block and
     ``/etc/sysconfig/modules/*.modules`` only from the RHEL 5+ loop; when the
     guest has an rc.sysinit without them, writing the script changes nothing
     at boot, which the user would only find out after switching the devices.
@@ -365,7 +365,7 @@ def plan_sysinit(
 ) -> list[Finding]:
     """Plan the sysinit method into ``ws``; return refusals and notes.
 
-    ``strict``: the kernel needs the seed's load order (2.4); otherwise an
+    ``strict``: the kernel needs the guide's load order (2.4); otherwise an
     existing list in another order is kept and completed (a warning).
     """
     chosen = choices.sysinit_file or K.RC_SYSINIT
@@ -397,7 +397,7 @@ def plan_sysinit(
             return refused
     notes = _recommendation_note(facts, chosen)
     if facts.drivers_auto and modules:
-        # The seed lists these releases as loading the drivers by themselves,
+        # The guide lists these releases as loading the drivers by themselves,
         # yet its own sysinit procedure is written for RHEL 3.9: the lines are
         # harmless there and pin the load order, so the user's choice stands.
         reason = f" ({facts.drivers_auto_reason})" if facts.drivers_auto_reason else ""

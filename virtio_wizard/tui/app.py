@@ -206,7 +206,7 @@ class WizardApp(App[int]):
                     changes: dict[str, Any] = {"method": method, "sysinit_file": sysinit_file}
                     if method != choices.method:
                         # The Path step judged sysinit with the boot disk
-                        # emulated (the seed: sysinit cannot serve it), so the
+                        # emulated (the guide: sysinit cannot serve it), so the
                         # Drivers step starts from what was judged possible.
                         changes["boot_disk"] = "emulated" if method == "sysinit" else "virtio"
                     choices = _with(choices, **changes)

@@ -26,7 +26,7 @@ __all__ = ["DoneScreen", "host_steps"]
 
 
 def host_steps(plan: Optional[Plan], findings: list[Finding]) -> list[str]:
-    """Fixes that belong on the host, not in the guest (the seed's ethtool advice)."""
+    """Fixes that belong on the host, not in the guest (the guide's ethtool advice)."""
     if plan is not None and not plan.choices.net:
         return []
     return [f.fix for f in findings if f.id == "gso-tso" and f.fix]

@@ -3,7 +3,7 @@
 Every change re-asks the planner (in a worker, the newest question wins) and
 shows its verdict at once: the module list in load order, and any refusal
 with its reason. Next stays blocked while the plan is refused, e.g. sysinit
-with the block driver for a boot disk that moves to virtio, which the seed
+with the block driver for a boot disk that moves to virtio, which the guide
 says cannot work.
 """
 

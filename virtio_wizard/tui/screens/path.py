@@ -1,6 +1,6 @@
 """Step 2, Path: load the drivers late from sysinit, or early from the initrd.
 
-The seed's reasoning stands beside each path. Which path is possible is not
+The guide's reasoning stands beside each path. Which path is possible is not
 decided here: the screen asks the planner for a plan of each kind (in a
 worker) and shows its refusals; a path the planner refuses is disabled with
 the reason, and the first path it accepts (initrd before sysinit, because only
@@ -77,7 +77,7 @@ def reason(method: str, facts: Optional[Facts], sysinit_file: Optional[str]) -> 
 def probe_choices(method: str, base: Choices) -> Choices:
     """The choices a path is judged by: the user's, with the method swapped in.
 
-    sysinit is judged with the boot disk left emulated, the only way the seed
+    sysinit is judged with the boot disk left emulated, the only way the guide
     allows it; the Drivers step shows the refusal if the user then moves it.
     """
     data = base.to_dict()
@@ -129,7 +129,7 @@ class PathScreen(StepScreen):
                 better = self.engine.recommended_sysinit_file(self.facts)
                 if method == "sysinit" and probe.sysinit_file is None and better:
                     # Judge (and preselect) the file the wizard recommends
-                    # here; the seed's rc.sysinit only when that is refused.
+                    # here; the guide's rc.sysinit only when that is refused.
                     data = probe.to_dict()
                     data["sysinit_file"] = better
                     other = self.engine.plan(self.target, self.facts, Choices.from_dict(data))

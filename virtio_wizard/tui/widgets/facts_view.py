@@ -157,7 +157,7 @@ def _initrd_cell(kernel: Kernel, initrds_read: bool) -> Text:
 
 
 def kernels_table(facts: Facts, initrds_read: bool) -> RenderableType:
-    """One row per kernel: each seed module as module / built-in / MISSING."""
+    """One row per kernel: each module of the guide's list as module / built-in / MISSING."""
     if not facts.kernels:
         return Text("No installed kernel found under /boot or /lib/modules.", style="red")
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False, expand=False)
