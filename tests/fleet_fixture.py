@@ -29,6 +29,9 @@ MODULES = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
 FAKE_MKINITRD = """#!/bin/sh
 echo "fake mkinitrd $*"
 for a; do case $a in /boot/*) img=$a ;; esac; done
+# Only builds into /boot (the scratch check's /var/tmp build is refused, as
+# a stand-in cannot build the distro's default image).
+[ -n "$img" ] || { echo "fake mkinitrd: no image under /boot" >&2; exit 1; }
 cat /boot/new.img > "$img.tmp" && mv -f "$img.tmp" "$img"
 """
 

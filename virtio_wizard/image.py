@@ -303,10 +303,24 @@ class ImageTarget:
     # ---- path resolution -----------------------------------------------
 
     def _lstat_raw(self, path: str) -> Optional[dict[str, int]]:
+        """lstat of a resolved guest path, or None when it is missing.
+
+        Asked without a failing call: a missing name in an existing folder
+        comes back from ``lstatnslist`` with ``st_ino`` -1, and a missing
+        folder is seen with ``is_dir`` first. (A failed libguestfs call may
+        also print its error on stderr from the appliance's thread, which
+        would scribble over the wizard's screen.)
+        """
         try:
-            return dict(self.g.lstatns(path))
+            if path in ("", "/"):
+                return dict(self.g.lstatns("/"))
+            folder, name = path.rstrip("/").rsplit("/", 1)
+            if not self.g.is_dir(folder or "/"):
+                return None
+            st = dict(self.g.lstatnslist(folder or "/", [name])[0])
         except RuntimeError:
             return None
+        return None if st.get("st_ino", -1) == -1 else st
 
     def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
         def link_at(parts: list[str]) -> Optional[str]:
@@ -349,7 +363,11 @@ class ImageTarget:
 
     def readlink(self, path: str) -> Optional[str]:
         try:
-            return str(self.g.readlink(self._real(path, follow_last=False)))
+            real = self._real(path, follow_last=False)
+            st = self._lstat_raw(real)
+            if st is None or not stat_mod.S_ISLNK(st["st_mode"]):
+                return None
+            return str(self.g.readlink(real))
         except (RuntimeError, TargetError):
             return None
 
@@ -371,7 +389,10 @@ class ImageTarget:
 
     def listdir(self, path: str) -> list[str]:
         try:
-            return sorted(str(n) for n in self.g.ls(self._real(path)))
+            real = self._real(path)
+            if not self.g.is_dir(real):
+                return []
+            return sorted(str(n) for n in self.g.ls(real))
         except (RuntimeError, TargetError):
             return []
 
