@@ -38,7 +38,7 @@ from ..facts import BootEntry, BootMenu, Kernel, Unreadable
 from ..target import Target
 from ..vercmp import rpmvercmp
 from ._read import read_guest_text
-from .disks import GRUB_LEGACY_CONFIGS
+from .disks import GRUB_LEGACY_CONFIGS, real_files
 
 __all__ = [
     "detect_boot_menu",
@@ -84,7 +84,7 @@ def detect_boot_menu(
             menu = parse_grub2(text, path, env)
         break
     if menu is None:
-        for path in _existing(target, GRUB_LEGACY_CONFIGS):
+        for path in real_files(target, GRUB_LEGACY_CONFIGS):
             text = read_guest_text(target, path, problems)
             if text is None:
                 continue
@@ -96,20 +96,6 @@ def detect_boot_menu(
     if menu is None:
         return None
     return match_kernels(target, menu, kernels)
-
-
-def _existing(target: Target, paths: Sequence[str]) -> list[str]:
-    seen: list[str] = []
-    for path in paths:
-        if not target.exists(path):
-            continue
-        try:
-            real = target.resolve(path)
-        except OSError:
-            continue
-        if real not in seen:
-            seen.append(real)
-    return seen
 
 
 def _commands(text: str) -> set[str]:

@@ -51,6 +51,7 @@ __all__ = [
     "propose_names",
     "GRUB_LEGACY_CONFIGS",
     "DISK_CONFIG_FILES",
+    "real_files",
 ]
 
 #: grub legacy's config under its two names; /etc/grub.conf is usually a link to the first.
@@ -213,19 +214,19 @@ def detect_disk_refs(
     optical: set[Disk] = set()
     refs += _fstab(target, problems, optical)
     refs += _crypttab(target, problems)
-    for path in _grub_legacy_configs(target):
+    for path in real_files(target, GRUB_LEGACY_CONFIGS):
         refs += _grub_conf(target, path, problems)
-    for path in _real_files(target, GRUB2_CONFIGS):
+    for path in real_files(target, GRUB2_CONFIGS):
         refs += _grub2_cfg(target, path, problems)
-    for path in _real_files(target, DEVICE_MAPS):
+    for path in real_files(target, DEVICE_MAPS):
         refs += _device_map(target, problems, path)
-    for path in _real_files(target, DEFAULT_GRUBS):
+    for path in real_files(target, DEFAULT_GRUBS):
         refs += _default_grub(target, problems, path)
     refs += _bls_entries(target, problems)
     refs += _args_file(target, KERNEL_CMDLINE, "kernel-cmdline", problems)
     refs += _initramfs_resume(target, problems)
     refs += _suse_bootloader(target, problems)
-    for path in _real_files(target, MDADM_CONFS):
+    for path in real_files(target, MDADM_CONFS):
         refs += _mdadm(target, path, problems)
     for path in _dracut_confs(target):
         refs += _dracut_conf(target, path, problems)
@@ -346,21 +347,6 @@ def _swaps(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef
     return [r for r in refs if r.device != "Filename"]
 
 
-def _grub_legacy_configs(target: Target) -> list[str]:
-    """The real files behind grub legacy's config names, each once."""
-    seen: list[str] = []
-    for path in GRUB_LEGACY_CONFIGS:
-        if not target.exists(path):
-            continue
-        try:
-            real = target.resolve(path)
-        except OSError:
-            continue
-        if real not in seen:
-            seen.append(real)
-    return seen
-
-
 def _kernel_args(tokens: list[str]) -> Iterator[tuple[str, str]]:
     """(root|resume, device) for each ``root=``/``resume=`` argument."""
     for token in tokens:
@@ -383,7 +369,7 @@ def _grub_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) 
     return refs
 
 
-def _real_files(target: Target, paths: Iterable[str]) -> list[str]:
+def real_files(target: Target, paths: Iterable[str]) -> list[str]:
     """The real files behind ``paths`` that exist, each once (links resolved)."""
     seen: list[str] = []
     for path in paths:
