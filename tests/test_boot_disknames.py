@@ -111,7 +111,7 @@ def test_resume_gets_uuid_where_asked_and_known(tmp_path):
 
     from virtio_wizard.plan import plan as plan_pure
     from virtio_wizard.plan import read_files
-    from virtio_wizard.plan.files import files_needed
+    from virtio_wizard.plan import files_needed
 
     target = guest(tmp_path)
     facts = detect(target, read_initrds=False)

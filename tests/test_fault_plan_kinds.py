@@ -41,7 +41,7 @@ from virtio_wizard.apply import FAULT_ENV, apply_plan
 from virtio_wizard.facts import TargetInfo
 from virtio_wizard.journal import list_journals
 from virtio_wizard.knowledge import SEED_MODULES
-from virtio_wizard.plan.files import make_plan
+from virtio_wizard.plan import make_plan
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.target import LocalTarget
 from virtio_wizard.undo import undo

@@ -1,4 +1,4 @@
-"""Which guest files a plan needs, and reading them through the Target.
+"""Reading the guest files a plan needs through the Target.
 
 Planning itself is pure (``plan(facts, choices, files)``); this module is the
 impure edge that gathers ``files``. It reads only through the Target, so
@@ -19,19 +19,14 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional
 
-from .. import knowledge as K
-from ..facts import Facts, Kernel
-from .model import Choices
+from ..facts import Facts
 
 if TYPE_CHECKING:
     from ..target import Target
-    from .model import Plan
 
 __all__ = [
     "GuestFiles",
-    "files_needed",
     "read_files",
-    "make_plan",
     "backup_candidates",
     "is_probe",
     "RUNTIME_CONTEXTS",
@@ -97,58 +92,6 @@ def backup_candidates(image: str) -> list[str]:
     return names
 
 
-def _chosen_kernel(facts: Facts, choices: Choices) -> Optional[Kernel]:
-    if choices.kernel:
-        return facts.kernel(choices.kernel)
-    return facts.default_kernel()
-
-
-def files_needed(facts: Facts, choices: Choices) -> list[str]:
-    """Guest paths whose current bytes ``plan`` needs for these choices."""
-    from .initrd import config_paths, image_path
-
-    paths: list[str] = []
-    if choices.method == "sysinit":
-        chosen = choices.sysinit_file or K.RC_SYSINIT
-        if chosen in K.SYSINIT_FILES:
-            paths.append(chosen)
-        if chosen in (K.RC_MODULES, K.SYSCONFIG_MODULES):
-            paths.append(K.RC_SYSINIT)  # does it run the chosen script at all?
-    else:
-        paths += config_paths(facts.initrd_tool)
-        kernel = _chosen_kernel(facts, choices)
-        kernels = [kernel] if kernel is not None else []
-        if choices.all_kernels:
-            kernels += [k for k in facts.boot_kernels() if k not in kernels]
-        for k in kernels:
-            image = image_path(facts.initrd_tool, k) if facts.initrd_tool else None
-            if image:
-                paths += backup_candidates(image)
-    kernel = _chosen_kernel(facts, choices)
-    if kernel is not None:
-        from .modprobe import modprobe_path
-
-        paths.append(modprobe_path(kernel.version))  # aliases: eth0, scsi_hostadapter, Xen
-    pkg = facts.continuity.default_kernel_pkg
-    if pkg is not None and pkg.value == "kernel-xen":
-        paths.append(pkg.file)  # DEFAULTKERNEL=kernel-xen is reset
-    from .lvm import lvm_paths
-
-    paths += lvm_paths(choices)
-    if needs_autorelabel(facts):
-        paths.append(AUTORELABEL)
-    if choices.fixes_disk_names:
-        from ..detect.disks import DISK_CONFIG_FILES
-
-        paths += [
-            r.file for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS
-        ]
-        # Detection skipped these, so they show no names to change; they may
-        # hold some all the same: the plan must see them to refuse them.
-        paths += [u.path for u in facts.unreadable if u.path in DISK_CONFIG_FILES]
-    return K.unique(paths)
-
-
 def read_files(target: Target, paths: Iterable[str]) -> GuestFiles:
     """Read ``paths`` through the Target: bytes, None when absent.
 
@@ -182,10 +125,3 @@ def read_files(target: Target, paths: Iterable[str]) -> GuestFiles:
             if getattr(st, "nlink", 1) > 1:
                 out.links[path] = st.nlink
     return out
-
-
-def make_plan(target: Target, facts: Facts, choices: Choices) -> Plan:
-    """Read what the plan needs, then plan: the one call the CLI and TUI make."""
-    from . import plan
-
-    return plan(facts, choices, read_files(target, files_needed(facts, choices)))

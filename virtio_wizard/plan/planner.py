@@ -1,0 +1,206 @@
+"""The planner: a pure function from Facts, Choices and file bytes to a Plan.
+
+``plan(facts, choices, files)`` writes nothing and reads nothing: ``files``
+maps guest paths to their current bytes (None: absent), gathered by
+:func:`~virtio_wizard.plan.files.read_files` through the Target, or built by
+hand in the tests. That split is what lets the same plan be previewed,
+saved as JSON, checked and applied later (apply re-hashes every file).
+
+Steps come in this order (reasons in ``docs/plan.md``): every file edit
+(module config, then disk names), then each kernel's initrd backup and
+rebuild, the kernel booted next first. A refused plan (any ``error``
+finding) has no steps at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Optional
+
+from .. import knowledge as K
+from ..facts import Facts
+from ..finding import ERROR, INFO, WARNING, Finding
+from .disknames import plan_disk_names, refuse_renaming_emulated
+from .edits import Workspace
+from .files import AUTORELABEL, is_probe, needs_autorelabel, read_files
+from .initrd import plan_initrd
+from .kernels import choose_kernel, modules_to_load, other_boot_kernels
+from .lvm import plan_lvm
+from .model import Choices, Plan, Step
+from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
+from .needs import files_needed
+from .sysinit import plan_sysinit
+from .xen import plan_defaultkernel, refuse_xen_kernel
+
+if TYPE_CHECKING:
+    from ..target import Target
+
+__all__ = ["plan", "make_plan"]
+
+
+def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -> Plan:
+    """The Plan for these choices on this guest; never writes, never reads."""
+    ws = Workspace(files)
+    target = {"kind": facts.target.kind, "root": facts.target.root}
+
+    def refused(findings: list[Finding], modules: tuple[str, ...] = (), kver=None) -> Plan:
+        return Plan(choices, (), tuple(findings), modules, kver, target)
+
+    if facts.not_linux:
+        from ..checks import not_linux_parts
+
+        message, fix, _source = not_linux_parts(facts.not_linux)
+        return refused([Finding("target-not-linux", ERROR, message, fix)])
+    errors = dict(getattr(files, "errors", {}) or {})
+    for skipped in facts.unreadable:  # read now, but detection could not use them
+        if skipped.path in files and not is_probe(skipped.path):
+            errors.setdefault(skipped.path, skipped.reason)
+    # modprobe.conf is read for aliases the plan may improve, not a file it must
+    # change: an unusable one is left alone (a warning), not a reason to refuse.
+    unusable = [
+        Finding(
+            "modprobe-conf-unusable",
+            WARNING,
+            f"{path} cannot be used: {errors.pop(path)}; its aliases (eth0, scsi_hostadapter) "
+            "are left as they are.",
+            "Make it a regular, readable file and plan again if the NIC alias or the nash "
+            "host-adapter aliases should change.",
+        )
+        for path in (MODPROBE_CONF, MODULES_CONF)
+        if path in errors
+    ]
+    if errors:
+        return refused(
+            [
+                Finding(
+                    "file-unreadable",
+                    ERROR,
+                    f"{path} cannot be used: {reason}; the wizard will not edit or replace it.",
+                    "Make it a regular, readable file (or remove it), then plan again.",
+                )
+                for path, reason in errors.items()
+            ]
+        )
+    kernel, findings = choose_kernel(facts, choices)
+    findings = unusable + findings
+    if kernel is None:
+        return refused(findings)
+    xen = refuse_xen_kernel(facts, kernel)
+    if xen:
+        return refused(findings + xen, (), kernel.version)
+    modules, notes = modules_to_load(facts, choices, kernel)
+    findings += notes + refuse_renaming_emulated(choices)
+    if any(f.severity == ERROR for f in findings):
+        return refused(findings, (), kernel.version)
+    middle: list[Step] = []
+    # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild.
+    findings += plan_modprobe(facts, choices, kernel, ws)
+    findings += plan_defaultkernel(facts, kernel, ws)
+    unlisted = [m for m in modules if m in kernel.virtio_unlisted]
+    if unlisted:
+        # modprobe and mkinitrd find modules only through modules.dep.
+        middle.append(
+            Step(
+                kind="command",
+                why=f"list {', '.join(unlisted)} in modules.dep of {kernel.version} "
+                "(installed without depmod): modprobe and mkinitrd find modules only there",
+                argv=("depmod", "-a", kernel.version),
+            )
+        )
+    prepared = [kernel.version]
+    if choices.method == "sysinit":
+        findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
+    else:
+        offline = not facts.target.live
+        steps, more = plan_initrd(
+            facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config, offline
+        )
+        middle += steps
+        findings += more
+        if choices.all_kernels and not any(f.severity == ERROR for f in findings):
+            for other, other_modules, notes in other_boot_kernels(facts, choices, kernel):
+                findings += notes
+                if other is None:
+                    continue
+                steps, more = plan_initrd(
+                    facts.initrd_tool, other, other_modules, ws, facts.initrd_tool_config, offline
+                )
+                middle += steps
+                findings += more
+                prepared.append(other.version)
+    if any(f.severity == ERROR for f in findings):
+        return refused(findings, modules, kernel.version)
+    findings += plan_disk_names(facts, choices, ws)
+    removals, more = plan_lvm(facts, choices, ws)
+    findings += more
+    # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
+    # the root and resume= devices into the image, and initramfs-tools bakes
+    # in RESUME=, so an image built before the rename keeps the old names.
+    # dracut also copies lvm.conf and the LVM devices file.
+    findings += _labels_and_links(facts, files, ws)
+    steps = [ws.step(p) for p in ws.changed()] + removals + middle
+    return Plan(
+        choices,
+        tuple(steps),
+        tuple(findings),
+        modules,
+        kernel.version,
+        target,
+        tuple(prepared),
+    )
+
+
+def _labels_and_links(
+    facts: Facts, files: Mapping[str, Optional[bytes]], ws: Workspace
+) -> list[Finding]:
+    """What an atomic replace cannot keep: a label (then /.autorelabel), a hard link.
+
+    apply replaces each file by rename; the local Target copies every
+    extended attribute (SELinux label, POSIX ACLs, user.*) onto the new file
+    first. Where the Target cannot (``facts.target.keeps_xattrs`` false) an
+    SELinux guest gets ``/.autorelabel``, so its next boot relabels the files
+    (selinux(8), ``fixfiles``). The other names of a hard-linked file keep
+    the old content: said, never hidden.
+    """
+    out: list[Finding] = []
+    changed = ws.changed()
+    if changed and needs_autorelabel(facts) and not ws.exists(AUTORELABEL):
+        ws.set(
+            AUTORELABEL,
+            "",
+            "the files are replaced without their SELinux labels: relabel at the next boot",
+            mode=0o644,
+        )
+        out.append(
+            Finding(
+                "selinux-autorelabel",
+                INFO,
+                f"SELinux is {facts.selinux} on this guest and this target cannot keep "
+                "the files' labels when it replaces them, so the plan creates "
+                f"{AUTORELABEL}: the next boot relabels the file systems (it takes a while "
+                "and reboots once).",
+                "Nothing to do; expect the relabel on the first boot.",
+                "selinux(8); fixfiles(8)",
+            )
+        )
+    links = getattr(files, "links", {}) or {}
+    linked = sorted({ws.real(p) for p, n in links.items() if n > 1 and ws.real(p) in changed})
+    if linked:
+        out.append(
+            Finding(
+                "file-hard-linked",
+                WARNING,
+                f"{', '.join(linked)} ha{'s' if len(linked) == 1 else 've'} other hard "
+                "links: apply replaces the file by rename, so the other names keep the "
+                "old content.",
+                "Make the other names symbolic links (or edit them the same way) after "
+                "apply, or plan again once they are.",
+                "rename(2)",
+            )
+        )
+    return out
+
+
+def make_plan(target: Target, facts: Facts, choices: Choices) -> Plan:
+    """Read what the plan needs, then plan: the one call the CLI and TUI make."""
+    return plan(facts, choices, read_files(target, files_needed(facts, choices)))
