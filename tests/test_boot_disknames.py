@@ -109,9 +109,8 @@ def test_renames_every_place_before_the_rebuild_and_says_grub_cfg_is_edited_by_t
 def test_resume_gets_uuid_where_asked_and_known(tmp_path):
     import dataclasses
 
+    from virtio_wizard.plan import files_needed, read_files
     from virtio_wizard.plan import plan as plan_pure
-    from virtio_wizard.plan import read_files
-    from virtio_wizard.plan import files_needed
 
     target = guest(tmp_path)
     facts = detect(target, read_initrds=False)

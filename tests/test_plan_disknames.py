@@ -8,9 +8,8 @@ from conftest import ROOTS_DIR
 from tests.plan_fixtures import applied, facts, kernel, make, ref
 from virtio_wizard.detect import detect
 from virtio_wizard.facts import DiskRef
-from virtio_wizard.plan import GuestFiles
+from virtio_wizard.plan import GuestFiles, make_plan
 from virtio_wizard.plan.disknames import replace_token
-from virtio_wizard.plan import make_plan
 from virtio_wizard.plan.model import Choices
 from virtio_wizard.target import LocalTarget
 
