@@ -26,12 +26,9 @@ from apply_fixtures import (
     write_image_script,
 )
 
-from virtio_wizard.apply import (
-    ApplyEvent,
-    ApplyRefused,
-    StaleFileError,
-    apply_plan,
-)
+from virtio_wizard.apply.events import ApplyEvent
+from virtio_wizard.apply.preflight import ApplyRefused, StaleFileError
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.finding import ERROR, WARNING, Finding
 from virtio_wizard.journal import JOURNAL_DIR, latest_journal, list_journals
 from virtio_wizard.plan.model import Step

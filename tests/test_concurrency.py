@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from virtio_wizard.apply import apply_plan, hold_lock
+from virtio_wizard.apply.preflight import hold_lock
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.journal import JOURNAL_DIR, LOCK_PATH, list_journals
 from virtio_wizard.plan import Choices, make_plan
 from virtio_wizard.target import LocalTarget, LockedError
-from virtio_wizard.undo import undo
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"
@@ -38,7 +39,7 @@ CHOICE_ARGS += ["--fix-disk-names", "--yes"]
 PAUSED_APPLY = textwrap.dedent(
     """
     import os, sys, time
-    from virtio_wizard.apply import apply_plan
+    from virtio_wizard.apply.run import apply_plan
     from virtio_wizard.detect import detect
     from virtio_wizard.plan import Choices, make_plan
     from virtio_wizard.target import LocalTarget
@@ -173,7 +174,7 @@ def test_lock_is_released_when_the_holder_dies(guest: Path):
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from virtio_wizard.apply import hold_lock\n"
+            "from virtio_wizard.apply.preflight import hold_lock\n"
             "from virtio_wizard.target import LocalTarget\n"
             "with hold_lock(LocalTarget(sys.argv[1])):\n"
             "    print('held', flush=True)\n"

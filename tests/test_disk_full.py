@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.journal import STATE_DIR, list_journals
 from virtio_wizard.plan import Choices, make_plan
 from virtio_wizard.target import LocalTarget, TargetError
-from virtio_wizard.undo import undo
 
 REPO = Path(__file__).resolve().parent.parent
 KVER = "2.6.18-8.el5"

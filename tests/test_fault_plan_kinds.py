@@ -36,15 +36,15 @@ import pytest
 from apply_fixtures import initrd_with, newc, tree_state
 from plan_fixtures import RC_SYSINIT, facts, kernel, ref
 
-import virtio_wizard.apply as apply_mod
-from virtio_wizard.apply import FAULT_ENV, apply_plan
+import virtio_wizard.apply.run as apply_mod
+from virtio_wizard.apply.run import FAULT_ENV, apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.facts import TargetInfo
 from virtio_wizard.journal import list_journals
 from virtio_wizard.knowledge import SEED_MODULES
 from virtio_wizard.plan import make_plan
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.target import LocalTarget
-from virtio_wizard.undo import undo
 
 REPO = Path(__file__).resolve().parent.parent
 OWNER = (1234, 567)  # not root: undo must put it back
@@ -257,7 +257,7 @@ def _new_image(guest: Path) -> bytes:
 
 CHILD = """
 import json, sys
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.plan.model import Plan
 from virtio_wizard.target import LocalTarget
 plan = Plan.from_dict(json.load(open(sys.argv[2])))

@@ -1,7 +1,7 @@
 """Faults: kill -9 at every write boundary, full disks, read-only guests.
 
 The kill test runs apply in a child process with ``VIRTIO_WIZARD_FAULT=
-step:N:PHASE`` (see ``virtio_wizard.apply._fault``), which SIGKILLs it at
+step:N:PHASE`` (see ``virtio_wizard.apply.run._fault``), which SIGKILLs it at
 that boundary. After each kill every guest file must be as it was or as
 planned, byte for byte; a re-run of the same plan must finish the job; and
 undo must then bring back the original tree.
@@ -38,11 +38,12 @@ from apply_fixtures import (
     write_image_script,
 )
 
-from virtio_wizard.apply import FAULT_ENV, ApplyRefused, _Run, apply_plan
+from virtio_wizard.apply.preflight import ApplyRefused
+from virtio_wizard.apply.run import FAULT_ENV, _Run, apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.journal import list_journals
 from virtio_wizard.plan.model import Plan
 from virtio_wizard.target import LocalTarget, TargetError
-from virtio_wizard.undo import undo
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = f"boot/initrd-{KVER}.img"
@@ -70,7 +71,7 @@ BOUNDARIES = [
 
 CHILD = """
 import json, sys
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.plan.model import Plan
 from virtio_wizard.target import LocalTarget
 plan = Plan.from_dict(json.load(open(sys.argv[2])))

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.detect.cpu import HOST_CPUINFO
 from virtio_wizard.plan import Choices, make_plan
 from virtio_wizard.target import DEFAULT_READ_LIMIT, LocalTarget, NotRegularFileError, TargetError
-from virtio_wizard.undo import undo
 
 KVER = "2.6.18-8.el5"
 SPARSE_SIZE = 4 * 1024**3  # 4 GiB, no blocks allocated

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from apply_fixtures import NEW_FSTAB, edit, make_guest, make_plan, target_for
 
-from virtio_wizard.apply import apply_plan, verify
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.verify import verify
 from virtio_wizard.facts import DiskRef, Facts, TargetInfo
 from virtio_wizard.journal import (
     JOURNAL_DIR,

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from apply_fixtures import GRUB, NEW_GRUB, make_guest, sha, target_for, tree_state
 
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.cli import main
 from virtio_wizard.demo import open_demo
 from virtio_wizard.journal import JOURNAL_DIR, list_journals
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.preview import render_text
 from virtio_wizard.script import render_script
-from virtio_wizard.undo import undo
 
 SYSINIT = ["--method", "sysinit", "--drivers", "net"]
 FF = os.fsdecode(b"\xff")  # "\udcff"
@@ -113,7 +113,7 @@ def test_apply_progress_prints_names_and_output_escaped() -> None:
     """Command output and names reach the terminal as text, never as raw bytes."""
     import io
 
-    from virtio_wizard.apply import ApplyEvent
+    from virtio_wizard.apply.events import ApplyEvent
     from virtio_wizard.commands.apply import print_event
 
     out = io.StringIO()

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from virtio_wizard.apply import StaleFileError, apply_plan
+from virtio_wizard.apply.preflight import StaleFileError
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, Plan, make_plan
 from virtio_wizard.plan.lvm import filter_accepts, parse_filters
 from virtio_wizard.target import LocalTarget
-from virtio_wizard.undo import undo
 
 LVM_CONF = """\
 devices {

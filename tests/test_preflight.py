@@ -32,7 +32,7 @@ from apply_fixtures import (
 from sandbox_fixture import in_ci
 
 from virtio_wizard import sandbox
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.target import LocalTarget, TargetError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import virtio_wizard
-from virtio_wizard import apply, image, sandbox, ssh, target, undo
+from virtio_wizard import image, sandbox, ssh, target
+from virtio_wizard.apply import preflight, undo
 from virtio_wizard.checks import FINDING_IDS
 
 PACKAGE = Path(virtio_wizard.__file__).parent
@@ -78,9 +79,9 @@ def usage_prefixes() -> list[str]:
 
 def error_classes() -> list[str]:
     """Refusal and error classes a user can meet from apply, undo, Target and SSH."""
-    bases = (apply.ApplyRefused, undo.UndoRefused, target.TargetError)
+    bases = (preflight.ApplyRefused, undo.UndoRefused, target.TargetError)
     names = set()
-    for module in (apply, undo, target, ssh, sandbox, image):
+    for module in (preflight, undo, target, ssh, sandbox, image):
         for name, obj in vars(module).items():
             if (
                 inspect.isclass(obj)

@@ -218,7 +218,7 @@ def test_verify_says_a_listed_file_loads_only_when_the_guest_reads_it(fixture_ta
     """Done used to say 'now loads virtio at boot' for /etc/modules on RHEL 3."""
     import dataclasses
 
-    from virtio_wizard.apply import _verify_sysinit
+    from virtio_wizard.apply.verify import _verify_sysinit
     from virtio_wizard.facts import ModuleList, ModuleListEntry
 
     facts = detect(fixture_target("rhel39"), read_initrds=False)

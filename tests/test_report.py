@@ -276,7 +276,7 @@ def test_report_command_bad_root(tmp_path, capsys):
 
 
 def test_report_command_includes_the_latest_journal(guest, capsys, monkeypatch):
-    import virtio_wizard.apply as apply_mod
+    import virtio_wizard.journal as journal_mod
 
     seen = []
 
@@ -284,11 +284,12 @@ def test_report_command_includes_the_latest_journal(guest, capsys, monkeypatch):
         seen.append(target.root)
         return sample_journal()
 
-    monkeypatch.setattr(apply_mod, "latest_journal", latest_journal)
+    monkeypatch.setattr(journal_mod, "latest_journal", latest_journal)
     rc = main(["report", "--root", str(guest)])
     out, _ = capsys.readouterr()
     assert rc == 0
-    assert seen == [str(guest)]
+    # Asked of this guest (host.after_switch reads the same journal again).
+    assert seen and set(seen) == {str(guest)}
     assert "## Applied" in out and "20240506T070809-42" in out
 
 
@@ -308,19 +309,19 @@ def test_report_command_reads_a_real_journal_from_the_guest(guest, capsys):
 
 
 def test_journal_of_without_latest_journal(monkeypatch):
-    import virtio_wizard.apply as apply_mod
+    import virtio_wizard.journal as journal_mod
 
-    monkeypatch.delattr(apply_mod, "latest_journal")
+    monkeypatch.delattr(journal_mod, "latest_journal")
     assert report_cmd.journal_of(object()) is None
 
 
-def test_journal_of_without_apply_module(monkeypatch):
+def test_journal_of_without_journal_module(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "virtio_wizard.apply" else real(name, *a),
+        lambda name, *a: None if name == "virtio_wizard.journal" else real(name, *a),
     )
     assert report_cmd.journal_of(object()) is None

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from initrd_factory import build_initrd
 
+from virtio_wizard.apply.scratch import SCRATCH_DIR, check_survives_update, scratch_argv
 from virtio_wizard.detect import detect
-from virtio_wizard.scratch import SCRATCH_DIR, check_survives_update, scratch_argv
 from virtio_wizard.target import LocalTarget, RunResult
 
 KVER = "6.1.0-50-amd64"

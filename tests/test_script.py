@@ -126,7 +126,7 @@ def test_script_equals_apply_and_undo_restores(tmp_path, shell):
     copy_guest(original, by_apply)
     before = state(original)
 
-    from virtio_wizard.apply import apply_plan
+    from virtio_wizard.apply.run import apply_plan
 
     result = apply_plan(LocalTarget(str(by_apply)), plan)
     assert result.status == "done", result.messages

@@ -70,11 +70,13 @@ def fixed_roots_lock():
 @pytest.fixture
 def pinned_clock(monkeypatch):
     """Journal ids and times as a fixed value, so the SVGs do not vary."""
-    import virtio_wizard.apply as apply_mod
-    import virtio_wizard.undo as undo_mod
+    import virtio_wizard.apply.resume as resume_mod
+    import virtio_wizard.apply.run as run_mod
+    import virtio_wizard.apply.undo as undo_mod
 
-    monkeypatch.setattr(apply_mod, "new_journal_id", lambda *a, **k: "20260101T000000-1")
-    monkeypatch.setattr(apply_mod, "timestamp", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(resume_mod, "new_journal_id", lambda *a, **k: "20260101T000000-1")
+    monkeypatch.setattr(resume_mod, "timestamp", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(run_mod, "timestamp", lambda: "2026-01-01T00:00:00+00:00")
     monkeypatch.setattr(undo_mod, "timestamp", lambda: "2026-01-01T00:05:00+00:00")
 
 

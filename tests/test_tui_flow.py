@@ -531,7 +531,7 @@ async def test_failed_apply_stops_and_offers_undo(rhel):
 async def test_apply_refused_by_the_core_is_shown(rhel):
     class Refuses(Engine):
         def apply(self, target, plan, on_event):
-            from virtio_wizard.apply import StaleFileError
+            from virtio_wizard.apply.preflight import StaleFileError
 
             raise StaleFileError("/etc/fstab")
 

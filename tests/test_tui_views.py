@@ -83,7 +83,7 @@ def test_report_paths():
 
 
 def test_event_fields_from_objects_and_dicts():
-    from virtio_wizard.apply import ApplyEvent
+    from virtio_wizard.apply.events import ApplyEvent
 
     assert event_fields(ApplyEvent("step-done", 2, "wrote /etc/fstab")) == (
         "step-done",

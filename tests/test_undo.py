@@ -23,10 +23,12 @@ from apply_fixtures import (
     write_image_script,
 )
 
-from virtio_wizard.apply import ApplyEvent, ApplyRefused, apply_plan
+from virtio_wizard.apply.events import ApplyEvent
+from virtio_wizard.apply.preflight import ApplyRefused
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import UndoRefused, describe_journal, undo, undoable_journal
 from virtio_wizard.journal import latest_journal, list_journals
 from virtio_wizard.target import LocalTarget, LockedError
-from virtio_wizard.undo import UndoRefused, describe_journal, undo, undoable_journal
 
 IMAGE = f"boot/initrd-{KVER}.img"
 
@@ -242,13 +244,20 @@ def test_unchanged_originals_stay_untouched(guest: Path) -> None:
     assert (guest / "boot/grub/grub.conf").read_text() == GRUB
 
 
-def test_undo_is_reachable_from_the_apply_module() -> None:
-    import virtio_wizard.apply as apply_module
+def test_undo_stands_without_the_executor() -> None:
+    """Undo needs the events and the refusals, not apply's executor: no cycle between them."""
+    import subprocess
+    import sys
 
-    assert apply_module.undo is undo
-    assert apply_module.UndoRefused is UndoRefused
-    with pytest.raises(AttributeError):
-        apply_module.no_such_name  # noqa: B018
+    code = (
+        "import sys, virtio_wizard.apply.undo\n"
+        "print(sorted(m for m in sys.modules if m.startswith('virtio_wizard.apply.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "virtio_wizard.apply.undo" in out
+    assert "virtio_wizard.apply.run" not in out
 
 
 def _damage_newest_journal(target, data: bytes = b'{"schema": "virtio-wizard/jour') -> str:

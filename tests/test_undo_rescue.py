@@ -29,7 +29,7 @@ from apply_fixtures import (
     write_image_script,
 )
 
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.cli import main
 
 GUEST_PATH_KEYS = ("path", "resolved", "to")

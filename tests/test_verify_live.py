@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from live_fixtures import ATA_SDA1, E1000, JID, MAC, VIRTIO_NET, journal, live_guest
 
-from virtio_wizard.cli import main
-from virtio_wizard.journal import read_journal
-from virtio_wizard.target import LocalTarget
-from virtio_wizard.verify_live import (
+from virtio_wizard.apply.verify_live import (
     SCHEMA,
     NotLiveError,
     pending_verification,
     verify_live,
 )
+from virtio_wizard.cli import main
+from virtio_wizard.journal import read_journal
+from virtio_wizard.target import LocalTarget
 
 
 @pytest.fixture
@@ -229,9 +229,9 @@ def _initrd_journal(**extra):
 )
 def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
     """The kernel-update check: a scratch image the distro's way, after an initrd apply only."""
-    from virtio_wizard import scratch
-    from virtio_wizard import verify_live as vl
-    from virtio_wizard.scratch import ScratchCheck
+    from virtio_wizard.apply import scratch
+    from virtio_wizard.apply import verify_live as vl
+    from virtio_wizard.apply.scratch import ScratchCheck
 
     asked = []
 
@@ -267,7 +267,7 @@ def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
     ],
 )
 def test_survives_update_builds_nothing_without_an_initrd_apply(monkeypatch, journal):
-    from virtio_wizard import verify_live as vl
+    from virtio_wizard.apply import verify_live as vl
 
     monkeypatch.setattr(
         "virtio_wizard.detect.detect", lambda target: pytest.fail("nothing should be detected")

@@ -38,7 +38,7 @@ def test_the_tui_engine_notes_the_reopen_in_the_apply_log(monkeypatch):
     from virtio_wizard.tui.engine import Engine
 
     seen = []
-    monkeypatch.setattr("virtio_wizard.apply.apply_plan", lambda t, p, on_event: ("ran", t))
+    monkeypatch.setattr("virtio_wizard.apply.run.apply_plan", lambda t, p, on_event: ("ran", t))
     image = FakeImage()
     result = Engine().apply(image, plan=None, on_event=seen.append)
     assert result == ("ran", image) and not image.readonly

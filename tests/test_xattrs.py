@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import virtio_wizard.target as target_mod
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.undo import undo
 
 LABEL = b"system_u:object_r:initrc_exec_t:s0\x00"
 # A POSIX ACL (user::rwx, user:1000:r--, group::r-x, mask::r-x, other::r-x).

@@ -75,7 +75,7 @@ def rederive(target: Target, facts: Any, saved: Plan, name: str) -> Plan:
     interruption finishes it with what the wizard plans now. Anything else is
     refused (ApplyRefused, StaleFileError when a file changed since).
     """
-    from ..apply import ApplyRefused, StaleFileError
+    from ..apply.preflight import ApplyRefused, StaleFileError
     from ..journal import latest_journal, sha256_file
     from ..plan import make_plan
     from ..plan.saved import differences, stale_edit
@@ -180,14 +180,10 @@ def print_refusal(exc: Exception) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..apply import (
-        ApplyRefused,
-        apply_plan,
-        check_plan_applicable,
-        check_root,
-        plan_to_resume,
-        verify,
-    )
+    from ..apply.preflight import ApplyRefused, check_plan_applicable, check_root
+    from ..apply.resume import plan_to_resume
+    from ..apply.run import apply_plan
+    from ..apply.verify import verify
     from ..detect import detect
     from ..preview import render_text, terminal_width
 

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(emoji=False, highlight=False, safe_box=True)
     here = not any(getattr(args, n, None) for n in ("root", "ssh", "demo", "image"))
     if here and os.geteuid() != 0:  # this system, as apply's check_root judges it
-        from ..apply import ROOT_NOTE
+        from ..apply.preflight import ROOT_NOTE
 
         print(f"virtio-wizard: note: {ROOT_NOTE}", file=sys.stderr)
     status_console = Console(stderr=True)

@@ -1,7 +1,7 @@
 """``virtio-wizard report``: a Markdown or JSON report for a support ticket.
 
 Detects the target, checks it, and adds the newest apply journal when the
-apply module offers one (``virtio_wizard.apply.latest_journal``), so a
+journal module offers one (``virtio_wizard.journal.latest_journal``), so a
 customer can attach one file that says what the guest is, what the wizard
 found and what it changed. ``-o FILE`` writes the report to a file on the
 machine running the wizard (not into the guest).
@@ -21,15 +21,15 @@ __all__ = ["run", "journal_of"]
 def journal_of(target: Any) -> Optional[dict[str, Any]]:
     """The target's newest journal, or None when there is none to read.
 
-    The apply module is optional for a report (it may be absent in a build
+    The journal module is optional for a report (it may be absent in a build
     without it): its absence is checked, never hidden behind an except.
     """
-    if importlib.util.find_spec("virtio_wizard.apply") is None:
+    if importlib.util.find_spec("virtio_wizard.journal") is None:
         return None
-    apply_mod = importlib.import_module("virtio_wizard.apply")
-    if not hasattr(apply_mod, "latest_journal"):
+    journal_mod = importlib.import_module("virtio_wizard.journal")
+    if not hasattr(journal_mod, "latest_journal"):
         return None
-    return apply_mod.latest_journal(target)
+    return journal_mod.latest_journal(target)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,8 +34,8 @@ def changed_paths(journal: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..apply import ApplyRefused, check_root
-    from ..undo import UndoRefused, undo, undoable_journal
+    from ..apply.preflight import ApplyRefused, check_root
+    from ..apply.undo import UndoRefused, undo, undoable_journal
 
     target = open_target(args)
     try:

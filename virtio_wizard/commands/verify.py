@@ -21,7 +21,7 @@ __all__ = ["run"]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..verify_live import NotLiveError, verify_live
+    from ..apply.verify_live import NotLiveError, verify_live
 
     target = open_target(args)
     try:

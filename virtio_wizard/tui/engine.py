@@ -83,20 +83,20 @@ class Engine:
     # ---- apply / undo -----------------------------------------------------
 
     def apply(self, target, plan: Plan, on_event: Callable[[Any], None]) -> Any:
-        from ..apply import apply_plan
+        from ..apply.run import apply_plan
         from ..cli import writable_target
 
         return apply_plan(writable_target(target, _note(on_event)), plan, on_event=on_event)
 
     def undo(self, target, on_event: Callable[[Any], None]) -> Any:
-        from ..apply import undo
+        from ..apply.undo import undo
         from ..cli import writable_target
 
         return undo(writable_target(target, _note(on_event)), on_event=on_event)
 
     def undoable_journal(self, target) -> Optional[dict]:
         """The journal undo would revert now (None: nothing to undo)."""
-        from ..undo import undoable_journal
+        from ..apply.undo import undoable_journal
 
         return undoable_journal(target)
 
@@ -107,13 +107,13 @@ class Engine:
         return read_journal(target, path)
 
     def describe_journal(self, journal: dict) -> str:
-        from ..undo import describe_journal
+        from ..apply.undo import describe_journal
 
         return describe_journal(journal)
 
     def verify(self, target, plan: Plan, before: Optional[Facts] = None) -> list[str]:
         """Detect again; lines saying what changed and what is left to do."""
-        from ..apply import verify
+        from ..apply.verify import verify
 
         return list(verify(target, plan, before))
 
@@ -127,13 +127,13 @@ class Engine:
 
     def pending_verification(self, target) -> Optional[dict]:
         """The apply awaiting ``verify`` on this running guest, or None (fast: one folder)."""
-        from ..verify_live import pending_verification
+        from ..apply.verify_live import pending_verification
 
         return pending_verification(target)
 
     def verify_live(self, target) -> Any:
         """The checks after the switch (``verify``); marks the journal when all hold."""
-        from ..verify_live import verify_live
+        from ..apply.verify_live import verify_live
 
         return verify_live(target)
 
@@ -152,6 +152,6 @@ class Engine:
 
 def _note(on_event: Callable[[Any], None]) -> Callable[[str], None]:
     """A line for the apply/undo log, as a whole-run note."""
-    from ..apply import ApplyEvent
+    from ..apply.events import ApplyEvent
 
     return lambda text: on_event(ApplyEvent("note", None, text))

@@ -29,11 +29,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from .detect._read import read_guest_text
-from .detect.nics import expected_nics, live_nics
-from .journal import DONE, changed_anything, latest_journal, timestamp, write_journal
-from .knowledge import LEGACY_DISK_RE
-from .target import Target
+from ..detect._read import read_guest_text
+from ..detect.nics import expected_nics, live_nics
+from ..journal import DONE, changed_anything, latest_journal, timestamp, write_journal
+from ..knowledge import LEGACY_DISK_RE
+from ..target import Target
 
 __all__ = [
     "SCHEMA",
@@ -425,7 +425,7 @@ def _check_update(target: Target, journal: Optional[dict[str, Any]]) -> Check:
     method = (plan.get("choices") or {}).get("method")
     if not journal or journal.get("undone") or method != "initrd" or not modules:
         return Check("survives-update", title, "no initrd apply to check: nothing to build")
-    from .detect import detect
+    from ..detect import detect
     from .scratch import check_survives_update
 
     facts = detect(target)

@@ -18,16 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .apply import (
-    NOTE,
-    STEP_DONE,
-    STEP_SKIPPED,
-    STEP_START,
-    ApplyEvent,
-    check_root,
-    hold_lock,
-)
-from .journal import (
+from ..journal import (
     DONE,
     INTERRUPTED,
     RUNNING,
@@ -40,7 +31,9 @@ from .journal import (
     touched,
     write_journal,
 )
-from .target import Target
+from ..target import Target
+from .events import NOTE, STEP_DONE, STEP_SKIPPED, STEP_START, ApplyEvent
+from .preflight import check_root, hold_lock
 
 __all__ = ["UndoResult", "UndoRefused", "undo", "undoable_journal", "describe_journal"]
 

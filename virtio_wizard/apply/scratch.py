@@ -22,11 +22,11 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .knowledge import canonical_module
+from ..knowledge import canonical_module
 
 if TYPE_CHECKING:
-    from .facts import Facts, Kernel
-    from .target import Target
+    from ..facts import Facts, Kernel
+    from ..target import Target
 
 __all__ = ["ScratchCheck", "scratch_argv", "check_survives_update", "SCRATCH_DIR"]
 
@@ -91,7 +91,7 @@ def check_survives_update(
     target: Target, facts: Facts, modules: Sequence[str], kernel: Optional[Kernel] = None
 ) -> ScratchCheck:
     """Build a scratch image for ``kernel`` (default: the one booted next) and look inside."""
-    from .initrd import inspect_initrd
+    from ..initrd import inspect_initrd
 
     kernel = kernel or facts.default_kernel()
     if kernel is None:

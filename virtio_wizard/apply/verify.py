@@ -1,0 +1,153 @@
+"""What the guest holds after a change.
+
+``missing_modules`` reads an initrd and names the wanted modules it lacks:
+apply checks a rebuilt image with it before the image replaces the old one.
+``verify`` detects the guest again after an apply and says what changed and
+what is left to do (the VM definition, the way back).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..plan.model import Plan
+from ..target import Target
+
+__all__ = ["missing_modules", "verify"]
+
+
+def missing_modules(target: Target, image: str, modules: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``modules`` not inside the initrd ``image``; raises ValueError if unreadable."""
+    from ..initrd import inspect_initrd
+    from ..knowledge import canonical_module
+
+    info = inspect_initrd(target, image)
+    inside = info.modules if info.modules is not None else info.virtio
+    if inside is None:
+        raise ValueError(f"cannot read {image}: {info.error or 'unknown format'}")
+    have = {canonical_module(m) for m in inside}
+    return tuple(m for m in modules if canonical_module(m) not in have)
+
+
+
+#: Disk references of the running state: they follow the files after a reboot.
+_RUNTIME_REFS = ("cmdline", "swaps", "mtab")
+
+
+def _verify_sysinit(facts: Any, chosen: Optional[str], wanted: tuple[str, ...]) -> str:
+    """Does the chosen file list the modules, and does the guest read it at boot?
+
+    Listing them is not enough: a file the guest's init never reads (an
+    rc.sysinit without its /etc/rc.modules block, /etc/modules on RHEL) would
+    load nothing, so the file must still be one ``offered_files`` finds read.
+    """
+    from .. import knowledge as kn
+    from ..plan.sysinit import offered_files
+
+    path = chosen or kn.RC_SYSINIT
+    readers = offered_files(facts)
+    mlist = next((ml for ml in facts.module_lists if ml.file == path), None)
+    if path == kn.RC_SYSINIT and mlist is None:
+        # Detection names rc.sysinit by the path it found (/etc/rc.sysinit link).
+        mlist = next((ml for ml in facts.module_lists if ml.kind == "rc.sysinit"), None)
+    listed = mlist is not None and {kn.canonical_module(e.module) for e in mlist.entries} >= set(
+        wanted
+    )
+    if not listed:
+        return f"{path} does not list all of {', '.join(wanted)} yet"
+    if path not in readers:
+        return (
+            f"{path} lists {', '.join(wanted)}, but nothing on this guest reads it at boot: "
+            "the drivers will not load from it"
+        )
+    return f"{path} now loads {', '.join(wanted)} at boot ({readers[path]})"
+
+
+def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str]:
+    """Detect again and say what changed and what is left to do.
+
+    ``before`` (the Facts the plan was made from) tells which new disk names
+    were guesses, which detection after the change can no longer see.
+    """
+    from ..detect import detect
+    from ..facts import BUILTIN
+
+    lines: list[str] = []
+    try:
+        facts = detect(target)
+    except (OSError, ValueError) as exc:
+        return [f"could not detect the guest again: {exc}"]
+    choices = plan.choices
+    kernel = facts.kernel(plan.kernel) if plan.kernel else facts.default_kernel()
+    wanted = tuple(m for m in plan.modules if kernel is None or kernel.virtio.get(m) != BUILTIN)
+    prepared = [facts.kernel(v) for v in plan.kernels] if plan.kernels else [kernel]
+    for each in prepared:
+        if choices.method != "initrd" or each is None or not target.can_run:
+            continue
+        need = tuple(m for m in plan.modules if each.virtio.get(m) != BUILTIN)
+        if not need:
+            continue
+        if each.initrd_virtio is None:
+            why = each.initrd_error or "no image"
+            lines.append(f"the initrd of {each.version} could not be read again: {why}")
+        else:
+            lacking = [m for m in need if m not in each.initrd_virtio]
+            if lacking:
+                lines.append(f"the initrd of {each.version} still lacks {', '.join(lacking)}")
+            else:
+                lines.append(f"the initrd of {each.version} now holds {', '.join(need)}")
+    if choices.method == "initrd" and kernel is not None and wanted and target.can_run:
+        # What the next kernel update builds, with the distro's own command.
+        from .scratch import check_survives_update
+
+        lines.append(check_survives_update(target, facts, wanted, kernel).line())
+    if choices.method == "sysinit" and wanted:
+        lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
+    legacy = [
+        r
+        for r in facts.disk_refs
+        if r.scheme == "legacy" and r.proposed and r.context not in _RUNTIME_REFS
+    ]
+    if choices.fixes_disk_names and legacy:
+        shown = ", ".join(f"{r.file}:{r.line} {r.device}" for r in legacy[:5])
+        lines.append(f"{len(legacy)} disk reference(s) still use the old names: {shown}")
+    if not target.can_run:
+        lines.append("demo: commands were shown, not run; no initrd was rebuilt")
+    disks = "the disk bus"
+    if choices.boot_disk == "emulated":
+        disks = "the bus of the other disks (the boot disk stays emulated)"
+    what = " and ".join(
+        w for w, on in ((disks, choices.block), ("the NIC model", choices.net)) if on
+    )
+    lines.append(
+        f"next: power the guest off, switch {what} to virtio in the VM definition, then "
+        "start it (a reboot keeps the old devices: the bus changes only on a fresh start)"
+    )
+    # Detected again: files that now name /dev/vdX break a boot on the old bus.
+    if any(r.scheme == "virtio" and r.context not in _RUNTIME_REFS for r in facts.disk_refs):
+        lines.append(
+            "do not reboot before switching: the files already name the virtio disks, "
+            "so on the old bus /boot and swap would not be found"
+        )
+    for step in plan.steps:
+        if step.kind == "backup" and step.to:
+            lines.append(f"the old initrd is kept at {step.to}")
+    if getattr(target, "kind", "") == "demo":
+        # A demo guest is a temporary copy per run: a later `virtio-wizard undo` finds nothing.
+        lines.append(
+            "to go back in the demo: undo before the wizard exits (u on the Done screen); "
+            "the demo guest is a temporary copy made for each run, so a later "
+            "virtio-wizard --demo undo finds nothing to undo"
+        )
+    else:
+        lines.append(
+            "to go back: virtio-wizard undo; if the guest no longer boots, from a rescue "
+            "system with its disk mounted at /mnt/guest: virtio-wizard --root /mnt/guest undo"
+        )
+    guessed = [] if before is None else [r for r in before.disk_refs if r.guessed and r.proposed]
+    if guessed:
+        pairs = sorted({f"{r.device} -> {r.proposed}" for r in guessed})
+        lines.append(
+            "make sure the hypervisor presents the disks in the order assumed: " + ", ".join(pairs)
+        )
+    return lines
