@@ -122,6 +122,63 @@ def _is_hypervisor(path: Optional[str]) -> bool:
     return bool(path) and posixpath.basename(path or "").startswith("xen")
 
 
+def _legacy_kernel(entry: dict, value: str) -> None:
+    """``kernel PATH ARGS`` of the current entry."""
+    words = value.split(None, 1)
+    if words:
+        entry["kernel"] = _strip_device(words[0])
+        entry["args"] = words[1].strip() if len(words) > 1 else ""
+
+
+def _legacy_module(entry: dict, value: str) -> None:
+    """A Xen entry: ``kernel /xen.gz``, then the Linux kernel and its initrd as
+    modules (grub's multiboot). The first module is the kernel."""
+    words = value.split(None, 1)
+    if not words:
+        return
+    if not entry.get("xen"):
+        entry["xen"] = True
+        _legacy_kernel(entry, value)
+    elif entry["initrd"] is None:
+        entry["initrd"] = _strip_device(words[0])
+
+
+def _legacy_entry_line(entry: dict, key: str, value: str) -> None:
+    """One line inside a ``title`` block."""
+    if key == "kernel":
+        _legacy_kernel(entry, value)
+    elif key == "initrd":
+        words = value.split()
+        if words:
+            entry["initrd"] = _strip_device(words[0])
+    elif key == "module" and (entry.get("xen") or _is_hypervisor(entry["kernel"])):
+        _legacy_module(entry, value)
+
+
+def _legacy_default(
+    default_word: Optional[str], saved: Optional[str], count: int
+) -> tuple[Optional[int], str, Optional[str]]:
+    """(index of the default entry or None, how it was found, why none could be)."""
+    index: Optional[int] = None
+    problem: Optional[str] = None
+    if default_word is None:
+        index, how = 0, "no default line: grub boots the first entry"
+    elif default_word == "saved":
+        number = (saved or "").strip().split()
+        if number and number[0].isdigit():
+            index, how = int(number[0]), f"default saved; /boot/grub/default holds {number[0]}"
+        else:
+            index, how = 0, "default saved; /boot/grub/default holds no number: the first entry"
+    elif default_word.isdigit():
+        index, how = int(default_word), f"default {default_word}"
+    else:
+        how, problem = f"default {default_word}", f"default {default_word!r} is not a number"
+    if index is not None and not 0 <= index < count:
+        problem = f"{how} names no entry (the menu has {count})"
+        index = None
+    return index, how, problem
+
+
 def parse_grub_legacy(text: str, config: str, saved: Optional[str] = None) -> BootMenu:
     """Entries of a grub legacy config; ``saved`` is ``/boot/grub/default``'s text.
 
@@ -141,49 +198,13 @@ def parse_grub_legacy(text: str, config: str, saved: Optional[str] = None) -> Bo
         key, value = _legacy_split(line)
         if key == "title":
             entries.append({"title": value, "kernel": None, "initrd": None, "args": ""})
-        elif not entries:
-            if key == "default":
-                default_word = value.split()[0] if value.split() else ""
-            elif key == "fallback":
-                fallback = [int(w) for w in value.split() if w.isdigit()]
-        elif key == "kernel":
-            words = value.split(None, 1)
-            if words:
-                entries[-1]["kernel"] = _strip_device(words[0])
-                entries[-1]["args"] = words[1].strip() if len(words) > 1 else ""
-        elif key == "initrd":
-            words = value.split()
-            if words:
-                entries[-1]["initrd"] = _strip_device(words[0])
-        elif key == "module" and (entries[-1].get("xen") or _is_hypervisor(entries[-1]["kernel"])):
-            # A Xen entry: ``kernel /xen.gz``, then the Linux kernel and its
-            # initrd as modules (grub's multiboot). The first module is the kernel.
-            words = value.split(None, 1)
-            if not words:
-                continue
-            if not entries[-1].get("xen"):
-                entries[-1]["xen"] = True
-                entries[-1]["kernel"] = _strip_device(words[0])
-                entries[-1]["args"] = words[1].strip() if len(words) > 1 else ""
-            elif entries[-1]["initrd"] is None:
-                entries[-1]["initrd"] = _strip_device(words[0])
-    index: Optional[int] = None
-    problem: Optional[str] = None
-    if default_word is None:
-        index, how = 0, "no default line: grub boots the first entry"
-    elif default_word == "saved":
-        number = (saved or "").strip().split()
-        if number and number[0].isdigit():
-            index, how = int(number[0]), f"default saved; /boot/grub/default holds {number[0]}"
-        else:
-            index, how = 0, "default saved; /boot/grub/default holds no number: the first entry"
-    elif default_word.isdigit():
-        index, how = int(default_word), f"default {default_word}"
-    else:
-        how, problem = f"default {default_word}", f"default {default_word!r} is not a number"
-    if index is not None and not 0 <= index < len(entries):
-        problem = f"{how} names no entry (the menu has {len(entries)})"
-        index = None
+        elif entries:
+            _legacy_entry_line(entries[-1], key, value)
+        elif key == "default":
+            default_word = value.split()[0] if value.split() else ""
+        elif key == "fallback":
+            fallback = [int(w) for w in value.split() if w.isdigit()]
+    index, how, problem = _legacy_default(default_word, saved, len(entries))
     out = tuple(
         BootEntry(
             title=e["title"],
@@ -243,6 +264,37 @@ def _menu_head(words: list[str]) -> tuple[str, Optional[str]]:
     return title, ident
 
 
+def _grub2_entry_line(current: _Item, head: str, words: list[str], line: str) -> None:
+    """A ``linux``/``initrd`` line inside a menuentry."""
+    if head in _LINUX_CMDS and len(words) > 1:
+        parts = line.split(None, 2)
+        current.kernel = _strip_device(parts[1]) if len(parts) > 1 else None
+        current.args = parts[2].strip() if len(parts) > 2 else ""
+    elif head in _INITRD_CMDS and len(words) > 1:
+        current.initrd = _strip_device(words[-1])
+
+
+def _grub2_block(
+    line: str, words: list[str], stack: list[Optional[_Item]], top: list[_Item]
+) -> bool:
+    """Open or close a block (menuentry, submenu, function, if); True when the line did."""
+    current = next((s for s in reversed(stack) if s is not None), None)
+    if words[0] in ("menuentry", "submenu") and line.endswith("{"):
+        title, ident = _menu_head(words[:-1] if words[-1] == "{" else words)
+        item = _Item(title, ident, submenu=words[0] == "submenu")
+        (current.children if current is not None else top).append(item)
+        stack.append(item)
+        return True
+    if line.endswith("{"):
+        stack.append(None)  # a block that is no menu
+        return True
+    if line == "}":
+        if stack:
+            stack.pop()
+        return True
+    return False
+
+
 def _grub2_items(text: str) -> tuple[list[_Item], list[str]]:
     """Top-level menu items and every ``set default=`` value, in file order."""
     top: list[_Item] = []
@@ -250,38 +302,16 @@ def _grub2_items(text: str) -> tuple[list[_Item], list[str]]:
     defaults: list[str] = []
     for raw in text.split("\n"):
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        words = _words(line)
-        if not words:
+        words = _words(line) if line and not line.startswith("#") else []
+        if not words or _grub2_block(line, words, stack, top):
             continue
         head = words[0]
         current = next((s for s in reversed(stack) if s is not None), None)
-        if head in ("menuentry", "submenu") and line.endswith("{"):
-            title, ident = _menu_head(words[:-1] if words[-1] == "{" else words)
-            item = _Item(title, ident, submenu=head == "submenu")
-            (current.children if current is not None else top).append(item)
-            stack.append(item)
-            continue
-        if line.endswith("{"):
-            stack.append(None)
-            continue
-        if line == "}":
-            if stack:
-                stack.pop()
-            continue
         if head == "set" and len(words) > 1 and words[1].startswith("default="):
             if current is None:
                 defaults.append(words[1][len("default=") :])
-            continue
-        if current is None or current.submenu:
-            continue
-        if head in _LINUX_CMDS and len(words) > 1:
-            parts = line.split(None, 2)
-            current.kernel = _strip_device(parts[1]) if len(parts) > 1 else None
-            current.args = parts[2].strip() if len(parts) > 2 else ""
-        elif head in _INITRD_CMDS and len(words) > 1:
-            current.initrd = _strip_device(words[-1])
+        elif current is not None and not current.submenu:
+            _grub2_entry_line(current, head, words, line)
     return top, defaults
 
 
