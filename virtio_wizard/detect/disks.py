@@ -44,6 +44,7 @@ from ..facts import DiskRef, Unreadable
 from ..knowledge import LEGACY_DISK_RE, VIRTIO_DISK_RE
 from ..target import Target
 from ._read import read_guest_text
+from .grubenv import GRUBENVS, grubenv_refs
 
 __all__ = [
     "detect_disk_refs",
@@ -89,6 +90,7 @@ DISK_CONFIG_FILES: tuple[str, ...] = (
     INITRAMFS_RESUME,
     SUSE_BOOTLOADER,
     *MDADM_CONFS,
+    *GRUBENVS,
 )
 #: Folders under /dev that are not LVM volume groups.
 _NOT_VG = frozenset(
@@ -223,6 +225,7 @@ def detect_disk_refs(
     for path in real_files(target, DEFAULT_GRUBS):
         refs += _default_grub(target, problems, path)
     refs += _bls_entries(target, problems)
+    refs += grubenv_refs(target, problems)
     refs += _args_file(target, KERNEL_CMDLINE, "kernel-cmdline", problems)
     refs += _initramfs_resume(target, problems)
     refs += _suse_bootloader(target, problems)

@@ -21,11 +21,13 @@ import re
 from typing import Optional
 
 from .. import knowledge as K
+from ..detect.grubenv import GRUBENV_CONTEXT
 from ..facts import DiskRef, Facts
 from ..finding import ERROR, INFO, WARNING, Finding
 from .defaults import disks_move_to_virtio
 from .edits import Workspace, split_lines
 from .files import RUNTIME_CONTEXTS
+from .grubenv import set_renamed
 from .model import Choices
 
 __all__ = [
@@ -51,6 +53,7 @@ KERNEL_ARG_CONTEXTS = frozenset(
         "bls-resume",
         "kernel-cmdline",
         "suse-bootloader",
+        GRUBENV_CONTEXT,
     }
 )
 #: initramfs-tools' ``RESUME=`` takes ``UUID=...`` too (initramfs-tools(7)).
@@ -263,11 +266,7 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
             if change not in changes:
                 changes.append(change)
         if changes:
-            ws.set(
-                path,
-                "".join(lines),
-                "name the disks as virtio shows them: " + ", ".join(changes),
-            )
+            findings += set_renamed(ws, path, "".join(lines), changes)
     grub_cfgs = K.unique(
         ws.real(r.file) for r in edit if r.context in ("grub2-root", "grub2-resume")
     )
