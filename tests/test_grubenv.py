@@ -14,13 +14,13 @@ from pathlib import Path
 
 from apply_fixtures import target_for, tree_state
 
-from virtio_wizard.apply import apply_plan
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, make_plan
 from virtio_wizard.plan import plan as plan_pure
 from virtio_wizard.plan.grubenv import repad
 from virtio_wizard.preview import render_text
-from virtio_wizard.undo import undo
 
 KVER = "4.18.0-513.el8.x86_64"
 GRUBENV = "/boot/grub2/grubenv"
@@ -99,7 +99,7 @@ def test_plan_renames_kernelopts_keeps_1024_bytes_and_previews_it(tmp_path: Path
 
 def test_uuid_makes_the_line_longer_and_the_padding_shorter(tmp_path: Path) -> None:
     from virtio_wizard.plan import read_files
-    from virtio_wizard.plan.files import files_needed
+    from virtio_wizard.plan.needs import files_needed
 
     target = target_for(guest(tmp_path, grubenv(OPTS)))
     facts = detect(target, read_initrds=False)
@@ -119,7 +119,7 @@ def test_uuid_makes_the_line_longer_and_the_padding_shorter(tmp_path: Path) -> N
 
 def test_names_that_no_longer_fit_the_block_leave_it_alone_and_warn(tmp_path: Path) -> None:
     from virtio_wizard.plan import read_files
-    from virtio_wizard.plan.files import files_needed
+    from virtio_wizard.plan.needs import files_needed
 
     long_opts = "root=/dev/sda2 " + "x" * 900  # nearly the whole block
     target = target_for(guest(tmp_path, grubenv(long_opts)))
