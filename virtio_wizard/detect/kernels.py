@@ -286,6 +286,35 @@ def _read_initrd(
 # ---- virtio support ---------------------------------------------------------------
 
 
+class _Answers:
+    """Each reported module's answer and the evidence paths, strongest evidence first.
+
+    ``settle`` keeps the first answer a module gets: the callers ask the
+    sources from strongest to weakest.
+    """
+
+    def __init__(self) -> None:
+        self.by_module: dict[str, str] = {m: MISSING for m in _REPORTED}
+        self.sources: list[str] = []
+
+    def settle(self, module: str, how: str, source: str) -> None:
+        if self.by_module[module] == MISSING:
+            self.by_module[module] = how
+            if source not in self.sources:
+                self.sources.append(source)
+
+    def settle_all(self, modules: Iterable[str], how: str, source: str) -> None:
+        """Settle each reported module that is in ``modules``."""
+        found = set(modules)
+        for module in _REPORTED:
+            if module in found:
+                self.settle(module, how, source)
+
+    def open(self) -> bool:
+        """Whether a module is still unanswered."""
+        return MISSING in self.by_module.values()
+
+
 def _virtio_support(
     target: Target,
     version: str,
@@ -295,51 +324,44 @@ def _virtio_support(
     configs: ConfigCache,
 ) -> tuple[dict[str, str], tuple[str, ...], bool]:
     """(answer per module, evidence paths, Xen PV-only kernel)."""
-    answers: dict[str, str] = {m: MISSING for m in _REPORTED}
-    sources: list[str] = []
-
-    def settle(module: str, how: str, source: str) -> None:
-        if answers[module] == MISSING:
-            answers[module] = how
-            if source not in sources:
-                sources.append(source)
-
-    def unanswered() -> list[str]:
-        return [m for m in _REPORTED if answers[m] == MISSING]
-
+    answers = _Answers()
     config, config_source = _read_config(target, version, tree_paths, running, problems, configs)
     xen = config is not None and any(config.get(s) == "y" for s in _XEN_PV_SYMBOLS)
     if config is not None:
         for module in _REPORTED:
             value = _config_value(config, module)
             if value in ("y", "m"):
-                settle(module, BUILTIN if value == "y" else MODULE, config_source)
-
+                answers.settle(module, BUILTIN if value == "y" else MODULE, config_source)
     for tree in tree_paths:
-        builtin_list = f"{tree}/modules.builtin"
-        if unanswered() and target.exists(builtin_list):
-            text = read_guest_text(target, builtin_list, problems)
-            names = {canonical_module(line.strip()) for line in (text or "").splitlines()}
-            for module in _REPORTED:
-                if module in names:
-                    settle(module, BUILTIN, builtin_list)
-
+        if answers.open():
+            _builtin_list_support(target, tree, answers, problems)
     for tree in tree_paths:
-        if not unanswered():
-            break
-        listed = _dep_modules(target, tree, problems)
-        for module in _REPORTED:
-            if module in listed:
-                settle(module, MODULE, f"{tree}/modules.dep")
-        if unanswered():
-            found = _module_files(target, tree)
-            for module in _REPORTED:
-                if module in found:
-                    settle(module, MODULE, tree)
+        if answers.open():
+            _tree_support(target, tree, answers, problems)
+    if running and target.live and answers.open():
+        _sysfs_support(target, answers.by_module, answers.settle)
+    return answers.by_module, tuple(answers.sources), xen
 
-    if running and target.live and unanswered():
-        _sysfs_support(target, answers, settle)
-    return answers, tuple(sources), xen
+
+def _builtin_list_support(
+    target: Target, tree: str, answers: _Answers, problems: Optional[list[Unreadable]]
+) -> None:
+    """``tree/modules.builtin``: the modules built into the kernel, one path a line."""
+    path = f"{tree}/modules.builtin"
+    if not target.exists(path):
+        return
+    text = read_guest_text(target, path, problems)
+    names = {canonical_module(line.strip()) for line in (text or "").splitlines()}
+    answers.settle_all(names, BUILTIN, path)
+
+
+def _tree_support(
+    target: Target, tree: str, answers: _Answers, problems: Optional[list[Unreadable]]
+) -> None:
+    """Module files of one tree: ``modules.dep`` first, a walk only if it leaves one open."""
+    answers.settle_all(_dep_modules(target, tree, problems), MODULE, f"{tree}/modules.dep")
+    if answers.open():
+        answers.settle_all(_module_files(target, tree), MODULE, tree)
 
 
 def _read_config(

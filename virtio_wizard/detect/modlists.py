@@ -26,7 +26,8 @@ then knows the file exists); shared config files only when they name modules.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..facts import ModuleList, ModuleListEntry, Unreadable
 from ..knowledge import canonical_module
@@ -156,49 +157,67 @@ def _in(target: Target, folder: str, suffix: str) -> list[str]:
     return [f"{folder}/{n}" for n in target.listdir(folder) if n.endswith(suffix)]
 
 
-def detect_module_lists(target: Target, problems: Problems = None) -> tuple[ModuleList, ...]:
-    """Every module list present in the guest, in a stable order."""
-    found: list[ModuleList] = []
-    resolved: set[str] = set()
+#: A list file's parser: (entries, whether the file assigns the list at all).
+Parser = Callable[[str], tuple[tuple[ModuleListEntry, ...], bool]]
 
-    def add(path: str, kind: str, parse, always: bool) -> None:
-        if not target.exists(path):
-            return
-        real = target.resolve(path)
-        if real in resolved:
-            return  # e.g. Debian's modules-load.d/modules.conf -> ../modules
-        resolved.add(real)
-        text = read_guest_text(target, path, problems)
-        if text is None:
-            return
-        entries, assigned = parse(text)
-        if entries or (always and assigned):
-            found.append(ModuleList(path, kind, entries))
 
-    def plain(fn):
-        return lambda text: (fn(text), True)
+def _plain(fn: Callable[[str], tuple[ModuleListEntry, ...]]) -> Parser:
+    """A parser of a dedicated list file: its mere presence counts as assigning it."""
+    return lambda text: (fn(text), True)
 
+
+def _candidates(target: Target) -> Iterator[tuple[str, str, Parser, bool]]:
+    """(path, kind, parser, report when empty) of every place a list may be, in order."""
     sysinit = next((p for p in SYSINIT_PATHS if target.exists(p)), None)
     if sysinit is not None:
-        add(sysinit, "rc.sysinit", plain(lambda t: parse_script(t, insmod=False)), True)
-    add("/etc/rc.modules", "script", plain(parse_script), True)
-    for path in _in(target, "/etc/sysconfig/modules", ".modules"):
-        add(path, "script", plain(parse_script), True)
-    add("/etc/modules", "lines", plain(parse_lines_list), True)
-    for path in _in(target, "/etc/modules-load.d", ".conf"):
-        add(path, "lines", plain(parse_lines_list), True)
-    add("/etc/initramfs-tools/modules", "lines", plain(parse_lines_list), True)
+        yield sysinit, "rc.sysinit", _plain(lambda t: parse_script(t, insmod=False)), True
+    for path in ["/etc/rc.modules", *_in(target, "/etc/sysconfig/modules", ".modules")]:
+        yield path, "script", _plain(parse_script), True
+    for path in [
+        "/etc/modules",
+        *_in(target, "/etc/modules-load.d", ".conf"),
+        "/etc/initramfs-tools/modules",
+    ]:
+        yield path, "lines", _plain(parse_lines_list), True
     dracut_keys = ("add_drivers", "force_drivers")
     for path in ["/etc/dracut.conf", *_in(target, "/etc/dracut.conf.d", ".conf")]:
-        add(path, "dracut", lambda t: parse_shell_list(t, dracut_keys), False)
+        yield path, "dracut", lambda t: parse_shell_list(t, dracut_keys), False
     for path in ["/etc/mkinitcpio.conf", *_in(target, "/etc/mkinitcpio.conf.d", ".conf")]:
-        add(path, "mkinitcpio", lambda t: parse_shell_list(t, ("MODULES",)), True)
+        yield path, "mkinitcpio", lambda t: parse_shell_list(t, ("MODULES",)), True
     suse_keys = ("INITRD_MODULES", "MODULES_LOADED_ON_BOOT")
-    add("/etc/sysconfig/kernel", "sysconfig-kernel", lambda t: parse_shell_list(t, suse_keys), True)
+    yield (
+        "/etc/sysconfig/kernel",
+        "sysconfig-kernel",
+        lambda t: parse_shell_list(t, suse_keys),
+        True,
+    )
     for path in [
         "/etc/modprobe.conf",
         "/etc/modules.conf",
         *_in(target, "/etc/modprobe.d", ".conf"),
     ]:
-        add(path, "modprobe-alias", plain(parse_aliases), False)
+        yield path, "modprobe-alias", _plain(parse_aliases), False
+
+
+def detect_module_lists(target: Target, problems: Problems = None) -> tuple[ModuleList, ...]:
+    """Every module list present in the guest, in a stable order.
+
+    A file reached twice (Debian's ``modules-load.d/modules.conf`` is a link
+    to ``../modules``) is reported once, under the first name met.
+    """
+    found: list[ModuleList] = []
+    resolved: set[str] = set()
+    for path, kind, parse, always in _candidates(target):
+        if not target.exists(path):
+            continue
+        real = target.resolve(path)
+        if real in resolved:
+            continue
+        resolved.add(real)
+        text = read_guest_text(target, path, problems)
+        if text is None:
+            continue
+        entries, assigned = parse(text)
+        if entries or (always and assigned):
+            found.append(ModuleList(path, kind, entries))
     return tuple(found)
