@@ -61,11 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         image = args.image or str(_fixture_image(Path(work)))
         cases = [
-            Case("virtio-wizard --image detect --json",
-                 (sys.executable, "-m", "virtio_wizard", "--image", image, "detect", "--json"),
-                 env=env, cwd=str(HERE.parent)),  # fmt: skip
-            Case("virt-inspector --no-applications -a",
-                 ("virt-inspector", "--no-applications", "-a", image), env=env),  # fmt: skip
+            Case(
+                "virtio-wizard --image detect --json",
+                (sys.executable, "-m", "virtio_wizard", "--image", image, "detect", "--json"),
+                env=env,
+                cwd=str(HERE.parent),
+            ),  # fmt: skip
+            Case(
+                "virt-inspector --no-applications -a",
+                ("virt-inspector", "--no-applications", "-a", image),
+                env=env,
+            ),  # fmt: skip
         ]
         result = compare(cases, args.repeat)
     mine, ref = (result.times(c.label) for c in cases)

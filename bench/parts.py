@@ -1,4 +1,8 @@
-"""The four benchmark parts: what each runs, against which reference, and its targets.
+"""The benchmark parts: what each runs, against which reference, and its targets.
+
+(Over 500 lines: the parts share their helpers, and each part is one
+comparison best read whole; part ``live`` lives in ``live.py``, the README's
+install and the inflate floor in ``install.py``.)
 
 Each part returns :class:`Row` objects: one measured command, the reference
 it was run beside (same rounds, interleaved), the paired ratio with its
@@ -29,7 +33,9 @@ __all__ = [
     "detect_start",
     "initrd_read",
     "scaling",
-    "PARTS",
+    "live_cases",
+    "live_rows",
+    "installed",
 ]
 
 MIB = 1 << 20
@@ -317,31 +323,84 @@ def first_screen(setup: Setup) -> list[Row]:
 # ---- 2. detect --json start-up -------------------------------------------------------
 
 
+def installed(setup: Setup) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str], str]:
+    """(wizard argv prefix, python argv prefix, environment, how it was installed).
+
+    The README's install (a venv, ``pip install .``, the console script) when
+    pip can make it; else a bytecode-compiled copy of the package on this
+    Python's ``PYTHONPATH`` (``python -m virtio_wizard``), which the note says.
+    """
+    from .install import readme_venv
+
+    venv = readme_venv(setup.work, setup.log)
+    if venv is not None:
+        bin_dir = venv / "bin"
+        how = "as the README installs it (venv, pip install ., console script)"
+        return (str(bin_dir / "virtio-wizard"),), (str(bin_dir / "python"),), {}, how
+    pkg = package_copy(setup.work, compiled=True)
+    how = "a bytecode copy of the package on this Python (pip could not make the venv)"
+    return _python("-m", "virtio_wizard"), _python(), _pkg_env(pkg), how
+
+
+def live_cases(setup: Setup, images: list[str]) -> tuple[list[Case], dict[str, float], str, str]:
+    """The comparisons of a live ``detect --json``: (cases, targets, reference, note).
+
+    Beside the whole command (with and without reading the initrds) run the
+    floors under it: a Python that only inflates the same images with the
+    same library (``install.INFLATE_CODE``), the C tool's own inflate, the
+    interpreter's start; the reference is ``import textual.app`` in the same
+    Python, as issue 6 set it.
+    """
+    from .install import INFLATE_CODE, zstd_cli_floor
+
+    wizard, python, env, how = installed(setup)
+    ref = "python -c 'import textual.app'"
+    full = "virtio-wizard detect --json"
+    quick = "virtio-wizard detect --json --no-initrd"
+    cases = [
+        Case(full, (*wizard, "detect", "--json"), env),
+        Case(quick, (*wizard, "detect", "--json", "--no-initrd"), env),
+        Case("python -c pass", (*python, "-c", "pass"), env),
+        Case(ref, (*python, "-c", "import textual.app"), env),
+    ]
+    if images:
+        floor = "python: inflate the initrd(s) alone, same library"
+        cases.append(Case(floor, (*python, "-c", INFLATE_CODE, *images), env))
+        tool = zstd_cli_floor(images)
+        if tool is not None:
+            cases.append(Case(f"{tool[2].split()[0]} -dc IMAGE >/dev/null", tool))
+    if images and shutil.which("lsinitramfs"):
+        cases.append(Case("lsinitramfs IMAGE", ("lsinitramfs", images[0])))
+    sizes = ", ".join(f"{_compression_of(p)} {os.path.getsize(p) / MIB:.0f} MiB" for p in images)
+    note = f"{how}; initrds read: {sizes or 'none'}"
+    return cases, {full: 0.4}, ref, note
+
+
 def detect_start(setup: Setup) -> list[Row]:
     """``detect --json`` on this machine vs importing ``textual.app``, both fresh processes."""
-    compiled = package_copy(setup.work, compiled=True)
-    source = package_copy(setup.work, compiled=False)
-    ref = "python -c 'import textual.app'"
-    warm = "detect --json, this machine (bytecode)"
-    cold = "detect --json, this machine (no bytecode)"
-    # The interpreter's own start (site, .pth files): the floor under both sides.
-    bare = "python -c pass"
-    detect = ("-m", "virtio_wizard", "detect", "--json")
-    cases = [
-        Case(warm, _python(*detect), _pkg_env(compiled)),
-        Case(cold, _python(*detect), {**_pkg_env(source), "PYTHONDONTWRITEBYTECODE": "1"}),
-        Case(bare, _python("-c", "pass"), _pkg_env(compiled)),
-        Case(ref, _python("-c", "import textual.app"), _pkg_env(compiled)),
-    ]
-    setup.log("2/4 detect --json start-up ...")
-    comp = compare(cases, setup.repeats, reference=ref)
-    return _rows_vs(
-        "detect start",
-        comp,
-        [warm, cold, bare],
-        {warm: 0.4},
-        note="local machine as the target; textual itself always has its bytecode",
-    )
+    from .install import boot_images
+
+    images = boot_images()
+    cases, targets, ref, note = live_cases(setup, images)
+    setup.log("2/4 detect --json on this machine ...")
+    return live_rows("detect start", cases, targets, ref, note, setup.repeats)
+
+
+def live_rows(
+    part: str,
+    cases: list[Case],
+    targets: dict[str, float],
+    ref: str,
+    note: str,
+    repeats: int,
+) -> list[Row]:
+    """Compare ``live_cases``: each to ``import textual.app``; the command to lsinitramfs."""
+    comp = compare(cases, repeats, reference=ref)
+    labels = [c.label for c in cases if c.label not in (ref, "lsinitramfs IMAGE")]
+    rows = _rows_vs(part, comp, labels, targets, note)
+    if "lsinitramfs IMAGE" in comp.samples:
+        rows += _rows_vs(part, comp, labels[:1], {}, note, "lsinitramfs IMAGE")
+    return rows
 
 
 # ---- 3. reading a real-size initramfs ------------------------------------------------
@@ -381,7 +440,7 @@ def initrd_read(setup: Setup) -> list[Row]:
     kernel package's module tree, config and initramfs); else a synthetic
     root with ``--image`` or a synthetic image.
     """
-    pkg = package_copy(setup.work, compiled=True)
+    wizard, python, env, how = installed(setup)
     if setup.debian_root:
         kver, guest_path = debian_kernel(setup.debian_root)
         root = Path(setup.debian_root)
@@ -397,6 +456,7 @@ def initrd_read(setup: Setup) -> list[Row]:
         root = prepare_root(
             setup.work, f"one-{Path(image).stat().st_size}", [(kver, image)], link=not setup.image
         )
+    desc = f"{desc}; {how}"
     q = shlex_quote(image)
     floor = "zcat IMAGE | cpio -t"
     reader = "read_initrd(IMAGE) alone"
@@ -407,7 +467,7 @@ def initrd_read(setup: Setup) -> list[Row]:
         "sys.exit(0 if info.error is None else 1)"
     )
     cases = [
-        Case(reader, _python("-c", reader_code, image), _pkg_env(pkg)),
+        Case(reader, (*python, "-c", reader_code, image), env),
         Case(floor, ("sh", "-c", f"zcat {q} | cpio -t --quiet >/dev/null")),
     ]
     setup.log(f"3/4 reading {desc} ...")
@@ -417,16 +477,16 @@ def initrd_read(setup: Setup) -> list[Row]:
     if shutil.which("lsinitrd"):
         tools.append(("lsinitrd IMAGE", "lsinitrd", None))
     detect_args = ("detect", "--root", str(root), "--json")
-    cases = [Case(detect, _python("-m", "virtio_wizard", *detect_args), _pkg_env(pkg))]
-    fallback = "detect --root ROOT --json, stdlib zlib (no 'fast' extra)"
-    if _has_isal():
+    cases = [Case(detect, (*wizard, *detect_args), env)]
+    fallback = "detect --root ROOT --json, stdlib zlib (python-isal unimportable)"
+    if _has_isal(python):
         # The same command as an install without python-isal runs it.
         no_isal = (
             "import runpy, sys; sys.modules['isal.igzip_lib'] = None; "
             "sys.argv = ['virtio-wizard', *sys.argv[1:]]; "
             "runpy.run_module('virtio_wizard', run_name='__main__')"
         )
-        cases.append(Case(fallback, _python("-c", no_isal, *detect_args), _pkg_env(pkg)))
+        cases.append(Case(fallback, (*python, "-c", no_isal, *detect_args), env))
     for label, tool, _ in tools:
         if shutil.which(tool):
             cases.append(Case(label, (tool, image)))
@@ -440,157 +500,18 @@ def initrd_read(setup: Setup) -> list[Row]:
     return rows
 
 
-def _has_isal() -> bool:
-    """Whether python-isal (the ``fast`` extra) is installed for this Python."""
-    import importlib.util
+def _has_isal(python: tuple[str, ...]) -> bool:
+    """Whether python-isal is installed for ``python`` (where it has no wheel, it is not)."""
+    import subprocess
 
-    return importlib.util.find_spec("isal") is not None
+    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec('isal') is None)"
+    return subprocess.run([*python, "-c", code]).returncode == 0
 
 
 def shlex_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-# ---- 2b. this machine with a distro kernel installed --------------------------------
-
-#: Set inside the private mount namespace of part ``live`` (see ``live_kernel``).
-LIVE_ENV = "VW_BENCH_LIVE_NAMESPACE"
-
-
-def _live_layout(setup: Setup) -> tuple[Path, Path, str, str]:
-    """(lib folder holding ``modules/``, boot folder, kernel version, image compression).
-
-    The Debian root's module tree is hard-linked (or copied) into the work
-    folder; its boot files likewise, the initramfs recompressed with
-    ``zstd -q -9`` when zstd(1) is there: what initramfs-tools 0.142 writes
-    on Debian 12 once zstd is installed (``COMPRESS=zstd``, its default level).
-    """
-    assert setup.debian_root
-    kver, guest_path = debian_kernel(setup.debian_root)
-    src = Path(setup.debian_root)
-    live = setup.work / "live" / kver
-    lib, boot = live / "lib", live / "boot"
-    marker = live / ".complete"
-    if not marker.exists():
-        if live.exists():
-            shutil.rmtree(live)
-        lib.mkdir(parents=True)
-        boot.mkdir()
-        _link_tree(src / "lib/modules", lib / "modules")
-        for item in (src / "boot").iterdir():
-            if item.name.startswith("initrd.img-"):
-                continue
-            _link_tree(item, boot / item.name)
-        image = src / guest_path.lstrip("/")
-        out = boot / image.name
-        if shutil.which("zstd") and _compression_of(str(image)) == "gzip":
-            import subprocess
-
-            pipe = f"zcat {shlex_quote(str(image))} | zstd -q -9"
-            with open(out, "wb") as fh:
-                subprocess.run(pipe, shell=True, stdout=fh, check=True)
-        else:
-            shutil.copy2(image, out)
-        marker.write_text("ok\n")
-    return lib, boot, kver, _compression_of(str(boot / f"initrd.img-{kver}"))
-
-
-def _link_tree(src: Path, dst: Path) -> None:
-    """Hard links where the file system allows (fast, no space), else a copy."""
-    import subprocess
-
-    if subprocess.run(["cp", "-al", str(src), str(dst)], capture_output=True).returncode != 0:
-        subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
-
-
-def live_kernel(setup: Setup) -> list[Row]:
-    """``detect --json`` on this machine as if ``linux-image-amd64`` were installed.
-
-    A live target (``/``, the running kernel, its /proc and /sys) whose
-    ``/boot`` and ``/lib/modules`` hold a Debian 12 kernel package: the bench
-    re-runs itself in a private mount namespace (``unshare -m``) where the
-    Debian root's ``/boot`` is bind-mounted and its module tree is overlaid
-    on ``/usr/lib``; the machine's own folders are never touched. Both sides
-    of every comparison run inside that namespace.
-    """
-    if not setup.debian_root:
-        setup.log("2b/4 live: skipped (needs --debian-root with a kernel package)")
-        return []
-    if os.environ.get(LIVE_ENV) == "1":
-        return _live_rows(setup)
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        setup.log("2b/4 live: skipped (needs root and unshare(1) for a private mount namespace)")
-        return []
-    import json
-    import subprocess
-    import tempfile
-
-    lib, boot, _kver, _fmt = _live_layout(setup)
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        modules = shlex_quote(str(lib / "modules"))
-        mounts = (
-            # A machine with a module tree of its own gets it hidden by a bind
-            # mount; one without gets the folder through an overlay of /usr/lib.
-            f"if [ -d /usr/lib/modules ]; then mount --bind {modules} /usr/lib/modules; "
-            f"else mount -t overlay overlay -o lowerdir=/usr/lib:{shlex_quote(str(lib))} "
-            f'/usr/lib; fi && mount --bind {shlex_quote(str(boot))} /boot && exec "$@"'
-        )
-        argv = [
-            "unshare", "-m", "--propagation", "private", "sh", "-c", mounts, "sh",
-            sys.executable, str(HERE / "run.py"), "--parts", "live",
-            "--repeat", str(setup.repeats), "--work", str(setup.work),
-            "--debian-root", setup.debian_root, "--json", out.name,
-        ]  # fmt: skip
-        setup.log("2b/4 live detect with a distro kernel installed (private mount namespace) ...")
-        env = {**os.environ, LIVE_ENV: "1"}
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"live part: {proc.stderr.strip().splitlines()[-3:]}")
-        with open(out.name, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    return [_row_from_dict(r) for r in doc["rows"]]
-
-
-def _row_from_dict(data: dict) -> Row:
-    fields = {k: v for k, v in data.items() if k != "verdict"}
-    fields["ratio"] = Stats(**fields["ratio"])
-    return Row(**fields)
-
-
-def _live_rows(setup: Setup) -> list[Row]:
-    """Inside the namespace: the comparisons themselves."""
-    kver, guest_path = debian_kernel(setup.debian_root or "/")
-    shown = (sorted(os.listdir("/lib/modules")), sorted(os.listdir("/boot")))
-    if shown != ([kver], sorted(os.listdir(setup.work / "live" / kver / "boot"))):
-        raise RuntimeError(f"the namespace shows {shown}, not only kernel {kver}")
-    fmt = _compression_of(guest_path)
-    compiled = package_copy(setup.work, compiled=True)
-    env = _pkg_env(compiled)
-    ref = "python -c 'import textual.app'"
-    quick = "detect --json --no-initrd, kernel package installed"
-    full = f"detect --json (reads the {fmt} initrd), kernel package installed"
-    bare = "python -c pass"
-    lsinit = "lsinitramfs IMAGE"
-    detect = ("-m", "virtio_wizard", "detect", "--json")
-    cases = [
-        Case(quick, _python(*detect, "--no-initrd"), env),
-        Case(full, _python(*detect), env),
-        Case(bare, _python("-c", "pass"), env),
-        Case(ref, _python("-c", "import textual.app"), env),
-    ]
-    if shutil.which("lsinitramfs"):
-        cases.append(Case(lsinit, ("lsinitramfs", guest_path)))
-    comp = compare(cases, setup.repeats, reference=ref)
-    note = (
-        f"this machine's live / with Debian 12's linux-image-amd64 {kver} in /boot and "
-        f"/lib/modules ({fmt} initramfs {os.path.getsize(guest_path) / MIB:.0f} MiB)"
-    )
-    rows = _rows_vs("live detect", comp, [quick, full, bare], {quick: 0.4}, note)
-    if lsinit in comp.samples:
-        rows += _rows_vs("live detect", comp, [full], {}, note, lsinit)
-    return rows
 
 
 # ---- 4. how detection grows ----------------------------------------------------------
@@ -631,16 +552,6 @@ def scaling(setup: Setup) -> list[Row]:
     for case in cases:
         rows.append(_memory_row("initrd size memory", comp, case.label, 120, note))
     return rows
-
-
-#: Part name (for ``--parts``) -> function.
-PARTS: dict[str, Callable[[Setup], list[Row]]] = {
-    "screen": first_screen,
-    "detect": detect_start,
-    "live": live_kernel,
-    "initrd": initrd_read,
-    "scaling": scaling,
-}
 
 
 def ensure_work(path: str) -> Path:

@@ -218,11 +218,11 @@ def test_console_script_is_what_pip_writes_and_runs(tmp_path: Path) -> None:
 
 
 def test_rows_survive_the_json_round_trip_of_the_live_part() -> None:
-    from bench import parts
+    from bench import live
 
     rows = _rows()
     doc = json.loads(report.to_json(rows, {}))
-    assert [parts._row_from_dict(r) for r in doc["rows"]] == rows
+    assert [live._row_from_dict(r) for r in doc["rows"]] == rows
 
 
 def test_debian_kernel_is_found_in_a_root(tmp_path: Path) -> None:
@@ -252,3 +252,30 @@ def test_terminal_that_fails_to_start_leaves_no_tmux_server(monkeypatch) -> None
         term.__enter__()
     alive = subprocess.run(["tmux", "-L", term.socket, "list-sessions"], capture_output=True)
     assert alive.returncode != 0
+
+
+def test_inflate_floor_reads_zstd_and_gzip_images_and_boot_images_skip_backups(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    import zstandard
+
+    from bench import install
+
+    data = os.urandom(1 << 16) * 8
+    (tmp_path / "initrd.img-6.1.0-1-amd64").write_bytes(zstandard.ZstdCompressor().compress(data))
+    (tmp_path / "initramfs-5.14.0.img").write_bytes(gzip.compress(data))
+    for name in ("initrd.img-6.1.0-1-amd64.virtio.orig", "initramfs-5.14.0kdump.img", "vmlinuz-1"):
+        (tmp_path / name).write_bytes(b"x")
+    images = install.boot_images(str(tmp_path))
+    assert [Path(p).name for p in images] == ["initramfs-5.14.0.img", "initrd.img-6.1.0-1-amd64"]
+    subprocess.run([PY, "-c", install.INFLATE_CODE, *images], check=True)
+    broken = tmp_path / "initrd.img-broken"
+    broken.write_bytes(gzip.compress(data)[:-100])
+    assert subprocess.run([PY, "-c", install.INFLATE_CODE, str(broken)]).returncode != 0
+    assert install.zstd_cli_floor([]) is None
+    if install.shutil.which("zstd"):
+        tool = install.zstd_cli_floor([images[1]])
+        assert tool is not None and tool[2].startswith("zstd -dc ")
+        subprocess.run(tool, check=True)

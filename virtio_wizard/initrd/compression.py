@@ -8,9 +8,10 @@ next segment starts. The magics are the kernel's own
 
 Which library inflates what:
 
-- gzip: python-isal's ``igzip_lib`` when it is installed (the ``fast`` extra:
-  Intel's ISA-L inflates 2-3x faster than zlib, and gzip is the floor of
-  reading a Debian or RHEL initrd), else the standard library's ``zlib``.
+- gzip: python-isal's ``igzip_lib`` (a regular dependency on x86_64 and
+  aarch64, where it has wheels: Intel's ISA-L inflates 2-3x faster than zlib,
+  and the inflate is most of reading a Debian or RHEL initrd), else the
+  standard library's ``zlib``.
 - zstd (Debian 12, Ubuntu, Fedora): the standard library's ``compression.zstd``
   where the Python has it (3.14+; ``backports.zstd`` is the same module for
   older Pythons, used when installed), else ``zstandard``, a regular dependency.
