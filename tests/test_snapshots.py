@@ -1,18 +1,21 @@
 """SVG snapshots of every screen at 80x24, in normal and in ASCII mode.
 
-Deterministic by construction: the demo copy lives at a fixed path (the
-preview names the plan's root), the header shows a fixed label, and the
-journal's id and clock are pinned, so an SVG
-changes only when a screen does. Update with ``pytest --snapshot-update``
-after looking at the new pictures.
+Deterministic by construction: the demo copy's folder is shown under one
+name whatever its real one (the preview names the plan's root, the Report
+screen the current folder), the header shows a fixed label, and the
+journal's id and clock are pinned, so an SVG changes only when a screen
+does. Update with ``pytest --snapshot-update`` after looking at the new
+pictures.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import pytest
+from textual import _doc as textual_doc
 from tui_pilot import settle
 
 from virtio_wizard.demo import open_demo
@@ -38,33 +41,42 @@ SCREENS = {
 }
 
 
-#: Demo copies live here, not in a random temp folder: the plan names its root.
-FIXED_ROOTS = "/tmp/virtio-wizard-snapshots"
+#: The folder of demo copies as the SVGs show it.
+SHOWN_ROOTS = "/tmp/virtio-wizard-snapshots"
 
 
-def fixed_demo(name: str) -> LocalTarget:
-    """A fresh copy of demo guest ``name`` at a fixed path, as the demo opens it."""
+@pytest.fixture
+def roots(monkeypatch) -> str:
+    """A folder of this test's own for the demo copies, shown on screen as SHOWN_ROOTS.
+
+    The path is on screen, so it must not vary, yet two runs at once (two
+    checkouts on one machine) must not share a folder. mkdtemp's name is a
+    fixed prefix and 8 random characters: with the prefix cut from
+    SHOWN_ROOTS the real folder is exactly as long as the shown one, lines
+    wrap alike, and the path is swapped for SHOWN_ROOTS in the screenshot
+    before it is compared (snap_compare calls Textual's take_svg_screenshot,
+    the one place the SVG text passes through).
+    """
+    real = tempfile.mkdtemp(prefix=os.path.basename(SHOWN_ROOTS)[:-8], dir="/tmp")
+    assert len(real) == len(SHOWN_ROOTS), real
+    take = textual_doc.take_svg_screenshot
+
+    def masked(*args, **kwargs) -> str:
+        return take(*args, **kwargs).replace(real, SHOWN_ROOTS)
+
+    monkeypatch.setattr(textual_doc, "take_svg_screenshot", masked)
+    # The Report screen offers a file in the current folder.
+    monkeypatch.chdir(real)
+    yield real
+    shutil.rmtree(real, ignore_errors=True)
+
+
+def fixed_demo(roots: str, name: str) -> LocalTarget:
+    """A fresh copy of demo guest ``name`` in ``roots``, as the demo opens it."""
     source = open_demo(name)
-    root = os.path.join(FIXED_ROOTS, name)
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(FIXED_ROOTS, exist_ok=True)
+    root = os.path.join(roots, name)
     shutil.copytree(source.root, root, symlinks=True)
     return LocalTarget(root, can_run=False, kind="demo", live=source.live)
-
-
-@pytest.fixture(autouse=True)
-def fixed_roots_lock():
-    """One snapshot test at a time per machine: FIXED_ROOTS is shared by every checkout.
-
-    Several worktrees run these tests side by side; without the lock one run
-    deletes the demo copy another is applying to.
-    """
-    import fcntl
-
-    os.makedirs(FIXED_ROOTS, exist_ok=True)
-    with open(FIXED_ROOTS + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture
@@ -92,28 +104,25 @@ def _run_before(keys):
 
 @pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_screen(snap_compare, pinned_clock, monkeypatch, screen, ascii_mode):
+def test_screen(snap_compare, pinned_clock, roots, screen, ascii_mode):
     """Each screen of the rhel52 demo, as a user at 80x24 sees it."""
-    # The Report screen offers a file in the current folder: make it the same in every checkout.
-    monkeypatch.chdir(FIXED_ROOTS)
-    app = make_app(fixed_demo("rhel52"), ascii=ascii_mode, label="demo guest")
+    app = make_app(fixed_demo(roots, "rhel52"), ascii=ascii_mode, label="demo guest")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(SCREENS[screen]))
 
 
 @pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
-def test_debian12_guest(snap_compare, ascii_mode):
+def test_debian12_guest(snap_compare, roots, ascii_mode):
     """A guest that needs nothing: the drivers come by themselves."""
-    app = make_app(fixed_demo("debian12"), ascii=ascii_mode, label="demo guest")
+    app = make_app(fixed_demo(roots, "debian12"), ascii=ascii_mode, label="demo guest")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_run_before(()))
 
 
 @pytest.mark.parametrize("ascii_mode", [False, True], ids=["normal", "ascii"])
-def test_welcome_back(snap_compare, ascii_mode):
+def test_welcome_back(snap_compare, roots, ascii_mode):
     """Started again after an apply awaiting verification; the boot disk is still on SATA."""
     from live_fixtures import after_a_bad_switch, materialize
 
-    root = os.path.join(FIXED_ROOTS, "welcome-back")
-    shutil.rmtree(root, ignore_errors=True)
+    root = os.path.join(roots, "welcome-back")
     os.makedirs(root)
     target = LocalTarget(materialize(root, after_a_bad_switch()), live=True)
     app = make_app(target, ascii=ascii_mode, label="guest rhel6")
