@@ -84,8 +84,13 @@ def _base_guest(root: Path) -> None:
         (root / folder).mkdir(exist_ok=True)
 
 
-def build_hostile(root: Path) -> dict[str, str]:
-    """Every kind of hostile entry at once; returns guest path -> what it is."""
+def build_hostile(root: Path, escape: Path) -> dict[str, str]:
+    """Every kind of hostile entry at once; returns guest path -> what it is.
+
+    ``escape`` is a host folder outside ``root`` (the test's own, so runs at
+    once never share it) where the journal folder's link leads if followed
+    on the host.
+    """
     _base_guest(root)
     what = {}
     # Loops.
@@ -119,9 +124,11 @@ def build_hostile(root: Path) -> dict[str, str]:
     _write(root, "grub.real/grub.conf", GRUB_CONF)
     _link(root, "boot/grub/grub.conf", "../../../../../../grub.real/grub.conf")
     _link(root, "etc/grub.conf", "/boot/grub/grub.conf")
-    # The journal folder itself is a link that climbs out.
+    # The journal folder itself is a link that climbs out: more ".." than
+    # there are folders above it on the host, then down to ``escape``.
     (root / "var/lib").mkdir(parents=True)
-    _link(root, "var/lib/virtio-wizard", "../../../../../../../../tmp/vw-hostile-escape")
+    climb = "../" * (len((root / "var/lib").parts) + 2)
+    _link(root, "var/lib/virtio-wizard", climb + str(escape).lstrip("/"))
     # sysfs entries linking out of the root.
     _link(root, "sys/bus/pci/devices/0000:00:04.0", "../../../../../../../../sys/devices")
     return what
@@ -210,12 +217,18 @@ def sha256(path: str) -> str:
 
 
 @pytest.fixture
-def hostile(tmp_path: Path) -> Path:
+def escape(tmp_path: Path) -> Path:
+    """Where the hostile journal link leads on the host: beside the root, never created."""
+    return tmp_path / "escape"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, escape: Path) -> Path:
     root = tmp_path / "guest"
     root.mkdir()
-    build_hostile(root)
+    build_hostile(root, escape)
     yield root
-    assert not Path("/tmp/vw-hostile-escape").exists(), "the journal escaped the root"
+    assert not escape.exists(), "the journal escaped the root"
 
 
 def test_detect_finishes_quickly_and_reports_every_bad_file(hostile: Path):
@@ -256,7 +269,7 @@ def test_detect_finishes_quickly_and_reports_every_bad_file(hostile: Path):
     assert out["distro"] == "rhel"
 
 
-def test_target_errors_name_the_problem(hostile: Path):
+def test_target_errors_name_the_problem(hostile: Path, escape: Path):
     target = LocalTarget(str(hostile))
     with pytest.raises(TargetError, match="symbolic link"):
         target.read_bytes("/etc/os-release")
@@ -269,13 +282,15 @@ def test_target_errors_name_the_problem(hostile: Path):
     # Links that climb out resolve inside the root (and are absent there).
     assert target.resolve("/etc/debian_version") == "/etc/hostname"
     assert target.resolve("/etc/SuSE-release") == "/etc/shadow"
-    assert target.resolve("/var/lib/virtio-wizard/lock") == "/tmp/vw-hostile-escape/lock"
+    assert target.resolve("/var/lib/virtio-wizard/lock") == f"{escape}/lock"
     assert not target.exists("/etc/debian_version")
     with pytest.raises(NotRegularFileError):
         target.write_file("/etc/crypttab", b"x")
 
 
-def test_nothing_outside_the_root_is_touched(hostile: Path, monkeypatch: pytest.MonkeyPatch):
+def test_nothing_outside_the_root_is_touched(
+    hostile: Path, escape: Path, monkeypatch: pytest.MonkeyPatch
+):
     """detect + plan + apply + undo, with every open/mkdir/rename/unlink recorded."""
     before_passwd = sha256(HOST_PASSWD)
     target = LocalTarget(str(hostile))
@@ -310,7 +325,7 @@ def test_nothing_outside_the_root_is_touched(hostile: Path, monkeypatch: pytest.
     assert recorder.calls, "the recorder saw nothing: the wrapping is broken"
     assert outside(str(hostile), recorder.calls) == []
     # Everything was written where the links lead inside the root.
-    assert (hostile / "tmp/vw-hostile-escape/journal").is_dir()
+    assert (hostile / escape.relative_to("/") / "journal").is_dir()
     assert (hostile / "rc.d.real/rc.sysinit").read_text() == RC_SYSINIT
     assert (hostile / "grub.real/grub.conf").read_text() == GRUB_CONF
     assert sha256(HOST_PASSWD) == before_passwd
