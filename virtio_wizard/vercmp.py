@@ -15,13 +15,56 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Callable
+from typing import Callable, Optional
 
 __all__ = ["rpmvercmp", "dpkg_compare", "compare_versions", "sort_newest_first"]
 
 
 def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
+
+
+#: A run of digits or of letters, matched where the other side's run begins.
+_RUNS = {True: re.compile(r"[0-9]*"), False: re.compile(r"[A-Za-z]*")}
+
+
+def _skip_separators(s: str, i: int) -> int:
+    """The index of the next character rpm does not skip (alphanumerics, ``~`` and ``^``)."""
+    while i < len(s) and not (s[i].isascii() and s[i].isalnum()) and s[i] not in "~^":
+        i += 1
+    return i
+
+
+def _marks(ca: str, cb: str) -> Optional[int]:
+    """What ``~`` or ``^`` at the two positions decides.
+
+    -1 or 1 when it orders the versions, 0 when both sides carry the same
+    mark (skip it and go on), None when neither side has one.
+    """
+    if ca == "~" or cb == "~":
+        if ca != cb:
+            return -1 if ca == "~" else 1
+        return 0
+    if ca == "^" or cb == "^":
+        if not ca or not cb:
+            # A snapshot mark sorts after the end of the other version.
+            return -1 if not ca else 1
+        if ca != cb:
+            return -1 if ca == "^" else 1
+        return 0
+    return None
+
+
+def _compare_runs(sa: str, sb: str, numeric: bool) -> int:
+    """One run of ``a`` against ``b``'s run at the same place (``sb`` may be empty)."""
+    if not sb:
+        # b has a run of the other kind here: digits beat letters.
+        return 1 if numeric else -1
+    if numeric:
+        sa, sb = sa.lstrip("0"), sb.lstrip("0")
+        if len(sa) != len(sb):
+            return 1 if len(sa) > len(sb) else -1
+    return (sa > sb) - (sa < sb)
 
 
 def rpmvercmp(a: str, b: str) -> int:
@@ -43,49 +86,26 @@ def rpmvercmp(a: str, b: str) -> int:
         return 0
     i = j = 0
     while i < len(a) or j < len(b):
-        while i < len(a) and not (a[i].isascii() and a[i].isalnum()) and a[i] not in "~^":
-            i += 1
-        while j < len(b) and not (b[j].isascii() and b[j].isalnum()) and b[j] not in "~^":
-            j += 1
-        ca = a[i] if i < len(a) else ""
-        cb = b[j] if j < len(b) else ""
-        if ca == "~" or cb == "~":
-            if ca != "~":
-                return 1
-            if cb != "~":
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if ca == "^" or cb == "^":
-            if not ca:
-                return -1
-            if not cb:
-                return 1
-            if ca != "^":
-                return 1
-            if cb != "^":
-                return -1
+        i, j = _skip_separators(a, i), _skip_separators(b, j)
+        ca, cb = a[i : i + 1], b[j : j + 1]
+        marks = _marks(ca, cb)
+        if marks is not None:
+            if marks:
+                return marks
             i, j = i + 1, j + 1
             continue
         if not (ca and cb):
             break
         numeric = ca.isdigit()
-        pattern = r"[0-9]*" if numeric else r"[A-Za-z]*"
-        sa = re.match(pattern, a[i:]).group(0)  # type: ignore[union-attr]
-        sb = re.match(pattern, b[j:]).group(0)  # type: ignore[union-attr]
+        sa = _RUNS[numeric].match(a, i).group(0)  # type: ignore[union-attr]
+        sb = _RUNS[numeric].match(b, j).group(0)  # type: ignore[union-attr]
         i, j = i + len(sa), j + len(sb)
-        if not sb:
-            return 1 if numeric else -1
-        if numeric:
-            sa, sb = sa.lstrip("0"), sb.lstrip("0")
-            if len(sa) != len(sb):
-                return 1 if len(sa) > len(sb) else -1
-        if sa != sb:
-            return 1 if sa > sb else -1
-    rest_a, rest_b = i < len(a), j < len(b)
-    if not rest_a and not rest_b:
-        return 0
-    return 1 if rest_a else -1
+        order = _compare_runs(sa, sb, numeric)
+        if order:
+            return order
+    if i < len(a):
+        return 1
+    return -1 if j < len(b) else 0
 
 
 def _order(c: str) -> int:
