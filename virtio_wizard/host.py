@@ -434,6 +434,37 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
     (not a QEMU/KVM domain). The input bytes are never changed in place.
     """
     root = _parse(text)
+    name = _kvm_domain_name(root)
+    os_node = root.find("os")
+    os_type = os_node.find("type") if os_node is not None else None
+    machine = os_type.attrs.get("machine", "") if os_type is not None else ""
+    notes: list[str] = []
+    transitional = _transitional("q35" in machine, view, notes)
+    result = HostResult(
+        name, machine, text.decode("utf-8", "replace"), "", transitional=transitional
+    )
+    result.old_text = result.new_text
+    devices = root.find("devices")
+    if devices is None:
+        notes.append("the domain has no <devices>: nothing to change")
+        result.notes = notes
+        return result
+    edits = _Edits(text)
+    model = "virtio-transitional" if transitional else None
+    if view.block:
+        _move_disks(devices, os_node, view, model, edits, result, notes)
+    if view.net:
+        for iface in devices.findall("interface"):
+            nic = _move_nic(iface, model, edits, notes)
+            if nic is not None:
+                result.nics.append(nic)
+    result.new_text = edits.result().decode("utf-8", "replace")
+    result.notes = notes
+    return result
+
+
+def _kvm_domain_name(root: _Node) -> str:
+    """The domain's name, once it is known to be a domain QEMU/KVM runs (else it raises)."""
     if root.tag != "domain":
         raise DomainXMLError(f"the root element is <{root.tag}>, not <domain>: not a domain XML")
     kind = root.attrs.get("type", "")
@@ -444,15 +475,12 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
             f"domain {name} is of type '{kind or '?'}', not kvm or qemu: virtio disks and NICs "
             "are a QEMU/KVM feature; nothing was written"
         )
-    os_node = root.find("os")
-    os_type = os_node.find("type") if os_node is not None else None
-    machine = os_type.attrs.get("machine", "") if os_type is not None else ""
-    q35 = "q35" in machine
-    devices = root.find("devices")
-    edits = _Edits(text)
-    notes: list[str] = []
+    return name
+
+
+def _transitional(q35: bool, view: GuestView, notes: list[str]) -> bool:
+    """Whether the devices must be virtio-transitional (q35 unless the guest is known modern)."""
     transitional = bool(q35 and view.legacy_only is not False)
-    model = "virtio-transitional" if transitional else None
     if q35 and view.legacy_only is None:
         notes.append(
             "machine type q35 and the guest's kernel is not known: virtio-transitional is used, "
@@ -463,96 +491,109 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
             f"machine type q35 and {view.legacy_reason}: virtio-transitional, because q35 puts "
             "model='virtio' devices on PCIe ports where the legacy interface is off"
         )
-    result = HostResult(
-        name, machine, text.decode("utf-8", "replace"), "", transitional=transitional
-    )
-    result.old_text = result.new_text
-    if devices is None:
-        notes.append("the domain has no <devices>: nothing to change")
-        result.notes = notes
-        return result
+    return transitional
+
+
+def _move_disks(
+    devices: _Node,
+    os_node: Optional[_Node],
+    view: GuestView,
+    model: Optional[str],
+    edits: _Edits,
+    result: HostResult,
+    notes: list[str],
+) -> None:
+    """Every disk on an emulated bus onto virtio, but the boot disk where it must stay."""
     disks = [d for d in devices.findall("disk") if d.attrs.get("device", "disk") == "disk"]
     movable = []
     for disk in disks:
         target = disk.find("target")
-        bus = target.attrs.get("bus", "") if target is not None else ""
-        if target is not None and bus in EMULATED_BUSES:
+        if target is not None and target.attrs.get("bus", "") in EMULATED_BUSES:
             movable.append(disk)
     keep: Optional[_Node] = None
-    if view.block and view.boot_disk == "emulated":
+    if view.boot_disk == "emulated":
         keep = _boot_disk(movable, os_node)
-    if view.block:
-        olds = [d.find("target").attrs.get("dev", "") for d in movable if d is not keep]
-        mapping = _new_targets(olds, view, notes)
-        for disk in movable:
-            target = disk.find("target")
-            old = target.attrs.get("dev", "")
-            bus = target.attrs.get("bus", "")
-            source = disk.find("source")
-            driver = disk.find("driver")
-            path = None
-            if source is not None:
-                path = (
-                    source.attrs.get("file") or source.attrs.get("dev") or source.attrs.get("name")
-                )
-            fmt = driver.attrs.get("type") if driver is not None else None
-            if disk is keep:
-                result.disks.append(DiskChange(old, old, bus, path, fmt, moved=False))
-                continue
-            new = mapping[old]
-            edits.set_attr(target, "dev", new)
-            edits.set_attr(target, "bus", "virtio")
-            address = disk.find("address")
-            if address is not None:
-                edits.remove(address)
-            for child in disk.children:
-                if child.tag in SCSI_ONLY_CHILDREN:
-                    edits.remove(child)
-                    notes.append(
-                        f"<{child.tag}> of disk {old} removed: "
-                        "libvirt allows it on IDE/SCSI disks only"
-                    )
-            if model:
-                edits.set_attr(disk, "model", model)
-            result.disks.append(DiskChange(old, new, bus, path, fmt, model))
-    if view.net:
-        for iface in devices.findall("interface"):
-            mac_node = iface.find("mac")
-            mac = mac_node.attrs.get("address") if mac_node is not None else None
-            model_node = iface.find("model")
-            old_model = model_node.attrs.get("type") if model_node is not None else None
-            if old_model is not None and old_model.startswith("virtio"):
-                continue
-            if iface.attrs.get("type") == "hostdev":
-                continue
-            new_model = model or "virtio"
-            if model_node is not None:
-                edits.set_attr(model_node, "type", new_model)
-            elif mac_node is not None:
-                edits.insert_line_after(mac_node, f"<model type='{new_model}'/>")
-            else:
-                edits.replace(iface.tag_end, iface.tag_end, f"<model type='{new_model}'/>".encode())
-            if mac is None:
-                notes.append(
-                    "an interface has no <mac>: libvirt will make a new one, and the guest may "
-                    "rename the NIC (70-persistent-net.rules, HWADDR=); copy the MAC the guest "
-                    "has now (ip link) into a <mac address=.../> line"
-                )
-            address = iface.find("address")
-            if transitional and address is not None:
-                # A transitional device needs a conventional PCI slot; the old
-                # address is likely on a PCIe root port. libvirt picks a new one.
-                edits.remove(address)
-            source = iface.find("source")
-            where = ""
-            if source is not None:
-                where = next(
-                    (source.attrs[k] for k in ("bridge", "network", "dev") if k in source.attrs), ""
-                )
-            result.nics.append(NicChange(mac, old_model, new_model, where))
-    result.new_text = edits.result().decode("utf-8", "replace")
-    result.notes = notes
-    return result
+    olds = [d.find("target").attrs.get("dev", "") for d in movable if d is not keep]
+    mapping = _new_targets(olds, view, notes)
+    for disk in movable:
+        target = disk.find("target")
+        old = target.attrs.get("dev", "")
+        bus = target.attrs.get("bus", "")
+        source = disk.find("source")
+        driver = disk.find("driver")
+        path = None
+        if source is not None:
+            path = source.attrs.get("file") or source.attrs.get("dev") or source.attrs.get("name")
+        fmt = driver.attrs.get("type") if driver is not None else None
+        if disk is keep:
+            result.disks.append(DiskChange(old, old, bus, path, fmt, moved=False))
+            continue
+        _move_disk(disk, target, mapping[old], model, edits, notes)
+        result.disks.append(DiskChange(old, mapping[old], bus, path, fmt, model))
+
+
+def _move_disk(
+    disk: _Node,
+    target: _Node,
+    new: str,
+    model: Optional[str],
+    edits: _Edits,
+    notes: list[str],
+) -> None:
+    """One disk's edits: its new name on bus virtio, without what only IDE/SCSI allow."""
+    old = target.attrs.get("dev", "")
+    edits.set_attr(target, "dev", new)
+    edits.set_attr(target, "bus", "virtio")
+    address = disk.find("address")
+    if address is not None:
+        edits.remove(address)
+    for child in disk.children:
+        if child.tag in SCSI_ONLY_CHILDREN:
+            edits.remove(child)
+            notes.append(
+                f"<{child.tag}> of disk {old} removed: libvirt allows it on IDE/SCSI disks only"
+            )
+    if model:
+        edits.set_attr(disk, "model", model)
+
+
+def _move_nic(
+    iface: _Node, model: Optional[str], edits: _Edits, notes: list[str]
+) -> Optional[NicChange]:
+    """One interface onto virtio (None when it is virtio already or a passed-through device)."""
+    mac_node = iface.find("mac")
+    mac = mac_node.attrs.get("address") if mac_node is not None else None
+    model_node = iface.find("model")
+    old_model = model_node.attrs.get("type") if model_node is not None else None
+    if old_model is not None and old_model.startswith("virtio"):
+        return None
+    if iface.attrs.get("type") == "hostdev":
+        return None
+    new_model = model or "virtio"
+    if model_node is not None:
+        edits.set_attr(model_node, "type", new_model)
+    elif mac_node is not None:
+        edits.insert_line_after(mac_node, f"<model type='{new_model}'/>")
+    else:
+        edits.replace(iface.tag_end, iface.tag_end, f"<model type='{new_model}'/>".encode())
+    if mac is None:
+        notes.append(
+            "an interface has no <mac>: libvirt will make a new one, and the guest may "
+            "rename the NIC (70-persistent-net.rules, HWADDR=); copy the MAC the guest "
+            "has now (ip link) into a <mac address=.../> line"
+        )
+    address = iface.find("address")
+    if model and address is not None:
+        # A transitional device needs a conventional PCI slot; the old
+        # address is likely on a PCIe root port. libvirt picks a new one.
+        edits.remove(address)
+    source = iface.find("source")
+    where = ""
+    if source is not None:
+        where = next(
+            (source.attrs[k] for k in ("bridge", "network", "dev") if k in source.attrs), ""
+        )
+    return NicChange(mac, old_model, new_model, where)
 
 
 def unified_diff(old: str, new: str, name: str) -> str:

@@ -51,16 +51,7 @@ def _with_overrides(view, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..host import (
-        DomainRefused,
-        DomainXMLError,
-        generic_steps,
-        host_steps,
-        transform_domain,
-        trial_commands,
-        unified_diff,
-        way_back,
-    )
+    from ..host import DomainRefused, DomainXMLError, generic_steps, transform_domain, way_back
 
     view = _with_overrides(view_for(args), args)
     if not args.domain_xml:
@@ -85,6 +76,14 @@ def run(args: argparse.Namespace) -> int:
     except DomainRefused as exc:
         print(f"virtio-wizard: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    _print_transformed(view, result, path, args.output)
+    return EXIT_OK
+
+
+def _print_transformed(view, result, path: str, out: str | None) -> None:
+    """The diff of the new definition, the file written (if ``out``), then the steps on the host."""
+    from ..host import unified_diff
+
     if view.legacy_only is None and view.disk_map == {}:
         print(
             "No guest facts (give --root, --ssh or --demo for them): disks get vda, vdb, ... "
@@ -94,18 +93,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if not result.changed:
         print(f"Nothing to do: domain {result.name} already uses virtio for its disks and NICs.")
-        return EXIT_OK
+        return
     sys.stdout.write(unified_diff(result.old_text, result.new_text, os.path.basename(path)))
-    out = args.output
     if out:
         if os.path.exists(out) and os.path.samefile(out, path):
             raise UsageError("-o must name a new file: the input domain XML is never changed")
         with open(out, "w", encoding="utf-8") as fh:
             fh.write(result.new_text)
         print(f"Wrote {out}; {path} is unchanged.")
+    _print_host_steps(view, result, out or "")
+
+
+def _print_host_steps(view, result, out: str) -> None:
+    """What to run on the host, a throwaway-overlay trial, and the way back."""
+    from ..host import host_steps, trial_commands, way_back
+
     print()
     print("On the host:")
-    for i, step in enumerate(host_steps(view, result, result.name, out or ""), 1):
+    for i, step in enumerate(host_steps(view, result, result.name, out), 1):
         print(f"  {i}. {step}")
     trials = trial_commands(result)
     if trials:
@@ -117,7 +122,6 @@ def run(args: argparse.Namespace) -> int:
             "then delete them."
         )
     _print_way_back(way_back(view))
-    return EXIT_OK
 
 
 def _print_way_back(lines: list[str]) -> None:
