@@ -158,6 +158,8 @@ def play(fleet, *extra: str) -> subprocess.CompletedProcess:
     env.update(
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_LOCAL_TEMP=str(fleet["tmp"] / "ansible-local"),
+        # A path on the remote side, which sshd chroots into each guest's own
+        # root (under tmp_path): two runs at once never share it.
         ANSIBLE_REMOTE_TMP="/tmp/.ansible-tmp",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_RETRY_FILES_ENABLED="False",
