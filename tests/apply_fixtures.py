@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -128,3 +132,66 @@ def tree_state(root: Path) -> dict[str, tuple[bytes, int, int, int]]:
             st = os.stat(full)
             out[rel] = (Path(full).read_bytes(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
     return out
+
+
+# ---- apply in a child process, to be killed ----------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Applies a saved plan (argv: guest root, plan file) and prints the status.
+APPLY_CHILD = """
+import json, sys
+from virtio_wizard.apply.run import apply_plan
+from virtio_wizard.plan.model import Plan
+from virtio_wizard.target import LocalTarget
+plan = Plan.from_dict(json.load(open(sys.argv[2])))
+print(apply_plan(LocalTarget(sys.argv[1], kind="local"), plan).status)
+"""
+
+
+def _child_argv(guest: Path, plan: Plan) -> list[str]:
+    plan_file = guest.parent / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    return [sys.executable, "-c", APPLY_CHILD, str(guest), str(plan_file)]
+
+
+def apply_in_child(guest: Path, plan: Plan, fault: str = "") -> subprocess.CompletedProcess:
+    """Apply ``plan`` in a child process; ``fault`` (``step:N:PHASE``) makes it SIGKILL itself.
+
+    See ``FAULT_ENV`` in the executor: the child kills itself at that write
+    boundary, as a power cut or ``kill -9`` would stop it.
+    """
+    from virtio_wizard.apply.run import FAULT_ENV
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(
+        _child_argv(guest, plan), env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def signal_mid_tool(guest: Path, plan: Plan, started: Path, sig: int) -> None:
+    """Apply ``plan`` in a child of its own process group; once its tool has
+    written ``started`` (half through its image), send ``sig`` to the whole
+    group, as a dropped SSH session (SIGHUP), a TERM or a KILL would."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        _child_argv(guest, plan),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert child.poll() is None, "apply ended before the tool started"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(child.pid, sig)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -1,12 +1,13 @@
 """Faults at every write boundary of every step of every kind of plan the planner makes.
 
-``test_faults.py`` crashes one hand-made plan. Here the plans come from the
-planner itself (``make_plan`` reading a small guest tree), one per plan kind:
+``test_faults.py`` holds the faults of one hand-made plan that need no
+crash at a boundary (full disks, read-only guests, failed builds). Here the
+plans come from the planner itself (``make_plan`` reading a small guest tree), one per plan kind:
 sysinit editing rc.sysinit, sysinit creating ``/etc/rc.modules`` (mode
 0755), the initrd method for each initrd tool (backup + rebuild command),
-and disk-name edits (fstab, grub.conf behind its link, device.map). Edited
-files belong to a non-root owner first, so undo is seen to restore owners
-as well as modes and bytes.
+and disk-name edits (fstab, grub.conf behind its link, device.map). Run as root
+(CI), edited files belong to a non-root owner first, so undo is seen to
+restore owners as well as modes and bytes.
 
 The command of an initrd step is the one thing replaced: the real
 ``mkinitrd``/``dracut``/... cannot run here, so its argv becomes a shell
@@ -23,21 +24,17 @@ gives back the original tree: bytes, modes and owners.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
 import pytest
-from apply_fixtures import initrd_with, newc, tree_state
+from apply_fixtures import apply_in_child, initrd_with, newc, signal_mid_tool, tree_state
 from plan_fixtures import RC_SYSINIT, facts, kernel, ref
 
 import virtio_wizard.apply.run as apply_mod
-from virtio_wizard.apply.run import FAULT_ENV, apply_plan
+from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import undo
 from virtio_wizard.facts import TargetInfo
 from virtio_wizard.journal import list_journals
@@ -46,8 +43,8 @@ from virtio_wizard.plan import make_plan
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.target import LocalTarget
 
-REPO = Path(__file__).resolve().parent.parent
-OWNER = (1234, 567)  # not root: undo must put it back
+#: Not root where files can be given away: undo must put the owner back.
+OWNER = (1234, 567) if os.geteuid() == 0 else (os.getuid(), os.getgid())
 FSTAB = b"/dev/hda1 / ext3 defaults 1 1\n/dev/hda2 swap swap defaults 0 0\n"
 GRUB = b"default=0\ntitle Linux\n\tkernel /vmlinuz ro root=/dev/hda1\n"
 DEVMAP = b"(hd0)     /dev/hda\n"
@@ -227,6 +224,7 @@ def assert_old_or_new(guest: Path, plan: Plan, before: dict, new_image: bytes) -
             assert host.read_bytes() in (before[step.image.lstrip("/")][0], new_image)
     stray = [n for _d, _s, names in os.walk(guest) for n in names if ".vw-new" in n]
     assert not stray
+    assert os.path.islink(guest / "etc/grub.conf"), "an edit through a link keeps the link"
 
 
 def assert_finished(guest: Path, plan: Plan, before: dict, new_image: bytes) -> None:
@@ -255,16 +253,6 @@ def _new_image(guest: Path) -> bytes:
     return made.read_bytes() if made.exists() else b""
 
 
-CHILD = """
-import json, sys
-from virtio_wizard.apply.run import apply_plan
-from virtio_wizard.plan.model import Plan
-from virtio_wizard.target import LocalTarget
-plan = Plan.from_dict(json.load(open(sys.argv[2])))
-print(apply_plan(LocalTarget(sys.argv[1], kind="local"), plan).status)
-"""
-
-
 def _all_boundaries() -> list[tuple[str, int, str]]:
     """(case, step, phase) for every case; the step lists are those the planner makes."""
     import tempfile
@@ -277,11 +265,9 @@ def _all_boundaries() -> list[tuple[str, int, str]]:
     return out
 
 
-BOUNDARIES = _all_boundaries() if os.geteuid() == 0 else []
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="owners can be set only as root")
+BOUNDARIES = _all_boundaries()
 
 
-@needs_root
 def test_every_plan_kind_has_the_steps_it_should():
     """The cases really cover each step kind the planner makes, incl. a 0755 creation."""
     seen = {case: {(s.kind, s.mode) for s in build_plan(case).steps} for case in CASES}
@@ -324,7 +310,6 @@ class Crash(Exception):
     """Raised by the patched fault hook."""
 
 
-@needs_root
 @pytest.mark.parametrize(("case", "index", "phase"), BOUNDARIES)
 def test_exception_at_each_boundary(tmp_path, monkeypatch, case, index, phase):
     guest, plan = build(tmp_path, case)
@@ -341,21 +326,11 @@ def test_exception_at_each_boundary(tmp_path, monkeypatch, case, index, phase):
     _check_after_crash(guest, plan, before, "interrupted")
 
 
-@needs_root
 @pytest.mark.parametrize(("case", "index", "phase"), BOUNDARIES)
 def test_kill_9_at_each_boundary(tmp_path, case, index, phase):
     guest, plan = build(tmp_path, case)
     before = tree_state(guest)
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(plan.to_dict()))
-    env = dict(os.environ, PYTHONPATH=str(REPO), **{FAULT_ENV: f"step:{index}:{phase}"})
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    child = apply_in_child(guest, plan, f"step:{index}:{phase}")
     assert child.returncode == -signal.SIGKILL, (child.stdout, child.stderr)
     _check_after_crash(guest, plan, before, "running")
 
@@ -378,7 +353,6 @@ def _replanned(plan: Plan) -> Plan:
     return dataclasses.replace(plan, steps=steps)
 
 
-@needs_root
 @pytest.mark.parametrize("sig", list(GROUP_SIGNALS))
 @pytest.mark.parametrize("case", INITRD_CASES)
 def test_a_signal_to_the_process_group_mid_rebuild_leaves_the_image_whole(tmp_path, case, sig):
@@ -390,29 +364,11 @@ def test_a_signal_to_the_process_group_mid_rebuild_leaves_the_image_whole(tmp_pa
     before = tree_state(guest)
     image = next(s.image for s in plan.steps if s.kind == "command")
     old_image = (guest / (image or "").lstrip("/")).read_bytes()
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(plan.to_dict()))
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, "apply ended before the tool started"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        os.killpg(child.pid, GROUP_SIGNALS[sig])
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    signal_mid_tool(guest, plan, marker, GROUP_SIGNALS[sig])
     assert (guest / (image or "").lstrip("/")).read_bytes() == old_image, "a torn image"
+    build_file = next(s.build for s in plan.steps if s.kind == "command")
+    assert build_file, "the planner's tools build beside the image"
+    assert (guest / build_file.lstrip("/")).exists(), "the half build file is beside it"
     target = LocalTarget(str(guest), kind="local")
     (journal,) = list_journals(target)
     assert journal["status"] == "running"
@@ -420,9 +376,13 @@ def test_a_signal_to_the_process_group_mid_rebuild_leaves_the_image_whole(tmp_pa
     Path(f"{marker}.go").touch()
     again = _replanned(plan)
     assert again.to_dict() != plan.to_dict()
-    rerun = apply_plan(target, again)
+    events = []
+    rerun = apply_plan(target, again, on_event=events.append)
     assert rerun.status == "done", rerun.messages
+    assert any("resuming the unfinished apply" in e.text for e in events)
     assert len(list_journals(target)) == 1, "the rerun resumed the interrupted apply"
+    assert (guest / (image or "").lstrip("/")).read_bytes() == _new_image(guest)
+    assert not (guest / build_file.lstrip("/")).exists()
     stacked = [n for _d, _s, names in os.walk(guest) for n in names if ".virtio-wizard.bak" in n]
     assert stacked == [], "no second backup of the image"
     assert not [n for _d, _s, names in os.walk(guest) for n in names if n.endswith(".new")]

@@ -1,22 +1,19 @@
-"""Faults: kill -9 at every write boundary, full disks, read-only guests.
+"""Faults of one hand-made plan: full disks, read-only guests, failed or lacking builds.
 
-The kill test runs apply in a child process with ``VIRTIO_WIZARD_FAULT=
-step:N:PHASE`` (see ``virtio_wizard.apply.run._fault``), which SIGKILLs it at
-that boundary. After each kill every guest file must be as it was or as
-planned, byte for byte; a re-run of the same plan must finish the job; and
-undo must then bring back the original tree.
+A crash (exception, ``kill -9``, a signal to the process group) at every
+write boundary of every kind of plan is in ``test_fault_plan_kinds.py``,
+on the planner's own plans; here ``apply_in_child`` with a fault
+(``step:N:PHASE``, see ``virtio_wizard.apply.run._fault``) stops apply at one
+boundary where a test needs it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from apply_fixtures import (
     MODULES,
     NEW_FSTAB,
     NEW_GRUB,
+    apply_in_child,
     edit,
     initrd_with,
     make_guest,
@@ -39,45 +37,14 @@ from apply_fixtures import (
 )
 
 from virtio_wizard.apply.preflight import ApplyRefused
-from virtio_wizard.apply.run import FAULT_ENV, _Run, apply_plan
+from virtio_wizard.apply.run import _Run, apply_plan
 from virtio_wizard.apply.undo import undo
 from virtio_wizard.journal import list_journals
 from virtio_wizard.plan.model import Plan
 from virtio_wizard.target import LocalTarget, TargetError
 
-REPO = Path(__file__).resolve().parent.parent
 IMAGE = f"boot/initrd-{KVER}.img"
 MODULES_TEXT = "virtio\nvirtio_blk\n"
-
-#: Every write boundary of the plan below: (step index, phase).
-BOUNDARIES = [
-    (0, "start"),
-    (0, "backed-up"),
-    (0, "recorded"),
-    (0, "written"),
-    (0, "done"),
-    (1, "backed-up"),
-    (1, "written"),
-    (2, "recorded"),
-    (2, "written"),
-    (2, "done"),
-    (3, "start"),
-    (3, "ran"),
-    (3, "done"),
-    (4, "start"),
-    (4, "ran"),
-    (4, "done"),
-]
-
-CHILD = """
-import json, sys
-from virtio_wizard.apply.run import apply_plan
-from virtio_wizard.plan.model import Plan
-from virtio_wizard.target import LocalTarget
-plan = Plan.from_dict(json.load(open(sys.argv[2])))
-result = apply_plan(LocalTarget(sys.argv[1], kind="local"), plan)
-print(result.status)
-"""
 
 
 def build(tmp_path: Path) -> tuple[Path, Plan, bytes]:
@@ -94,61 +61,10 @@ def build(tmp_path: Path) -> tuple[Path, Plan, bytes]:
     return guest, plan, new_image
 
 
-def run_child(guest: Path, plan: Plan, fault: str) -> subprocess.CompletedProcess:
-    plan_file = guest.parent / "plan.json"
-    plan_file.write_text(json.dumps(plan.to_dict()))
-    env = dict(os.environ, PYTHONPATH=str(REPO), **{FAULT_ENV: fault})
-    return subprocess.run(
-        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def assert_old_or_new(guest: Path, old_image: bytes, new_image: bytes) -> None:
-    assert (guest / "etc/fstab").read_text() in (FSTAB, NEW_FSTAB)
-    assert (guest / "boot/grub/grub.conf").read_text() in (GRUB, NEW_GRUB)
-    modules = guest / "etc/modules"
-    assert not modules.exists() or modules.read_text() == MODULES_TEXT
-    assert (guest / IMAGE).read_bytes() in (old_image, new_image)
-    assert os.path.islink(guest / "etc/grub.conf")
-    leftovers = [n for _d, _s, files in os.walk(guest) for n in files if ".vw-" in n]
-    assert set(leftovers) <= {f"initrd-{KVER}.img.vw-orig"}
-
-
-@pytest.mark.parametrize(("index", "phase"), BOUNDARIES)
-def test_kill_9_at_each_boundary_then_rerun_finishes_and_undo_restores(
-    tmp_path: Path, index: int, phase: str
-) -> None:
-    guest, plan, new_image = build(tmp_path)
-    original = tree_state(guest)
-    old_image = (guest / IMAGE).read_bytes()
-    child = run_child(guest, plan, f"step:{index}:{phase}")
-    assert child.returncode == -signal.SIGKILL, child.stderr
-    assert_old_or_new(guest, old_image, new_image)
-    journals = list_journals(target_for(guest))
-    assert len(journals) == 1 and journals[0]["status"] == "running"
-
-    rerun = apply_plan(target_for(guest), plan)
-    assert rerun.status == "done", rerun.messages
-    assert len(list_journals(target_for(guest))) == 1, "the re-run resumes the same journal"
-    assert (guest / "etc/fstab").read_text() == NEW_FSTAB
-    assert (guest / "boot/grub/grub.conf").read_text() == NEW_GRUB
-    assert (guest / "etc/modules").read_text() == MODULES_TEXT
-    assert (guest / IMAGE).read_bytes() == new_image
-    assert (guest / f"{IMAGE}.vw-orig").read_bytes() == old_image
-
-    assert apply_plan(target_for(guest), plan).status == "nothing"
-    assert undo(target_for(guest)).status == "done"
-    assert tree_state(guest) == original
-
-
 def test_kill_9_without_a_fault_hook_changes_nothing_in_behaviour(tmp_path: Path) -> None:
     """The hook names one boundary; any other value leaves apply alone."""
     guest, plan, new_image = build(tmp_path)
-    child = run_child(guest, plan, "step:99:start")
+    child = apply_in_child(guest, plan, "step:99:start")
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "done"
     assert (guest / IMAGE).read_bytes() == new_image
@@ -283,72 +199,6 @@ def build_into_file(tmp_path: Path, script: str, verify=MODULES) -> tuple[Path, 
     return guest, replace(plan, steps=tuple(steps))
 
 
-def slow_tool(guest: Path, data: bytes, marker: Path) -> str:
-    """Writes half of ``data`` into BUILD, says so, waits for MARKER.go, finishes."""
-    src = guest.parent / "new.img"
-    src.write_bytes(data)
-    out = guest / BUILD.lstrip("/")
-    return (
-        f"head -c {len(data) // 2} {src} > {out}; echo started > {marker}; "
-        f"while [ ! -e {marker}.go ]; do sleep 0.05; done; cat {src} > {out}"
-    )
-
-
-@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM", "SIGKILL"])
-def test_a_signal_to_the_group_mid_rebuild_then_a_replanned_rerun(tmp_path: Path, sig: str):
-    """#10 item 6: a dropped SSH session (SIGHUP to the group) used to leave a torn
-    image; the rerun skipped the rebuild, or backed up the torn image into a
-    second journal. Now: the image stays whole, a plan made again (next backup
-    name) resumes the same journal, no second backup appears, one undo restores."""
-    marker = tmp_path / "started"
-    new_image = initrd_with(MODULES)
-    guest, plan = build_into_file(tmp_path, "")
-    plan = build_into_file(tmp_path / "x", slow_tool(guest, new_image, marker))[1]
-    original = tree_state(guest)
-    old_image = (guest / IMAGE).read_bytes()
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(plan.to_dict()))
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(guest), str(plan_file)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        os.killpg(child.pid, getattr(signal, sig))
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert (guest / IMAGE).read_bytes() == old_image, "the image is never torn"
-    assert (guest / BUILD.lstrip("/")).exists(), "the half-written build file is beside it"
-    assert [j["status"] for j in list_journals(target_for(guest))] == ["running"]
-
-    Path(f"{marker}.go").touch()
-    steps = list(plan.steps)
-    steps[3] = replace(steps[3], to=f"/{IMAGE}.virtio-wizard.bak")  # as planning again says
-    again = replace(plan, steps=tuple(steps))
-    events = []
-    rerun = apply_plan(target_for(guest), again, on_event=events.append)
-    assert rerun.status == "done", rerun.messages
-    assert any("resuming the unfinished apply" in e.text for e in events)
-    assert len(list_journals(target_for(guest))) == 1
-    assert (guest / IMAGE).read_bytes() == new_image
-    assert not (guest / BUILD.lstrip("/")).exists()
-    names = os.listdir(guest / "boot")
-    assert not [n for n in names if ".virtio-wizard.bak" in n], names
-    assert (guest / f"{IMAGE}.vw-orig").read_bytes() == old_image
-    assert undo(target_for(guest)).status == "done"
-    assert tree_state(guest) == original
-
-
 def test_undo_after_an_interrupted_rebuild_removes_the_build_file(tmp_path: Path) -> None:
     guest, plan = build_into_file(tmp_path, f"echo half > {tmp_path}/guest{BUILD}; exit 9")
     original = tree_state(guest)
@@ -420,7 +270,7 @@ def test_an_unfinished_apply_with_other_choices_is_refused(tmp_path: Path) -> No
 def test_a_resumed_edit_is_never_backed_up_twice(tmp_path: Path, monkeypatch) -> None:
     """Killed after the backup was recorded, before the write: the rerun reuses it."""
     guest, plan, _new = build(tmp_path)
-    child = run_child(guest, plan, "step:0:recorded")
+    child = apply_in_child(guest, plan, "step:0:recorded")
     assert child.returncode == -signal.SIGKILL
     copies = []
     real = LocalTarget.copy_file
