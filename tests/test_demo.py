@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -190,3 +194,40 @@ def test_demo_copy_keeps_contents_modes_and_times(name):
                 assert a.st_mtime_ns == b.st_mtime_ns, copy
                 with open(path, "rb") as x, open(copy, "rb") as y:
                     assert x.read() == y.read(), copy
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_copies_of_killed_wizards_are_removed_at_start(tmp_path, monkeypatch):
+    """kill -9 skips the exit hook that removes the copy; the next start removes it."""
+    import virtio_wizard.demo as demo
+
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "import os, signal\n"
+         "from virtio_wizard.demo import open_demo\n"
+         "print(open_demo('rhel52').root, flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGKILL)\n"],
+        env=dict(os.environ, TMPDIR=str(tmp_path)), capture_output=True, text=True,
+        cwd=Path(__file__).parent.parent, timeout=60,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    killed = Path(child.stdout.strip()).parent
+    assert killed.parent == tmp_path and killed.is_dir(), "the killed wizard left its copy"
+    dead = tmp_path / f"virtio-wizard-demo-debian12-{_dead_pid()}-abc_123"
+    mine = tmp_path / f"virtio-wizard-demo-rhel52-{os.getpid()}-xyz"
+    other = tmp_path / "virtio-wizard-demo-rhel52-notapid"
+    for folder in (dead, mine, other):
+        folder.mkdir()
+
+    monkeypatch.setattr(demo, "_scratch_dir", lambda: str(tmp_path))
+    target = open_demo("rhel52")
+    assert not killed.exists() and not dead.exists()
+    assert mine.is_dir() and other.is_dir(), "a live wizard's copy and other folders stay"
+    assert Path(target.root).parent.name.startswith(f"virtio-wizard-demo-rhel52-{os.getpid()}-")
+    assert Path(target.root).is_dir()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import errno
 import os
+import re
 import shutil
 import tempfile
 from typing import Optional
@@ -35,6 +36,8 @@ DEMO_GUESTS: dict[str, str] = {
 }
 
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
+#: A demo copy's folder: guest name, the pid of the wizard that made it, mkdtemp's letters.
+_HOLDER = re.compile(r"^virtio-wizard-demo-[a-z0-9]+-(\d+)-[a-z0-9_]+$")
 
 
 def guest_dir(name: str) -> str:
@@ -48,13 +51,16 @@ def guest_dir(name: str) -> str:
 def open_demo(name: str) -> LocalTarget:
     """A private copy of demo guest ``name`` as a Target that runs no commands.
 
-    The copy lives in a temp folder removed when the program exits. Raises
-    TargetError for an unknown name (the message lists the known ones).
+    The copy lives in a temp folder removed when the program exits; copies
+    left by wizards that were killed are removed first. Raises TargetError
+    for an unknown name (the message lists the known ones).
     """
     source = guest_dir(name)
     if not os.path.isdir(source):
         raise TargetError(name, f"demo guest files missing at {source}", errno.ENOENT)
-    holder = tempfile.mkdtemp(prefix=f"virtio-wizard-demo-{name}-", dir=_scratch_dir())
+    scratch = _scratch_dir()
+    remove_stale_copies(scratch or tempfile.gettempdir())
+    holder = tempfile.mkdtemp(prefix=f"virtio-wizard-demo-{name}-{os.getpid()}-", dir=scratch)
     atexit.register(shutil.rmtree, holder, True)
     root = os.path.join(holder, name)
     _copy_tree(source, root)
@@ -63,6 +69,47 @@ def open_demo(name: str) -> LocalTarget:
     # only the wizard's own sample guests may say so (never a --root).
     live = os.path.isdir(os.path.join(source, "proc", "self"))
     return LocalTarget(root, can_run=False, kind="demo", live=live)
+
+
+def remove_stale_copies(folder: str) -> list[str]:
+    """Remove the demo copies in ``folder`` whose wizard is gone; return their paths.
+
+    A copy is removed at exit, but a killed wizard (``kill -9``, a closed
+    terminal that SIGKILLs, an OOM kill) never runs its exit hooks, and on
+    ``/dev/shm`` every leftover holds memory until reboot. A copy's folder
+    names the pid of its wizard: when no process has that pid, nothing can
+    be using it. Only this user's folders are touched; a pid reused by
+    another process keeps its copy until that process ends.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for entry in names:
+        match = _HOLDER.match(entry)
+        path = os.path.join(folder, entry)
+        if not match or _alive(int(match.group(1))):
+            continue
+        try:
+            if os.lstat(path).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _copy_tree(src: str, dst: str) -> None:
