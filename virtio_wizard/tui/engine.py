@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imported lazily: the first frame must not wait for the plan
 
 __all__ = ["Engine", "JOURNAL_DIR"]
 
-#: Where apply keeps its journals inside the guest (DESIGN.md).
+#: Where apply keeps its journals inside the guest (docs/architecture.md).
 JOURNAL_DIR = "/var/lib/virtio-wizard"
 
 
