@@ -13,38 +13,30 @@ them); skips with the reason where they cannot be had, and fails under CI=true.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests import debian_root, qemu_boot
+from tests.qemu_boot import wizard
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def debian12(tmp_path_factory) -> Path:
-    if os.geteuid() != 0:
-        debian_root.skip_or_fail("the boot test needs root (chroot, mount, debootstrap)")
-    missing = debian_root.missing_tools()
-    if missing:
-        debian_root.skip_or_fail(f"the boot test needs {', '.join(missing)} (installed by .ci/run)")
-    try:
-        cached = debian_root.build_root()
-    except RuntimeError as exc:
-        debian_root.skip_or_fail(f"cannot build the Debian 12 root: {exc}")
-    return debian_root.copy_root(cached, tmp_path_factory.mktemp("guest") / "root")
+    return qemu_boot.debian_guest(tmp_path_factory, "guest")
 
 
-def _wizard(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
+def boot(root: Path, kver: str, image: Path, log: Path) -> qemu_boot.BootResult:
+    """The root's kernel and initrd, the whole disk as the root file system."""
+    qemu_boot.make_disk(root, image)
+    return qemu_boot.boot(
+        root / f"boot/vmlinuz-{kver}",
+        root / f"boot/initrd.img-{kver}",
+        "root=/dev/vda rw rootdelay=5",
+        image,
+        log,
     )
 
 
@@ -62,6 +54,7 @@ def test_host_only_initramfs_fails_then_wizard_fixes_it(debian12: Path, tmp_path
     rebuilt = target.run(["update-initramfs", "-u", "-k", kver])
     assert rebuilt.returncode == 0, rebuilt.output
     qemu_boot.install_probe(root)
+    (root / "etc/fstab").write_text("/dev/vda / ext4 defaults 0 1\n")
 
     facts = detect(target)
     kernel = facts.kernel(kver)
@@ -70,12 +63,11 @@ def test_host_only_initramfs_fails_then_wizard_fixes_it(debian12: Path, tmp_path
     assert kernel.virtio["virtio_blk"] == "module"
 
     image = tmp_path / "disk.img"
-    qemu_boot.make_disk(root, image)
-    before = qemu_boot.boot(root, image, kver, tmp_path / "before.log")
+    before = boot(root, kver, image, tmp_path / "before.log")
     assert not before.reached_root, before.console[-2000:]
     assert before.failure in ("ALERT!", "Gave up waiting for root"), before.console[-2000:]
 
-    applied = _wizard(
+    applied = wizard(
         "apply", "--root", str(root), "--method", "initrd", "--drivers", "block,net", "--yes"
     )
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -86,12 +78,11 @@ def test_host_only_initramfs_fails_then_wizard_fixes_it(debian12: Path, tmp_path
     for module in ("virtio_blk", "virtio_net", "virtio_pci"):
         assert module in kernel.initrd_virtio
 
-    qemu_boot.make_disk(root, image)
-    after = qemu_boot.boot(root, image, kver, tmp_path / "after.log")
+    after = boot(root, kver, image, tmp_path / "after.log")
     assert after.reached_root, after.failure + "\n" + after.console[-3000:]
     assert " /dev/vda / " in after.root_line + " ", after.root_line
 
     # And the wizard's undo puts the guest back byte for byte.
-    undone = _wizard("undo", "--root", str(root), "--yes")
+    undone = wizard("undo", "--root", str(root), "--yes")
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert (root / "etc/initramfs-tools/modules").read_text() == "ext4\n"
