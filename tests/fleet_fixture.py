@@ -20,6 +20,7 @@ from typing import Optional
 
 from apply_fixtures import initrd_with, tree_state
 from sshd_fixture import SSHServer, install_busybox, unavailable
+from wizard_cli import run_wizard
 
 ROOTS = Path(__file__).parent / "roots"
 REPO = Path(__file__).parent.parent
@@ -67,16 +68,6 @@ def old_guest(where: Path) -> Path:
     return where
 
 
-def wizard(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-
-
 CHOICES = ("--method", "initrd", "--drivers", "block,net")
 
 
@@ -93,7 +84,7 @@ def make_fleet(tmp_path: Path) -> dict:
         "refused": tmp_path / "refused",
         "nokernel": tmp_path / "nokernel",
     }
-    proc = wizard("--root", str(guests["current"]), "apply", *CHOICES, "-y")
+    proc = run_wizard("--root", str(guests["current"]), "apply", *CHOICES, "-y")
     assert proc.returncode == 0, proc.stderr
     shutil.copytree(ROOTS / "broken-garbage", guests["refused"], symlinks=True)
     install_busybox(guests["refused"], replace=True)

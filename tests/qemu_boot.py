@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from tests import debian_root
+from tests.wizard_cli import run_wizard
 
 REPO = Path(__file__).parent.parent
 PROBE = "/sbin/virtio-wizard-probe"
@@ -98,14 +98,8 @@ def install_probe(root: Path) -> None:
 
 
 def wizard(*argv: str) -> subprocess.CompletedProcess:
-    """``python -m virtio_wizard ARGV`` from this checkout (a guest rebuild takes minutes)."""
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=1800,
-    )
+    """The wizard's command line; a guest's initramfs rebuild under emulation takes minutes."""
+    return run_wizard(*argv, timeout=1800)
 
 
 def boot(

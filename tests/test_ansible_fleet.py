@@ -34,9 +34,9 @@ from fleet_fixture import (
     stop_fleet,
     summary,
     why_not,
-    wizard,
     write_inventory,
 )
+from wizard_cli import run_wizard
 
 if why_not() and os.environ.get("CI") == "true":
     raise RuntimeError(f"the Ansible fleet test cannot run under CI: {why_not()}")
@@ -94,7 +94,7 @@ def test_check_then_apply_then_undo(fleet, tmp_path):
     assert rows["current"].startswith("nothing to do"), rows
     assert rows["refused"].startswith("refused"), rows
     local = old_guest(tmp_path / "local")
-    proc_local = wizard("--root", str(local), "apply", *CHOICES, "-y")
+    proc_local = run_wizard("--root", str(local), "apply", *CHOICES, "-y")
     assert proc_local.returncode == 0, proc_local.stderr
     assert guest_state(guests["old"]) == guest_state(local)
     assert guest_state(guests["old"]) != before["old"]

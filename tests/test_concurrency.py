@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from wizard_cli import run_wizard as cli
 
 from virtio_wizard.apply.preflight import hold_lock
 from virtio_wizard.apply.run import apply_plan
@@ -77,17 +78,6 @@ def tree_hashes(root: Path) -> dict[str, str]:
             elif path.is_file():
                 out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
-
-
-def cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from wizard_cli import run_wizard as cli
 
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import undo
@@ -131,17 +131,6 @@ def fill_leaving(mnt: Path, free: int) -> None:
             fh.write(b"\xaa" * 4096)
     size = filler.stat().st_size
     os.truncate(filler, max(0, size - free))
-
-
-def cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 # ---- disk full ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pytest
 from apply_fixtures import tree_state
 from fleet_fixture import CHOICES, guest_state, old_guest
 from image_fixture import extract, make_image, make_lvm_image, make_two_disks, why_not
+from wizard_cli import run_wizard
 
 REPO = Path(__file__).parent.parent
 
@@ -38,10 +39,8 @@ pytestmark = [
 
 
 def wizard(*argv: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True, text=True, cwd=REPO, timeout=timeout,
-    )  # fmt: skip
+    """The wizard's command line (libguestfs's appliance under emulation is slow)."""
+    return run_wizard(*argv, timeout=timeout)
 
 
 def files_of(tree: Path) -> dict:

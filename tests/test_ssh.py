@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from sshd_fixture import SSHServer, install_binary, install_busybox, unavailable
+from wizard_cli import run_wizard
 
 from virtio_wizard.cli import UsageError
 from virtio_wizard.ssh import (
@@ -532,18 +533,10 @@ def test_options_from_env_are_split_like_a_shell():
 def _cli(*argv: str, options, timeout: int = 120) -> subprocess.CompletedProcess:
     """The CLI in a subprocess; ``options`` (a list, or the raw text) go in by the environment."""
     import shlex
-    import sys
 
     env = dict(os.environ)
     env["VIRTIO_WIZARD_SSH_OPTIONS"] = options if isinstance(options, str) else shlex.join(options)
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=Path(__file__).parent.parent,
-    )
+    return run_wizard(*argv, timeout=timeout, env=env)
 
 
 @needs_sshd

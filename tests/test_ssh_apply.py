@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from apply_fixtures import initrd_with, tree_state
 from sshd_fixture import SSHServer, install_busybox, unavailable
+from wizard_cli import run_wizard
 
 from virtio_wizard.ssh import SSHTarget
 
@@ -74,14 +75,7 @@ def cli(*argv: str, server: SSHServer = None, timeout: int = 120) -> subprocess.
     env = dict(os.environ)
     if server is not None:
         env["VIRTIO_WIZARD_SSH_OPTIONS"] = shlex.join(server.client_options())
-    return subprocess.run(
-        [sys.executable, "-m", "virtio_wizard", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
+    return run_wizard(*argv, timeout=timeout, env=env)
 
 
 def test_apply_and_undo_over_ssh_equal_the_local_apply(tmp_path, server):
