@@ -47,11 +47,17 @@ class Case:
 
 @dataclass(frozen=True)
 class Sample:
-    """One run: seconds (wall), peak resident memory of the process tree in KiB, exit code."""
+    """One run: seconds (wall), peak resident memory of the process tree in KiB, exit code.
+
+    ``cpu`` is the user + system seconds of the process and the children it
+    waited for: on a loaded machine it moves far less than the wall clock
+    (0.0 where it was not measured, e.g. a command timed on a terminal).
+    """
 
     seconds: float
     max_rss_kib: int
     returncode: int
+    cpu: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,16 @@ class Comparison:
     def memory(self, label: str) -> Stats:
         return stats([float(s.max_rss_kib) for s in self.samples[label]])
 
-    def ratio(self, label: str, reference: Optional[str] = None) -> Stats:
-        """Per-round ratio of ``label`` to the reference, summarised."""
+    def ratio(self, label: str, reference: Optional[str] = None, cpu: bool = False) -> Stats:
+        """Per-round ratio of ``label`` to the reference (wall clock, or CPU time), summarised."""
         ref = self.samples[reference or self.reference]
         mine = self.samples[label]
+        if cpu:
+            return stats([m.cpu / r.cpu for m, r in zip(mine, ref) if r.cpu > 0])
         return stats([m.seconds / r.seconds for m, r in zip(mine, ref) if r.seconds > 0])
+
+    def cpu(self, label: str) -> Stats:
+        return stats([s.cpu for s in self.samples[label]])
 
 
 def stats(values: Sequence[float]) -> Stats:
@@ -137,7 +148,8 @@ def run_once(case: Case) -> Sample:
         raise RuntimeError(f"{case.label}: exit {proc.returncode}: {' | '.join(tail)}")
     if case.reads_stdout:
         seconds = _elapsed(out, start, case.label)
-    return Sample(seconds, int(usage.ru_maxrss), proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(seconds, int(usage.ru_maxrss), proc.returncode, cpu)
 
 
 def _elapsed(out: bytes, start: float, label: str) -> float:

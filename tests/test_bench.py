@@ -279,3 +279,12 @@ def test_inflate_floor_reads_zstd_and_gzip_images_and_boot_images_skip_backups(
         tool = install.zstd_cli_floor([images[1]])
         assert tool is not None and tool[2].startswith("zstd -dc ")
         subprocess.run(tool, check=True)
+
+
+def test_samples_carry_cpu_time_and_its_paired_ratio() -> None:
+    busy = measure.Case("busy", (PY, "-c", "sum(range(3_000_000))"))
+    idle = measure.Case("idle", (PY, "-c", "import time; time.sleep(0.3)"))
+    comp = measure.compare([busy, idle], 2, reference="idle", warmup=0)
+    assert all(s.cpu > 0 for s in comp.samples["busy"])
+    # Sleeping costs no CPU: only the interpreter's start is counted for the idle one.
+    assert comp.ratio("busy", cpu=True).median > 1

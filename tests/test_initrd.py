@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -817,3 +818,20 @@ def test_zstd_bomb_stays_bounded_with_the_stdlib_api(zstd_library: str) -> None:
         tracemalloc.stop()
     assert (info.error, info.entries) == (None, 1)
     assert peak < 8 << 20, peak
+
+
+def test_default_compressions_are_read_by_regular_dependencies() -> None:
+    """Issue 11.12: a plain ``pip install .`` reads every supported distro's default.
+
+    zstd (Debian 12, Ubuntu, Fedora), lz4 (some Ubuntu releases) and gzip's
+    fast inflate (python-isal, where it has wheels) come with the package;
+    no extra is needed for them.
+    """
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    deps = {re.split(r"[<>=;\s]", d, maxsplit=1)[0]: d for d in project["project"]["dependencies"]}
+    assert "python_version < '3.14'" in deps["zstandard"]  # then compression.zstd
+    assert "lz4" in deps
+    assert "platform_machine == 'x86_64'" in deps["isal"]
+    assert "platform_machine == 'aarch64'" in deps["isal"]
+    assert not any(project["project"]["optional-dependencies"].get(x) for x in ("fast", "initrd"))
