@@ -22,6 +22,8 @@ from virtio_wizard.demo import open_demo
 from virtio_wizard.target import LocalTarget
 from virtio_wizard.tui.app import make_app
 
+pytestmark = pytest.mark.tui
+
 #: Keys from the start to each screen (after detection has settled).
 SCREENS = {
     "guest": (),

@@ -16,6 +16,8 @@ from virtio_wizard.demo import open_demo
 from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.widgets.ascii import AsciiFilter, is_drawing_glyph, to_ascii
 
+pytestmark = pytest.mark.tui
+
 
 def assert_ascii(app, where: str) -> None:
     text = screen_text(app)

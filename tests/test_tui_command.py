@@ -12,6 +12,8 @@ from virtio_wizard import cli
 from virtio_wizard.demo import open_demo
 from virtio_wizard.tui.app import make_app
 
+pytestmark = pytest.mark.tui
+
 
 def test_unknown_demo_is_a_one_line_error_before_any_screen(capsys):
     assert cli.main(["--demo", "nosuchguest"]) == 1

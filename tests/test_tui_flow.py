@@ -28,6 +28,8 @@ from virtio_wizard.tui.screens.preview import PreviewScreen
 from virtio_wizard.tui.screens.report import ReportScreen
 from virtio_wizard.tui.screens.troubleshoot import TroubleshootScreen
 
+pytestmark = pytest.mark.tui
+
 
 async def to_drivers(pilot, method: str = "initrd") -> None:
     await settle(pilot)

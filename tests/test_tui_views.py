@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from rich.console import Console
 
 from virtio_wizard.facts import Facts, Kernel, TargetInfo
@@ -15,6 +16,8 @@ from virtio_wizard.tui.screens.report import report_paths
 from virtio_wizard.tui.widgets import facts_view as fv
 from virtio_wizard.tui.widgets.header import fit_label
 from virtio_wizard.tui.widgets.plan_view import written_paths
+
+pytestmark = pytest.mark.tui
 
 
 def text_of(renderable, width: int = 80) -> str:

@@ -19,6 +19,8 @@ from virtio_wizard.tui.screens.confirm_undo import ConfirmUndo
 from virtio_wizard.tui.screens.guest import GuestScreen
 from virtio_wizard.tui.screens.welcome import WelcomeBackScreen
 
+pytestmark = pytest.mark.tui
+
 
 @pytest.fixture
 def live(tree):
