@@ -86,7 +86,8 @@ async def test_guest_shows_facts_and_the_target(rhel):
         assert "2.6.18-92.el5 *" in text and "module" in text
         assert "ide (" in text and "e1000 (" in text
         assert "mkinitrd" in text
-        assert app.facts is not None and app.initrds_read
+        seen = app.so_far()  # what the side screens would show
+        assert seen.facts is not None and seen.initrds_read
 
 
 @aio
@@ -177,7 +178,7 @@ async def test_slow_initrd_read_does_not_block_next(rhel):
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(200):
             await pilot.pause(0.02)
-            if app.facts is not None:
+            if app.so_far().facts is not None:
                 break
         await pilot.pause(0.1)
         assert "reading..." in screen_text(app)
@@ -561,7 +562,8 @@ async def test_troubleshooting_from_every_step(rhel):
             assert isinstance(app.screen, TroubleshootScreen)
             text = screen_text(app)
             assert "fix:" in text
-            assert "[legacy-disk-names]" in text or "legacy-disk-names" in str(app.findings)
+            found = str(app.so_far().findings)
+            assert "[legacy-disk-names]" in text or "legacy-disk-names" in found
             await press(pilot, "escape")
             assert type(app.screen) is here
 

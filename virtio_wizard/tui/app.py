@@ -1,27 +1,25 @@
-"""The Textual app: app-wide keys, the state the side screens need, the walk.
+"""The Textual app: app-wide keys, the session, the walk over ``steps.STEPS``.
 
 Kept small, like frogmouth's: one ``@work`` coroutine walks the steps with
 ``push_screen_wait`` (Textual ``guide/screens.md``); each step is a screen in
-``screens/`` that receives its data and dismisses with the user's answer.
+``screens/`` that receives its data and dismisses with the user's answer,
+which the walker folds into the ``Session`` (``session.py``).
 ``make_app`` is shared by ``commands/tui.py``, the tests and
 ``screenshots/make.py``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Awaitable, Optional
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from .engine import Engine
-from .screens.base import BACK, NEXT, QUIT, UNDO
-
-if TYPE_CHECKING:  # the core's types load with the screens that use them
-    from ..facts import Facts
-    from ..finding import Finding
-    from ..plan.model import Choices, Plan
+from .screens.base import StepScreen
+from .session import Session
+from .steps import STEPS
 
 __all__ = ["WizardApp", "make_app", "EARLY_WAIT"]
 
@@ -59,13 +57,8 @@ class WizardApp(App[int]):
         #: What the header says the target is (fixed in tests: temp dirs vary).
         self.target_label = label or target.describe()
         self.report_default = report_default
-        # State the side screens (Troubleshooting, Report) show; steps own the rest.
-        self.facts: Optional[Facts] = None
-        self.findings: list[Finding] = []
-        self.initrds_read = False
-        self.plan: Optional[Plan] = None
-        self.journal: Any = None
-        self.last_outcome: Any = None
+        #: What this run has learnt; only the walk changes it (its start, then the answers).
+        self.session = Session()
         #: Detection started by ``make_app`` before this App was built (``early.py``).
         self.early_detection = None
         if ascii:
@@ -79,7 +72,8 @@ class WizardApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No quitting while apply or undo writes: a half-run is safe but confusing."""
-        return not (action == "quit" and getattr(self.screen, "writing", False))
+        writing = isinstance(self.screen, StepScreen) and self.screen.writing
+        return not (action == "quit" and writing)
 
     def get_key_display(self, binding: Binding) -> str:
         """Key names without arrows or the return symbol in ASCII mode."""
@@ -101,174 +95,51 @@ class WizardApp(App[int]):
         self.call_later(self._first_screen)
 
     async def _first_screen(self) -> None:
-        """Push the Guest screen at once (not from the walker, one frame later).
+        """Push the first step at once (not from the walker, one frame later).
 
         A quick detection (a demo, a local guest) is awaited for up to
-        ``EARLY_WAIT`` seconds first, so that the screen's first frame shows
-        the facts; the event loop keeps running meanwhile. On a running guest
-        whose last apply awaits verification, Welcome back (the ``verify``
-        checks) comes before it.
+        ``EARLY_WAIT`` seconds first, so that the Guest screen's first frame
+        shows the facts; the event loop keeps running meanwhile. On a running
+        guest whose last apply awaits verification, Welcome back (the
+        ``verify`` checks) comes before it.
         """
         import asyncio
 
-        from .screens.guest import GuestScreen
-
         early = self.early_detection
-        if early is not None and await early.wait_briefly(EARLY_WAIT):
-            try:
-                self.facts, self.findings = early.result()
-                early.used = True
-            except Exception:  # noqa: BLE001 - the Guest screen takes it and shows why
-                pass
-
+        if early is not None:
+            await early.wait_briefly(EARLY_WAIT)
+        self.session = Session(pending=_pending(self.engine, self.target))
+        start = "welcome" if self.session.pending is not None else "guest"
         first: asyncio.Future = asyncio.get_running_loop().create_future()
 
-        def settle(nav) -> None:
-            first.done() or first.set_result(nav)
+        def settle(answer: Any) -> None:
+            first.done() or first.set_result(answer)
 
-        def guest_first() -> None:
-            guest = GuestScreen(self.target, self.engine, self.facts, self.findings, early=early)
-            self.push_screen(guest, callback=settle)
-
-        pending = _pending(self.engine, self.target)
-        if pending is not None:
-            # Back after an apply and (likely) the switch: its checks come first.
-            from .screens.welcome import WelcomeBackScreen
-
-            def welcomed(nav) -> None:
-                if nav.action == NEXT:
-                    guest_first()
-                else:
-                    settle(nav)  # Undo or Finish: the walker takes it from here.
-
-            self.push_screen(WelcomeBackScreen(self.target, self.engine, pending), welcomed)
-        else:
-            guest_first()
-        self.walk(first)
-
-    # ---- state from the steps -------------------------------------------
-
-    def on_guest_screen_detected(self, message) -> None:
-        self.facts = message.facts
-        self.findings = list(message.findings)
-        self.initrds_read = message.final
-
-    def on_guest_screen_journal_found(self, message) -> None:
-        self.journal = message.journal
-
-    def on_drivers_screen_plan_made(self, message) -> None:
-        self.plan = message.plan
-
-    # ---- the walk ---------------------------------------------------------
+        self.push_screen(STEPS[start].screen(self, self.session), callback=settle)
+        self.walk(start, first)
 
     @work(exclusive=True, group="walk")
-    async def walk(self, first=None) -> None:
-        """Walk the steps until the user finishes or quits; Back goes one step back."""
-        # Each screen is imported when first needed: the Guest screen and its
-        # detection must not wait for the planner's and preview's imports.
-        from .screens.guest import GuestScreen
+    async def walk(self, name: Optional[str], first: Optional[Awaitable[Any]] = None) -> None:
+        """Walk the steps (``steps.STEPS``) until the user finishes or quits.
 
-        target, engine = self.target, self.engine
-        choices = None
-        step = "guest"
-        while True:
-            if step == "guest":
-                if first is not None:
-                    nav, first = await first, None
-                else:
-                    nav = await self.push_screen_wait(
-                        GuestScreen(
-                            target,
-                            engine,
-                            self.facts,
-                            self.findings,
-                            self.initrds_read,
-                            self.journal,
-                        )
-                    )
-                if nav.action == UNDO:
-                    step = "undo"
-                elif nav.action == NEXT:
-                    step = "path"
-                else:
-                    self.exit(0)
-                    return
-            elif step == "path":
-                from ..plan.model import Choices
-                from .screens.path import PathScreen
+        The session changes here only, from each step's answer.
+        """
+        while name is not None:
+            step = STEPS[name]
+            if first is not None:
+                answer, first = await first, None
+            else:
+                answer = await self.push_screen_wait(step.screen(self, self.session))
+            self.session = step.take(self.session, answer)
+            name = step.after(answer)
+        self.exit(0)
 
-                choices = choices or Choices()
-                nav = await self.push_screen_wait(
-                    PathScreen(target, engine, self.facts, choices, chosen=choices.method)
-                )
-                if nav.action == NEXT:
-                    method, sysinit_file = nav.value
-                    changes: dict[str, Any] = {"method": method, "sysinit_file": sysinit_file}
-                    if method != choices.method:
-                        # The Path step judged sysinit with the boot disk
-                        # emulated (the guide: sysinit cannot serve it), so the
-                        # Drivers step starts from what was judged possible.
-                        changes["boot_disk"] = "emulated" if method == "sysinit" else "virtio"
-                    choices = _with(choices, **changes)
-                    step = "drivers"
-                else:
-                    step = "guest"
-            elif step == "drivers":
-                from .screens.drivers import DriversScreen
-
-                nav = await self.push_screen_wait(
-                    DriversScreen(target, engine, self.facts, choices)
-                )
-                if nav.action == NEXT:
-                    self.plan = nav.value
-                    choices = self.plan.choices
-                    step = "preview"
-                else:
-                    step = "path"
-            elif step == "preview":
-                from .screens.confirm import ConfirmApply
-                from .screens.preview import PreviewScreen
-
-                nav = await self.push_screen_wait(PreviewScreen(target, engine, self.plan))
-                if nav.action == BACK:
-                    step = "drivers"
-                    continue
-                confirmed = await self.push_screen_wait(
-                    ConfirmApply(self.plan, self.target_label, target.can_run)
-                )
-                if confirmed:
-                    step = "apply"
-            elif step in ("apply", "undo"):
-                from .screens.apply import ApplyScreen
-
-                undo = step == "undo"
-                nav = await self.push_screen_wait(
-                    ApplyScreen(target, engine, None if undo else self.plan, undo=undo)
-                )
-                self.last_outcome = nav.value
-                if nav.action == UNDO:
-                    step = "undo"
-                    continue
-                if undo:
-                    # Back to the start, detecting afresh: the guest changed.
-                    self.facts, self.findings, self.initrds_read = None, [], False
-                    self.journal, self.plan = None, None
-                    step = "guest"
-                else:
-                    step = "done"
-            elif step == "done":
-                from .screens.done import DoneScreen
-
-                nav = await self.push_screen_wait(
-                    DoneScreen(
-                        target, engine, self.plan, self.last_outcome, self.findings, self.facts
-                    )
-                )
-                if nav.action == UNDO:
-                    step = "undo"
-                elif nav.action == QUIT:
-                    self.exit(0)
-                    return
+    def so_far(self) -> Session:
+        """The session as the step on screen would leave it: what side screens show."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, StepScreen):
+                return screen.so_far(self.session)
+        return self.session
 
     # ---- side screens, from every step --------------------------------------
 
@@ -294,25 +165,24 @@ class WizardApp(App[int]):
 
         if isinstance(self.screen, TroubleshootScreen):
             return
-        plan_findings = list(self.plan.findings) if self.plan is not None else []
-        self.push_screen(TroubleshootScreen(self.findings, plan_findings, self.facts is not None))
+        s = self.so_far()
+        plan_findings = list(s.plan.findings) if s.plan is not None else []
+        self.push_screen(TroubleshootScreen(list(s.findings), plan_findings, s.facts is not None))
 
     def action_report(self) -> None:
         from .screens.report import DEFAULT_REPORT, ReportScreen
 
         if isinstance(self.screen, ReportScreen):
             return
-        journal = (
-            getattr(getattr(self.last_outcome, "result", None), "journal", None) or self.journal
-        )
+        s = self.so_far()
         self.push_screen(
             ReportScreen(
                 self.target,
                 self.engine,
-                self.facts,
-                self.findings,
-                plan=self.plan,
-                journal=journal,
+                s.facts,
+                list(s.findings),
+                plan=s.plan,
+                journal=s.report_journal,
                 default=self.report_default or DEFAULT_REPORT,
             )
         )
@@ -324,14 +194,6 @@ def _pending(engine: Engine, target) -> Optional[dict]:
         return engine.pending_verification(target)
     except Exception:  # noqa: BLE001 - never keep the wizard from starting
         return None
-
-
-def _with(choices: Choices, **changes: Any) -> Choices:
-    from ..plan.model import Choices
-
-    data = choices.to_dict()
-    data.update(changes)
-    return Choices.from_dict(data)
 
 
 def make_app(

@@ -4,12 +4,14 @@ Textual needs some 20-50 ms from ``App.run`` to its first frame; detecting in
 a thread started when the app is built overlaps that, so the facts are often
 ready when the Guest screen mounts. (A forked helper process was measured as
 well: on two shared CPUs it was no faster, and a thread needs no care about
-what a child inherits.) The screen's worker waits on ``result()``; the UI
-thread never blocks.
+what a child inherits.) The Guest screen's worker awaits ``wait()`` (the
+same for a detection it starts itself, after an undo); the UI thread never
+blocks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any, Callable, Optional
 
@@ -17,7 +19,7 @@ __all__ = ["EarlyDetection"]
 
 
 class EarlyDetection:
-    """One detection of ``target``: ``start()`` once, ``result()`` from a worker."""
+    """One detection of ``target`` in a thread: ``start()`` once, then ``await wait()``."""
 
     def __init__(self, engine, target) -> None:
         self.engine = engine
@@ -28,13 +30,19 @@ class EarlyDetection:
         self.used = False
         self._done = threading.Event()
         self._lock = threading.Lock()
-        self._on_done: Optional[Callable[[], None]] = None
+        self._on_done: list[Callable[[], None]] = []
         self._result: Any = None
         self._error: Optional[BaseException] = None
 
-    def start(self) -> None:
-        """Start the detection thread; returns at once."""
+    def start(self) -> EarlyDetection:
+        """Start the detection thread; returns at once (with self, to chain)."""
         threading.Thread(target=self._run, name="virtio-wizard-detect", daemon=True).start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        """True once detection has ended (``result()`` no longer blocks)."""
+        return self._done.is_set()
 
     def _run(self) -> None:
         try:
@@ -45,8 +53,8 @@ class EarlyDetection:
         finally:
             with self._lock:
                 self._done.set()
-                on_done, self._on_done = self._on_done, None
-            if on_done is not None:
+                waiting, self._on_done = self._on_done, []
+            for on_done in waiting:
                 on_done()
 
     def when_done(self, callback: Callable[[], None]) -> bool:
@@ -60,13 +68,29 @@ class EarlyDetection:
         with self._lock:
             if self._done.is_set():
                 return False
-            self._on_done = callback
+            self._on_done.append(callback)
             return True
 
     def _progress(self, *args: Any) -> None:
         sink = self.progress_sink
         if sink is not None:
             sink(*args)
+
+    async def finished(self) -> None:
+        """Until detection has ended, without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(lambda: woken.done() or woken.set_result(None))
+
+        if self.when_done(wake):
+            await woken
+
+    async def wait(self):
+        """(facts, findings) once detected; raises what detection raised."""
+        await self.finished()
+        return self.result()
 
     async def wait_briefly(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds without blocking the event loop; True if done.
@@ -77,24 +101,14 @@ class EarlyDetection:
         on its next refresh tick). A slow target (SSH, a big root) runs past
         ``timeout`` and gets the screen with its progress line instead.
         """
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        woken: asyncio.Future = loop.create_future()
-
-        def wake() -> None:
-            loop.call_soon_threadsafe(lambda: woken.done() or woken.set_result(None))
-
-        if not self.when_done(wake):
-            return True
         try:
-            await asyncio.wait_for(woken, timeout)
+            await asyncio.wait_for(self.finished(), timeout)
         except asyncio.TimeoutError:
             return False
         return True
 
     def result(self):
-        """(facts, findings); raises what detection raised. Blocks: call from a worker."""
+        """(facts, findings); raises what detection raised. Blocks until ``done``."""
         self._done.wait()
         if self._error is not None:
             raise self._error

@@ -1,12 +1,14 @@
 """Step 5, Apply (and Undo): steps ticked off as they run, output streamed live.
 
-The core's apply runs in a thread worker; each event it reports is handed to
-the UI thread with ``call_from_thread``. A failure stops the run (the core
-stops; the screen says so), names the backups and offers Undo at once.
+The core's apply runs in a thread worker; each event it reports is posted to
+the screen as a message (``post_message``: the run never waits for a frame).
+A failure stops the run (the core stops; the screen says so), names the
+backups and offers Undo at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 from rich.table import Table
@@ -15,15 +17,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
+from ..session import RunOutcome, Session
 from ..widgets.plan_view import step_title
 from ..wizard_terms import footnote
 from .base import NEXT, Nav, StepScreen
 
-__all__ = ["ApplyScreen", "RunOutcome", "event_fields", "log_line"]
+__all__ = ["ApplyScreen", "event_fields", "log_line"]
 
 MARKS = {
     "todo": ("[ ]", ""),
@@ -45,15 +49,6 @@ def log_line(prefix: str, text: str, style: str = "") -> Table:
     grid.add_column(ratio=1)
     grid.add_row(Text(prefix, style=style), Text(text, style=style))
     return grid
-
-
-class RunOutcome:
-    """What the Apply screen hands on: ok or not, the core's result, the error."""
-
-    def __init__(self, ok: bool, result: Any = None, error: Optional[str] = None) -> None:
-        self.ok = ok
-        self.result = result
-        self.error = error
 
 
 def event_fields(event: Any) -> tuple[str, Optional[int], str]:
@@ -91,8 +86,6 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         self.undoing = undo
         self.states = ["todo"] * (len(plan.steps) if plan else 0)
         self.finished = False
-        #: True while apply/undo runs: the app refuses Ctrl+Q meanwhile.
-        self.writing = False
         self.outcome: Optional[RunOutcome] = None
         self.next_ready = False
         if undo:
@@ -133,8 +126,10 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="apply")
     def run_it(self) -> None:
+        """Apply (or undo) to the end: never cancelled halfway (Ctrl+Q waits for it)."""
+
         def on_event(event: Any) -> None:
-            self.app.call_from_thread(self._event, event)
+            self.post_message(self._Event(event))
 
         try:
             if self.undoing:
@@ -142,11 +137,25 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
             else:
                 result = self.engine.apply(self.target, self.plan, on_event=on_event)
         except Exception as exc:  # noqa: BLE001 - a failed run is shown, with Undo
-            self.app.call_from_thread(self._finish, RunOutcome(False, None, str(exc)))
+            self.post_message(self._Finished(RunOutcome.refused(str(exc))))
             return
-        ok = result.status in ("done", "nothing")
-        error = None if ok else "; ".join(result.messages) or "a step failed"
-        self.app.call_from_thread(self._finish, RunOutcome(ok, result, error))
+        self.post_message(self._Finished(RunOutcome.of(result)))
+
+    class _Event(Message, bubble=False):
+        def __init__(self, event: Any) -> None:
+            super().__init__()
+            self.event = event
+
+    class _Finished(Message, bubble=False):
+        def __init__(self, outcome: RunOutcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    def on_apply_screen__event(self, message: _Event) -> None:
+        self._event(message.event)
+
+    def on_apply_screen__finished(self, message: _Finished) -> None:
+        self._finish(message.outcome)
 
     # ---- UI thread --------------------------------------------------------
 
@@ -187,10 +196,7 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         self.outcome = outcome
         status = self.query_one("#status", Static)
         log = self.query_one("#output", RichLog)
-        result = outcome.result
-        messages = list(getattr(result, "messages", ()) or ())
-        if result is None and outcome.error:
-            messages.append(outcome.error)
+        messages = list(outcome.messages)
         for message in messages:
             log.write(log_line("= ", message, "bold" if outcome.ok else "bold red"))
         if outcome.ok:
@@ -213,7 +219,7 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
                 log_line("! ", "Stopped at the failing step; later steps were not run.", "bold red")
             )
             if not self.undoing:
-                journal = getattr(result, "journal", None) or f"{JOURNAL_DIR}/journal/"
+                journal = outcome.journal or f"{JOURNAL_DIR}/journal/"
                 log.write(
                     log_line(
                         "= ",
@@ -236,5 +242,8 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
         if self.finished:
             self.dismiss(Nav(NEXT, self.outcome))
 
-    def result(self) -> Any:
+    def result(self) -> Optional[RunOutcome]:
         return self.outcome
+
+    def so_far(self, session: Session) -> Session:
+        return replace(session, outcome=self.outcome) if self.finished else session

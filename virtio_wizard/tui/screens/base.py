@@ -1,9 +1,10 @@
 """What every wizard step shares: the header, the footer, Back and Next.
 
 A step is a ``Screen[Nav]``: data comes in through ``__init__``, the user's
-answer goes out through ``dismiss(Nav(...))``, and the app's walker decides
-where to go next. Next is hidden from the footer (``check_action`` returns
-False) while the step cannot be left forwards: a key shown there always works.
+answer goes out through ``dismiss(Nav(...))``, and the app's walker folds it
+into the session and looks up where to go next (``steps.py``). Next is
+hidden from the footer (``check_action`` returns False) while the step
+cannot be left forwards: a key shown there always works.
 
 Keys every step shares: Esc goes back, ``n`` (or ``N``, with Caps Lock on)
 and Enter with nothing else to take it go on, PgUp/PgDn scroll the step's
@@ -13,7 +14,6 @@ that show their focus).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -21,19 +21,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ..session import Action, Nav, Session
 from ..widgets.header import WizardHeader
 
 __all__ = ["Nav", "StepScreen", "NEXT", "BACK", "UNDO", "QUIT", "SCROLL_BINDINGS"]
 
-NEXT, BACK, UNDO, QUIT = "next", "back", "undo", "quit"
-
-
-@dataclass(frozen=True)
-class Nav:
-    """A step's answer: where to go (``next``/``back``/``undo``/``quit``) and its value."""
-
-    action: str
-    value: Any = None
+NEXT, BACK, UNDO, QUIT = Action.NEXT, Action.BACK, Action.UNDO, Action.QUIT
 
 
 #: PgUp/PgDn scroll ``#body`` whatever control has the focus.
@@ -71,6 +64,8 @@ class StepScreen(Screen[Nav]):
 
     #: False while Next must stay blocked (e.g. the plan is refused).
     next_ready = True
+    #: True while this step writes guest files: the app refuses Ctrl+Q meanwhile.
+    writing = False
 
     def compose_header(self) -> ComposeResult:
         yield WizardHeader(self.app.target_label, step=self.STEP_TITLE)
@@ -99,6 +94,13 @@ class StepScreen(Screen[Nav]):
     def result(self) -> Any:
         """The value handed on by Next (override)."""
         return None
+
+    def so_far(self, session: Session) -> Session:
+        """``session`` with what this step knows already, for the side screens (override).
+
+        Nothing is written: the walker changes the session only from answers.
+        """
+        return session
 
     def ask_undo(self, value: Any = None) -> None:
         """Dismiss with Undo only after the user confirms it in ``ConfirmUndo``.

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
@@ -115,9 +116,18 @@ class ConfirmUndo(ModalScreen[bool]):
         try:
             journal = self.engine.undoable_journal(self.target)
         except Exception as exc:  # noqa: BLE001 - shown; Undo stays disabled
-            self.app.call_from_thread(self._show, None, str(exc))
+            self.post_message(self._Read(None, str(exc)))
             return
-        self.app.call_from_thread(self._show, journal, None)
+        self.post_message(self._Read(journal, None))
+
+    class _Read(Message, bubble=False):
+        def __init__(self, journal: Optional[dict[str, Any]], error: Optional[str]) -> None:
+            super().__init__()
+            self.journal = journal
+            self.error = error
+
+    def on_confirm_undo__read(self, message: _Read) -> None:
+        self._show(message.journal, message.error)
 
     def _show(self, journal: Optional[dict[str, Any]], error: Optional[str]) -> None:
         self.journal = journal

@@ -6,7 +6,7 @@ with the plan); it runs in a worker. Undo is one key away.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rich.console import Group
 from rich.table import Table
@@ -15,17 +15,21 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
+from ...facts import Facts
 from ...finding import Finding
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
+from ..session import RunOutcome
 from .base import QUIT, SCROLL_BINDINGS, Nav, StepScreen
 
 __all__ = ["DoneScreen", "host_steps"]
 
 
-def host_steps(plan: Optional[Plan], findings: list[Finding]) -> list[str]:
+def host_steps(plan: Optional[Plan], findings: Sequence[Finding]) -> list[str]:
     """Fixes that belong on the host, not in the guest (the guide's ethtool advice)."""
     if plan is not None and not plan.choices.net:
         return []
@@ -48,9 +52,9 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         target,
         engine,
         plan: Optional[Plan],
-        outcome: Any,
-        findings: list[Finding],
-        before: Any = None,
+        outcome: Optional[RunOutcome],
+        findings: Sequence[Finding],
+        before: Optional[Facts] = None,
     ) -> None:
         super().__init__()
         self.before = before
@@ -85,15 +89,30 @@ class DoneScreen(StepScreen, inherit_bindings=False):
     def verify(self) -> None:
         try:
             # The host half does not depend on the verification: shown even if it fails.
-            self.after = self.engine.after_switch(self.target, self.before, self.plan)
+            after = self.engine.after_switch(self.target, self.before, self.plan)
         except Exception:  # noqa: BLE001 - the generic steps below still show
-            self.after = None
-        try:
-            problems = self.engine.verify(self.target, self.plan, self.before)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.app.call_from_thread(self._verified, None, str(exc))
+            after = None
+        if get_current_worker().is_cancelled:
             return
-        self.app.call_from_thread(self._verified, problems, None)
+        lines, error = None, None
+        try:
+            lines = self.engine.verify(self.target, self.plan, self.before)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            error = str(exc)
+        self.post_message(self._Verified(after, lines, error))
+
+    class _Verified(Message, bubble=False):
+        def __init__(
+            self, after: Optional[dict], lines: Optional[list[str]], error: Optional[str]
+        ) -> None:
+            super().__init__()
+            self.after = after
+            self.lines = lines
+            self.error = error
+
+    def on_done_screen__verified(self, message: _Verified) -> None:
+        self.after = message.after
+        self._verified(message.lines, message.error)
 
     def _verified(self, lines: Optional[list[str]], error: Optional[str]) -> None:
         self.checks = lines
@@ -107,11 +126,10 @@ class DoneScreen(StepScreen, inherit_bindings=False):
 
     def _show(self) -> None:
         parts: list[Any] = []
-        ok = getattr(self.outcome, "ok", True)
-        result = getattr(self.outcome, "result", None)
+        ok = self.outcome is None or self.outcome.ok
         if not ok:
             parts.append(Text("The run did not finish.", style="bold red"))
-        elif getattr(result, "status", "") == "nothing":
+        elif self.outcome is not None and self.outcome.nothing:
             parts.append(Text("Nothing needed changing: everything was in place.", style="bold"))
         else:
             parts.append(Text("The changes were written.", style="bold green"))
@@ -128,7 +146,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             parts.append(Text("If the network is slow:", style="bold"))
             parts.append(_bullets(host))
         parts.append(Text(""))
-        journal = _journal_of(self.outcome)
+        journal = self.outcome.journal if self.outcome is not None else None
         parts.append(
             Text.assemble(("Journal: ", "bold"), journal or f"{JOURNAL_DIR}/ in the guest")
         )
@@ -136,7 +154,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             Text("Press u to undo everything (it asks first), r to write a report, q to finish.")
         )
         # The host half comes after the journal and the keys, which stay on the first page.
-        if self.after is not None and getattr(self.outcome, "ok", True):
+        if self.after is not None and ok:
             parts.append(Text(""))
             parts.append(
                 Text("On the host: power off, change the VM definition, start", style="bold")
@@ -162,12 +180,3 @@ def _bullets(lines: list[str], numbered: bool = False) -> Table:
     for i, line in enumerate(lines, 1):
         grid.add_row(f"{i}." if numbered else "-", line)
     return grid
-
-
-def _journal_of(outcome: Any) -> Optional[str]:
-    result = getattr(outcome, "result", None)
-    journal = getattr(result, "journal", None) or getattr(result, "journal_path", None)
-    if journal is None:
-        return None
-    path = getattr(journal, "path", None) or getattr(journal, "dir", None) or journal
-    return str(path)

@@ -9,6 +9,7 @@ says cannot work.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 from rich.console import Group
@@ -18,10 +19,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, RadioSet, Static
+from textual.worker import get_current_worker
 
 from ...facts import Facts
 from ...plan.defaults import fix_disk_names_default
 from ...plan.model import Choices, Plan
+from ..session import Session
 from ..widgets.choice import Check, Choice, Radio
 from ..widgets.facts_view import findings_text
 from .base import StepScreen
@@ -39,13 +42,6 @@ class DriversScreen(StepScreen):
     """Choose drivers and options; Next hands on the accepted Plan."""
 
     STEP_TITLE = "3/6 Drivers & options"
-
-    class PlanMade(Message):
-        """The newest accepted plan, so Troubleshooting and Report can show it."""
-
-        def __init__(self, plan: Plan) -> None:
-            super().__init__()
-            self.plan = plan
 
     def __init__(self, target, engine, facts: Facts, choices: Choices) -> None:
         super().__init__()
@@ -192,12 +188,22 @@ class DriversScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="plan")
     def make_plan(self, choices: Choices) -> None:
+        plan, error = None, None
         try:
             plan = self.engine.plan(self.target, self.facts, choices)
         except Exception as exc:  # noqa: BLE001 - shown as the verdict
-            self.app.call_from_thread(self._verdict, None, f"The planner failed: {exc}")
-            return
-        self.app.call_from_thread(self._verdict, plan, None)
+            error = f"The planner failed: {exc}"
+        if not get_current_worker().is_cancelled:  # else a newer question was asked
+            self.post_message(self._Planned(plan, error))
+
+    class _Planned(Message, bubble=False):
+        def __init__(self, plan: Optional[Plan], error: Optional[str]) -> None:
+            super().__init__()
+            self.plan = plan
+            self.error = error
+
+    def on_drivers_screen__planned(self, message: _Planned) -> None:
+        self._verdict(message.plan, message.error)
 
     def _verdict(self, plan: Optional[Plan], error: Optional[str]) -> None:
         self.plan = plan
@@ -234,8 +240,11 @@ class DriversScreen(StepScreen):
         if notes:
             parts.append(findings_text(notes))
         verdict.update(Group(*parts))
-        self.post_message(self.PlanMade(plan))
         self.set_next_ready(True)
 
-    def result(self) -> Any:
+    def result(self) -> Optional[Plan]:
         return self.plan
+
+    def so_far(self, session: Session) -> Session:
+        accepted = self.plan is not None and not self.plan.refused
+        return replace(session, plan=self.plan) if accepted else session

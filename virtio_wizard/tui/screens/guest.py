@@ -10,7 +10,7 @@ Undo is offered here.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from rich.text import Text
 from textual import work
@@ -19,7 +19,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
+from ..early import EarlyDetection
+from ..session import Detection, Session
 from ..widgets import facts_view as fv
 from .base import SCROLL_BINDINGS, StepScreen
 
@@ -43,22 +46,6 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         *SCROLL_BINDINGS,
     ]
 
-    class Detected(Message):
-        """Facts (and their findings) are known; ``final`` once initrds are read."""
-
-        def __init__(self, facts: Facts, findings: list[Finding], final: bool) -> None:
-            super().__init__()
-            self.facts = facts
-            self.findings = findings
-            self.final = final
-
-    class JournalFound(Message):
-        """An earlier apply left a journal: Undo becomes possible."""
-
-        def __init__(self, journal: Any) -> None:
-            super().__init__()
-            self.journal = journal
-
     def __init__(
         self,
         target,
@@ -67,7 +54,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         findings: Optional[list[Finding]] = None,
         initrds_read: bool = False,
         journal: Any = None,
-        early: Any = None,
+        early: Optional[EarlyDetection] = None,
     ) -> None:
         """``early``: detection the app started already (see ``EarlyDetection``)."""
         super().__init__()
@@ -78,6 +65,8 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.findings = list(findings or [])
         self.initrds_read = initrds_read
         self.journal = journal
+        #: The facts as one renderable, once known; drawn at the body's width.
+        self._summary: Any = None
         #: (summary, width) last drawn: a resize to the same width draws nothing.
         self._drawn: Optional[tuple[Any, int]] = None
         # Next stays shown while detecting (a footer redraw when facts arrive
@@ -92,17 +81,22 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        if self.facts is None:
-            self._status("Detecting the guest ...")
-            if not self._take_early():
-                self.detect_guest()
-        else:
+        if self.facts is not None:
             self._show()
             # As on the other paths: the follow-up's imports and reads must not
             # share the GIL with this screen's first layout.
             self.call_after_refresh(
                 self.follow_up, self.facts, not self.initrds_read, self.journal is None
             )
+            return
+        detection = self._detection()
+        if detection.done:
+            # Detected already (a demo, a local guest): the facts go into this
+            # screen's first frame, not into one a worker's wake-up later.
+            self._detected(detection.result)
+        else:
+            self._status("Detecting the guest ...")
+            self.await_detection(detection)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
@@ -111,8 +105,10 @@ class GuestScreen(StepScreen, inherit_bindings=False):
 
     # ---- workers ------------------------------------------------------------
     #
-    # Workers report with post_message, which does not wait for the UI thread
-    # (call_from_thread would, at every progress step).
+    # Like every worker in the wizard, these report with post_message (it is
+    # thread-safe and does not wait for the UI thread, as call_from_thread
+    # would at every progress step); a message to a screen already gone is
+    # dropped.
 
     class _Progress(Message, bubble=False):
         def __init__(self, text: str, kind: str = "") -> None:
@@ -120,70 +116,54 @@ class GuestScreen(StepScreen, inherit_bindings=False):
             self.text = text
             self.kind = kind
 
-    class _Got(Message, bubble=False):
-        def __init__(self, facts: Facts, findings: list[Finding], final: bool) -> None:
+    class _Found(Message, bubble=False):
+        """The initrds were read: the facts are final."""
+
+        def __init__(self, facts: Facts, findings: list[Finding]) -> None:
             super().__init__()
             self.facts = facts
             self.findings = findings
-            self.final = final
-
-    class _Failed(Message, bubble=False):
-        def __init__(self, error: Exception) -> None:
-            super().__init__()
-            self.error = error
 
     class _Journal(Message, bubble=False):
         def __init__(self, journal: Any) -> None:
             super().__init__()
             self.journal = journal
 
-    def _take_early(self) -> bool:
-        """Use the detection the app started (``early.py``) without a worker.
-
-        Done already: the facts go into this screen's first frame. Still
-        running: its thread posts the answer when it ends. False when there
-        is none to take (a second Guest screen detects afresh).
-        """
+    def _detection(self) -> EarlyDetection:
+        """The detection the app started (``early.py``), or a new one when it was taken."""
         early, self.early = self.early, None
         if early is None or early.used:
-            return False
+            early = EarlyDetection(self.engine, self.target)
+            early.progress_sink = self._post_progress
+            early.start()
+        else:
+            early.progress_sink = self._post_progress
         early.used = True
-        early.progress_sink = self._post_progress
-
-        def post() -> None:
-            try:
-                facts, findings = early.result()
-            except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-                self.post_message(self._Failed(exc))
-                return
-            self.post_message(self._Got(facts, findings, False))
-
-        if not early.when_done(post):
-            try:
-                facts, findings = early.result()
-            except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-                self._failed(exc)
-                return True
-            self._got(facts, findings, False)
-            self.call_after_refresh(self.follow_up, facts, True, self.journal is None)
-        return True
+        return early
 
     def _post_progress(self, *args: Any, **kwargs: Any) -> None:
         what = " ".join(str(a) for a in args if a is not None)
         if what:
             self.post_message(self._Progress(f"Detecting: {what}"))
 
-    @work(thread=True, exclusive=True, group="detect")
-    def detect_guest(self) -> None:
-        """Facts without the initrds: the fast part, shown as soon as it is known."""
+    @work(exclusive=True, group="detect")
+    async def await_detection(self, detection: EarlyDetection) -> None:
+        """Facts without the initrds (the fast part), shown as soon as they are known.
 
+        Detection runs in its own thread (started with the app, or just now);
+        this worker awaits it on the event loop, so no second thread waits.
+        """
+        await detection.finished()
+        self._detected(detection.result)
+
+    def _detected(self, result: Callable[[], Any]) -> None:
         try:
-            facts = self.engine.detect(self.target, progress=self._post_progress)
-            findings = self.engine.check(facts)
+            facts, findings = result()
         except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-            self.post_message(self._Failed(exc))
+            self._failed(exc)
             return
-        self.post_message(self._Got(facts, findings, False))
+        self._got(facts, findings, False)
+        self.call_after_refresh(self.follow_up, facts, True, self.journal is None)
 
     @work(thread=True, exclusive=True, group="follow-up")
     def follow_up(self, facts: Facts, initrds: bool, journal: bool) -> None:
@@ -192,6 +172,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         Both load more of the core (apply, the initrd reader) and read big
         files, so they wait until the first useful frame is drawn.
         """
+        worker = get_current_worker()
         if journal:
             try:
                 found = self.engine.undoable_journal(self.target)
@@ -199,10 +180,10 @@ class GuestScreen(StepScreen, inherit_bindings=False):
                 found = None
             if found is not None:
                 self.post_message(self._Journal(found))
-        if not initrds:
+        if not initrds or worker.is_cancelled:
             return
         if not any(k.initrd for k in facts.kernels):
-            self.post_message(self._Got(facts, self.findings, True))
+            self.post_message(self._Found(facts, self.findings))
             return
         self.post_message(self._Progress("Reading initrd images (you can go on) ..."))
         try:
@@ -211,22 +192,16 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         except Exception as exc:  # noqa: BLE001 - the rest of the facts stay usable
             self.post_message(self._Progress(f"Could not read the initrds: {exc}", "warn"))
             return
-        self.post_message(self._Got(full, findings, True))
+        self.post_message(self._Found(full, findings))
 
     def on_guest_screen__progress(self, message: _Progress) -> None:
         self._status(message.text, message.kind)
 
-    def on_guest_screen__failed(self, message: _Failed) -> None:
-        self._failed(message.error)
-
     def on_guest_screen__journal(self, message: _Journal) -> None:
         self._journal(message.journal)
 
-    def on_guest_screen__got(self, message: _Got) -> None:
-        first = self.facts is None
-        self._got(message.facts, message.findings, message.final)
-        if first and not message.final:
-            self.call_after_refresh(self.follow_up, message.facts, True, self.journal is None)
+    def on_guest_screen__found(self, message: _Found) -> None:
+        self._got(message.facts, message.findings, True)
 
     # ---- UI thread ----------------------------------------------------------
 
@@ -250,12 +225,10 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.facts = facts
         self.findings = findings
         self.initrds_read = final
-        self.post_message(self.Detected(facts, findings, final))
         self._show()
 
     def _journal(self, journal: Any) -> None:
         self.journal = journal
-        self.post_message(self.JournalFound(journal))
         self._show()
         self.refresh_bindings()
 
@@ -320,7 +293,7 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         beside a scrollbar, it is a Text of short lines that needs no layout;
         a resize draws it again (``on_resize``).
         """
-        summary = getattr(self, "_summary", None)
+        summary = self._summary
         if summary is None:
             return
         body = self.query_one("#body")
@@ -346,9 +319,16 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         if self.facts is not None:
             super().action_next()
 
+    def result(self) -> Detection:
+        return self._found()
+
     def action_undo(self) -> None:
         if self.journal is not None:
-            self.ask_undo(self.journal)
+            self.ask_undo(self._found())
 
-    def result(self) -> Any:
-        return self.facts
+    def _found(self) -> Detection:
+        assert self.facts is not None  # Next and Undo wait for the facts
+        return Detection(self.facts, tuple(self.findings), self.initrds_read, self.journal)
+
+    def so_far(self, session: Session) -> Session:
+        return session.detected(self._found()) if self.facts is not None else session

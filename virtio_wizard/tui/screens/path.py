@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import RadioSet, Static
+from textual.worker import get_current_worker
 
 from ...facts import Facts
 from ...plan.model import Choices, Plan
@@ -26,7 +27,7 @@ from ..widgets.choice import Choice, Radio
 from ..widgets.facts_view import findings_text
 from .base import StepScreen
 
-__all__ = ["PathScreen", "REASONS", "probe_choices"]
+__all__ = ["PathScreen", "REASONS", "probe_choices", "with_path"]
 
 #: Why each path works, after Red Hat's virtualization guide, shown beside the choice.
 REASONS = {
@@ -87,6 +88,20 @@ def probe_choices(method: str, base: Choices) -> Choices:
     return Choices.from_dict(data)
 
 
+def with_path(base: Choices, method: str, sysinit_file: Optional[str]) -> Choices:
+    """The user's choices with the path taken on this step.
+
+    A path changed here starts the Drivers step from what it was judged
+    with (``probe_choices``): sysinit with the boot disk emulated (the
+    guide: sysinit cannot serve it), initrd with it on virtio.
+    """
+    data = base.to_dict()
+    data.update(method=method, sysinit_file=sysinit_file)
+    if method != base.method:
+        data["boot_disk"] = "emulated" if method == "sysinit" else "virtio"
+    return Choices.from_dict(data)
+
+
 class PathScreen(StepScreen):
     """Choose sysinit or initrd; Next hands on the chosen method."""
 
@@ -102,6 +117,8 @@ class PathScreen(StepScreen):
         self.choices = choices
         self.chosen = chosen
         self.plans: dict[str, Plan] = {}
+        #: Paths the planner could not judge (it raised), with why.
+        self.errors: dict[str, Exception] = {}
         self.next_ready = False
 
     def compose(self) -> ComposeResult:
@@ -121,8 +138,11 @@ class PathScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="plan")
     def probe(self) -> None:
+        worker = get_current_worker()
         plans: dict[str, Any] = {}
         for method in ORDER:
+            if worker.is_cancelled:  # the user left the step: nobody waits for more
+                return
             try:
                 probe = probe_choices(method, self.choices)
                 plan = self.engine.plan(self.target, self.facts, probe)
@@ -182,7 +202,7 @@ class PathScreen(StepScreen):
             plan = self.plans.get(method)
             judged = plan.choices.sysinit_file if plan is not None else None
             parts.append(Padding(Text(reason(method, self.facts, judged)), (0, 0, 0, 2)))
-            error = getattr(self, "errors", {}).get(method)
+            error = self.errors.get(method)
             if error is not None:
                 parts.append(Text(f"  Not possible: {error}", style="red"))
             elif plan is not None and plan.refused:
@@ -191,8 +211,11 @@ class PathScreen(StepScreen):
             parts.append(Text(""))
         self.query_one("#reasons", Static).update(Group(*parts))
 
-    def result(self) -> Any:
-        """(method, sysinit file the path was judged with, or None)."""
-        plan = self.plans.get(self.chosen or "")
+    def result(self) -> Choices:
+        """The choices with this path, and the sysinit file it was judged with."""
+        assert self.chosen is not None  # Next waits for a possible path
+        plan = self.plans.get(self.chosen)
         sysinit_file = plan.choices.sysinit_file if plan is not None else None
-        return self.chosen, sysinit_file if self.chosen == "sysinit" else None
+        return with_path(
+            self.choices, self.chosen, sysinit_file if self.chosen == "sysinit" else None
+        )

@@ -23,6 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -168,18 +169,27 @@ class ReportScreen(Screen[Optional[str]]):
                 fh.write("\n")
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self.app.call_from_thread(
-                self._result, f"Could not write {exc.filename or md_path}: {reason}", True
-            )
+            failed = f"Could not write {exc.filename or md_path}: {reason}"
+            self.post_message(self._Done(None, failed))
             return
         except Exception as exc:  # noqa: BLE001 - the report builder failed: say so
-            self.app.call_from_thread(self._result, f"Could not build the report: {exc}", True)
+            self.post_message(self._Done(None, f"Could not build the report: {exc}"))
             return
-        self.app.call_from_thread(
-            self._written, os.path.abspath(md_path), os.path.abspath(json_path)
-        )
+        self.post_message(self._Done((os.path.abspath(md_path), os.path.abspath(json_path))))
 
-    def _written(self, md_path: str, json_path: str) -> None:
+    class _Done(Message, bubble=False):
+        """Both files written (their full paths), or why not."""
+
+        def __init__(self, paths: Optional[tuple[str, str]], error: Optional[str] = None):
+            super().__init__()
+            self.paths = paths
+            self.error = error
+
+    def on_report_screen__done(self, message: _Done) -> None:
+        if message.paths is None:
+            self._result(message.error or "", True)
+            return
+        md_path, json_path = message.paths
         self.written = md_path
         self._result(f"Written:\n  {md_path}\n  {json_path}\nEsc goes back.")
 

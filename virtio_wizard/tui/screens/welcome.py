@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from .base import QUIT, Nav, StepScreen
@@ -67,9 +68,19 @@ class WelcomeBackScreen(StepScreen, inherit_bindings=False):
             facts = self.engine.detect(self.target)
             after = self.engine.after_switch(self.target, facts, None)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.app.call_from_thread(self._show, None, [], str(exc))
+            self.post_message(self._Checked(None, [], str(exc)))
             return
-        self.app.call_from_thread(self._show, report, after.get("way_back", []), None)
+        self.post_message(self._Checked(report, after.get("way_back", []), None))
+
+    class _Checked(Message, bubble=False):
+        def __init__(self, report: Any, way_back: list[str], error: Optional[str]) -> None:
+            super().__init__()
+            self.report = report
+            self.way_back = way_back
+            self.error = error
+
+    def on_welcome_back_screen__checked(self, message: _Checked) -> None:
+        self._show(message.report, message.way_back, message.error)
 
     def _show(self, report: Any, way_back: list[str], error: Optional[str]) -> None:
         self.report, self.way_back, self.error = report, way_back, error
