@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from initrd_factory import build_initrd
 
 from virtio_wizard.detect.kernels import detect_kernels, detect_running_kernel, initrd_candidates
@@ -551,3 +553,51 @@ def test_one_detection_reads_each_kernel_config_once(tmp_path, monkeypatch):
     assert facts.cpu.kernel_variant == "athlon"
     assert facts.kernels[0].virtio["virtio"] == MODULE
     assert read.count(f"/boot/config-{DEB}") == 1
+
+
+def _dep_reference(text: str) -> list[tuple[str, str]]:
+    """``modules.dep`` read line by line: each line's own path, when its file is a reported one."""
+    import re
+
+    from virtio_wizard.detect import kernels
+
+    name_re = re.compile(r"virtio(?:[-_](?:ring|blk|net|pci|scsi))?" + kernels._MODULE_SUFFIX)
+    found = []
+    for line in text.split("\n"):
+        if ":" not in line:
+            continue
+        own = line.split(":", 1)[0]
+        name = own.rsplit("/", 1)[-1]
+        if name_re.fullmatch(name):
+            found.append((own, name))
+    return found
+
+
+_DEP_PARTS = st.sampled_from(
+    ["virtio", "virtio_blk", "virtio-net", "foo_virtio", "virtio_ring", "virtio_pcix", "kernel",
+     "extra", "a:b", "/", ".ko", ".ko.xz", ".o", ".ko.zst", ":", " ", "\n", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(_DEP_PARTS, max_size=40).map("".join))
+def test_modules_dep_entries_are_each_lines_own_reported_module(text: str) -> None:
+    """The fast scan (jumping between ``virtio`` names) reads what a line-by-line reader reads."""
+    from virtio_wizard.detect import kernels
+
+    assert list(kernels._dep_entries(text)) == _dep_reference(text)
+
+
+def test_modules_dep_entries_of_a_distro_list() -> None:
+    from virtio_wizard.detect import kernels
+
+    text = (
+        "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+        "kernel/drivers/virtio/virtio_ring.ko:\n"
+        "kernel/sound/foo_virtio.ko: kernel/drivers/virtio/virtio.ko\n"
+        "extra/virtio/virtio-pci.ko.xz:\n"
+    )
+    assert list(kernels._dep_entries(text)) == [
+        ("kernel/drivers/block/virtio_blk.ko", "virtio_blk.ko"),
+        ("kernel/drivers/virtio/virtio_ring.ko", "virtio_ring.ko"),
+        ("extra/virtio/virtio-pci.ko.xz", "virtio-pci.ko.xz"),
+    ]
