@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from virtio_wizard.plan.model import Choices, Plan, Step
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 KVER = "2.6.18-92.el5"
 FSTAB = "/dev/hda1 / ext3 defaults 1 1\n/dev/hda3 swap swap defaults 0 0\n"
@@ -143,7 +143,7 @@ APPLY_CHILD = """
 import json, sys
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.plan.model import Plan
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 plan = Plan.from_dict(json.load(open(sys.argv[2])))
 print(apply_plan(LocalTarget(sys.argv[1], kind="local"), plan).status)
 """

@@ -20,7 +20,7 @@ from typing import Callable
 import pytest
 
 from tests.roots.make_roots import RUNTIME_ROOTS
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 ROOTS_DIR = Path(__file__).parent / "roots"
 

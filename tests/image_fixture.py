@@ -27,7 +27,7 @@ def why_not() -> Optional[str]:
         if shutil.which(tool) is None:
             return f"{tool} is not installed (apt-get install libguestfs-tools qemu-utils)"
     try:
-        from virtio_wizard.image import load_guestfs
+        from virtio_wizard.targets.image import load_guestfs
 
         load_guestfs()
     except OSError as exc:

@@ -23,7 +23,7 @@ from typing import Optional
 import pytest
 from sshd_fixture import BUSYBOX, copy_guest, install_busybox
 
-from virtio_wizard import sandbox
+from virtio_wizard.targets import sandbox
 
 #: Applets the hostile and the nash-like scripts use.
 APPLETS = [

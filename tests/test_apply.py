@@ -32,7 +32,7 @@ from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.finding import ERROR, WARNING, Finding
 from virtio_wizard.journal import JOURNAL_DIR, latest_journal, list_journals
 from virtio_wizard.plan.model import Step
-from virtio_wizard.target import LocalTarget, LockedError
+from virtio_wizard.targets import LocalTarget, LockedError
 
 JOURNALS = "var/lib/virtio-wizard/journal"
 

@@ -20,7 +20,7 @@ import pytest
 from bench import measure, report, run, synth
 from bench.parts import Row
 from virtio_wizard.initrd import read_initrd
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 PY = sys.executable
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 KVER = "6.1.0-50-amd64"
 VIRTIO_CONFIG = "".join(

@@ -29,7 +29,7 @@ from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.journal import JOURNAL_DIR, LOCK_PATH, list_journals
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import LocalTarget, LockedError
+from virtio_wizard.targets import LocalTarget, LockedError
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"
@@ -43,7 +43,7 @@ PAUSED_APPLY = textwrap.dedent(
     from virtio_wizard.apply.run import apply_plan
     from virtio_wizard.detect import detect
     from virtio_wizard.plan import Choices, make_plan
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     root, inside, go = sys.argv[1:4]
     real_write = LocalTarget.write_file
@@ -165,7 +165,7 @@ def test_lock_is_released_when_the_holder_dies(guest: Path):
             "-c",
             "import sys, time\n"
             "from virtio_wizard.apply.preflight import hold_lock\n"
-            "from virtio_wizard.target import LocalTarget\n"
+            "from virtio_wizard.targets import LocalTarget\n"
             "with hold_lock(LocalTarget(sys.argv[1])):\n"
             "    print('held', flush=True)\n"
             "    time.sleep(120)\n",

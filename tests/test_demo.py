@@ -19,7 +19,7 @@ from virtio_wizard.detect.kernels import detect_kernels, detect_running_kernel
 from virtio_wizard.detect.modules import detect_loaded_modules, detect_virtio_bus
 from virtio_wizard.facts import MISSING, MODULE
 from virtio_wizard.knowledge import SEED_MODULES
-from virtio_wizard.target import CommandsDisabledError, TargetError
+from virtio_wizard.targets import CommandsDisabledError, TargetError
 
 
 def digest(folder: str) -> str:

@@ -19,7 +19,7 @@ import pytest
 from virtio_wizard.detect import detect
 from virtio_wizard.detect.bootentries import parse_grub2, parse_grub_legacy, parse_grubenv
 from virtio_wizard.facts import Facts
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 from virtio_wizard.vercmp import dpkg_compare, rpmvercmp, sort_newest_first
 
 VIRTIO_CONFIG = "".join(
@@ -276,7 +276,7 @@ def test_boot_menu_round_trips_through_the_facts_json(tmp_path):
 
 CHOOSE = (
     "import sys; from virtio_wizard.detect import detect; "
-    "from virtio_wizard.target import LocalTarget; "
+    "from virtio_wizard.targets import LocalTarget; "
     "f = detect(LocalTarget(sys.argv[1]), read_initrds=False); "
     "print(f.default_kernel().version, *[k.version for k in f.kernels])"
 )

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from virtio_wizard.detect.devices import detect_devices
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 PCI = "sys/bus/pci/devices"
 

@@ -9,7 +9,7 @@ import pytest
 
 from virtio_wizard.detect.disks import classify_device, detect_disk_refs, propose_names
 from virtio_wizard.facts import DiskRef
-from virtio_wizard.target import LocalTarget, RunResult
+from virtio_wizard.targets import LocalTarget, RunResult
 
 
 def tree(root: Path, files: dict[str, str], live: bool = False) -> LocalTarget:

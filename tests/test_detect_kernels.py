@@ -15,7 +15,7 @@ from virtio_wizard.detect.kernels import detect_kernels, detect_running_kernel, 
 from virtio_wizard.detect.modules import detect_loaded_modules, detect_virtio_bus
 from virtio_wizard.facts import BUILTIN, MISSING, MODULE
 from virtio_wizard.knowledge import SEED_MODULES
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 RHEL5 = "2.6.18-92.el5"
 DEB = "6.1.0-50-amd64"

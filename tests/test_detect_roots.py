@@ -12,7 +12,7 @@ from conftest import ROOTS_DIR, root_names
 
 from virtio_wizard.detect import detect, drivers_auto, with_initrds
 from virtio_wizard.facts import Distro, Facts, Kernel, TargetInfo
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 # name: distro id, version, family, source, machine, initrd tool, sysinit hook
 # ("none" = no rc.sysinit at all), kernel count, drivers_auto
@@ -462,7 +462,7 @@ def test_detect_does_not_import_heavy_modules():
     code = (
         "import sys\n"
         "from virtio_wizard.detect import detect\n"
-        "from virtio_wizard.target import LocalTarget\n"
+        "from virtio_wizard.targets import LocalTarget\n"
         "detect(LocalTarget('/'), read_initrds=False)\n"
         "detect(LocalTarget(sys.argv[1]), read_initrds=False)\n"
         "print(sorted(m for m in ('psutil', 'rich', 'textual') if m in sys.modules))\n"

@@ -28,7 +28,7 @@ from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.journal import STATE_DIR, list_journals
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import LocalTarget, TargetError
+from virtio_wizard.targets import LocalTarget, TargetError
 
 REPO = Path(__file__).resolve().parent.parent
 KVER = "2.6.18-8.el5"

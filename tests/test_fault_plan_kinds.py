@@ -41,7 +41,7 @@ from virtio_wizard.journal import list_journals
 from virtio_wizard.knowledge import SEED_MODULES
 from virtio_wizard.plan import make_plan
 from virtio_wizard.plan.model import Choices, Plan, Step
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 #: Not root where files can be given away: undo must put the owner back.
 OWNER = (1234, 567) if os.geteuid() == 0 else (os.getuid(), os.getgid())

@@ -41,7 +41,7 @@ from virtio_wizard.apply.run import _Run, apply_plan
 from virtio_wizard.apply.undo import undo
 from virtio_wizard.journal import list_journals
 from virtio_wizard.plan.model import Plan
-from virtio_wizard.target import LocalTarget, TargetError
+from virtio_wizard.targets import LocalTarget, TargetError
 
 IMAGE = f"boot/initrd-{KVER}.img"
 MODULES_TEXT = "virtio\nvirtio_blk\n"

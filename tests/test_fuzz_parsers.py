@@ -39,7 +39,7 @@ from virtio_wizard.detect.modules import detect_loaded_modules
 from virtio_wizard.detect.sysinit import detect_sysinit
 from virtio_wizard.facts import BUILTIN, MISSING, MODULE, Distro, Facts, Unreadable
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import LocalTarget, decode_text
+from virtio_wizard.targets import LocalTarget, decode_text
 
 ROOTS = Path(__file__).parent / "roots"
 

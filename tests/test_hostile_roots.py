@@ -35,7 +35,7 @@ from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.detect.cpu import HOST_CPUINFO
 from virtio_wizard.plan import Choices, make_plan
-from virtio_wizard.target import DEFAULT_READ_LIMIT, LocalTarget, NotRegularFileError, TargetError
+from virtio_wizard.targets import DEFAULT_READ_LIMIT, LocalTarget, NotRegularFileError, TargetError
 
 KVER = "2.6.18-8.el5"
 SPARSE_SIZE = 4 * 1024**3  # 4 GiB, no blocks allocated
@@ -237,7 +237,7 @@ def test_detect_finishes_quickly_and_reports_every_bad_file(hostile: Path):
         """
         import json, sys, time
         from virtio_wizard.detect import detect
-        from virtio_wizard.target import LocalTarget
+        from virtio_wizard.targets import LocalTarget
         start = time.monotonic()
         facts = detect(LocalTarget(sys.argv[1]), read_initrds=True)
         print(json.dumps({

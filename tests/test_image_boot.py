@@ -51,7 +51,7 @@ def sata_guest(tmp_path_factory) -> tuple[Path, str]:
     (root / "etc/initramfs-tools/modules").write_text("ext4\n")
     qemu_boot.install_sata_grub(root, kver)
     qemu_boot.install_probe(root)
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     built = LocalTarget(str(root)).run(["update-initramfs", "-u", "-k", kver])
     assert built.returncode == 0, built.output

@@ -41,7 +41,7 @@ from virtio_wizard.initrd import (
     read_initrd,
 )
 from virtio_wizard.initrd import ext2 as ext2_mod
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 SEED = ("virtio", "virtio_blk", "virtio_net", "virtio_pci", "virtio_ring")
 needs_mke2fs = pytest.mark.skipif(MKE2FS is None, reason="mke2fs (e2fsprogs) is not installed")

@@ -92,7 +92,7 @@ def test_detect_names_the_bomb_in_the_finding(tmp_path, inflated) -> None:
     """End to end: the guest's image is a bomb; the finding says why it was not read."""
     from virtio_wizard.checks import check_initrd_unreadable
     from virtio_wizard.detect import detect
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     kver = "6.1.0-9-amd64"
     root = tmp_path / "guest"
@@ -115,7 +115,7 @@ def test_each_image_is_read_once_until_it_changes(tmp_path, monkeypatch) -> None
     from initrd_factory import build_initrd
 
     from virtio_wizard.initrd import inspect_initrd
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     reads = []
     real = image.ImageReader.__init__

@@ -42,7 +42,7 @@ def boot(root: Path, kver: str, image: Path, log: Path) -> qemu_boot.BootResult:
 
 def test_host_only_initramfs_fails_then_wizard_fixes_it(debian12: Path, tmp_path: Path):
     from virtio_wizard.detect import detect
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     root = debian12
     kver = debian_root.kernel_version(root)

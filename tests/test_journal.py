@@ -28,7 +28,7 @@ from virtio_wizard.journal import (
     write_journal,
 )
 from virtio_wizard.plan.model import Choices, Plan
-from virtio_wizard.target import LocalTarget, TargetError
+from virtio_wizard.targets import LocalTarget, TargetError
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from virtio_wizard.facts import DiskRef
 from virtio_wizard.plan import GuestFiles, make_plan
 from virtio_wizard.plan.disknames import replace_token
 from virtio_wizard.plan.model import Choices
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 ALL = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
 FSTAB = "/etc/fstab"

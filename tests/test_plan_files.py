@@ -7,7 +7,7 @@ import os
 from tests.plan_fixtures import HOOK, IMAGE, RC_SYSINIT, facts, kernel, ref
 from virtio_wizard.plan import Choices, files_needed, make_plan, read_files
 from virtio_wizard.plan.files import backup_candidates, is_probe
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 GRUB_TEXT = "title RHEL\n\tkernel /vmlinuz ro root=/dev/hda2\n"
 

@@ -18,7 +18,7 @@ from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, Plan, make_plan
 from virtio_wizard.plan.lvm import filter_accepts, parse_filters
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 LVM_CONF = """\
 devices {

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOTS_DIR
 
 from virtio_wizard.cli import main
-from virtio_wizard.target import DEFAULT_READ_LIMIT
+from virtio_wizard.targets import DEFAULT_READ_LIMIT
 
 INITRD_BLOCK = ["--method", "initrd", "--drivers", "block"]
 

@@ -31,9 +31,8 @@ from apply_fixtures import (
 )
 from sandbox_fixture import in_ci
 
-from virtio_wizard import sandbox
 from virtio_wizard.apply.run import apply_plan
-from virtio_wizard.target import LocalTarget, TargetError
+from virtio_wizard.targets import LocalTarget, TargetError, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 

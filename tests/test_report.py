@@ -295,7 +295,7 @@ def test_report_command_includes_the_latest_journal(guest, capsys, monkeypatch):
 
 def test_report_command_reads_a_real_journal_from_the_guest(guest, capsys):
     from virtio_wizard.journal import write_journal
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     journal = sample_journal()
     journal.pop("path")

@@ -31,8 +31,8 @@ from sandbox_fixture import (
     runnable_guest,
 )
 
-from virtio_wizard import knowledge, sandbox
-from virtio_wizard.target import LocalTarget
+from virtio_wizard import knowledge
+from virtio_wizard.targets import LocalTarget, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"

@@ -380,7 +380,7 @@ def test_an_unforged_initrd_plan_is_the_wizard_plan(guest, tmp_path, capsys) -> 
     """The control for the forgeries: planning again gives the saved plan exactly."""
     from virtio_wizard.commands.apply import load_plan, rederive
     from virtio_wizard.detect import detect
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     saved_plan(guest, tmp_path, INITRD, capsys)
     saved = load_plan(str(tmp_path / "plan.json"))

@@ -15,7 +15,7 @@ from initrd_factory import build_initrd
 
 from virtio_wizard.apply.scratch import SCRATCH_DIR, check_survives_update, scratch_argv
 from virtio_wizard.detect import detect
-from virtio_wizard.target import LocalTarget, RunResult
+from virtio_wizard.targets import LocalTarget, RunResult
 
 KVER = "6.1.0-50-amd64"
 MODULES = ("virtio", "virtio_ring", "virtio_blk", "virtio_pci")

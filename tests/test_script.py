@@ -21,7 +21,7 @@ from sshd_fixture import copy_guest, install_busybox
 from virtio_wizard.finding import ERROR, Finding
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.script import STATE_DIR, plan_id, render_script, write_script
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 IMAGE = f"/boot/initrd-{KVER}.img"
 LATIN1 = b"# caf\xe9 \xab rc.sysinit \xbb\nmodprobe foo\n"

@@ -19,7 +19,7 @@ from textual import _doc as textual_doc
 from tui_pilot import settle
 
 from virtio_wizard.demo import open_demo
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 from virtio_wizard.tui.app import make_app
 
 pytestmark = pytest.mark.tui

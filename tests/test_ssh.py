@@ -22,7 +22,14 @@ from sshd_fixture import SSHServer, install_binary, install_busybox, unavailable
 from wizard_cli import run_wizard
 
 from virtio_wizard.cli import UsageError
-from virtio_wizard.ssh import (
+from virtio_wizard.targets import (
+    FileTooLargeError,
+    LocalTarget,
+    LockedError,
+    NotRegularFileError,
+    TargetError,
+)
+from virtio_wizard.targets.ssh import (
     AuthError,
     ConnectionLostError,
     HostKeyError,
@@ -30,18 +37,10 @@ from virtio_wizard.ssh import (
     SSHSpec,
     SSHTarget,
     UnreachableError,
-    _classify,
-    mode_from_ls,
-    parse_listing,
     parse_spec,
 )
-from virtio_wizard.target import (
-    FileTooLargeError,
-    LocalTarget,
-    LockedError,
-    NotRegularFileError,
-    TargetError,
-)
+from virtio_wizard.targets.ssh.listing import mode_from_ls, parse_listing
+from virtio_wizard.targets.ssh.session import classify
 
 ROOTS = Path(__file__).parent / "roots"
 
@@ -147,7 +146,7 @@ def test_parse_listing_matches_exact_names():
     ],
 )
 def test_classify_connection_errors(stderr, kind, words):
-    exc = _classify("root@h", stderr)
+    exc = classify("root@h", stderr)
     assert type(exc) is kind
     assert words in str(exc)
     assert "\n" not in str(exc)
@@ -155,7 +154,7 @@ def test_classify_connection_errors(stderr, kind, words):
 
 
 def test_classify_drop_during_an_operation():
-    exc = _classify("root@h", "Connection to h closed by remote host.", "writing /etc/fstab")
+    exc = classify("root@h", "Connection to h closed by remote host.", "writing /etc/fstab")
     assert isinstance(exc, ConnectionLostError)
     assert "writing /etc/fstab" in str(exc) and "run again" in str(exc)
 
@@ -517,7 +516,7 @@ def test_connection_dropped_during_a_command(tmp_path, serve):
 
 
 def test_options_from_env_are_split_like_a_shell():
-    from virtio_wizard.ssh import OPTIONS_ENV, options_from_env
+    from virtio_wizard.targets.ssh import OPTIONS_ENV, options_from_env
 
     assert options_from_env({}) == []
     assert options_from_env({OPTIONS_ENV: "-F /etc/vw.conf -i '/k/old guest'"}) == [

@@ -24,7 +24,7 @@ from apply_fixtures import initrd_with, tree_state
 from sshd_fixture import SSHServer, install_busybox, unavailable
 from wizard_cli import run_wizard
 
-from virtio_wizard.ssh import SSHTarget
+from virtio_wizard.targets.ssh import SSHTarget
 
 ROOTS = Path(__file__).parent / "roots"
 REPO = Path(__file__).parent.parent

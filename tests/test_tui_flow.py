@@ -14,7 +14,7 @@ import pytest
 from tui_pilot import SIZE, aio, press, screen_text, settle, static_text, tree_hashes
 
 from virtio_wizard.demo import open_demo
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.engine import Engine
 from virtio_wizard.tui.screens.apply import ApplyScreen

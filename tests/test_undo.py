@@ -28,7 +28,7 @@ from virtio_wizard.apply.preflight import ApplyRefused
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import UndoRefused, describe_journal, undo, undoable_journal
 from virtio_wizard.journal import latest_journal, list_journals
-from virtio_wizard.target import LocalTarget, LockedError
+from virtio_wizard.targets import LocalTarget, LockedError
 
 IMAGE = f"boot/initrd-{KVER}.img"
 

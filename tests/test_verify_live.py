@@ -25,7 +25,7 @@ from virtio_wizard.apply.verify_live import (
 )
 from virtio_wizard.cli import main
 from virtio_wizard.journal import read_journal
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from virtio_wizard.cli import writable_target
-from virtio_wizard.target import LocalTarget
+from virtio_wizard.targets import LocalTarget
 
 
 class FakeImage:

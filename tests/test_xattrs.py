@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import virtio_wizard.target as target_mod
+import virtio_wizard.targets.local as target_mod
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect

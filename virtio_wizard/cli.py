@@ -247,14 +247,14 @@ def open_target(args: argparse.Namespace):
         writes = getattr(args, "command", None) in ("apply", "undo") and getattr(args, "yes", False)
         return open_image(args, writable=writes)
     if getattr(args, "ssh", None):
-        from .ssh import SSHTarget
+        from .targets.ssh import SSHTarget
 
         return SSHTarget.connect(args.ssh)
     if getattr(args, "demo", None):
         from .demo import open_demo
 
         return open_demo(args.demo)
-    from .target import LocalTarget
+    from .targets import LocalTarget
 
     return LocalTarget(args.root or "/")
 
@@ -265,7 +265,7 @@ def open_image(args: argparse.Namespace, writable: bool):
     ``apply`` and ``undo`` open them read-only to detect and preview, and
     again read-write (:func:`writable_target`) once the user said yes.
     """
-    from .image import ImageTarget
+    from .targets.image import ImageTarget
 
     def say(message: str) -> None:
         print(f"virtio-wizard: {message}", file=sys.stderr, flush=True)

@@ -34,7 +34,7 @@ from .knowledge import LEGACY_DISK_RE, legacy_only_virtio
 
 if TYPE_CHECKING:
     from .facts import Facts
-    from .target import Target
+    from .targets import Target
 
 __all__ = [
     "DomainXMLError",

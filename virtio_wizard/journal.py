@@ -26,7 +26,7 @@ import time
 from datetime import datetime
 from typing import Any, Optional
 
-from .target import Target, TargetError
+from .targets import Target, TargetError
 
 __all__ = [
     "JOURNAL_SCHEMA",

@@ -293,7 +293,7 @@ def builds_on_loop(argv: Sequence[str]) -> bool:
     """True for a nash ``mkinitrd ... IMAGE KVER`` of a 2.2/2.4 kernel.
 
     Such a rebuild mounts its image on a loop device, so the sandbox has to
-    let it (``virtio_wizard.sandbox``). The kernel version is the last word.
+    let it (``virtio_wizard.targets.sandbox``). The kernel version is the last word.
 
     >>> builds_on_loop(["mkinitrd", "-f", "/boot/initrd-2.4.21-4.EL.img", "2.4.21-4.EL"])
     True

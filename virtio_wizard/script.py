@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Optional
 
 from .outfile import PRIVATE_EXEC, write_private
 from .plan.model import Plan, Step
-from .target import GUEST_PATH
+from .targets import GUEST_PATH
 
 if TYPE_CHECKING:
-    from .target import Target
+    from .targets import Target
 
 __all__ = ["render_script", "write_script", "plan_id", "STATE_DIR"]
 

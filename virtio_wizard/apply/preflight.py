@@ -23,7 +23,7 @@ from typing import Any, Optional
 from ..finding import Finding
 from ..journal import DONE, LOCK_PATH, STATE_DIR, sha256_bytes
 from ..plan.model import Plan, Step
-from ..target import (
+from ..targets import (
     FileTooLargeError,
     LockedError,
     NotRegularFileError,

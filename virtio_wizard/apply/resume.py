@@ -22,7 +22,7 @@ from ..journal import (
     timestamp,
 )
 from ..plan.model import Plan, Step
-from ..target import Target
+from ..targets import Target
 from .preflight import ApplyRefused, same_root
 
 __all__ = ["new_journal", "plan_to_resume", "resumable", "unfinished", "PENDING"]

@@ -46,7 +46,7 @@ from ..journal import (
     write_journal,
 )
 from ..plan.model import Plan, Step
-from ..target import CommandsDisabledError, Target
+from ..targets import CommandsDisabledError, Target
 from .events import NOTE, OUTPUT, STEP_DONE, STEP_FAILED, STEP_SKIPPED, STEP_START, ApplyEvent, Emit
 from .preflight import (
     StepState,

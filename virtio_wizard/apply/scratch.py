@@ -26,7 +26,7 @@ from ..knowledge import canonical_module
 
 if TYPE_CHECKING:
     from ..facts import Facts, Kernel
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = ["ScratchCheck", "scratch_argv", "check_survives_update", "SCRATCH_DIR"]
 

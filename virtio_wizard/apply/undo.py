@@ -31,7 +31,7 @@ from ..journal import (
     touched,
     write_journal,
 )
-from ..target import Target
+from ..targets import Target
 from .events import NOTE, STEP_DONE, STEP_SKIPPED, STEP_START, ApplyEvent
 from .preflight import check_root, hold_lock
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..plan.model import Plan
-from ..target import Target
+from ..targets import Target
 
 __all__ = ["missing_modules", "verify"]
 

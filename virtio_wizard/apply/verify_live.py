@@ -33,7 +33,7 @@ from ..detect._read import read_guest_text
 from ..detect.nics import expected_nics, live_nics
 from ..journal import DONE, changed_anything, latest_journal, timestamp, write_journal
 from ..knowledge import LEGACY_DISK_RE
-from ..target import Target
+from ..targets import Target
 
 __all__ = [
     "SCHEMA",

@@ -31,7 +31,7 @@ from ..plan.model import Plan
 from ..plan.saved import MAX_PLAN_BYTES, SavedPlanError, parse_plan_document
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = ["run", "load_plan", "rederive", "confirm", "print_event", "print_refusal"]
 

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from typing import Optional
 
-from ..target import LocalTarget, TargetError
+from ..targets import LocalTarget, TargetError
 
 __all__ = ["DEMO_GUESTS", "open_demo", "guest_dir"]
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from ..facts import Facts, TargetInfo, Unreadable
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "detect",

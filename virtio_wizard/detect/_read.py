@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..facts import Unreadable
-from ..target import DEFAULT_READ_LIMIT, FileTooLargeError, NotRegularFileError, Target
+from ..targets import DEFAULT_READ_LIMIT, FileTooLargeError, NotRegularFileError, Target
 
 __all__ = ["read_guest_text", "note"]
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..facts import BootEntry, BootMenu, Kernel, Unreadable
-from ..target import Target
+from ..targets import Target
 from ..vercmp import rpmvercmp
 from ._read import read_guest_text
 from .disks import GRUB_LEGACY_CONFIGS, real_files

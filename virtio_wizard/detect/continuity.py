@@ -19,7 +19,7 @@ from ..facts import Continuity, GuestLine, Unreadable
 from ._read import read_guest_text
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = ["detect_continuity", "KUDZU_SCRIPTS", "PERSISTENT_NET", "IFCFG_DIR"]
 

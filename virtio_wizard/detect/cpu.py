@@ -30,7 +30,7 @@ from ._read import note, read_guest_text
 from .kernels import ConfigCache, read_config
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "detect_cpu",

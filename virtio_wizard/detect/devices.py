@@ -13,7 +13,7 @@ from typing import Optional
 
 from ..facts import PciDevice, Unreadable
 from ..knowledge import pci_kind
-from ..target import Target
+from ..targets import Target
 from ._read import note, read_guest_text
 
 __all__ = ["detect_devices", "PCI_DEVICES"]

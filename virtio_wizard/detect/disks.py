@@ -42,7 +42,7 @@ from typing import Optional
 
 from ..facts import DiskRef, Unreadable
 from ..knowledge import LEGACY_DISK_RE, VIRTIO_DISK_RE
-from ..target import Target
+from ..targets import Target
 from ._read import read_guest_text
 from .grubenv import GRUBENVS, grubenv_refs
 

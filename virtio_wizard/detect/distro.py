@@ -23,7 +23,7 @@ from ..facts import Distro, Unreadable
 from ._read import note, read_guest_text
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "detect_distro",

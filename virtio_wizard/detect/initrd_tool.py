@@ -23,7 +23,7 @@ from ..knowledge import RHEL_LIKE_IDS, version_tuple
 from ._read import read_guest_text
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = ["detect_initrd_tool", "shell_assignments", "TOOL_PATHS"]
 

@@ -35,7 +35,7 @@ from typing import Callable, Optional
 
 from ..facts import BUILTIN, MISSING, MODULE, Kernel, Unreadable
 from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES, canonical_module
-from ..target import Target
+from ..targets import Target
 from ..vercmp import sort_newest_first
 from ._read import note, read_guest_text
 

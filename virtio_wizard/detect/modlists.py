@@ -35,7 +35,7 @@ from ._read import read_guest_text
 from .sysinit import SYSINIT_PATHS, modprobe_module
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "detect_module_lists",

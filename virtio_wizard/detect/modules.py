@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..facts import Unreadable
-from ..target import Target
+from ..targets import Target
 from ._read import read_guest_text
 
 __all__ = ["detect_loaded_modules", "detect_virtio_bus"]

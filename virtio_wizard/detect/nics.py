@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ..target import Target
+from ..targets import Target
 from ._read import read_guest_text
 
 __all__ = ["LiveNic", "ExpectedNic", "live_nics", "expected_nics", "VIRTUAL_PREFIXES"]

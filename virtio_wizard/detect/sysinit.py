@@ -22,7 +22,7 @@ from ..knowledge import VIRTIO_MODULE_NAMES, canonical_module
 from ._read import read_guest_text
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "detect_sysinit",

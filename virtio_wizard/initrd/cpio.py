@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..target import decode_text
+from ..targets import decode_text
 from .errors import InitrdError
 from .stream import ByteStream
 

@@ -14,7 +14,7 @@ import stat
 import struct
 from collections.abc import Iterator
 
-from ..target import decode_text
+from ..targets import decode_text
 from .cpio import Member
 from .errors import InitrdError
 

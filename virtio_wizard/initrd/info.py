@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO, Optional
 
 from ..knowledge import VIRTIO_MODULE_NAMES, canonical_module
-from ..target import Target
+from ..targets import Target
 from .errors import InitrdError
 from .image import ImageReader
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Optional
 from ..facts import Facts
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = [
     "GuestFiles",

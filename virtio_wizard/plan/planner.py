@@ -33,7 +33,7 @@ from .sysinit import plan_sysinit
 from .xen import plan_defaultkernel, refuse_xen_kernel
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..targets import Target
 
 __all__ = ["plan", "make_plan"]
 

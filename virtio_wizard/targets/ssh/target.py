@@ -11,7 +11,7 @@ How it stays fast and safe:
 - One master connection per session (``ControlMaster``/``ControlPath``,
   ``ControlPersist`` as a safety net), closed by :meth:`SSHTarget.close` and
   at interpreter exit. On it runs one long-lived guest ``/bin/sh``
-  (:class:`_Session`): every operation is a framed request to that shell,
+  (:class:`Session`): every operation is a framed request to that shell,
   one network round trip, no new process or channel (see docs/remote.md).
   ``BatchMode=yes`` turns password prompts into a clear error, and the user's
   ``~/.ssh/config`` applies as for any ``ssh`` call.
@@ -41,20 +41,17 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import secrets
-import selectors
 import shlex
 import shutil
 import stat as stat_mod
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO, Callable, Optional
 
-from .target import (
+from ..base import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
     FileTooLargeError,
@@ -67,21 +64,11 @@ from .target import (
     decode_text,
     resolve_parts,
 )
+from .listing import Entry, parse_listing, parse_ls_line
+from .session import ConnectionLostError, RemoteShellError, Session, SSHError, classify
+from .spec import SSHSpec, options_from_env, parse_spec
 
-__all__ = [
-    "SSHTarget",
-    "SSHSpec",
-    "parse_spec",
-    "options_from_env",
-    "OPTIONS_ENV",
-    "SSHError",
-    "UnreachableError",
-    "AuthError",
-    "HostKeyError",
-    "ConnectionLostError",
-    "RemoteShellError",
-    "RemoteNotFoundError",
-]
+__all__ = ["SSHTarget", "RemoteNotFoundError"]
 
 #: Seconds to wait for the TCP connection and the SSH handshake.
 CONNECT_TIMEOUT = 15
@@ -142,131 +129,9 @@ _PRELUDE = (
     f"LC_ALL=C; export LC_ALL; unset TIME_STYLE LS_COLORS CDPATH; PATH={GUEST_PATH}; export PATH; "
 )
 
-#: ``ls -ln`` as POSIX specifies it: mode, links, uid, gid, size (or ``maj, min``),
-#: a three-token date in the C locale, one space, the name.
-_LS_LINE = re.compile(
-    rb"^(\S{10})\S*\s+\d+\s+(\d+)\s+(\d+)\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+\S+ (.*)$", re.S
-)
-
-_TYPES = {
-    ord("-"): stat_mod.S_IFREG,
-    ord("d"): stat_mod.S_IFDIR,
-    ord("l"): stat_mod.S_IFLNK,
-    ord("c"): stat_mod.S_IFCHR,
-    ord("b"): stat_mod.S_IFBLK,
-    ord("p"): stat_mod.S_IFIFO,
-    ord("s"): stat_mod.S_IFSOCK,
-}
-
-
-class SSHError(TargetError):
-    """The SSH connection itself failed (not a guest file); ``path`` is user@host."""
-
-
-class UnreachableError(SSHError):
-    """The host did not answer (wrong name or port, firewall, down)."""
-
-
-class AuthError(SSHError):
-    """The host refused the login (no usable key; passwords are off in BatchMode)."""
-
-
-class HostKeyError(SSHError):
-    """The host key is unknown or changed: ssh refuses to trust it."""
-
-
-class ConnectionLostError(SSHError):
-    """The connection dropped during an operation."""
-
-
-class RemoteShellError(SSHError):
-    """The guest's shell or tools did not behave as a POSIX /bin/sh."""
-
 
 class RemoteNotFoundError(TargetError, FileNotFoundError):
     """A guest path does not exist (also a FileNotFoundError, like LocalTarget's)."""
-
-
-@dataclass(frozen=True)
-class SSHSpec:
-    """``[USER@]HOST[:PORT]`` taken apart; None means "as ~/.ssh/config says"."""
-
-    host: str
-    user: Optional[str] = None
-    port: Optional[int] = None
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host and self.port else self.host
-        text = f"{self.user}@{host}" if self.user else host
-        return f"{text}:{self.port}" if self.port else text
-
-
-def parse_spec(spec: str) -> SSHSpec:
-    """Parse ``[USER@]HOST[:PORT]`` (IPv6 as ``[::1]:22``).
-
-    Raises ``UsageError`` for an empty host, a bad port, or a name starting
-    with ``-`` (ssh would take it as an option).
-
-    >>> parse_spec("root@guest:2222")
-    SSHSpec(host='guest', user='root', port=2222)
-    """
-    from .cli import UsageError
-
-    text = spec.strip()
-    user: Optional[str] = None
-    if "@" in text:
-        user, _, text = text.rpartition("@")
-        if not user:
-            raise UsageError(f"--ssh {spec!r}: empty user name before '@'")
-    port_text: Optional[str] = None
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise UsageError(f"--ssh {spec!r}: missing ']' after the IPv6 address")
-        if rest:
-            if not rest.startswith(":"):
-                raise UsageError(f"--ssh {spec!r}: expected ':PORT' after ']'")
-            port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host = text  # a bare name, or a bare IPv6 address without a port
-    if not host:
-        raise UsageError(f"--ssh {spec!r}: no host name")
-    for name, value in (("host", host), ("user", user)):
-        if value is not None and (value.startswith("-") or any(c.isspace() for c in value)):
-            raise UsageError(f"--ssh {spec!r}: invalid {name} name {value!r}")
-    port: Optional[int] = None
-    if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise UsageError(f"--ssh {spec!r}: port must be a number from 1 to 65535")
-        port = int(port_text)
-    return SSHSpec(host=host, user=user, port=port)
-
-
-#: Extra ``ssh`` options for every connection, shell-quoted (``-F FILE``, ``-i KEY``...).
-OPTIONS_ENV = "VIRTIO_WIZARD_SSH_OPTIONS"
-
-
-def options_from_env(environ: Optional[Mapping[str, str]] = None) -> list[str]:
-    """``$VIRTIO_WIZARD_SSH_OPTIONS`` split as a shell would (``shlex``).
-
-    Why an environment variable: the wizard's own options stay few, and
-    whatever ``ssh`` accepts (``-F config``, ``-i key``, ``-o
-    UserKnownHostsFile=...``, ``-J jump``) passes through unchanged, placed
-    before the wizard's defaults so that it wins. Raises ``UsageError`` for
-    text a shell could not split (an unclosed quote).
-
-    >>> options_from_env({OPTIONS_ENV: "-i '/keys/old guest' -o Port=2222"})
-    ['-i', '/keys/old guest', '-o', 'Port=2222']
-    """
-    text = (os.environ if environ is None else environ).get(OPTIONS_ENV, "")
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        from .cli import UsageError
-
-        raise UsageError(f"{OPTIONS_ENV}: cannot split {text!r}: {exc}") from exc
 
 
 def _q(path: str) -> str:
@@ -292,150 +157,6 @@ def _is_proc(path: str) -> bool:
     return n == "/proc" or n.startswith("/proc/")
 
 
-def mode_from_ls(text: bytes) -> int:
-    """``-rwsr-x--T`` -> the st_mode it stands for (type and all 12 mode bits)."""
-    mode = _TYPES.get(text[0], 0)
-    bits = (
-        (1, stat_mod.S_IRUSR),
-        (2, stat_mod.S_IWUSR),
-        (4, stat_mod.S_IRGRP),
-        (5, stat_mod.S_IWGRP),
-        (7, stat_mod.S_IROTH),
-        (8, stat_mod.S_IWOTH),
-    )
-    for pos, bit in bits:
-        if text[pos] not in b"-":
-            mode |= bit
-    for pos, x_bit, special in (
-        (3, stat_mod.S_IXUSR, stat_mod.S_ISUID),
-        (6, stat_mod.S_IXGRP, stat_mod.S_ISGID),
-        (9, stat_mod.S_IXOTH, stat_mod.S_ISVTX),
-    ):
-        ch = chr(text[pos])
-        if ch in "xst":
-            mode |= x_bit
-        if ch in "sStT":
-            mode |= special
-    return mode
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One ``ls -ln`` line: what lstat would say, plus a link's target."""
-
-    mode: int
-    uid: int
-    gid: int
-    size: int
-    link: Optional[str] = None
-
-    @property
-    def is_link(self) -> bool:
-        return stat_mod.S_ISLNK(self.mode)
-
-    @property
-    def is_dir(self) -> bool:
-        return stat_mod.S_ISDIR(self.mode)
-
-    def info(self) -> StatInfo:
-        return StatInfo(
-            mode=self.mode,
-            uid=self.uid,
-            gid=self.gid,
-            size=self.size,
-            is_file=stat_mod.S_ISREG(self.mode),
-            is_dir=stat_mod.S_ISDIR(self.mode),
-            is_link=stat_mod.S_ISLNK(self.mode),
-        )
-
-
-def _parse_ls(line: bytes) -> Optional[tuple[_Entry, bytes]]:
-    """(entry without link target, rest of line = name [-> target]) or None."""
-    m = _LS_LINE.match(line)
-    if m is None:
-        return None
-    size_text = m.group(4)
-    size = 0 if b"," in size_text else int(size_text)
-    entry = _Entry(mode_from_ls(m.group(1)), int(m.group(2)), int(m.group(3)), size)
-    return entry, m.group(5)
-
-
-def parse_listing(names: Sequence[bytes], ls_output: bytes) -> dict[str, Optional[_Entry]]:
-    """Match ``ls -lnA`` lines to the exact names a glob printed.
-
-    A name ``ls`` mangled (a newline shown as ``?``) maps to None: it exists,
-    and is asked about on its own when needed.
-    """
-    known = set(names)
-    out: dict[str, Optional[_Entry]] = {os.fsdecode(n): None for n in names}
-    for line in ls_output.split(b"\n"):
-        parsed = _parse_ls(line)
-        if parsed is None:
-            continue
-        entry, rest = parsed
-        if entry.is_link:
-            cut = rest.find(b" -> ")
-            while cut >= 0 and rest[:cut] not in known:
-                cut = rest.find(b" -> ", cut + 1)
-            if cut < 0:
-                continue
-            name, target = rest[:cut], rest[cut + 4 :]
-            entry = _Entry(entry.mode, entry.uid, entry.gid, entry.size, os.fsdecode(target))
-        elif rest in known:
-            name = rest
-        else:
-            continue
-        out[os.fsdecode(name)] = entry
-    return out
-
-
-def _classify(who: str, stderr: str, during: str = "") -> SSHError:
-    """Turn what the ssh client printed into one clear error."""
-    text = stderr.strip()
-    low = text.lower()
-    last = text.splitlines()[-1].strip() if text else "ssh failed without a message"
-    if "host key verification failed" in low or "remote host identification has changed" in low:
-        if "changed" in low:
-            return HostKeyError(
-                who,
-                "the host key CHANGED since it was recorded in known_hosts: verify it "
-                "(a reinstalled guest, or someone in between) before trusting it",
-                errno.EACCES,
-            )
-        return HostKeyError(
-            who,
-            "host key unknown: connect once with 'ssh' to verify and record it in known_hosts",
-            errno.EACCES,
-        )
-    if "permission denied" in low or "too many authentication failures" in low:
-        return AuthError(
-            who,
-            "authentication failed: use a key or ssh-agent (password prompts are off, "
-            f"BatchMode=yes) [{last}]",
-            errno.EACCES,
-        )
-    unreachable = (
-        "connection refused",
-        "no route to host",
-        "could not resolve hostname",
-        "name or service not known",
-        "network is unreachable",
-        "connection timed out",
-        "operation timed out",
-        "temporary failure in name resolution",
-    )
-    if any(s in low for s in unreachable) and not during:
-        return UnreachableError(who, f"unreachable: {last}", errno.EHOSTUNREACH)
-    if during:
-        return ConnectionLostError(
-            who,
-            f"connection lost during {during} ({last}); files are either old or new "
-            "(atomic rename): run again to finish",
-            errno.ECONNRESET,
-        )
-    return SSHError(who, last)
-
-
 #: Shell for a request with a payload: print the ready line (``$VW_READY``), then
 #: read exactly ``$n`` bytes of the session's stdin into ``$t``. ``dd bs=C
 #: count=1`` does one read(2) of at most C bytes, so it never swallows bytes
@@ -455,163 +176,6 @@ _RECEIVE = (
     "  n=$m\n"
     "done\n"
 )
-
-
-class _Session:
-    """One long-lived guest ``/bin/sh`` on our pipes, spoken to in framed requests.
-
-    Why: starting a local ``ssh`` client (even on a master connection) costs
-    a process start, a channel open and a remote ``sh`` for every question,
-    about 0.3 s each on a loaded machine; the shell that is already there
-    answers in the time of one network round trip.
-
-    A request is a helper script, run as ``( eval SCRIPT )`` so that its
-    ``exit``, ``trap``, ``cd`` and ``set`` stay inside a subshell, followed
-    by ``printf MARK RC`` on stdout and on stderr. ``MARK`` is a random
-    per-session token plus a sequence number, so no guest file can forge it
-    and a late answer is never taken for the current one. Everything before
-    the marker is the answer, byte for byte (files are read with ``cat``).
-    A request's stdin is ``/dev/null`` unless it carries a payload, which is
-    sent only when the script says it is ready for it, so that the guest
-    shell (dash and ash read their input in blocks) never buffers it.
-    """
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        self.proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-        )
-        assert self.proc.stdin and self.proc.stdout and self.proc.stderr
-        self.token = "VW-" + secrets.token_hex(12)
-        self.seq = 0
-        self.out = bytearray()
-        self.err = bytearray()
-        self.lost: Optional[str] = None
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self.proc.stdout, selectors.EVENT_READ, self.out)
-        self._selector.register(self.proc.stderr, selectors.EVENT_READ, self.err)
-
-    def send_raw(self, data: bytes | str) -> bool:
-        """Write to the guest shell's stdin; False when the session is gone."""
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(data)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            return False
-        return True
-
-    def _pump(self) -> bool:
-        """Wait for more bytes on stdout or stderr; False once both have ended."""
-        if not self._selector.get_map():
-            return False
-        for key, _events in self._selector.select():
-            chunk = os.read(key.fd, 1 << 16)
-            if chunk:
-                key.data.extend(chunk)
-            else:
-                self._selector.unregister(key.fileobj)
-        return True
-
-    def _gone(self) -> tuple[int, bytes, str]:
-        """The session died: drain ssh's last words, remember them, exit code 255."""
-        if self.lost is None:
-            while self._pump():
-                pass
-            self.proc.wait()
-            self.lost = self.err.decode("utf-8", "replace") or "the guest shell ended"
-        return 255, b"", self.lost
-
-    def request(
-        self,
-        script: str,
-        payload: Optional[bytes] = None,
-        *,
-        sink: Optional[Callable[[bytes], None]] = None,
-        raw: bool = False,
-    ) -> tuple[int, bytes, str]:
-        """Run one helper script: (exit status, stdout bytes, stderr text).
-
-        ``sink`` receives stdout as it arrives (streamed output, big files)
-        instead of it being returned. ``raw`` runs the script in the session
-        shell itself (to open or close a lock's file descriptor there); such
-        a script must not ``exit``.
-        """
-        if self.lost is not None:
-            return 255, b"", self.lost
-        self.seq += 1
-        mark = f"{self.token}:{self.seq}"
-        ready = f"{mark}:ready\n".encode()
-        body = f"VW_READY={mark}:ready; eval {shlex.quote(script)}"
-        if raw:
-            text = body + "\n"
-        else:
-            text = f"( {body}\n)" + (" </dev/null" if payload is None else "") + "\n"
-        text += f'r=$?; echo "{mark} $r" >&2; echo "{mark} $r"\n'
-        if not self.send_raw(text):
-            return self._gone()
-        end = f"{mark} ".encode()
-        if payload is not None:
-            while True:
-                at = self.out.find(ready)
-                if at >= 0:
-                    del self.out[at : at + len(ready)]
-                    if not self.send_raw(payload):
-                        return self._gone()
-                    break
-                if end in self.out:
-                    break  # refused before it asked for the bytes
-                if not self._pump():
-                    return self._gone()
-        collected = bytearray()
-        emit = sink if sink is not None else collected.extend
-        while True:
-            at = self.out.find(end)
-            if at >= 0:
-                stop = self.out.find(b"\n", at)
-                if stop >= 0:
-                    if at:
-                        emit(bytes(self.out[:at]))
-                    status = int(self.out[at + len(end) : stop])
-                    del self.out[: stop + 1]
-                    break
-            else:
-                safe = len(self.out) - len(end) + 1
-                if safe > 0:
-                    emit(bytes(self.out[:safe]))
-                    del self.out[:safe]
-            if not self._pump():
-                return self._gone()
-        while True:
-            at = self.err.find(end)
-            stop = self.err.find(b"\n", at) if at >= 0 else -1
-            if stop >= 0:
-                err = self.err[:at].decode("utf-8", "replace")
-                del self.err[: stop + 1]
-                break
-            if not self._pump():
-                return self._gone()
-        return status, bytes(collected), err
-
-    def close(self) -> None:
-        """End the guest shell (EOF on its stdin) and the local ssh client."""
-        with contextlib.suppress(OSError, ValueError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-        self._selector.close()
 
 
 class SSHTarget:
@@ -639,13 +203,13 @@ class SSHTarget:
         self.remote_user: Optional[str] = spec.user
         self.hostname = ""
         self._control_dir: Optional[str] = None
-        self._session: Optional[_Session] = None
+        self._session: Optional[Session] = None
         self._lock_fds: list[int] = []
         self._prefetched = False
         self._closed = False
         self._mutex = threading.RLock()
-        self._dirs: dict[str, Optional[dict[str, Optional[_Entry]]]] = {}
-        self._probes: dict[str, Optional[_Entry]] = {}
+        self._dirs: dict[str, Optional[dict[str, Optional[Entry]]]] = {}
+        self._probes: dict[str, Optional[Entry]] = {}
         self._contents: dict[str, bytes] = {}
         #: Round trips made (channels opened), for tests and the curious.
         self.round_trips = 0
@@ -704,7 +268,7 @@ class SSHTarget:
             with open(log, encoding="utf-8", errors="replace") as fh:
                 message = fh.read()
             self._remove_control_dir()
-            raise _classify(self.root, message)
+            raise classify(self.root, message)
         atexit.register(self.close)
         out = self._check(
             "printf 'VW-OK\\n'; u=$(id -un 2>/dev/null) || u=; "
@@ -771,10 +335,10 @@ class SSHTarget:
         return self._base_argv() + ["-o", "ControlMaster=no", self.spec.host, "exec /bin/sh"]
 
     def _start_session(self) -> None:
-        self._session = _Session(self._session_argv())
+        self._session = Session(self._session_argv())
         self._session.send_raw(_PRELUDE + "\n")
 
-    def _live_session(self) -> _Session:
+    def _live_session(self) -> Session:
         if self._closed:
             raise SSHError(self.root, "the SSH connection is closed")
         if self._session is None:
@@ -804,7 +368,7 @@ class SSHTarget:
     def _check(self, script: str, data: Optional[bytes] = None, what: str = "") -> bytes:
         rc, out, err = self._exec(script, data)
         if rc == 255:
-            raise _classify(self.root, err, what or "a guest query")
+            raise classify(self.root, err, what or "a guest query")
         if rc != 0:
             detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {rc}"
             raise TargetError(what or self.root, detail)
@@ -830,7 +394,7 @@ class SSHTarget:
         )
 
     @staticmethod
-    def _parse_listing_output(out: bytes) -> dict[str, Optional[_Entry]]:
+    def _parse_listing_output(out: bytes) -> dict[str, Optional[Entry]]:
         names: list[bytes] = []
         pos = 0
         while pos < len(out):
@@ -841,7 +405,7 @@ class SSHTarget:
             pos = end + 1
         return parse_listing(names, out[pos + 1 :])
 
-    def _listing(self, folder: str) -> Optional[dict[str, Optional[_Entry]]]:
+    def _listing(self, folder: str) -> Optional[dict[str, Optional[Entry]]]:
         """Entries of a resolved guest folder (one round trip, then cached).
 
         The first miss of a session also lists :data:`PREFETCH_FOLDERS` in
@@ -856,7 +420,7 @@ class SSHTarget:
                 return self._dirs[folder]
         rc, out, err = self._exec(self._listing_script(folder))
         if rc == 255:
-            raise _classify(self.root, err, f"listing {folder}")
+            raise classify(self.root, err, f"listing {folder}")
         if rc != 0:
             self._dirs[folder] = None
             return None
@@ -895,7 +459,7 @@ class SSHTarget:
                 )
             rc, out, err = self._exec("".join(script))
             if rc == 255:
-                raise _classify(self.root, err, "listing folders")
+                raise classify(self.root, err, "listing folders")
             done = 0
             chunks = out.split(f"\n{sep} ".encode())
             # Section i is the text before the i-th separator; its status follows it.
@@ -915,7 +479,7 @@ class SSHTarget:
                     done += 1
             return done
 
-    def _probe(self, path: str, follow: bool) -> Optional[_Entry]:
+    def _probe(self, path: str, follow: bool) -> Optional[Entry]:
         """Ask the guest about one path directly (``/proc``, or names ls mangled)."""
         key = ("L:" if follow else "l:") + path
         if key in self._probes:
@@ -924,10 +488,10 @@ class SSHTarget:
         script = f"ls -ldn{flag} -- {_q(path)} 2>/dev/null || exit {_RC_NOTFOUND}\n"
         rc, out, err = self._exec(script)
         if rc == 255:
-            raise _classify(self.root, err, f"checking {path}")
-        entry: Optional[_Entry] = None
+            raise classify(self.root, err, f"checking {path}")
+        entry: Optional[Entry] = None
         if rc == 0:
-            parsed = _parse_ls(out.rstrip(b"\n"))
+            parsed = parse_ls_line(out.rstrip(b"\n"))
             if parsed is not None:
                 entry, rest = parsed
                 if entry.is_link:
@@ -935,12 +499,12 @@ class SSHTarget:
                     cut = rest.find(raw + b" -> ")
                     cut = cut + len(raw) if cut >= 0 else rest.find(b" -> ")
                     link = os.fsdecode(rest[cut + 4 :]) if cut >= 0 else ""
-                    entry = _Entry(entry.mode, entry.uid, entry.gid, entry.size, link)
+                    entry = Entry(entry.mode, entry.uid, entry.gid, entry.size, link)
         if not (_is_proc(path)):
             self._probes[key] = entry
         return entry
 
-    def _entry(self, parts: Sequence[str]) -> Optional[_Entry]:
+    def _entry(self, parts: Sequence[str]) -> Optional[Entry]:
         """lstat of an already-resolved parent plus one name."""
         if not parts:
             return self._probe("/", follow=False)
@@ -969,7 +533,7 @@ class SSHTarget:
                 return _norm(path)
             return "/" + "/".join(self._resolve_parts(path))
 
-    def _lstat(self, path: str, follow: bool = True) -> Optional[_Entry]:
+    def _lstat(self, path: str, follow: bool = True) -> Optional[Entry]:
         with self._mutex:
             if _is_proc(path):
                 return self._probe(_norm(path) if follow else path, follow)
@@ -1036,7 +600,7 @@ class SSHTarget:
         )
         rc, out, err = self._exec(script)
         if rc == 255:
-            raise _classify(self.root, err, f"walking {start}")
+            raise classify(self.root, err, f"walking {start}")
         if rc != 0:
             return
         section = "dirs"
@@ -1109,7 +673,7 @@ class SSHTarget:
         if rc == _RC_TOOLARGE:
             return FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
         if rc == 255:
-            return _classify(self.root, err, f"reading {path}")
+            return classify(self.root, err, f"reading {path}")
         return TargetError(path, f"cannot read (exit status {rc}) {err.strip()}".strip())
 
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
@@ -1168,7 +732,7 @@ class SSHTarget:
 
     # ---- writing ---------------------------------------------------------
 
-    def _resolved_for_write(self, path: str) -> tuple[str, Optional[_Entry]]:
+    def _resolved_for_write(self, path: str) -> tuple[str, Optional[Entry]]:
         with self._mutex:
             self._invalidate()
             parts = self._resolve_parts(path)
@@ -1212,7 +776,7 @@ class SSHTarget:
         if rc == 0:
             return
         if rc == 255:
-            raise _classify(self.root, err, what)
+            raise classify(self.root, err, what)
         if rc == _RC_NOTFOUND:
             raise RemoteNotFoundError(path, "no such file or folder", errno.ENOENT)
         if rc == _RC_NOTREGULAR:
@@ -1414,7 +978,7 @@ class SSHTarget:
             self._invalidate()
         if rc == 255:
             what = f"running {' '.join(argv)}" if started else f"starting {argv[0]}"
-            raise _classify(self.root, err, what)
+            raise classify(self.root, err, what)
         if not started or not started[0]:
             if rc == _RC_NOTFOUND:
                 raise TargetError(argv[0], "command not found", errno.ENOENT)
@@ -1477,7 +1041,7 @@ class SSHTarget:
         )
         rc, out, err = self._exec(script)
         if rc == 255:
-            raise _classify(self.root, err, f"locking {lock_file}")
+            raise classify(self.root, err, f"locking {lock_file}")
         if rc != 0:
             detail = err.strip().splitlines()[-1] if err.strip() else f"exit status {rc}"
             raise TargetError(lock_file, f"cannot create the lock file: {detail}")
@@ -1492,7 +1056,7 @@ class SSHTarget:
         )
         rc, out, err = self._exec(script, raw=True)
         if rc == 255:
-            raise _classify(self.root, err, f"locking {lock_file}")
+            raise classify(self.root, err, f"locking {lock_file}")
         if rc != 0:
             holder = out.decode("utf-8", "replace").strip().splitlines()
             raise LockedError(
@@ -1536,5 +1100,5 @@ class SSHTarget:
                 errno.EBUSY,
             )
         if rc == 255:
-            raise _classify(self.root, err, f"locking {folder}")
+            raise classify(self.root, err, f"locking {folder}")
         raise TargetError(folder, f"cannot create the lock folder: {err.strip()}")

@@ -17,7 +17,7 @@ guestfish session would need a framing protocol like the SSH target's.
 The image is opened read-only unless the command writes (``apply``,
 ``undo``), and a disk that a running VM holds (qemu's image lock) is refused
 before the appliance starts. Paths are guest paths; symbolic links are
-resolved inside the guest by the same :func:`~virtio_wizard.target.resolve_parts`
+resolved inside the guest by the same :func:`~virtio_wizard.targets.base.resolve_parts`
 as every other Target.
 """
 
@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO, Callable, Optional
 
-from .target import (
+from .base import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
     FileTooLargeError,

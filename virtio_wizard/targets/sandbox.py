@@ -50,7 +50,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
-from .target import TargetError
+from .base import TargetError
 
 __all__ = [
     "SandboxError",
