@@ -24,12 +24,10 @@ from virtio_wizard.host import (
     DomainRefused,
     DomainXMLError,
     GuestView,
-    generic_steps,
     guest_view,
-    host_steps,
     transform_domain,
-    way_back,
 )
+from virtio_wizard.host_steps import generic_steps, host_steps, way_back
 from virtio_wizard.knowledge import legacy_only_virtio
 
 DOMAINS = Path(__file__).parent / "domains"

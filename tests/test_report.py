@@ -288,7 +288,7 @@ def test_report_command_includes_the_latest_journal(guest, capsys, monkeypatch):
     rc = main(["report", "--root", str(guest)])
     out, _ = capsys.readouterr()
     assert rc == 0
-    # Asked of this guest (host.after_switch reads the same journal again).
+    # Asked of this guest (host_steps.after_switch reads the same journal again).
     assert seen and set(seen) == {str(guest)}
     assert "## Applied" in out and "20240506T070809-42" in out
 

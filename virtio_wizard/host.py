@@ -4,33 +4,30 @@ Preparing the guest is half the job; the VM must then present its disks and
 NICs as virtio, and that is where guests are lost: a reboot does not apply a
 changed bus (it needs a power-off and a start), q35 hides legacy-only virtio
 devices from old kernels, a new MAC renames the interface. This module turns
-a libvirt domain XML (``virsh dumpxml NAME``) into the virtio one and says the
-steps, for ``virtio-wizard host``, the TUI's Done screen and the report.
+a libvirt domain XML (``virsh dumpxml NAME``) into the virtio one, for
+``virtio-wizard host``; ``host_steps.py`` says the steps around it (also for
+the TUI's Done screen and the report).
 
-The XML is edited as text, not re-serialised: expat (stdlib) gives the byte
-offset of every element, and only the bytes that must change are replaced
-(an attribute value inside its own quotes, an element removed with its line,
-an attribute added before a tag's ``>``). So comments, the XML declaration,
-attribute order and quoting, namespaced elements (``qemu:commandline``) and
-whitespace stay byte for byte, which ``xml.etree`` cannot promise (it drops
-the declaration, rewrites quotes and renames namespace prefixes). The one
-re-written piece: an interface without ``<model>`` gets a new
-``<model type='virtio'/>`` line, indented like its ``<mac>`` line.
+The XML is edited as text, not re-serialised (``xmltext.py``): comments, the
+XML declaration, attribute order and quoting, namespaced elements
+(``qemu:commandline``) and whitespace stay byte for byte. The one re-written
+piece: an interface without ``<model>`` gets a new ``<model type='virtio'/>``
+line, indented like its ``<mac>`` line.
 
-No Textual. The transform and the steps are pure (Facts in, text out);
-``guest_view_of`` alone reads the guest, through its Target (the journal's
-choices, the NICs' MACs), for ``host``, the Done screen and the report.
+No Textual. The transform is pure (Facts in, text out); ``guest_view_of``
+alone reads the guest, through its Target (the journal's choices, the NICs'
+MACs).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import xml.parsers.expat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from .knowledge import LEGACY_DISK_RE, legacy_only_virtio
+from .xmltext import ByteEdits, Element, XMLTextError, parse
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -45,12 +42,8 @@ __all__ = [
     "HostResult",
     "guest_view",
     "guest_view_of",
-    "after_switch",
     "transform_domain",
     "unified_diff",
-    "host_steps",
-    "generic_steps",
-    "way_back",
     "KVM_TYPES",
 ]
 
@@ -194,92 +187,6 @@ def guest_view_of(
     return guest_view(facts, plan, tuple(nics), demo=demo)
 
 
-def after_switch(
-    target: Target, facts: Optional[Facts], plan: Optional[dict] = None, name: str = "VM"
-) -> dict[str, list[str]]:
-    """The host steps and the way back for a prepared guest (Done screen, report)."""
-    view = guest_view_of(target, facts, plan)
-    return {"host_steps": host_steps(view, None, name), "way_back": way_back(view)}
-
-
-# ---- reading the XML with byte offsets -----------------------------------------
-
-
-@dataclass
-class _Node:
-    tag: str
-    attrs: dict[str, str]
-    start: int
-    #: Offset just after the start tag's ``>``.
-    tag_end: int = 0
-    #: Offset just after the element (its end tag, or the start tag if empty).
-    end: int = 0
-    parent: Optional[_Node] = None
-    children: list[_Node] = field(default_factory=list)
-    text: str = ""
-
-    def find(self, tag: str) -> Optional[_Node]:
-        return next((c for c in self.children if c.tag == tag), None)
-
-    def findall(self, tag: str) -> list[_Node]:
-        return [c for c in self.children if c.tag == tag]
-
-
-def _tag_end(data: bytes, start: int) -> int:
-    """Offset after the ``>`` closing the tag that starts at ``start`` (quotes respected)."""
-    quote = 0
-    for i in range(start, len(data)):
-        ch = data[i]
-        if quote:
-            if ch == quote:
-                quote = 0
-        elif ch in (0x22, 0x27):
-            quote = ch
-        elif ch == 0x3E:
-            return i + 1
-    raise DomainXMLError("unterminated tag")
-
-
-def _parse(data: bytes) -> _Node:
-    """Elements with their byte ranges; DomainXMLError with line and column when malformed."""
-    parser = xml.parsers.expat.ParserCreate()
-    stack: list[_Node] = []
-    root: list[_Node] = []
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        pos = parser.CurrentByteIndex
-        node = _Node(name, dict(attrs), pos, _tag_end(data, pos))
-        if stack:
-            node.parent = stack[-1]
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
-
-    def end(name: str) -> None:
-        node = stack.pop()
-        pos = parser.CurrentByteIndex
-        if data[node.tag_end - 2 : node.tag_end] == b"/>":
-            node.end = node.tag_end
-        else:
-            node.end = _tag_end(data, pos)
-
-    def chars(text: str) -> None:
-        if stack:
-            stack[-1].text += text
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as exc:
-        raise DomainXMLError(f"not well-formed XML: {exc}") from exc
-    if not root:
-        raise DomainXMLError("no element in the file")
-    return root[0]
-
-
 # ---- the transform --------------------------------------------------------------
 
 
@@ -323,52 +230,6 @@ class HostResult:
     @property
     def changed(self) -> bool:
         return self.new_text != self.old_text
-
-
-class _Edits:
-    """Byte-range replacements, applied back to front."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.items: list[tuple[int, int, bytes]] = []
-
-    def replace(self, start: int, end: int, new: bytes) -> None:
-        self.items.append((start, end, new))
-
-    def set_attr(self, node: _Node, name: str, value: str) -> None:
-        """Change an attribute's value inside its quotes, or add it before ``>``/``/>``."""
-        tag = self.data[node.start : node.tag_end]
-        match = re.search(rb"\s" + re.escape(name.encode()) + rb"\s*=\s*(['\"])(.*?)\1", tag)
-        if match:
-            self.replace(node.start + match.start(2), node.start + match.end(2), value.encode())
-            return
-        close = node.tag_end - (2 if tag.endswith(b"/>") else 1)
-        quote = b'"' if b'="' in tag and b"='" not in tag else b"'"
-        self.replace(close, close, b" " + name.encode() + b"=" + quote + value.encode() + quote)
-
-    def remove(self, node: _Node) -> None:
-        """Remove an element; with its line when it stands alone on it."""
-        start, end = node.start, node.end
-        line_start = self.data.rfind(b"\n", 0, start) + 1
-        line_end = self.data.find(b"\n", end)
-        line_end = len(self.data) if line_end < 0 else line_end
-        if not self.data[line_start:start].strip() and not self.data[end:line_end].strip():
-            start, end = line_start, min(line_end + 1, len(self.data))
-        self.replace(start, end, b"")
-
-    def insert_line_after(self, node: _Node, text: str) -> None:
-        """A new line after ``node``'s line, indented as that line is."""
-        line_start = self.data.rfind(b"\n", 0, node.start) + 1
-        indent = self.data[line_start : node.start]
-        if indent.strip():
-            indent = b""
-        self.replace(node.end, node.end, b"\n" + indent + text.encode())
-
-    def result(self) -> bytes:
-        out = self.data
-        for start, end, new in sorted(self.items, key=lambda t: (t[0], t[1]), reverse=True):
-            out = out[:start] + new + out[end:]
-        return out
 
 
 def _letters(index: int) -> str:
@@ -415,7 +276,7 @@ def _new_targets(old_names: list[str], view: GuestView, notes: list[str]) -> dic
     return mapping
 
 
-def _boot_disk(disks: list[_Node], os_node: Optional[_Node]) -> Optional[_Node]:
+def _boot_disk(disks: list[Element], os_node: Optional[Element]) -> Optional[Element]:
     """The disk the VM boots from: the lowest ``<boot order>``, else the first disk."""
     ordered = []
     for disk in disks:
@@ -433,7 +294,10 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
     Raises DomainXMLError (malformed, not a ``<domain>``) or DomainRefused
     (not a QEMU/KVM domain). The input bytes are never changed in place.
     """
-    root = _parse(text)
+    try:
+        root = parse(text)
+    except XMLTextError as exc:
+        raise DomainXMLError(str(exc)) from exc
     name = _kvm_domain_name(root)
     os_node = root.find("os")
     os_type = os_node.find("type") if os_node is not None else None
@@ -449,7 +313,7 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
         notes.append("the domain has no <devices>: nothing to change")
         result.notes = notes
         return result
-    edits = _Edits(text)
+    edits = ByteEdits(text)
     model = "virtio-transitional" if transitional else None
     if view.block:
         _move_disks(devices, os_node, view, model, edits, result, notes)
@@ -463,7 +327,7 @@ def transform_domain(text: bytes, view: GuestView) -> HostResult:
     return result
 
 
-def _kvm_domain_name(root: _Node) -> str:
+def _kvm_domain_name(root: Element) -> str:
     """The domain's name, once it is known to be a domain QEMU/KVM runs (else it raises)."""
     if root.tag != "domain":
         raise DomainXMLError(f"the root element is <{root.tag}>, not <domain>: not a domain XML")
@@ -495,11 +359,11 @@ def _transitional(q35: bool, view: GuestView, notes: list[str]) -> bool:
 
 
 def _move_disks(
-    devices: _Node,
-    os_node: Optional[_Node],
+    devices: Element,
+    os_node: Optional[Element],
     view: GuestView,
     model: Optional[str],
-    edits: _Edits,
+    edits: ByteEdits,
     result: HostResult,
     notes: list[str],
 ) -> None:
@@ -510,7 +374,7 @@ def _move_disks(
         target = disk.find("target")
         if target is not None and target.attrs.get("bus", "") in EMULATED_BUSES:
             movable.append(disk)
-    keep: Optional[_Node] = None
+    keep: Optional[Element] = None
     if view.boot_disk == "emulated":
         keep = _boot_disk(movable, os_node)
     olds = [d.find("target").attrs.get("dev", "") for d in movable if d is not keep]
@@ -533,11 +397,11 @@ def _move_disks(
 
 
 def _move_disk(
-    disk: _Node,
-    target: _Node,
+    disk: Element,
+    target: Element,
     new: str,
     model: Optional[str],
-    edits: _Edits,
+    edits: ByteEdits,
     notes: list[str],
 ) -> None:
     """One disk's edits: its new name on bus virtio, without what only IDE/SCSI allow."""
@@ -558,7 +422,7 @@ def _move_disk(
 
 
 def _move_nic(
-    iface: _Node, model: Optional[str], edits: _Edits, notes: list[str]
+    iface: Element, model: Optional[str], edits: ByteEdits, notes: list[str]
 ) -> Optional[NicChange]:
     """One interface onto virtio (None when it is virtio already or a passed-through device)."""
     mac_node = iface.find("mac")
@@ -605,175 +469,3 @@ def unified_diff(old: str, new: str, name: str) -> str:
         tofile=f"{name} (virtio)",
     )
     return "".join(lines)
-
-
-# ---- the steps in words -------------------------------------------------------------
-
-
-def _mac_lines(view: GuestView, result: Optional[HostResult]) -> list[str]:
-    macs = [n.mac for n in result.nics if n.mac] if result is not None else []
-    if not macs and view.nics:
-        return [f"keep the MAC of {name}: {mac}" for name, mac in view.nics if mac]
-    return [f"keep the MAC {mac} (the guest names its NIC by it)" for mac in macs]
-
-
-def host_steps(
-    view: GuestView, result: Optional[HostResult] = None, name: str = "GUEST", xml_out: str = ""
-) -> list[str]:
-    """The sequence on the host: power off, change the definition, start.
-
-    With a ``result`` (a domain XML was given) the steps name its disks and
-    the file to define; without one they are the generic ``virsh`` steps.
-    """
-    which = " (VM: the guest's name in virsh list)" if name == "VM" else ""
-    out = [
-        f"power the VM off, do not just reboot it (a changed bus needs a new QEMU process): "
-        f"virsh shutdown {name}, then wait until virsh domstate {name} says 'shut off'{which}",
-    ]
-    if result is not None and xml_out:
-        out.append(f"define the new XML: virsh define {xml_out}")
-    elif result is not None:
-        out.append("save the new XML with -o FILE, then: virsh define FILE")
-    else:
-        out.append(
-            f"make the new definition: virsh dumpxml {name} > {name}.xml; "
-            f"virtio-wizard host --domain-xml {name}.xml -o {name}-virtio.xml; "
-            f"virsh define {name}-virtio.xml (or by hand in virsh edit {name})"
-        )
-    out.extend(_disk_lines(view, result))
-    out.extend(_mac_lines(view, result))
-    out.append(f"start it: virsh start {name}; then run virtio-wizard verify in the guest")
-    return out
-
-
-def _disk_lines(view: GuestView, result: Optional[HostResult]) -> list[str]:
-    if result is not None:
-        return [
-            f"disk {d.old_target} ({d.old_bus}) becomes {d.new_target} (virtio)"
-            if d.moved
-            else f"disk {d.old_target} stays on {d.old_bus} (the boot disk stays emulated)"
-            for d in result.disks
-        ]
-    if not view.block:
-        return []
-    lines = [
-        f"each system disk: <target dev='{old}' bus='...'/> becomes "
-        f"<target dev='{new}' bus='virtio'/>, and its <address type='drive' .../> goes"
-        for old, new in sorted(view.disk_map.items(), key=lambda kv: kv[1])
-    ] or [
-        "each system disk: bus='virtio', target vda, vdb, ... in the old order; "
-        "drop its <address type='drive'>"
-    ]
-    if view.legacy_only:
-        lines.append(
-            f"on a q35 VM add model='virtio-transitional' to each <disk> and NIC <model> "
-            f"({view.legacy_reason}), or keep the VM on i440fx"
-        )
-    return lines
-
-
-def generic_steps(view: GuestView, name: str = "GUEST") -> list[str]:
-    """``host`` without a domain XML: virsh steps, qemu flags and a safe trial."""
-    disks = sorted(view.disk_map.items(), key=lambda kv: kv[1]) or [("hda", "vda")]
-    legacy = {None: "unknown", True: "yes", False: "no"}[view.legacy_only]
-    trans = "-transitional" if view.legacy_only else ""
-    out = [
-        "Steps with libvirt (virsh):",
-        *(f"  {i}. {s}" for i, s in enumerate(host_steps(view, None, name), 1)),
-        "",
-        "The same with a plain qemu command line (power the VM off first, start it again after):",
-    ]
-    for i, (old, new) in enumerate(disks):
-        boot = ",bootindex=1" if i == 0 else ""
-        out.append(
-            f"  -drive file=DISK{i + 1},format=FMT,if=none,id=disk{i} "
-            f"-device virtio-blk-pci{trans},drive=disk{i}{boot}"
-        )
-        out.append(
-            f"     (was {old}, the guest sees /dev/{new}; "
-            f"short form: -drive file=DISK{i + 1},format=FMT,if=virtio)"
-        )
-    if view.net:
-        macs = [mac for _n, mac in view.nics if mac] or ["52:54:00:XX:XX:XX"]
-        for i, mac in enumerate(macs):
-            out.append(
-                f"  -netdev tap,id=net{i} -device virtio-net-pci{trans},netdev=net{i},mac={mac}"
-            )
-        out.append(
-            "  (keep the MAC the NIC has now: a new one renames the interface in old guests)"
-        )
-    out.append(f"  legacy-only virtio drivers: {legacy} ({view.legacy_reason})")
-    out.extend(
-        [
-            "",
-            "A safe trial first (the real disk is only read):",
-            "  qemu-img create -f qcow2 -b DISK -F FMT trial.qcow2",
-            "  boot the VM once with trial.qcow2 as its disk on virtio (writes go to trial.qcow2);",
-            "  if it comes up, run virtio-wizard verify in it, power it off, delete trial.qcow2,",
-            "  then switch the real definition.",
-        ]
-    )
-    return out
-
-
-def trial_commands(result: HostResult) -> list[str]:
-    """One throwaway overlay per moved disk, for a first boot on virtio."""
-    out = []
-    for disk in result.disks:
-        if not disk.moved or not disk.source:
-            continue
-        fmt = disk.fmt or "raw"
-        out.append(
-            f"qemu-img create -f qcow2 -b {disk.source} -F {fmt} trial-{disk.new_target}.qcow2"
-        )
-    return out
-
-
-def way_back(view: GuestView) -> list[str]:
-    """What to do when the guest does not boot after the switch.
-
-    Whether the old bus still boots depends on the disk names: once the
-    apply rewrote them to ``/dev/vdX``, the old bus finds no such disk.
-    """
-    files = view.bus_named_files
-    if files is None:
-        bus_back = (
-            "whether the old bus still boots depends on the disk names: where the apply "
-            "rewrote /dev/hdX or /dev/sdX to /dev/vdX (fstab, grub's root= and resume=), the "
-            "old bus finds no such disk; with UUID=, LABEL= or LVM names it boots"
-        )
-    elif files:
-        bus_back = (
-            "the old bus does not boot cleanly: it has no /dev/vdX, so expect trouble from "
-            + ", ".join(files)
-            + " (root=, resume=, fstab lines); undo first (below), then switch back"
-        )
-    else:
-        bus_back = "the guest names its disks by UUID=, LABEL= or LVM, so the old bus still boots"
-    if view.initrd_backups:
-        kept = "the apply kept " + ", ".join(
-            f"{image} as {backup}" for image, backup in view.initrd_backups
-        )
-    else:
-        kept = (
-            "an apply that rebuilds the initrd keeps the old one as "
-            "/boot/initrd-KVER.img.virtio.orig (or .virtio-wizard.bak)"
-        )
-    lines = [
-        f"switch the bus back (power off, define the old XML again, start); {bus_back}",
-        "or boot a rescue system, mount the guest's root at /mnt/guest (and its /boot), "
-        "and run: virtio-wizard --root /mnt/guest undo",
-        f"or boot the old initrd from grub: {kept}; at the grub menu press e on the entry and "
-        "change its initrd line to that file (grub legacy: e, then e on the initrd line, Enter, "
-        "b to boot; grub2: e, edit the initrd line, Ctrl+X). It has no virtio drivers: "
-        "use it on the old bus",
-    ]
-    if view.demo:
-        demo = (
-            "in this demo: the guest is a temporary copy made for this run, never booted and "
-            "gone when the wizard exits; undo works here with u before you quit (a new "
-            "virtio-wizard --demo run starts from a fresh copy with nothing to undo). "
-            "On a real guest:"
-        )
-        return [demo] + lines
-    return lines

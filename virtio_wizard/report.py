@@ -404,7 +404,7 @@ def render_markdown(
 ) -> str:
     """The report as Markdown: header, guest, findings, plan, what was applied.
 
-    ``after`` (``host.after_switch``) adds the host steps and the way back.
+    ``after`` (``host_steps.after_switch``) adds the host steps and the way back.
     """
     when = generated or generated_now()
     t = facts.target

@@ -51,7 +51,8 @@ def _with_overrides(view, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..host import DomainRefused, DomainXMLError, generic_steps, transform_domain, way_back
+    from ..host import DomainRefused, DomainXMLError, transform_domain
+    from ..host_steps import generic_steps, way_back
 
     view = _with_overrides(view_for(args), args)
     if not args.domain_xml:
@@ -106,7 +107,7 @@ def _print_transformed(view, result, path: str, out: str | None) -> None:
 
 def _print_host_steps(view, result, out: str) -> None:
     """What to run on the host, a throwaway-overlay trial, and the way back."""
-    from ..host import host_steps, trial_commands, way_back
+    from ..host_steps import host_steps, trial_commands, way_back
 
     print()
     print("On the host:")

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     journal = journal_of(target)
     after = None
     if journal is not None and not journal.get("undone"):
-        from ..host import after_switch
+        from ..host_steps import after_switch
         from ..journal import changed_anything
 
         if changed_anything(journal):

@@ -121,7 +121,7 @@ class Engine:
 
     def after_switch(self, target, facts: Optional[Facts], plan: Optional[Plan]) -> dict:
         """The host steps (power off, definition, start, the MAC to keep) and the way back."""
-        from ..host import after_switch
+        from ..host_steps import after_switch
 
         return after_switch(target, facts, plan.to_dict() if plan is not None else None)
 

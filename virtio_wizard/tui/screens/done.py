@@ -65,7 +65,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         self.findings = findings
         self.checks: Optional[list[str]] = None
         self.verify_error: Optional[str] = None
-        #: Host steps and the way back (``host.after_switch``), once computed.
+        #: Host steps and the way back (``host_steps.after_switch``), once computed.
         self.after: Optional[dict] = None
 
     def compose(self) -> ComposeResult:
