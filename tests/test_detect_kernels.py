@@ -559,9 +559,9 @@ def _dep_reference(text: str) -> list[tuple[str, str]]:
     """``modules.dep`` read line by line: each line's own path, when its file is a reported one."""
     import re
 
-    from virtio_wizard.detect import kernels
+    from virtio_wizard.detect import modtree
 
-    name_re = re.compile(r"virtio(?:[-_](?:ring|blk|net|pci|scsi))?" + kernels._MODULE_SUFFIX)
+    name_re = re.compile(r"virtio(?:[-_](?:ring|blk|net|pci|scsi))?" + modtree.MODULE_SUFFIX)
     found = []
     for line in text.split("\n"):
         if ":" not in line:
@@ -582,13 +582,13 @@ _DEP_PARTS = st.sampled_from(
 @given(st.lists(_DEP_PARTS, max_size=40).map("".join))
 def test_modules_dep_entries_are_each_lines_own_reported_module(text: str) -> None:
     """The fast scan (jumping between ``virtio`` names) reads what a line-by-line reader reads."""
-    from virtio_wizard.detect import kernels
+    from virtio_wizard.detect import modtree
 
-    assert list(kernels._dep_entries(text)) == _dep_reference(text)
+    assert list(modtree.dep_entries(text)) == _dep_reference(text)
 
 
 def test_modules_dep_entries_of_a_distro_list() -> None:
-    from virtio_wizard.detect import kernels
+    from virtio_wizard.detect import modtree
 
     text = (
         "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio_ring.ko\n"
@@ -596,7 +596,7 @@ def test_modules_dep_entries_of_a_distro_list() -> None:
         "kernel/sound/foo_virtio.ko: kernel/drivers/virtio/virtio.ko\n"
         "extra/virtio/virtio-pci.ko.xz:\n"
     )
-    assert list(kernels._dep_entries(text)) == [
+    assert list(modtree.dep_entries(text)) == [
         ("kernel/drivers/block/virtio_blk.ko", "virtio_blk.ko"),
         ("kernel/drivers/virtio/virtio_ring.ko", "virtio_ring.ko"),
         ("extra/virtio/virtio-pci.ko.xz", "virtio-pci.ko.xz"),

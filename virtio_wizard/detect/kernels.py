@@ -30,14 +30,15 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Callable, Optional
 
 from ..facts import BUILTIN, MISSING, MODULE, Kernel, Unreadable
-from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES, canonical_module
+from ..knowledge import CONFIG_SYMBOLS, SEED_MODULES
 from ..targets import Target
 from ..vercmp import sort_newest_first
 from ._read import note, read_guest_text
+from .modtree import builtin_modules, dep_modules, module_files, not_in_modules_dep
 
 __all__ = [
     "detect_running_kernel",
@@ -52,12 +53,6 @@ __all__ = [
 MODULE_DIRS: tuple[str, ...] = ("/lib/modules", "/usr/lib/modules")
 #: The modules whose support is reported: the guide's five, then virtio_scsi.
 _REPORTED: tuple[str, ...] = (*SEED_MODULES, "virtio_scsi")
-_MODULE_SUFFIX = r"\.(?:ko(?:\.(?:gz|xz|zst|bz2|lzma))?|o)"
-_MODULE_FILE = re.compile(_MODULE_SUFFIX + "$")
-#: A reported module's file name ending a ``modules.dep`` line's own path (the colon
-#: after it). It starts with the literal ``virtio``, so the regex engine jumps
-#: from candidate to candidate instead of trying every one of ~4,000 lines.
-_DEP_NAME = re.compile(r"virtio(?:[-_](?:ring|blk|net|pci|scsi))?" + _MODULE_SUFFIX + ":")
 #: A tristate line: built in (``y``) or a module (``m``), the only values detection reads.
 _CONFIG_LINE = re.compile(r"^[ \t]*(CONFIG_[A-Za-z0-9_]+)=\"?([ym])\"?[ \t\r]*$", re.M)
 #: Boot images that are not kernels a user would prepare.
@@ -241,7 +236,8 @@ def _kernel(
             orig = base + ".virtio.orig"
             break
     virtio, sources, xen = _virtio_support(target, version, tree_paths, running, problems, configs)
-    unlisted = _not_in_modules_dep(target, tree_paths, virtio, problems)
+    answered_module = [m for m in _REPORTED if virtio[m] == MODULE]
+    unlisted = not_in_modules_dep(target, tree_paths, answered_module, problems)
     fmt = names = error = None
     if read_initrds and initrd is not None:
         fmt, names, error = _read_initrd(target, initrd, inspect)
@@ -346,21 +342,18 @@ def _builtin_list_support(
     target: Target, tree: str, answers: _Answers, problems: Optional[list[Unreadable]]
 ) -> None:
     """``tree/modules.builtin``: the modules built into the kernel, one path a line."""
-    path = f"{tree}/modules.builtin"
-    if not target.exists(path):
-        return
-    text = read_guest_text(target, path, problems)
-    names = {canonical_module(line.strip()) for line in (text or "").splitlines()}
-    answers.settle_all(names, BUILTIN, path)
+    names = builtin_modules(target, tree, problems)
+    if names is not None:
+        answers.settle_all(names, BUILTIN, f"{tree}/modules.builtin")
 
 
 def _tree_support(
     target: Target, tree: str, answers: _Answers, problems: Optional[list[Unreadable]]
 ) -> None:
     """Module files of one tree: ``modules.dep`` first, a walk only if it leaves one open."""
-    answers.settle_all(_dep_modules(target, tree, problems), MODULE, f"{tree}/modules.dep")
+    answers.settle_all(dep_modules(target, tree, problems), MODULE, f"{tree}/modules.dep")
     if answers.open():
-        answers.settle_all(_module_files(target, tree), MODULE, tree)
+        answers.settle_all(module_files(target, tree), MODULE, tree)
 
 
 def _read_config(
@@ -425,77 +418,6 @@ def _config_value(config: dict[str, str], module: str) -> Optional[str]:
     if value is None and module in _FOLLOWS:
         value = config.get(CONFIG_SYMBOLS[_FOLLOWS[module]])
     return value
-
-
-def _dep_modules(target: Target, tree: str, problems: Optional[list[Unreadable]]) -> set[str]:
-    """The reported modules ``tree/modules.dep`` lists and whose files exist.
-
-    One read of one file instead of a walk of the tree. A listed module whose
-    file is gone (a stale list) does not count; an empty set when there is no
-    list.
-    """
-    path = f"{tree}/modules.dep"
-    if not target.is_file(path):
-        return set()
-    text = read_guest_text(target, path, problems)
-    found: set[str] = set()
-    for rel, name in _dep_entries(text or ""):
-        module = canonical_module(name)
-        if module not in found and target.is_file(rel if rel.startswith("/") else f"{tree}/{rel}"):
-            found.add(module)
-    return found
-
-
-def _dep_entries(text: str) -> Iterator[tuple[str, str]]:
-    """(path, file name) of each reported module a ``modules.dep`` text lists as its own.
-
-    A line is ``path/name.ko: dependency ...``; a name counts only as the
-    whole last part of a line's own path (a dependency after the colon, or a
-    ``foo_virtio.ko``, does not).
-    """
-    for match in _DEP_NAME.finditer(text):
-        start = match.start()
-        line = text.rfind("\n", 0, start) + 1
-        if start > line and text[start - 1] != "/":
-            continue
-        if ":" in text[line:start]:
-            continue
-        yield text[line : match.end() - 1], match.group(0)[:-1]
-
-
-def _not_in_modules_dep(
-    target: Target,
-    tree_paths: tuple[str, ...],
-    answers: dict[str, str],
-    problems: Optional[list[Unreadable]],
-) -> tuple[str, ...]:
-    """Modules answered ``module`` that the tree's ``modules.dep`` does not list.
-
-    "Has the module" must mean modprobe can load it: modprobe (and nash
-    mkinitrd, through ``modprobe --show-depends``) finds modules only through
-    ``modules.dep``, so a module file installed without ``depmod`` is as good
-    as missing (issue 14). A tree without any ``modules.dep`` is not judged:
-    nothing was ever run there to write one (fixture trees, a tree being
-    built), and the other findings cover it.
-    """
-    modules = [m for m in _REPORTED if answers.get(m) == MODULE]
-    trees = [t for t in tree_paths if target.is_file(f"{t}/modules.dep")]
-    if not modules or not trees:
-        return ()
-    listed: set[str] = set()
-    for tree in trees:
-        listed |= _dep_modules(target, tree, problems)
-    return tuple(m for m in modules if m not in listed)
-
-
-def _module_files(target: Target, tree: str) -> set[str]:
-    """Canonical names of every module file under one tree (one walk)."""
-    found: set[str] = set()
-    for _dirpath, _dirs, files in target.walk(tree):
-        for name in files:
-            if _MODULE_FILE.search(name):
-                found.add(canonical_module(name))
-    return found
 
 
 def _sysfs_support(target: Target, answers: dict[str, str], settle: Callable) -> None:
