@@ -1,8 +1,8 @@
 """The benchmark parts: what each runs, against which reference, and its targets.
 
-(Over 500 lines: the parts share their helpers, and each part is one
+Why this file is long: the parts share their helpers, and each part is one
 comparison best read whole; part ``live`` lives in ``live.py``, the README's
-install and the inflate floor in ``install.py``.)
+install and the inflate floor in ``install.py``.
 
 Each part returns :class:`Row` objects: one measured command, the reference
 it was run beside (same rounds, interleaved), the paired ratio with its
