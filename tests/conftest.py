@@ -19,6 +19,7 @@ from typing import Callable
 
 import pytest
 
+from tests.live_fixtures import materialize
 from tests.roots.make_roots import RUNTIME_ROOTS
 from virtio_wizard.targets import LocalTarget
 
@@ -96,15 +97,6 @@ def tree(tmp_path: Path) -> Callable[..., LocalTarget]:
         counter[0] += 1
         root = tmp_path / f"tree{counter[0]}"
         root.mkdir()
-        for rel, content in files.items():
-            path = root / rel.lstrip("/")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, Path):
-                os.symlink(os.fspath(content), path)
-            elif isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        return LocalTarget(os.fspath(root), **kwargs)
+        return LocalTarget(materialize(os.fspath(root), files), **kwargs)
 
     return make
