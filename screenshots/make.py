@@ -61,7 +61,7 @@ def welcome_back_guest():
     """A running guest after a switch that left the boot disk on SATA (tests/live_fixtures.py)."""
     import tempfile
 
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
     from live_fixtures import after_a_bad_switch, materialize

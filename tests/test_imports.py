@@ -56,8 +56,8 @@ def module_files() -> dict[str, Path]:
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts.pop()
-        if "demo" in parts[1:2]:
-            continue  # guest data shipped with the demo, not the program's code
+        if parts[1:3] == ["demo", "guests"]:
+            continue  # guest trees shipped with the demo: data, not the program's code
         out[".".join(parts)] = path
     return out
 
@@ -247,3 +247,32 @@ def test_a_long_file_is_seen(tmp_path, monkeypatch):
     (package / "short.py").write_text('"""Short."""\n')
     monkeypatch.setitem(globals(), "SRC", package)
     assert long_files() == [f"{PACKAGE}/long.py"]
+
+
+def _script_files() -> list[Path]:
+    """Python files outside the package that import it: tests, benchmarks, scripts."""
+    repo = SRC.parent
+    skip = {repo / "tests" / "roots", SRC}
+    return sorted(
+        p
+        for p in repo.rglob("*.py")
+        if not any(parent in skip for parent in p.parents) and ".venv" not in p.parts
+    )
+
+
+def test_every_import_of_the_package_names_a_module_that_exists():
+    """Tests and scripts follow a move too (a stale import breaks only when that file runs)."""
+    modules = module_files()
+    stale = []
+    for path in _script_files():
+        for node, _deferred in _imports(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] == PACKAGE and name not in modules:
+                    stale.append(f"{path.relative_to(SRC.parent)}: {name}")
+    assert stale == []
