@@ -96,18 +96,34 @@ def missing_tools() -> list[str]:
 
 
 def build_root() -> Path:
-    """The cached Debian 12 root (built on first use). Raises RuntimeError on failure."""
+    """The cached Debian 12 root (built on first use). Raises RuntimeError on failure.
+
+    The cache is shared by every checkout on the machine: two test runs that
+    find it missing at once take turns (a lock file beside it), and the
+    second finds the first one's root.
+    """
+    import fcntl
+
     cache = cache_dir()
     root = cache / "debian12-root"
     stamp = cache / "debian12-root.ok"
     if stamp.exists() and (root / "boot").is_dir():
         return root
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "debian12-root.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and (root / "boot").is_dir():
+            return root
+        return _debootstrap(root, stamp)
+
+
+def _debootstrap(root: Path, stamp: Path) -> Path:
+    """Build the root afresh into ``root`` and mark it complete with ``stamp``."""
     mirror = apt_mirror()
     if mirror is None:
         raise RuntimeError("no Debian mirror configured for apt on this machine")
     if root.exists():
         shutil.rmtree(root)
-    cache.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [
             "debootstrap",
