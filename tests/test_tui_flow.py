@@ -8,10 +8,11 @@ offering Undo, the report, Troubleshooting from every step, and quitting.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
-from tui_pilot import SIZE, aio, press, screen_text, settle, static_text, tree_hashes
+from tui_pilot import SIZE, aio, press, screen_text, settle, static_text, tree_hashes, wait_until
 
 from virtio_wizard.demo import open_demo
 from virtio_wizard.targets import LocalTarget
@@ -31,14 +32,45 @@ from virtio_wizard.tui.screens.troubleshoot import TroubleshootScreen
 pytestmark = pytest.mark.tui
 
 
-async def to_drivers(pilot, method: str = "initrd") -> None:
-    await settle(pilot)
-    await press(pilot, "n")
-    assert isinstance(pilot.app.screen, PathScreen)
-    if method == "sysinit":
-        await press(pilot, "down", "space")
-    await press(pilot, "n")
-    assert isinstance(pilot.app.screen, DriversScreen)
+#: The steps of the default path (initrd, the wizard's own choices), each with
+#: the keys that reach it from the step before and the screen it shows.
+ROUTE = {
+    "path": (("n",), PathScreen),
+    "drivers": (("n",), DriversScreen),
+    "preview": (("n",), PreviewScreen),
+    "confirm": (("a",), ConfirmApply),
+    "apply": (("y",), ApplyScreen),
+    "done": (("n",), DoneScreen),
+}
+
+
+async def walk_to(pilot, to: str, method: str = "initrd") -> None:
+    """From the Guest step (detected) to step ``to`` by keyboard; ``method`` picks the path."""
+    if to == "guest":
+        return
+    for step, (keys, screen) in ROUTE.items():
+        if step == "drivers" and method == "sysinit":
+            await press(pilot, "down", "space")
+        await expect(pilot, screen, *keys)
+        if step == to:
+            return
+
+
+async def expect(pilot, screen: type, *keys: str) -> None:
+    """Press ``keys``; the wizard must then show ``screen``."""
+    await press(pilot, *keys)
+    shown = type(pilot.app.screen).__name__
+    assert isinstance(pilot.app.screen, screen), f"{keys} led to {shown}"
+
+
+@contextlib.asynccontextmanager
+async def wizard(target, to: str = "guest", method: str = "initrd", **options):
+    """(app, pilot): the wizard on ``target`` at 80x24, detected, walked to step ``to``."""
+    app = make_app(target, **{"label": "demo guest", **options})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, to, method)
+        yield app, pilot
 
 
 async def pick(pilot, radio_id: str) -> None:
@@ -74,9 +106,7 @@ def rhel():
 
 @aio
 async def test_guest_shows_facts_and_the_target(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         assert isinstance(app.screen, GuestScreen)
         text = screen_text(app)
         assert "on demo guest" in text
@@ -105,14 +135,11 @@ async def test_detection_failure_is_shown_and_blocks_next(rhel):
         def detect(self, target, progress=None):
             raise OSError(5, "Input/output error", "/etc/redhat-release")
 
-    app = make_app(rhel, label="demo guest", engine=Broken())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel, engine=Broken()) as (app, pilot):
         text = screen_text(app)
         assert "Detection failed" in text
         assert "could not be read" in text
-        await press(pilot, "n")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, GuestScreen, "n")
 
 
 @aio
@@ -150,17 +177,22 @@ async def test_slow_detection_shows_the_screen_with_progress_first(rhel):
 
     app = make_app(rhel, label="demo guest", engine=SlowDetect())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(EARLY_WAIT + 0.2)
-        assert isinstance(app.screen, GuestScreen)
-        assert "Detecting the guest ..." in screen_text(app)
+        # Past EARLY_WAIT the screen comes, still detecting (the gate is shut).
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, GuestScreen)
+                and "Detecting the guest ..." in screen_text(app)
+            ),
+            f"the Guest screen detecting after {EARLY_WAIT}s",
+        )
         await pilot.press("n")  # nothing to go on with yet
-        await pilot.pause(0.05)
+        await pilot.pause()  # the key handled: a negative check has nothing to wait for
         assert isinstance(app.screen, GuestScreen)
         gate.set()
         await settle(pilot)
         assert "Red Hat Enterprise Linux Server 5.2" in screen_text(app)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PathScreen)
+        await expect(pilot, PathScreen, "n")
 
 
 @aio
@@ -176,16 +208,14 @@ async def test_slow_initrd_read_does_not_block_next(rhel):
 
     app = make_app(rhel, label="demo guest", engine=SlowInitrd())
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if app.so_far().facts is not None:
-                break
-        await pilot.pause(0.1)
+        await wait_until(
+            pilot,
+            lambda: "Reading initrd images" in screen_text(app),
+            "the facts shown while the initrds are read",
+        )
         assert "reading..." in screen_text(app)
-        assert "Reading initrd images" in screen_text(app)
         await pilot.press("n")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, PathScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, PathScreen), "the Path step")
         gate.set()
         await settle(pilot)
 
@@ -196,30 +226,24 @@ async def test_slow_initrd_read_does_not_block_next(rhel):
 @aio
 async def test_initrd_both_apply_then_undo_restores_every_byte(rhel):
     before = tree_hashes(rhel.root)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
+    async with wizard(rhel, to="drivers") as (app, pilot):
         text = screen_text(app)
         assert "virtio -> virtio_ring -> virtio_blk -> virtio_net -> virtio_pci" in text
         assert "Plan ready" in text
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         assert "every command below WOULD RUN on a real guest" in screen_text(app)
         plan_text = static_text(app.screen.query_one("#plan"))
         assert "$ mkinitrd -f --with=virtio --with=virtio_ring" in plan_text
         assert "+/dev/vda3" in plan_text
-        await press(pilot, "a")
-        assert isinstance(app.screen, ConfirmApply)
+        await expect(pilot, ConfirmApply, "a")
         assert "/etc/fstab" in screen_text(app)
-        await press(pilot, "y")
-        assert isinstance(app.screen, ApplyScreen)
+        await expect(pilot, ApplyScreen, "y")
         text = screen_text(app)
         assert "Apply finished" in text
         assert "[x] Edit /etc/fstab" in text
         with open(os.path.join(rhel.root, "etc/fstab")) as fh:
             assert "/dev/vda3" in fh.read()
-        await press(pilot, "n")
-        assert isinstance(app.screen, DoneScreen)
+        await expect(pilot, DoneScreen, "n")
         text = screen_text(app)
         assert "Detecting the guest again says:" in text
         assert "Journal: /var/lib/virtio-wizard/journal/" in text
@@ -232,8 +256,7 @@ async def test_initrd_both_apply_then_undo_restores_every_byte(rhel):
         assert "/etc/fstab" in text and "/boot/grub/grub.conf" in text
         assert "Files removed (apply created them):" in text
         assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in text
-        await press(pilot, "y")
-        assert isinstance(app.screen, ApplyScreen)
+        await expect(pilot, ApplyScreen, "y")
         assert "Undo finished" in screen_text(app)
         await press(pilot, "n")
         # Back at the start, detecting afresh.
@@ -245,26 +268,19 @@ async def test_initrd_both_apply_then_undo_restores_every_byte(rhel):
 
 @aio
 async def test_undo_is_offered_at_the_start_when_a_journal_exists(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y", "n", "q")
+    async with wizard(rhel, to="done") as (app, pilot):
+        await press(pilot, "q")
     fstab = os.path.join(rhel.root, "etc/fstab")
     with open(fstab) as fh:
         assert "/dev/vda3" in fh.read()
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         text = screen_text(app)
         assert "Press u to undo the earlier apply" in text
         assert "u Undo last apply" in text
-        await press(pilot, "u")
-        assert isinstance(app.screen, ConfirmUndo)
+        await expect(pilot, ConfirmUndo, "u")
         assert "/etc/fstab" in screen_text(app)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen)  # cancelled: still there
-        await press(pilot, "u", "y")
-        assert isinstance(app.screen, ApplyScreen)
+        await expect(pilot, GuestScreen, "escape")  # cancelled: still there
+        await expect(pilot, ApplyScreen, "u", "y")
         assert "Undo finished" in screen_text(app)
         await press(pilot, "n")
         await settle(pilot)
@@ -275,39 +291,29 @@ async def test_undo_is_offered_at_the_start_when_a_journal_exists(rhel):
 
 @aio
 async def test_no_undo_binding_without_a_journal(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         assert "Undo" not in screen_text(app)
-        await press(pilot, "u")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, GuestScreen, "u")
 
 
 @aio
 async def test_cancel_at_confirm_writes_nothing(rhel):
     before = tree_hashes(rhel.root)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a")
+    async with wizard(rhel, to="confirm") as (app, pilot):
         assert isinstance(app.screen, ConfirmApply)
         assert app.screen.focused is not None and app.screen.focused.id == "cancel"
         await press(pilot, "enter")  # Enter on the default focus: Cancel
         assert isinstance(app.screen, PreviewScreen)
-        await press(pilot, "a", "escape")
-        assert isinstance(app.screen, PreviewScreen)
-        await press(pilot, "a", "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "a", "escape")
+        await expect(pilot, PreviewScreen, "a", "n")
     assert tree_hashes(rhel.root) == before
 
 
 @aio
 async def test_ctrl_q_quits_anywhere_without_writing(rhel):
     before = tree_hashes(rhel.root)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "ctrl+q")
+    async with wizard(rhel, to="confirm") as (app, pilot):
+        await press(pilot, "ctrl+q")
     assert app.return_code in (0, None)
     assert not app.is_running
     assert tree_hashes(rhel.root) == before
@@ -315,17 +321,11 @@ async def test_ctrl_q_quits_anywhere_without_writing(rhel):
 
 @aio
 async def test_escape_goes_back_step_by_step(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n")
+    async with wizard(rhel, to="preview") as (app, pilot):
         assert isinstance(app.screen, PreviewScreen)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, DriversScreen)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, PathScreen)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, DriversScreen, "escape")
+        await expect(pilot, PathScreen, "escape")
+        await expect(pilot, GuestScreen, "escape")
         # Facts are kept: no second detection.
         assert "Red Hat Enterprise Linux Server 5.2" in screen_text(app)
 
@@ -342,26 +342,21 @@ async def test_escape_goes_back_step_by_step(rhel):
 )
 @aio
 async def test_block_only_and_net_only(rhel, radio, order, absent):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
+    async with wizard(rhel, to="drivers") as (app, pilot):
         await pick(pilot, radio)
         text = screen_text(app)
         assert "Load order: " + order in text
         assert "Plan ready" in text
         plan = app.screen.plan
         assert absent not in plan.modules
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         plan_text = static_text(app.screen.query_one("#plan"))
         assert "Modules, in load order: " + order.replace(" -> ", " ") in plan_text
 
 
 @aio
 async def test_drivers_radio_answers_the_keyboard(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
+    async with wizard(rhel, to="drivers") as (app, pilot):
         # Focus starts on the drivers; Down + Space picks "Block (disks) only".
         await press(pilot, "down", "space")
         assert "Load order: virtio -> virtio_ring -> virtio_blk -> virtio_pci" in screen_text(app)
@@ -369,9 +364,7 @@ async def test_drivers_radio_answers_the_keyboard(rhel):
 
 @aio
 async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         assert app.screen.choices.method == "sysinit"
         # The Drivers step starts where the Path step judged sysinit possible.
         assert app.screen.choices.boot_disk == "emulated"
@@ -386,13 +379,11 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
         assert app.screen.plan is not None and app.screen.plan.refused
         # The fix names CLI flags; the wizard says where that choice is made.
         assert "(in the wizard: choose initrd on the Path step" in text
-        await press(pilot, "n")
-        assert isinstance(app.screen, DriversScreen)  # Next is blocked
+        await expect(pilot, DriversScreen, "n")  # Next is blocked
         await pick(pilot, "boot-emulated")
         await settle(pilot)
         assert "Plan ready" in screen_text(app)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         text = static_text(app.screen.query_one("#plan"))
         assert "/etc/sysconfig/modules/virtio.modules" in text  # the recommended file
         assert "+modprobe virtio" in text
@@ -400,9 +391,7 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
 
 @aio
 async def test_sysinit_net_only_may_keep_a_virtio_boot_disk_choice(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         await pick(pilot, "drivers-net")
         await settle(pilot)
         plan = app.screen.plan
@@ -412,9 +401,7 @@ async def test_sysinit_net_only_may_keep_a_virtio_boot_disk_choice(rhel):
 
 @aio
 async def test_sysinit_file_choice_reaches_the_plan(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         await pick(pilot, "boot-emulated")
         await pick(pilot, "sysinit-1")
         await settle(pilot)
@@ -436,9 +423,7 @@ async def test_path_screen_disables_a_path_the_planner_refuses(rhel):
                 return Plan(choices=choices, findings=(refusal,))
             return super().plan(target, facts, choices)
 
-    app = make_app(rhel, label="demo guest", engine=NoInitrd())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel, engine=NoInitrd()) as (app, pilot):
         await press(pilot, "n")
         screen = app.screen
         assert isinstance(screen, PathScreen)
@@ -458,13 +443,10 @@ async def test_path_screen_with_no_possible_path_blocks_next(rhel):
         def plan(self, target, facts, choices):
             return Plan(choices=choices, findings=(Finding("x", ERROR, "Nope."),))
 
-    app = make_app(rhel, label="demo guest", engine=Nothing())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel, engine=Nothing()) as (app, pilot):
         await press(pilot, "n")
         assert "Neither path is possible" in screen_text(app)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PathScreen)
+        await expect(pilot, PathScreen, "n")
 
 
 @aio
@@ -475,22 +457,17 @@ async def test_planner_crash_is_shown_not_raised(rhel):
                 raise RuntimeError("planner bug")
             return super().plan(target, facts, choices)
 
-    app = make_app(rhel, label="demo guest", engine=Crash())
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
+    async with wizard(rhel, to="drivers", engine=Crash()) as (app, pilot):
         await pick(pilot, "drivers-block")
         await settle(pilot)
         assert "The planner failed: planner bug" in screen_text(app)
-        await press(pilot, "n")
-        assert isinstance(app.screen, DriversScreen)
+        await expect(pilot, DriversScreen, "n")
 
 
 @aio
 async def test_debian12_drivers_come_by_themselves():
     target = open_demo("debian12")
-    app = make_app(target, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(target) as (app, pilot):
         text = screen_text(app)
         assert "Auto-load   yes" in text
 
@@ -511,18 +488,14 @@ class FailingTarget(LocalTarget):
 async def test_failed_apply_stops_and_offers_undo(rhel):
     before = tree_hashes(rhel.root)
     target = FailingTarget(rhel.root, can_run=False, kind="demo")
-    app = make_app(target, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y")
+    async with wizard(target, to="apply") as (app, pilot):
         assert isinstance(app.screen, ApplyScreen)
         text = screen_text(app)
         assert "Stopped:" in text
         assert "[!]" in text
         assert "u Undo" in text
         assert "Press u to undo" in text
-        await press(pilot, "u")
-        assert isinstance(app.screen, ConfirmUndo)
+        await expect(pilot, ConfirmUndo, "u")
         await press(pilot, "y")
         assert "Undo finished" in screen_text(app)
     after = tree_hashes(rhel.root)
@@ -538,10 +511,7 @@ async def test_apply_refused_by_the_core_is_shown(rhel):
 
             raise StaleFileError("/etc/fstab")
 
-    app = make_app(rhel, label="demo guest", engine=Refuses())
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y")
+    async with wizard(rhel, to="apply", engine=Refuses()) as (app, pilot):
         text = screen_text(app)
         assert "Stopped: /etc/fstab changed since the plan was made" in text
 
@@ -551,15 +521,12 @@ async def test_apply_refused_by_the_core_is_shown(rhel):
 
 @aio
 async def test_troubleshooting_from_every_step(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         steps = [(), ("n",), ("n",), ("n",)]
         for keys in steps:
             await press(pilot, *keys)
             here = type(app.screen)
-            await press(pilot, "t")
-            assert isinstance(app.screen, TroubleshootScreen)
+            await expect(pilot, TroubleshootScreen, "t")
             text = screen_text(app)
             assert "fix:" in text
             found = str(app.so_far().findings)
@@ -571,19 +538,15 @@ async def test_troubleshooting_from_every_step(rhel):
 @aio
 async def test_report_is_written_where_the_user_says(rhel, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "r")
-        assert isinstance(app.screen, ReportScreen)
+    async with wizard(rhel) as (app, pilot):
+        await expect(pilot, ReportScreen, "r")
         field = app.screen.query_one("#report-path")
         assert field.value == "virtio-wizard-report.md"
         await press(pilot, "end", "ctrl+u", *"ticket", "enter")
         text = screen_text(app)
         assert "Written:" in text
         assert str(tmp_path / "ticket.md") in " ".join(text.split())
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, GuestScreen, "escape")
     md = (tmp_path / "ticket.md").read_text()
     assert "Red Hat Enterprise Linux" in md
     import json
@@ -594,9 +557,7 @@ async def test_report_is_written_where_the_user_says(rhel, tmp_path, monkeypatch
 
 @aio
 async def test_report_into_a_missing_folder_says_why(rhel, tmp_path):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         await press(pilot, "r")
         app.screen.query_one("#report-path").value = str(tmp_path / "nope" / "r.md")
         await press(pilot, "enter")
@@ -607,9 +568,7 @@ async def test_report_into_a_missing_folder_says_why(rhel, tmp_path):
 
 @aio
 async def test_report_with_an_empty_name_asks_for_one(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         await press(pilot, "r")
         app.screen.query_one("#report-path").value = "  "
         await press(pilot, "enter")
@@ -618,10 +577,8 @@ async def test_report_with_an_empty_name_asks_for_one(rhel):
 
 @aio
 async def test_report_after_apply_includes_the_plan(rhel, tmp_path):
-    app = make_app(rhel, label="demo guest", report_default=str(tmp_path / "after.md"))
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y", "n", "r")
+    async with wizard(rhel, to="done", report_default=str(tmp_path / "after.md")) as (app, pilot):
+        await press(pilot, "r")
         await press(pilot, "enter")
         assert "Written:" in screen_text(app)
     md = (tmp_path / "after.md").read_text()
@@ -632,13 +589,10 @@ async def test_report_after_apply_includes_the_plan(rhel, tmp_path):
 async def test_sysinit_without_rc_sysinit_uses_the_recommended_file():
     """Debian has no rc.sysinit: the path is judged (and preselected) with /etc/modules."""
     target = open_demo("debian12")
-    app = make_app(target, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(target) as (app, pilot):
         await press(pilot, "n")
         assert not app.screen.query_one("#method-sysinit").disabled
-        await press(pilot, "down", "space", "n")
-        assert isinstance(app.screen, DriversScreen)
+        await expect(pilot, DriversScreen, "down", "space", "n")
         assert app.screen.choices.sysinit_file == "/etc/modules"
         assert "/etc/modules (recommended here)" in screen_text(app)
 
@@ -654,16 +608,15 @@ async def test_ctrl_q_waits_while_apply_writes(rhel):
             gate.wait(10)
             return super().apply(target, plan, on_event)
 
-    app = make_app(rhel, label="demo guest", engine=Slow())
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a")
+    async with wizard(rhel, to="confirm", engine=Slow()) as (app, pilot):
         await pilot.press("y")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, ApplyScreen)
-        assert "^Q Quit" not in screen_text(app)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, ApplyScreen) and "^Q Quit" not in screen_text(app),
+            "Apply running with Ctrl+Q hidden from the footer",
+        )
         await pilot.press("ctrl+q")
-        await pilot.pause(0.1)
+        await pilot.pause()  # the key handled: a negative check has nothing to wait for
         assert app.is_running and isinstance(app.screen, ApplyScreen)
         gate.set()
         await settle(pilot)
@@ -676,21 +629,15 @@ async def test_ctrl_q_waits_while_apply_writes(rhel):
 
 @aio
 async def test_undo_from_done_cancelled_writes_nothing_and_stays_on_done(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y", "n")
+    async with wizard(rhel, to="done") as (app, pilot):
         assert isinstance(app.screen, DoneScreen)
         applied = tree_hashes(rhel.root)
-        await press(pilot, "u")
-        assert isinstance(app.screen, ConfirmUndo)
+        await expect(pilot, ConfirmUndo, "u")
         assert "y Yes, undo" in screen_text(app)
         await press(pilot, "enter")  # Enter on the default focus: Cancel
         assert isinstance(app.screen, DoneScreen)
-        await press(pilot, "u", "n")
-        assert isinstance(app.screen, DoneScreen)
-        await press(pilot, "u", "escape")
-        assert isinstance(app.screen, DoneScreen)
+        await expect(pilot, DoneScreen, "u", "n")
+        await expect(pilot, DoneScreen, "u", "escape")
         assert "Verified" in screen_text(app)
     assert tree_hashes(rhel.root) == applied
 
@@ -713,30 +660,23 @@ async def test_undo_confirm_without_a_journal_cannot_be_confirmed(rhel, answer, 
         def undo(self, target, on_event):
             raise AssertionError("undo must not run")
 
-    app = make_app(rhel, label="demo guest", engine=NoJournal())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel, engine=NoJournal()) as (app, pilot):
         app.push_screen(ConfirmUndo(rhel, app.engine, "demo guest"))
         await settle(pilot)
         text = screen_text(app)
         assert shown in text
         assert "Yes, undo" not in text  # the binding and the button are hidden
         assert not app.screen.query_one("#undo").display
-        await press(pilot, "y")
-        assert isinstance(app.screen, ConfirmUndo)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, ConfirmUndo, "y")
+        await expect(pilot, GuestScreen, "escape")
 
 
 @aio
 async def test_preview_says_where_the_notes_flags_are_in_the_wizard(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
-        await pick(pilot, "sysinit-0")  # the seed's rc.sysinit, not the recommended file
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
+        await pick(pilot, "sysinit-0")  # the guide's rc.sysinit, not the recommended file
         await settle(pilot)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         terms = static_text(app.screen.query_one("#wizard-terms"))
         assert "The notes below name command-line flags; in the wizard:" in terms
         assert "pick /etc/sysconfig/modules/virtio.modules under 'File to load" in terms
@@ -746,9 +686,7 @@ async def test_preview_says_where_the_notes_flags_are_in_the_wizard(rhel):
 @aio
 async def test_sysinit_defaults_are_the_wizards_own_recommendations(rhel):
     """Issue 11.2: the preselected file is the recommended one; no note asks to undo a default."""
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         recommended = [
             r
             for r in app.screen.query("#sysinit-file RadioButton")
@@ -756,8 +694,7 @@ async def test_sysinit_defaults_are_the_wizards_own_recommendations(rhel):
         ]
         assert len(recommended) == 1 and recommended[0].value is True
         assert app.screen.plan.choices.sysinit_file == "/etc/sysconfig/modules/virtio.modules"
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         assert not app.screen.query("#wizard-terms") or "in the wizard:" not in static_text(
             app.screen.query_one("#wizard-terms")
         )
@@ -765,10 +702,7 @@ async def test_sysinit_defaults_are_the_wizards_own_recommendations(rhel):
 
 @aio
 async def test_apply_log_wraps_with_a_hanging_indent(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n", "a", "y")
+    async with wizard(rhel, to="apply") as (app, pilot):
         lines = screen_text(app).split("\n")
         start = next(i for i, line in enumerate(lines) if "= journal: " in line)
         assert lines[start + 1].startswith("   ")  # under the text, not the margin
@@ -785,11 +719,8 @@ async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(r
     """
     from textual.widgets import Checkbox
 
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "n", "down", "space", "n")
-        assert isinstance(app.screen, DriversScreen)
+    async with wizard(rhel) as (app, pilot):
+        await expect(pilot, DriversScreen, "n", "down", "space", "n")
         assert app.screen.choices.boot_disk == "emulated"
         box = app.screen.query_one("#fix-names", Checkbox)
         assert box.value is False
@@ -803,17 +734,14 @@ async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(r
         assert app.screen.plan.refused
         assert [f.id for f in app.screen.plan.refusals] == ["disk-names-stay-emulated"]
         assert "Next is blocked:" in screen_text(app)
-        await press(pilot, "n")
-        assert isinstance(app.screen, DriversScreen)
+        await expect(pilot, DriversScreen, "n")
         box.value = False
         await settle(pilot)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PreviewScreen)
+        await expect(pilot, PreviewScreen, "n")
         text = static_text(app.screen.query_one("#plan"))
         assert "edit /etc/fstab" not in text and "/dev/vda" not in text
         # Moving the boot disk to virtio ticks the rename again (then sysinit is refused).
-        await press(pilot, "escape")
-        assert isinstance(app.screen, DriversScreen)
+        await expect(pilot, DriversScreen, "escape")
         await pick(pilot, "boot-virtio")
         await settle(pilot)
         assert app.screen.query_one("#fix-names", Checkbox).value is True
@@ -823,9 +751,7 @@ async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(r
 async def test_report_writes_the_path_typed_in_bursts(rhel, tmp_path, monkeypatch):
     """Issue 11.3: typed as a paste or a fast typist, then Enter: the file shown is written."""
     monkeypatch.chdir(tmp_path)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         await press(pilot, "r")
         await press(pilot, "end", "ctrl+u")
         # No settling between the bursts and Enter: the keys arrive together.
@@ -845,9 +771,7 @@ async def test_report_writes_the_path_typed_in_bursts(rhel, tmp_path, monkeypatc
 @aio
 async def test_report_shows_both_paths_before_writing(rhel, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel) as (app, pilot):
         await press(pilot, "r", "end", "ctrl+u", *"ticket")
         text = " ".join(screen_text(app).split())
         assert f"Enter writes {tmp_path / 'ticket.md'} and {tmp_path / 'ticket.json'}" in text
@@ -858,9 +782,7 @@ async def test_report_shows_both_paths_before_writing(rhel, tmp_path, monkeypatc
 async def test_report_does_not_overwrite_without_asking(rhel, tmp_path):
     old = tmp_path / "r.md"
     old.write_text("mine\n")
-    app = make_app(rhel, label="demo guest", report_default=str(old))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with wizard(rhel, report_default=str(old)) as (app, pilot):
         await press(pilot, "r", "enter")
         text = " ".join(screen_text(app).split())
         assert f"{old} already exists" in text and "Enter again overwrites" in text
@@ -876,10 +798,7 @@ async def test_report_does_not_overwrite_without_asking(rhel, tmp_path):
 @aio
 async def test_preview_at_80_columns_keeps_diff_markers_and_continues_commands(rhel):
     """Issue 11.5: rhel52's fstab lines and mkinitrd argv fold with a marker on each line."""
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await press(pilot, "n")
+    async with wizard(rhel, to="preview") as (app, pilot):
         assert isinstance(app.screen, PreviewScreen)
         body = app.screen.query_one("#plan")
         lines = [ln.rstrip() for ln in static_text(body).split("\n")]
@@ -909,7 +828,7 @@ async def tab_stops(pilot, count: int = 12) -> list:
     stops = []
     for _ in range(count):
         await pilot.press("tab")
-        await pilot.pause(0.02)
+        await pilot.pause()
         stops.append(pilot.app.screen.focused)
     return stops
 
@@ -919,19 +838,14 @@ async def test_every_tab_stop_is_a_control_that_shows_its_focus(rhel):
     from textual.widgets import Button, Checkbox, RadioSet
 
     shows_focus = (RadioSet, Checkbox, Button)
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PathScreen)
+    async with wizard(rhel) as (app, pilot):
+        await expect(pilot, PathScreen, "n")
         assert all(isinstance(w, shows_focus) for w in await tab_stops(pilot, 3))
-        await press(pilot, "n")
-        assert isinstance(app.screen, DriversScreen)
+        await expect(pilot, DriversScreen, "n")
         stops = await tab_stops(pilot)
         assert all(isinstance(w, shows_focus) for w in stops), stops
         assert {w.id for w in stops} >= {"drivers", "kernel", "boot-disk", "fix-names", "use-uuid"}
-        await press(pilot, "n", "a")
-        assert isinstance(app.screen, ConfirmApply)
+        await expect(pilot, ConfirmApply, "n", "a")
         stops = await tab_stops(pilot, 4)
         assert [w.id for w in stops] == ["apply", "cancel", "apply", "cancel"]
 
@@ -940,11 +854,8 @@ async def test_every_tab_stop_is_a_control_that_shows_its_focus(rhel):
 async def test_escape_on_the_first_step_asks_before_quitting(rhel):
     from virtio_wizard.tui.screens.confirm_quit import ConfirmQuit
 
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, ConfirmQuit)
+    async with wizard(rhel) as (app, pilot):
+        await expect(pilot, ConfirmQuit, "escape")
         assert app.screen.focused.id == "cancel"
         await press(pilot, "escape")
         assert isinstance(app.screen, GuestScreen) and app.is_running
@@ -958,40 +869,28 @@ async def test_escape_on_the_first_step_asks_before_quitting(rhel):
 async def test_caps_lock_enter_and_help_keys(rhel):
     from virtio_wizard.tui.screens.help import HelpScreen
 
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "question_mark")
-        assert isinstance(app.screen, HelpScreen)
+    async with wizard(rhel) as (app, pilot):
+        await expect(pilot, HelpScreen, "question_mark")
         assert "Esc" in screen_text(app) and "6 Done" in screen_text(app)
-        await press(pilot, "escape", "f1")
-        assert isinstance(app.screen, HelpScreen)
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen)
+        await expect(pilot, HelpScreen, "escape", "f1")
+        await expect(pilot, GuestScreen, "escape")
         await press(pilot, "enter")  # nothing has the focus on the Guest step
         assert isinstance(app.screen, PathScreen)
         await press(pilot, "escape", "N")  # Caps Lock on
         assert isinstance(app.screen, PathScreen)
-        await press(pilot, "N")
-        assert isinstance(app.screen, DriversScreen)
-        await press(pilot, "T")
-        assert isinstance(app.screen, TroubleshootScreen)
+        await expect(pilot, DriversScreen, "N")
+        await expect(pilot, TroubleshootScreen, "T")
 
 
 @aio
 async def test_footer_hides_keys_that_do_nothing(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         assert "n Next" in footer_text(app)
         await pick(pilot, "boot-virtio")  # refused: Next is blocked
         await settle(pilot)
         assert app.screen.plan.refused
         assert "Next" not in footer_text(app)
-    nothing = make_app(open_demo("debian12"), label="demo guest")
-    async with nothing.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot)
-        await settle(pilot)
+    async with wizard(open_demo("debian12"), to="drivers") as (nothing, pilot):
         assert nothing.screen.plan.changes_nothing
         await press(pilot, "n")
         assert isinstance(nothing.screen, PreviewScreen)
@@ -1012,9 +911,7 @@ def _sysinit_radios(app) -> list[str]:
 
 @aio
 async def test_drivers_offers_only_files_rhel5_reads(rhel):
-    app = make_app(rhel, label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
         assert _sysinit_radios(app) == [
             "/etc/rc.d/rc.sysinit",
             "/etc/rc.modules",
@@ -1025,9 +922,7 @@ async def test_drivers_offers_only_files_rhel5_reads(rhel):
 
 @aio
 async def test_drivers_offers_only_files_debian_reads():
-    app = make_app(open_demo("debian12"), label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(open_demo("debian12"), to="drivers", method="sysinit") as (app, pilot):
         assert _sysinit_radios(app) == ["/etc/modules", "/etc/modules-load.d/virtio.conf"]
         assert "rc.sysinit" not in " ".join(_sysinit_radios(app))
 
@@ -1035,20 +930,15 @@ async def test_drivers_offers_only_files_debian_reads():
 @aio
 async def test_drivers_offers_only_files_rhel3_reads():
     """RHEL 3's rc.sysinit runs only /etc/rc.modules: no /etc/modules, no modules-load.d."""
-    app = make_app(open_demo("rhel39"), label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await to_drivers(pilot, "sysinit")
+    async with wizard(open_demo("rhel39"), to="drivers", method="sysinit") as (app, pilot):
         assert _sysinit_radios(app) == ["/etc/rc.d/rc.sysinit", "/etc/rc.modules"]
 
 
 @aio
 async def test_path_reasons_name_this_guests_tool_and_file():
     """Issue 11.9: debian12's Path step described mkinitrd and rc.sysinit."""
-    app = make_app(open_demo("debian12"), label="demo guest")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "n")
-        assert isinstance(app.screen, PathScreen)
+    async with wizard(open_demo("debian12")) as (app, pilot):
+        await expect(pilot, PathScreen, "n")
         text = static_text(app.screen.query_one("#reasons"))
         assert "mkinitrd" not in text and "rc.sysinit" not in text
         assert "initramfs-tools" in text and "/etc/modules" in text

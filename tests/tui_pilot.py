@@ -2,7 +2,8 @@
 
 Async tests run through ``aio`` (``asyncio.run``), so no asyncio plugin is
 needed; ``settle`` waits for the screen's workers (never for the step walker,
-which runs until the app ends); ``screen_text`` is the frame as plain text.
+which runs until the app ends); ``wait_until`` waits for one condition;
+``screen_text`` is the frame as plain text.
 """
 
 from __future__ import annotations
@@ -10,9 +11,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import html
 import os
+import re
+from typing import Callable
 
-__all__ = ["SIZE", "aio", "settle", "screen_text", "tree_hashes", "press", "static_text"]
+__all__ = [
+    "SIZE",
+    "aio",
+    "settle",
+    "screen_text",
+    "tree_hashes",
+    "press",
+    "static_text",
+    "wait_until",
+]
 
 SIZE = (80, 24)
 
@@ -47,14 +60,45 @@ async def settle(pilot, rounds: int = 500) -> None:
     await pilot.pause(0.05)
 
 
-def screen_text(app) -> str:
-    """What is on screen now, as plain text (the compositor's full frame)."""
-    from rich.console import Console
+#: One ``<text>`` run of Rich's SVG export: its x, its line, its escaped characters.
+_SVG_RUN = re.compile(
+    r'<text [^>]*?x="([\d.]+)"[^>]*?clip-path="url\(#[\w-]+?-line-(\d+)\)">(.*?)</text>'
+)
+#: The first line's clip rectangle: as wide as the terminal, in SVG units.
+_SVG_LINE = re.compile(r'-line-0">\s*<rect x="0" y="[\d.]+" width="([\d.]+)"')
 
-    with open(os.devnull, "w") as sink:
-        console = Console(width=app.size.width, record=True, file=sink, color_system=None)
-        console.print(app.screen._compositor.render_update(full=True))
-        return console.export_text()
+
+def screen_text(app) -> str:
+    """What is on screen now, as plain text, one row per terminal line.
+
+    Read from ``App.export_screenshot()`` (Textual's public SVG export of the
+    whole frame, dialogs over the screens behind them): each text run is put
+    back at its column, which is its x over the width of one cell.
+    """
+    svg = app.export_screenshot()
+    width, height = app.size
+    cell = float(_SVG_LINE.search(svg).group(1)) / width
+    rows = [[" "] * width for _ in range(height)]
+    for x, line, run in _SVG_RUN.findall(svg):
+        row, column = rows[int(line)], round(float(x) / cell)
+        for offset, char in enumerate(html.unescape(run).replace("\xa0", " ")):
+            if column + offset < width:
+                row[column + offset] = char
+    return "".join("".join(row) + "\n" for row in rows)
+
+
+async def wait_until(pilot, condition: Callable[[], object], what: str, timeout: float = 10.0):
+    """Wait until ``condition()`` holds; fail naming ``what`` (and the screen) after ``timeout``.
+
+    Instead of a fixed pause before an assert: a fixed pause is too short on a
+    loaded machine and too long on an idle one.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout:g}s: {what}\n{screen_text(pilot.app)}")
+        await pilot.pause(0.01)
 
 
 def static_text(widget) -> str:
