@@ -8,11 +8,21 @@ offering Undo, the report, Troubleshooting from every step, and quitting.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import pytest
-from tui_pilot import SIZE, aio, press, screen_text, settle, static_text, tree_hashes, wait_until
+from tui_pilot import (
+    SIZE,
+    aio,
+    expect,
+    press,
+    screen_text,
+    settle,
+    static_text,
+    tree_hashes,
+    wait_until,
+    wizard,
+)
 
 from virtio_wizard.demo import open_demo
 from virtio_wizard.targets import LocalTarget
@@ -30,47 +40,6 @@ from virtio_wizard.tui.screens.report import ReportScreen
 from virtio_wizard.tui.screens.troubleshoot import TroubleshootScreen
 
 pytestmark = pytest.mark.tui
-
-
-#: The steps of the default path (initrd, the wizard's own choices), each with
-#: the keys that reach it from the step before and the screen it shows.
-ROUTE = {
-    "path": (("n",), PathScreen),
-    "drivers": (("n",), DriversScreen),
-    "preview": (("n",), PreviewScreen),
-    "confirm": (("a",), ConfirmApply),
-    "apply": (("y",), ApplyScreen),
-    "done": (("n",), DoneScreen),
-}
-
-
-async def walk_to(pilot, to: str, method: str = "initrd") -> None:
-    """From the Guest step (detected) to step ``to`` by keyboard; ``method`` picks the path."""
-    if to == "guest":
-        return
-    for step, (keys, screen) in ROUTE.items():
-        if step == "drivers" and method == "sysinit":
-            await press(pilot, "down", "space")
-        await expect(pilot, screen, *keys)
-        if step == to:
-            return
-
-
-async def expect(pilot, screen: type, *keys: str) -> None:
-    """Press ``keys``; the wizard must then show ``screen``."""
-    await press(pilot, *keys)
-    shown = type(pilot.app.screen).__name__
-    assert isinstance(pilot.app.screen, screen), f"{keys} led to {shown}"
-
-
-@contextlib.asynccontextmanager
-async def wizard(target, to: str = "guest", method: str = "initrd", **options):
-    """(app, pilot): the wizard on ``target`` at 80x24, detected, walked to step ``to``."""
-    app = make_app(target, **{"label": "demo guest", **options})
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await walk_to(pilot, to, method)
-        yield app, pilot
 
 
 async def pick(pilot, radio_id: str) -> None:

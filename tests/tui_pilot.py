@@ -9,6 +9,7 @@ which runs until the app ends); ``wait_until`` waits for one condition;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import html
@@ -25,6 +26,10 @@ __all__ = [
     "press",
     "static_text",
     "wait_until",
+    "walk_to",
+    "wizard",
+    "expect",
+    "ROUTE",
 ]
 
 SIZE = (80, 24)
@@ -130,3 +135,55 @@ async def press(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
+
+
+# ---- walking the wizard ---------------------------------------------------------
+
+
+#: The steps of the default path (initrd, the wizard's own choices), each with
+#: the keys that reach it from the step before and the screen it shows.
+ROUTE = {
+    "path": (("n",), "PathScreen"),
+    "drivers": (("n",), "DriversScreen"),
+    "preview": (("n",), "PreviewScreen"),
+    "confirm": (("a",), "ConfirmApply"),
+    "apply": (("y",), "ApplyScreen"),
+    "done": (("n",), "DoneScreen"),
+}
+
+
+async def walk_to(pilot, to: str, method: str = "initrd") -> None:
+    """From the Guest step (detected) to step ``to`` by keyboard; ``method`` picks the path."""
+    if to == "guest":
+        return
+    for step, (keys, screen) in ROUTE.items():
+        if step == "drivers" and method == "sysinit":
+            await press(pilot, "down", "space")
+        await expect(pilot, screen, *keys)
+        if step == to:
+            return
+
+
+async def expect(pilot, screen: type | str, *keys: str) -> None:
+    """Press ``keys``; the wizard must then show ``screen`` (a class, or its name)."""
+    await press(pilot, *keys)
+    shown = type(pilot.app.screen).__name__
+    if isinstance(screen, str):
+        assert shown == screen, f"{keys} led to {shown}"
+    else:
+        assert isinstance(pilot.app.screen, screen), f"{keys} led to {shown}"
+
+
+@contextlib.asynccontextmanager
+async def wizard(target, to: str = "guest", method: str = "initrd", size=SIZE, **options):
+    """(app, pilot): the wizard on ``target`` at ``size``, detected, walked to step ``to``.
+
+    ``options`` go to ``make_app``; the header's label is "demo guest" unless given.
+    """
+    from virtio_wizard.tui.app import make_app
+
+    app = make_app(target, **{"label": "demo guest", **options})
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, to, method)
+        yield app, pilot

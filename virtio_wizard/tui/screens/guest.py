@@ -67,6 +67,8 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self.journal = journal
         #: The facts as one renderable, once known; drawn at the body's width.
         self._summary: Any = None
+        #: The status line's words and kind, as last shown.
+        self._said: tuple[str, str] = ("", "")
         #: (summary, width) last drawn: a resize to the same width draws nothing.
         self._drawn: Optional[tuple[Any, int]] = None
         # Next stays shown while detecting (a footer redraw when facts arrive
@@ -81,6 +83,9 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        body = self.query_one("#body")
+        for name in ("scroll_y", "virtual_size", "show_vertical_scrollbar"):
+            self.watch(body, name, self._body_moved, init=False)
         if self.facts is not None:
             self._show()
             # As on the other paths: the follow-up's imports and reads must not
@@ -206,8 +211,11 @@ class GuestScreen(StepScreen, inherit_bindings=False):
     # ---- UI thread ----------------------------------------------------------
 
     def _status(self, text: str, kind: str = "") -> None:
+        if (text, kind) == self._said:
+            return  # the same words: no redraw (scrolling asks again at every line)
+        self._said = (text, kind)
         status = self.query_one("#status", Static)
-        status.update(Text(text, no_wrap=True, overflow="ellipsis"))
+        status.update(Text(text))
         status.set_class(kind == "warn", "-warn")
         status.set_class(kind == "done", "-done")
 
@@ -276,13 +284,21 @@ class GuestScreen(StepScreen, inherit_bindings=False):
         self._summary = Group(*parts)
         self._draw_summary()
         if self.initrds_read:
-            if self.target.kind == "local" and os.geteuid() != 0:
-                # Said now, not first when apply refuses (issue 11.8).
-                self._status("Not root: apply will need root (sudo). n: choose the path.", "warn")
-                return
-            self._status(
-                "Detection done. PgDn: more below; n: choose how to load the drivers.", "done"
-            )
+            self._final_status()
+            # Whether there is more below is known once the new facts are laid out.
+            self.call_after_refresh(self._final_status)
+
+    def _final_status(self) -> None:
+        """The status once detection is done; PgDn is named only while more is below."""
+        if not self.initrds_read:
+            return
+        if self.target.kind == "local" and os.geteuid() != 0:
+            # Said now, not first when apply refuses (issue 11.8).
+            self._status("Not root: apply will need root (sudo). n: choose the path.", "warn")
+            return
+        body = self.query_one("#body")
+        more = "PgDn: more below; " if body.scroll_y < body.max_scroll_y else ""
+        self._status(f"Detection done. {more}n: choose how to load the drivers.", "done")
 
     def _draw_summary(self) -> None:
         """Lay the summary out once, at the width it will have, as plain lines.
@@ -314,6 +330,15 @@ class GuestScreen(StepScreen, inherit_bindings=False):
 
     def on_resize(self) -> None:
         self._draw_summary()
+        self.call_after_refresh(self._final_status)
+
+    def _body_moved(self, _value: object) -> None:
+        """Scrolled, or its content or scrollbar changed: is there still more below?
+
+        Asked after the next refresh: a watcher may run in the middle of a
+        layout, before the body's new height is known.
+        """
+        self.call_after_refresh(self._final_status)
 
     def action_next(self) -> None:
         if self.facts is not None:

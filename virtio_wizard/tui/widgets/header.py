@@ -11,7 +11,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-__all__ = ["WizardHeader", "fit_label"]
+__all__ = ["WizardHeader", "fit_label", "header_line"]
+
+#: The target keeps at least this many cells before the step title is shortened.
+TARGET_ROOM = 24
 
 
 def fit_label(text: str, width: int) -> str:
@@ -30,6 +33,38 @@ def fit_label(text: str, width: int) -> str:
     head = (keep + 1) // 2
     tail = keep - head
     return text[:head] + "..." + (text[-tail:] if tail else "")
+
+
+def _step_forms(step: str) -> list[str]:
+    """The step title, then shorter: its number and first word, then its number.
+
+    >>> _step_forms("3/6 Drivers & options")
+    ['3/6 Drivers & options', '3/6 Drivers', '3/6']
+    """
+    words = step.split()
+    return list(dict.fromkeys([step, " ".join(words[:2]), " ".join(words[:1])]))
+
+
+def header_line(step: str, target_label: str, width: int) -> str:
+    """``virtio-wizard | step`` on the left, ``on TARGET`` on the right, in ``width`` cells.
+
+    The app's name always stays (it says what is running on this console);
+    when both do not fit, the step title is shortened first, down to its
+    number, until the target gets ``TARGET_ROOM`` cells; the target is cut
+    in its middle last.
+
+    >>> header_line("3/6 Drivers & options", "demo guest rhel52 (a temporary copy)", 60)
+    ' virtio-wizard | 3/6 Drivers  on demo guest...mporary copy) '
+    """
+    target = "on " + target_label
+    for form in _step_forms(step):
+        left = " virtio-wizard" + (f" | {form}" if form else "")
+        room = width - len(left) - 3  # two cells apart, one at the right edge
+        if room >= min(len(target), TARGET_ROOM):
+            break
+    right = fit_label(target, room) + " " if room >= len("on ...") else ""
+    gap = max(2, width - len(left) - len(right))
+    return (left + " " * gap + right)[:width]
 
 
 class WizardHeader(Widget):
@@ -56,12 +91,4 @@ class WizardHeader(Widget):
         self.set_reactive(WizardHeader.step, step)
 
     def render(self) -> Text:
-        width = self.size.width
-        target = "on " + self.target_label
-        left = " virtio-wizard" + (f" | {self.step}" if self.step else "")
-        if len(left) + len(target) + 4 > width and self.step:
-            left = f" {self.step}"  # the target matters more than the name
-        room = max(0, width - len(left) - 3)
-        right = fit_label(target, room) + " "
-        gap = max(2, width - len(left) - len(right))
-        return Text(left + " " * gap + right, no_wrap=True, overflow="crop")
+        return Text(header_line(self.step, self.target_label, self.size.width), no_wrap=True)
