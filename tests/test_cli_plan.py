@@ -137,6 +137,16 @@ def test_renaming_disks_that_stay_emulated_exits_3(capsys, flag):
     assert err == "virtio-wizard: plan refused (disk-names-stay-emulated)\n"
 
 
+@pytest.mark.parametrize("method", ["sysinit", "initrd"])
+def test_renaming_disks_with_only_the_network_driver_exits_3(capsys, method):
+    """Issue 11.1: `--drivers net --fix-disk-names` renamed disks that all stay emulated."""
+    args = ["--root", root("rhel5ga"), "plan", "--method", method, "--drivers", "net"]
+    code, out, err = run(capsys, *args, "--fix-disk-names")
+    assert code == 3
+    assert "[disk-names-stay-emulated]" in out and "/dev/vda" not in out
+    assert err == "virtio-wizard: plan refused (disk-names-stay-emulated)\n"
+
+
 def test_unknown_kernel_exits_3(capsys):
     code, out, err = run(
         capsys,

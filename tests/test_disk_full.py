@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from apply_fixtures import initrd_with
 from wizard_cli import run_wizard as cli
 
 from virtio_wizard.apply.run import apply_plan
@@ -33,16 +34,20 @@ from virtio_wizard.targets import LocalTarget, TargetError
 REPO = Path(__file__).resolve().parent.parent
 KVER = "2.6.18-8.el5"
 STATE = STATE_DIR.lstrip("/")
-CHOICES = Choices(method="sysinit", block=False, fix_disk_names=True)
-CLI_CHOICES = ["--method", "sysinit", "--drivers", "net"]
+#: Both drivers with the boot disk moving: the disks are renamed (fstab, grub.conf,
+#: device.map), and the initrd already holds the modules, so every step is an edit.
+CHOICES = Choices(method="initrd", block=True, net=True, fix_disk_names=True)
+CLI_CHOICES = ["--method", "initrd", "--drivers", "block,net"]
 CLI_CHOICES += ["--fix-disk-names", "--yes"]
+MODULES = ("virtio", "virtio_ring", "virtio_pci", "virtio_blk", "virtio_net")
 
 FILES = {
     "etc/redhat-release": "Red Hat Enterprise Linux Server release 5 (Tikanga)\n",
     "etc/rc.d/rc.sysinit": "#!/bin/bash\nif [ -f /etc/rc.modules ]; then\n"
-    "\t/etc/rc.modules\nfi\n\necho ok\n" + "# padding line for a bigger file\n" * 150,
+    "\t/etc/rc.modules\nfi\n\necho ok\n",
+    # The padding makes one edited file span several KiB, so the disk fills mid-file.
     "etc/fstab": "/dev/hda2 / ext3 defaults 1 1\nLABEL=/boot /boot ext3 defaults 1 2\n"
-    "/dev/hda3 swap swap defaults 0 0\n",
+    "/dev/hda3 swap swap defaults 0 0\n" + "# padding line for a bigger file\n" * 150,
     "boot/grub/grub.conf": "default=0\ntitle RHEL\n\troot (hd0,0)\n"
     f"\tkernel /vmlinuz-{KVER} ro root=/dev/hda2 resume=/dev/hda3\n",
     "boot/grub/device.map": "(hd0)     /dev/hda\n",
@@ -60,6 +65,7 @@ def build_guest(root: Path) -> None:
         mod = root / f"lib/modules/{KVER}/extra/virtio/{name}.ko"
         mod.parent.mkdir(parents=True, exist_ok=True)
         mod.write_bytes(b"\x7fELF")
+    (root / f"boot/initrd-{KVER}.img").write_bytes(initrd_with(MODULES, KVER))
     os.symlink("../boot/grub/grub.conf", root / "etc/grub.conf")
 
 
@@ -141,7 +147,7 @@ def test_full_disk_at_every_point_keeps_files_old_or_new(small_tmpfs: Path, free
     guest = small_tmpfs / "guest"
     build_guest(guest)
     target = LocalTarget(str(guest))
-    facts = detect(target, read_initrds=False)
+    facts = detect(target)
     plan = make_plan(target, facts, CHOICES)
     assert not plan.refused and len(plan.steps) >= 3
     before = guest_files(guest)
@@ -225,7 +231,7 @@ def test_read_only_bind_mount_undo_is_a_clear_error(tmp_path: Path, read_only_vi
     build_guest(guest)
     before = guest_files(guest)
     target = LocalTarget(str(guest))
-    applied = apply_plan(target, make_plan(target, detect(target, read_initrds=False), CHOICES))
+    applied = apply_plan(target, make_plan(target, detect(target), CHOICES))
     assert applied.ok and applied.changed
     changed = guest_files(guest)
     view = read_only_view(guest)

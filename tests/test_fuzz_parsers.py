@@ -522,6 +522,39 @@ def _check_edit_bytes(step, old: bytes) -> tuple[list[bytes], list[bytes]]:
     return _lines_b(old), _lines_b(new)
 
 
+def _check_fuzzed_edits(plan, facts, fstab: bytes, sysinit: bytes) -> None:
+    """fstab changes only where a legacy name was; rc.sysinit only gains modprobe lines."""
+    originals = {"/etc/fstab": fstab, "/etc/rc.d/rc.sysinit": sysinit}
+    fstab_refs = {r.line: r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed}
+    for step in plan.steps:
+        if step.kind != "edit" or step.path not in originals:
+            continue
+        old_lines, new_lines = _check_edit_bytes(step, originals[step.path])
+        ops = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes()
+        if step.path == "/etc/fstab":
+            # Same lines, each changed one only where a legacy name was.
+            assert len(old_lines) == len(new_lines)
+            for i, (a, b) in enumerate(zip(old_lines, new_lines), 1):
+                if a != b:
+                    ref = fstab_refs[i]
+                    assert ref.device.encode() in a and ref.proposed.encode() in b
+                    assert a.replace(ref.device.encode(), b"") == b.replace(
+                        ref.proposed.encode(), b""
+                    ) or len(a.split()) == len(b.split())
+        else:
+            # rc.sysinit: lines are only inserted (modprobe lines, a blank
+            # lead), the last line at most gains its missing newline.
+            for tag, i1, i2, j1, j2 in ops:
+                if tag == "equal":
+                    continue
+                if tag == "replace" and i2 - i1 == 1 and i2 == len(old_lines):
+                    assert new_lines[j1].startswith(old_lines[i1])
+                    continue
+                assert tag == "insert", (tag, old_lines[i1:i2], new_lines[j1:j2])
+                for added in new_lines[j1:j2]:
+                    assert added.strip() == b"" or added.strip().startswith(b"modprobe virtio")
+
+
 FSTAB_TOKENS = DISK_TOKENS + ("/dev/hda2", "/dev/sda1", "/dev/hdb", "é")
 
 
@@ -540,40 +573,18 @@ def test_plan_on_fuzzed_fstab_and_rc_sysinit(fstab, sysinit, latin1):
         put(root, "/etc/rc.d/rc.sysinit", sysinit)
         target = LocalTarget(root)
         facts = detect(target, read_initrds=False)
-        choices = Choices(method="sysinit", block=False, fix_disk_names=True)
-        plan = make_plan(target, facts, choices)
-        originals = {"/etc/fstab": fstab, "/etc/rc.d/rc.sysinit": sysinit}
-        fstab_refs = {r.line: r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed}
-        for step in plan.steps:
-            assert step.kind == "edit"
-            if step.path not in originals:
-                continue
-            old_lines, new_lines = _check_edit_bytes(step, originals[step.path])
-            ops = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes()
-            if step.path == "/etc/fstab":
-                # Same lines, each changed one only where a legacy name was.
-                assert len(old_lines) == len(new_lines)
-                for i, (a, b) in enumerate(zip(old_lines, new_lines), 1):
-                    if a != b:
-                        ref = fstab_refs[i]
-                        assert ref.device.encode() in a and ref.proposed.encode() in b
-                        assert a.replace(ref.device.encode(), b"") == b.replace(
-                            ref.proposed.encode(), b""
-                        ) or len(a.split()) == len(b.split())
-            else:
-                # rc.sysinit: lines are only inserted (modprobe lines, a blank
-                # lead), the last line at most gains its missing newline.
-                for tag, i1, i2, j1, j2 in ops:
-                    if tag == "equal":
-                        continue
-                    if tag == "replace" and i2 - i1 == 1 and i2 == len(old_lines):
-                        assert new_lines[j1].startswith(old_lines[i1])
-                        continue
-                    assert tag == "insert", (tag, old_lines[i1:i2], new_lines[j1:j2])
-                    for added in new_lines[j1:j2]:
-                        assert added.strip() == b"" or added.strip().startswith(b"modprobe virtio")
-        if not plan.refused:
-            sysinit_edits = [s for s in plan.steps if s.path == "/etc/rc.d/rc.sysinit"]
+        # rc.sysinit is edited by the sysinit method (network only: the boot
+        # disk cannot move that way), the disk names by the initrd method.
+        sysinit_plan = make_plan(target, facts, Choices(method="sysinit", block=False))
+        names_plan = make_plan(target, facts, Choices(method="initrd", fix_disk_names=True))
+        _check_fuzzed_edits(sysinit_plan, facts, fstab, sysinit)
+        _check_fuzzed_edits(names_plan, facts, fstab, sysinit)
+        assert all(s.path != "/etc/fstab" for s in sysinit_plan.steps)
+        assert all(s.path != "/etc/rc.d/rc.sysinit" for s in names_plan.steps)
+        assert {s.kind for s in sysinit_plan.steps} <= {"edit"}
+        assert {s.kind for s in names_plan.steps} <= {"edit", "backup", "command"}
+        if not sysinit_plan.refused:
+            sysinit_edits = [s for s in sysinit_plan.steps if s.path == "/etc/rc.d/rc.sysinit"]
             assert len(sysinit_edits) <= 1
     finally:
         shutil.rmtree(os.path.dirname(root))
@@ -588,7 +599,7 @@ def test_plan_disk_names_in_garbage_fstab_edits_every_reference(fstab):
         put(root, "/etc/fstab", fstab)
         target = LocalTarget(root)
         facts = detect(target, read_initrds=False)
-        plan = make_plan(target, facts, Choices(method="sysinit", block=False, fix_disk_names=True))
+        plan = make_plan(target, facts, Choices(method="initrd", fix_disk_names=True))
         assert "disk-ref-stale" not in [f.id for f in plan.findings]
         wanted = [r for r in facts.disk_refs if r.file == "/etc/fstab" and r.proposed]
         edits = [s for s in plan.steps if s.path == "/etc/fstab"]

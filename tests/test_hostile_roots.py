@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+from apply_fixtures import initrd_with
 
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import undo
@@ -38,6 +39,7 @@ from virtio_wizard.plan import Choices, make_plan
 from virtio_wizard.targets import DEFAULT_READ_LIMIT, LocalTarget, NotRegularFileError, TargetError
 
 KVER = "2.6.18-8.el5"
+MODULES = ("virtio", "virtio_ring", "virtio_pci", "virtio_blk", "virtio_net")
 SPARSE_SIZE = 4 * 1024**3  # 4 GiB, no blocks allocated
 HOST_PASSWD = "/etc/passwd"
 
@@ -298,10 +300,10 @@ def test_nothing_outside_the_root_is_touched(
     recorder.install(monkeypatch)
     with time_limit(60):
         facts = detect(target, read_initrds=True)
-        choices = Choices(method="sysinit", block=False, fix_disk_names=True)
-        # The multi-GiB fstab, the FIFO crypttab and device.map may hold names
-        # the renames must change: the plan refuses them, naming each.
-        refused = make_plan(target, facts, choices)
+        # Both drivers, the boot disk moving: the disks are renamed. The
+        # multi-GiB fstab, the FIFO crypttab and device.map may hold names the
+        # renames must change: the plan refuses them, naming each.
+        refused = make_plan(target, facts, Choices(method="initrd"))
         assert sorted(f.message for f in refused.refusals) == [
             "/boot/grub/device.map cannot be used: not a regular file; "
             "the wizard will not edit or replace it.",
@@ -313,15 +315,29 @@ def test_nothing_outside_the_root_is_touched(
         for broken in ("etc/fstab", "etc/crypttab", "boot/grub/device.map"):
             (hostile / broken).unlink()
         (hostile / "etc/fstab").write_text("LABEL=/ / ext3 defaults 1 1\n")
+        # An initrd that holds the modules in place of the device node, so the
+        # rename plan is all edits (no mkinitrd to run in this stand-in guest).
+        (hostile / f"boot/initrd-{KVER}.img").unlink()
+        (hostile / f"boot/initrd-{KVER}.img").write_bytes(initrd_with(MODULES, KVER))
         facts = detect(target, read_initrds=True)
-        plan = make_plan(target, facts, choices)
-        result = apply_plan(target, plan)
-        undone = undo(target)
+        # rc.sysinit is edited through /etc/rc.d -> /rc.d.real by the sysinit
+        # method, grub.conf through its climbing link by the renames.
+        plans = [
+            make_plan(target, facts, Choices(method="sysinit", block=False)),
+            make_plan(target, facts, Choices(method="initrd")),
+        ]
+        results = [apply_plan(target, plan) for plan in plans]
+        undone = [undo(target) for _plan in plans]
     monkeypatch.undo()
-    assert not plan.refused, [f.message for f in plan.refusals]
-    assert {s.path for s in plan.steps} == {"/rc.d.real/rc.sysinit", "/grub.real/grub.conf"}
-    assert result.ok and result.changed, result.messages
-    assert undone.status == "done"
+    for plan in plans:
+        assert not plan.refused, [f.message for f in plan.refusals]
+    assert [{s.path for s in plan.steps} for plan in plans] == [
+        {"/rc.d.real/rc.sysinit"},
+        {"/grub.real/grub.conf"},
+    ]
+    for result in results:
+        assert result.ok and result.changed, result.messages
+    assert [u.status for u in undone] == ["done", "done"]
     assert recorder.calls, "the recorder saw nothing: the wrapping is broken"
     assert outside(str(hostile), recorder.calls) == []
     # Everything was written where the links lead inside the root.
@@ -358,14 +374,16 @@ def test_apply_through_fstab_link_to_etc_passwd_edits_the_guests_file(
     _write(root, "etc/passwd", guest_passwd)
     _write(root, "etc/rc.d/rc.sysinit", RC_SYSINIT)
     _link(root, "etc/fstab", link)
+    # The initrd already holds the modules: the renames are the plan's edits.
+    _write(root, f"boot/initrd-{KVER}.img", initrd_with(MODULES, KVER))
     host_before = sha256(HOST_PASSWD)
     host_stat = os.stat(HOST_PASSWD)
     target = LocalTarget(str(root))
     recorder = PathRecorder()
     recorder.install(monkeypatch)
     with time_limit(60):
-        facts = detect(target, read_initrds=False)
-        plan = make_plan(target, facts, Choices(method="sysinit", block=False, fix_disk_names=True))
+        facts = detect(target, read_initrds=True)
+        plan = make_plan(target, facts, Choices(method="initrd"))
         result = apply_plan(target, plan)
     monkeypatch.undo()
     assert result.ok, result.messages

@@ -150,7 +150,23 @@ def test_keep_disk_names_and_net_only_plan_no_renames():
     files = {FSTAB: FSTAB_TEXT.encode()}
     assert plan_names(f, files, fix_disk_names=False).steps == ()
     assert plan_names(f, files, block=False).steps == ()
-    assert [s.path for s in plan_names(f, files, block=False, fix_disk_names=True).steps] == [FSTAB]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [{"fix_disk_names": True}, {"use_uuid": True}, {"fix_disk_names": True, "use_uuid": True}],
+)
+@pytest.mark.parametrize("method", ["initrd", "sysinit"])
+def test_renaming_disks_when_only_the_network_moves_is_refused(asked, method):
+    """Issue 11.1: with the net driver alone every disk stays emulated, so no name changes."""
+    f = facts(kernels=READY.kernels, disk_refs=fstab_refs(uuid="1234-abcd"))
+    files = {FSTAB: FSTAB_TEXT.encode(), "/etc/rc.d/rc.sysinit": b"#!/bin/bash\n"}
+    p = plan_names(f, files, method=method, block=False, **asked)
+    assert p.refused and p.steps == ()
+    (refusal,) = p.refusals
+    assert refusal.id == "disk-names-stay-emulated"
+    assert refusal.message.startswith("Only the network driver is chosen, so every disk stays")
+    assert "--keep-disk-names" in refusal.fix and "--drivers block,net" in refusal.fix
 
 
 def test_renames_come_before_the_rebuild():
@@ -161,21 +177,17 @@ def test_renames_come_before_the_rebuild():
 
 
 def test_one_edit_per_file_when_config_and_names_meet():
-    path = "/etc/modules"
+    """The module list and a disk name in one file: one edit carries both changes."""
+    path = "/etc/initramfs-tools/modules"
     text = "loop\n# root was /dev/hda1\n"
     refs = (ref(path, 2, "/dev/hda1", "/dev/vda1", context="fstab"),)
-    # A guest that reads /etc/modules at boot (Debian's kmod), so the file is offered.
-    f = facts(kernels=READY.kernels, disk_refs=refs, module_loaders=("etc-modules",))
-    p = make(
-        f,
-        {path: text.encode()},
-        method="sysinit",
-        block=False,
-        sysinit_file=path,
-        fix_disk_names=True,
+    f = facts(disk_refs=refs, initrd_tool="initramfs-tools")
+    p = make(f, {path: text.encode()}, method="initrd", fix_disk_names=True)
+    (step,) = [s for s in p.steps if s.kind == "edit"]
+    assert step.path == path
+    assert step.new_text == (
+        "loop\n# root was /dev/vda1\nvirtio\nvirtio_ring\nvirtio_blk\nvirtio_net\nvirtio_pci\n"
     )
-    (step,) = p.steps
-    assert step.new_text == "loop\n# root was /dev/vda1\nvirtio\nvirtio_net\nvirtio_pci\n"
     assert step.why.count(";") == 1
 
 

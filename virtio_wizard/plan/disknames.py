@@ -105,27 +105,38 @@ def _unmapped_finding(refs: list[DiskRef], use_uuid: bool) -> Finding:
 def refuse_renaming_emulated(choices: Choices) -> list[Finding]:
     """A refusal for a plan that would rename disks which stay emulated.
 
-    When the boot disk stays on IDE/SATA it keeps its ``/dev/hdX`` or
-    ``/dev/sdX`` name: rewriting ``/boot``, swap or ``resume=`` to ``/dev/vdX``
+    Only when the block driver is chosen and the boot disk moves do the disks
+    get virtio names. A boot disk left on IDE/SATA keeps its ``/dev/hdX`` or
+    ``/dev/sdX`` name, and with the network driver alone every disk stays
+    where it is: rewriting ``/boot``, swap or ``resume=`` to ``/dev/vdX`` then
     points them at a device that does not exist after the switch (issue 11).
     Refused here, in the planner, so that no face can make such a plan.
     """
-    if not choices.block or disks_move_to_virtio(choices.block, choices.boot_disk):
+    if disks_move_to_virtio(choices.block, choices.boot_disk):
         return []
     if not (choices.fix_disk_names or choices.use_uuid):
         return []
-    return [
-        Finding(
-            "disk-names-stay-emulated",
-            ERROR,
+    if choices.block:
+        message = (
             "The boot disk stays emulated (IDE/SATA), so its /dev/hdX or /dev/sdX names stay "
             "right: rewriting them to /dev/vdX would point /boot, / and swap at a disk that "
-            "does not exist after the switch.",
-            "Keep the disk names as they are (--keep-disk-names, without --use-uuid), "
-            "or move the boot disk to virtio with --method initrd.",
-            K.SEED_SWAP,
+            "does not exist after the switch."
         )
-    ]
+        fix = (
+            "Keep the disk names as they are (--keep-disk-names, without --use-uuid), "
+            "or move the boot disk to virtio with --method initrd."
+        )
+    else:
+        message = (
+            "Only the network driver is chosen, so every disk stays emulated (IDE/SATA) and "
+            "keeps its /dev/hdX or /dev/sdX name: rewriting them to /dev/vdX would point "
+            "/boot, / and swap at a disk that does not exist after the switch."
+        )
+        fix = (
+            "Keep the disk names as they are (--keep-disk-names, without --use-uuid), "
+            "or move the disks too with --drivers block,net and --method initrd."
+        )
+    return [Finding("disk-names-stay-emulated", ERROR, message, fix, K.SEED_SWAP)]
 
 
 def grub_mkconfig_argv(facts: Facts, config: str) -> tuple[str, ...]:
@@ -167,27 +178,33 @@ def _grub_cfg_note(facts: Facts, configs: list[str]) -> Finding:
     )
 
 
+def _names_kept_note(facts: Facts, choices: Choices) -> list[Finding]:
+    """Why a boot disk left emulated keeps its names (nothing said with net alone)."""
+    if not choices.block or refuse_renaming_emulated(choices):
+        return []
+    if not any(r.scheme == "legacy" for r in facts.disk_refs):
+        return []
+    return [
+        Finding(
+            "disk-names-boot-emulated",
+            INFO,
+            "The boot disk stays emulated, so disk names are left as they are: "
+            "its /dev/hdX or /dev/sdX names stay right.",
+            "Name other disks that move to virtio by UUID= or LABEL= in /etc/fstab.",
+            K.SEED_SWAP,
+        )
+    ]
+
+
 def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
     """Plan the disk-name edits into ``ws``; return notes and warnings.
 
     Only disks that move to virtio are renamed: with the boot disk left
-    emulated nothing is (``refuse_renaming_emulated`` refuses asking for it).
+    emulated, or the network driver alone, nothing is
+    (``refuse_renaming_emulated`` refuses asking for it).
     """
-    if choices.block and not disks_move_to_virtio(choices.block, choices.boot_disk):
-        if refuse_renaming_emulated(choices) or not any(
-            r.scheme == "legacy" for r in facts.disk_refs
-        ):
-            return []
-        return [
-            Finding(
-                "disk-names-boot-emulated",
-                INFO,
-                "The boot disk stays emulated, so disk names are left as they are: "
-                "its /dev/hdX or /dev/sdX names stay right.",
-                "Name other disks that move to virtio by UUID= or LABEL= in /etc/fstab.",
-                K.SEED_SWAP,
-            )
-        ]
+    if not disks_move_to_virtio(choices.block, choices.boot_disk):
+        return _names_kept_note(facts, choices)
     if not choices.fixes_disk_names:
         return []
     findings: list[Finding] = []
