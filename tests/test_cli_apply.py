@@ -29,7 +29,8 @@ from apply_fixtures import (
 from virtio_wizard.cli import main
 from virtio_wizard.demo import open_demo
 
-SYSINIT = ["--method", "sysinit", "--drivers", "net"]
+#: rc.sysinit named: the default is the recommended file (sysconfig/modules here).
+SYSINIT = ["--method", "sysinit", "--drivers", "net", "--sysinit-file", "/etc/rc.d/rc.sysinit"]
 
 
 class Tty(io.StringIO):

@@ -109,6 +109,8 @@ def test_sysinit_with_emulated_boot_disk_edits_rc_sysinit(capsys):
         "--boot-disk",
         "emulated",
         "--keep-disk-names",
+        "--sysinit-file",
+        "/etc/rc.d/rc.sysinit",
     )
     assert code == 0
     assert "2. edit /etc/rc.d/rc.sysinit" in out
@@ -116,6 +118,23 @@ def test_sysinit_with_emulated_boot_disk_edits_rc_sysinit(capsys):
     assert "[sysinit-recommended-file]" in out
     # 1. is /etc/modprobe.conf: alias eth0 8139cp -> virtio_net (net chosen).
     assert "Steps (2):" in out and "1. edit /etc/modprobe.conf" in out
+
+
+def test_sysinit_without_a_file_edits_the_one_the_wizard_recommends(capsys, tmp_path):
+    """Issue 11.2: no --sysinit-file means the wizard's default, the same as the TUI's."""
+    from virtio_wizard.detect import detect
+    from virtio_wizard.plan.defaults import sysinit_file_default
+    from virtio_wizard.target import LocalTarget
+
+    saved = tmp_path / "plan.json"
+    args = ["--root", root("rhel5ga"), "plan", "--method", "sysinit", "--drivers", "net"]
+    code, out, err = run(capsys, *args, "-o", str(saved))
+    assert code == 0, err
+    best = sysinit_file_default(detect(LocalTarget(root("rhel5ga")), read_initrds=False))
+    assert best == "/etc/sysconfig/modules/virtio.modules"
+    assert f"create {best}" in out and "edit /etc/rc.d/rc.sysinit" not in out
+    assert "[sysinit-recommended-file]" not in out
+    assert json.loads(saved.read_text())["choices"]["sysinit_file"] == best
 
 
 def test_sysinit_with_emulated_boot_disk_leaves_the_names_by_default(capsys):

@@ -34,8 +34,9 @@ from virtio_wizard.targets import LocalTarget, LockedError
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"
 LOCK_MESSAGE = "another virtio-wizard is applying to this guest"
-#: The network driver by the sysinit method: rc.sysinit and modprobe.conf are edited.
+#: The network driver by the sysinit method in the guide's rc.sysinit (and modprobe.conf).
 CHOICE_ARGS = ["--method", "sysinit", "--drivers", "net", "--yes"]
+CHOICE_ARGS += ["--sysinit-file", "/etc/rc.d/rc.sysinit"]
 
 PAUSED_APPLY = textwrap.dedent(
     """
@@ -59,7 +60,7 @@ PAUSED_APPLY = textwrap.dedent(
     LocalTarget.write_file = paused_write
     target = LocalTarget(root)
     facts = detect(target, read_initrds=False)
-    choices = Choices(method="sysinit", block=False)
+    choices = Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit")
     result = apply_plan(target, make_plan(target, facts, choices))
     print(result.status)
     """
@@ -139,7 +140,9 @@ def test_lock_held_in_process_refuses_apply_and_undo(guest: Path):
     """The API side: LockedError from apply_plan and undo, the guest untouched."""
     target = LocalTarget(str(guest))
     facts = detect(target, read_initrds=False)
-    plan = make_plan(target, facts, Choices(method="sysinit", block=False))
+    plan = make_plan(
+        target, facts, Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit")
+    )
     before = tree_hashes(guest)
     with hold_lock(target):
         with pytest.raises(LockedError, match=LOCK_MESSAGE) as info:

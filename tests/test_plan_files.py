@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 
 from tests.plan_fixtures import HOOK, IMAGE, RC_SYSINIT, facts, kernel, ref
+from virtio_wizard.facts import Distro
 from virtio_wizard.plan import Choices, files_needed, make_plan, read_files
+from virtio_wizard.plan.defaults import sysinit_file_candidates, sysinit_file_default
 from virtio_wizard.plan.files import backup_candidates, is_probe
 from virtio_wizard.targets import LocalTarget
+
+RC = "/etc/rc.d/rc.sysinit"
 
 GRUB_TEXT = "title RHEL\n\tkernel /vmlinuz ro root=/dev/hda2\n"
 
@@ -27,7 +31,7 @@ def test_files_needed_per_method():
             ref("/proc/swaps", 2, "/dev/hda3", "/dev/vda3", context="swaps"),
         )
     )
-    sysinit = files_needed(f, Choices(method="sysinit", block=False))
+    sysinit = files_needed(f, Choices(method="sysinit", block=False, sysinit_file=RC))
     assert sysinit == ["/etc/rc.d/rc.sysinit", "/etc/modprobe.conf"]
     initrd = files_needed(f, Choices(method="initrd"))
     assert initrd[:2] == [IMAGE + ".virtio.orig", IMAGE + ".virtio-wizard.bak"]
@@ -82,7 +86,7 @@ def test_a_fifo_or_link_loop_is_refused_not_taken_for_absent(tmp_path):
     got = read_files(t, ["/etc/fstab", "/etc/rc.d/rc.sysinit"])
     assert got["/etc/fstab"] is None and got.errors["/etc/fstab"] == "not a regular file"
     assert got.errors["/etc/rc.d/rc.sysinit"] == "too many levels of symbolic links"
-    p = make_plan(t, facts(), Choices(method="sysinit", block=False))
+    p = make_plan(t, facts(), Choices(method="sysinit", block=False, sysinit_file=RC))
     (r,) = p.refusals
     assert r.id == "file-unreadable"
     assert r.message == (
@@ -122,7 +126,7 @@ def test_make_plan_latin1_rc_sysinit_round_trip(tmp_path):
     write(tmp_path, "/etc/rc.d/rc.sysinit", data, 0o755)
     f = facts()
     t = LocalTarget(str(tmp_path))
-    p = make_plan(t, f, Choices(method="sysinit", block=False))
+    p = make_plan(t, f, Choices(method="sysinit", block=False, sysinit_file=RC))
     (step,) = p.steps
     assert step.encoding == "latin-1" and step.mode == 0o755
     t.write_file(step.path, step.new_bytes(), step.mode)
@@ -130,7 +134,7 @@ def test_make_plan_latin1_rc_sysinit_round_trip(tmp_path):
     assert after.startswith(data[: data.index(b"fi\n") + 3])
     assert after.endswith(data[data.index(b"fi\n") + 3 :])
     assert b"\xe9" in after
-    assert make_plan(t, f, Choices(method="sysinit", block=False)).steps == ()
+    assert make_plan(t, f, Choices(method="sysinit", block=False, sysinit_file=RC)).steps == ()
     assert f.sysinit.hook_line == HOOK
 
 
@@ -139,3 +143,44 @@ def test_make_plan_backup_name_moves_when_taken_on_disk(tmp_path):
     write(tmp_path, IMAGE + ".virtio.orig", b"older backup")
     p = make_plan(LocalTarget(str(tmp_path)), facts(), Choices(method="initrd"))
     assert p.steps[0].to == IMAGE + ".virtio-wizard.bak"
+
+
+# ---- the sysinit file left open: the wizard's default ---------------------------------
+
+
+def test_make_plan_edits_the_recommended_sysinit_file_by_default(tmp_path):
+    """Issue 11.2: no file chosen means the file the wizard recommends, not rc.sysinit."""
+    write(tmp_path, RC, RC_SYSINIT.encode(), 0o755)
+    f = facts()  # RHEL 5.1 whose rc.sysinit runs /etc/sysconfig/modules/*.modules
+    assert sysinit_file_default(f) == "/etc/sysconfig/modules/virtio.modules"
+    p = make_plan(LocalTarget(str(tmp_path)), f, Choices(method="sysinit", block=False))
+    assert p.choices.sysinit_file == sysinit_file_default(f)
+    assert [s.path for s in p.steps] == ["/etc/sysconfig/modules/virtio.modules"]
+    assert "sysinit-recommended-file" not in [x.id for x in p.findings]
+
+
+def test_make_plan_falls_back_to_rc_sysinit_where_the_recommended_file_is_refused(tmp_path):
+    """RHEL 3's /etc/rc.modules lists the modules out of order (refused on 2.4): rc.sysinit."""
+    write(tmp_path, RC, RC_SYSINIT.encode(), 0o755)
+    write(tmp_path, "/etc/rc.modules", b"#!/bin/sh\nmodprobe virtio_pci\nmodprobe virtio\n", 0o755)
+    old = kernel("2.4.21-50.EL")
+    f = facts(distro=Distro("rhel", "Red Hat Enterprise Linux AS", "3", "redhat"), kernels=(old,))
+    assert sysinit_file_default(f) == "/etc/rc.modules"
+    target = LocalTarget(str(tmp_path))
+    asked = make_plan(
+        target, f, Choices(method="sysinit", block=False, sysinit_file="/etc/rc.modules")
+    )
+    assert [x.id for x in asked.refusals] == ["modules-out-of-order"]
+    p = make_plan(target, f, Choices(method="sysinit", block=False))
+    assert not p.refused and p.choices.sysinit_file is None
+    assert [s.path for s in p.steps] == [RC]
+
+
+def test_sysinit_file_candidates_leave_a_chosen_file_and_other_methods_alone():
+    f = facts()
+    chosen = Choices(method="sysinit", block=False, sysinit_file=RC)
+    assert sysinit_file_candidates(f, chosen) == [chosen]
+    assert sysinit_file_candidates(f, Choices(method="initrd")) == [Choices(method="initrd")]
+    open_file = Choices(method="sysinit", block=False)
+    best = Choices(method="sysinit", block=False, sysinit_file=sysinit_file_default(f))
+    assert sysinit_file_candidates(f, open_file) == [best, open_file]

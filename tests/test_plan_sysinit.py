@@ -19,7 +19,8 @@ from tests.plan_fixtures import (
 )
 from virtio_wizard.facts import Distro, Sysinit
 from virtio_wizard.plan import GuestFiles
-from virtio_wizard.plan.sysinit import find_hook, offered_files, recommended_file
+from virtio_wizard.plan.sysinit import find_hook
+from virtio_wizard.plan.sysinit_files import offered_files, recommended_file
 
 RC = "/etc/rc.d/rc.sysinit"
 

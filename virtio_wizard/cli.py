@@ -135,7 +135,8 @@ def _add_choice_options(parser: argparse.ArgumentParser) -> None:
         "--sysinit-file",
         metavar="PATH",
         help="for --method sysinit: /etc/rc.d/rc.sysinit (Red Hat's edit), /etc/rc.modules, "
-        "/etc/sysconfig/modules/virtio.modules, /etc/modules or /etc/modules-load.d/virtio.conf",
+        "/etc/sysconfig/modules/virtio.modules, /etc/modules or /etc/modules-load.d/virtio.conf "
+        "(default: the one the wizard recommends for this guest, else /etc/rc.d/rc.sysinit)",
     )
     parser.add_argument(
         "--boot-disk",

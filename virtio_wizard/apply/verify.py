@@ -42,7 +42,7 @@ def _verify_sysinit(facts: Any, chosen: Optional[str], wanted: tuple[str, ...]) 
     load nothing, so the file must still be one ``offered_files`` finds read.
     """
     from .. import knowledge as kn
-    from ..plan.sysinit import offered_files
+    from ..plan.sysinit_files import offered_files
 
     path = chosen or kn.RC_SYSINIT
     readers = offered_files(facts)

@@ -129,7 +129,7 @@ def detect_module_loaders(target: Target, problems: Problems = None) -> tuple[st
 
     A file offered for the sysinit method must be one the guest reads at
     boot; this is the evidence (the release fills the gaps, see
-    ``plan.sysinit.offered_files``). rc.sysinit is read for its
+    ``plan.sysinit_files.offered_files``). rc.sysinit is read for its
     ``/etc/rc.modules`` block and its ``/etc/sysconfig/modules/*.modules``
     loop (RHEL 5+); systemd-modules-load reads ``modules-load.d``; Debian reads
     ``/etc/modules`` from an init script or through

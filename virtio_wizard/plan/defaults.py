@@ -9,12 +9,22 @@ of a boot disk that stays emulated, and the TUI's answer broke /boot).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Optional
+
+from .sysinit_files import recommended_for
 
 if TYPE_CHECKING:
+    from ..facts import Facts
     from .model import Choices
 
-__all__ = ["disks_move_to_virtio", "fix_disk_names_default", "boot_disk_default"]
+__all__ = [
+    "disks_move_to_virtio",
+    "fix_disk_names_default",
+    "boot_disk_default",
+    "sysinit_file_default",
+    "sysinit_file_candidates",
+]
 
 
 def disks_move_to_virtio(block: bool, boot_disk: str) -> bool:
@@ -43,3 +53,30 @@ def boot_disk_default(method: str) -> str:
     ('emulated', 'virtio')
     """
     return "emulated" if method == "sysinit" else "virtio"
+
+
+def sysinit_file_default(facts: Facts) -> Optional[str]:
+    """The file the sysinit method edits when none is chosen: the recommended one.
+
+    That is the cleaner file for this release when the guest reads it at boot
+    (``recommended_for``); None where there is none, which the planner takes
+    as the guide's ``/etc/rc.d/rc.sysinit``. The CLI without
+    ``--sysinit-file`` and the wizard's Drivers step start from this file, so
+    neither preselects a file and then advises another (issue 11).
+    """
+    return recommended_for(facts)
+
+
+def sysinit_file_candidates(facts: Facts, choices: Choices) -> list[Choices]:
+    """The choices to plan, best first, when the user left the sysinit file open.
+
+    The recommended file first, then the guide's rc.sysinit (``None``) for a
+    guest where the recommended file is refused; one entry, ``choices``
+    itself, when a file was chosen or the method is not sysinit.
+    """
+    if choices.method != "sysinit" or choices.sysinit_file is not None:
+        return [choices]
+    best = sysinit_file_default(facts)
+    if best is None:
+        return [choices]
+    return [dataclasses.replace(choices, sysinit_file=best), choices]

@@ -61,7 +61,9 @@ class Choices:
     fix_disk_names: Optional[bool] = None
     #: Write UUID= instead of /dev/vdX where the UUID is known.
     use_uuid: bool = False
-    #: For sysinit: the file to edit; None means the guide's /etc/rc.d/rc.sysinit.
+    #: For sysinit: the file to edit. ``plan`` takes None as the guide's
+    #: /etc/rc.d/rc.sysinit; ``make_plan`` first tries the file the wizard
+    #: recommends (``defaults.sysinit_file_default``), as both faces do.
     sysinit_file: Optional[str] = None
     #: Whether the boot disk moves to virtio ("virtio") or stays emulated ("emulated").
     boot_disk: str = "virtio"

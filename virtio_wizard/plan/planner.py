@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 from .. import knowledge as K
 from ..facts import Facts
 from ..finding import ERROR, INFO, WARNING, Finding
+from .defaults import sysinit_file_candidates
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
 from .files import AUTORELABEL, is_probe, needs_autorelabel, read_files
@@ -202,5 +203,19 @@ def _labels_and_links(
 
 
 def make_plan(target: Target, facts: Facts, choices: Choices) -> Plan:
-    """Read what the plan needs, then plan: the one call the CLI and TUI make."""
-    return plan(facts, choices, read_files(target, files_needed(facts, choices)))
+    """Read what the plan needs, then plan: the one call the CLI and TUI make.
+
+    A sysinit file left open is the wizard's default
+    (``defaults.sysinit_file_candidates``): the recommended file, or the
+    guide's rc.sysinit where that one is refused and rc.sysinit is not. The
+    Plan's choices name the file it edits.
+    """
+    first: Optional[Plan] = None
+    for candidate in sysinit_file_candidates(facts, choices):
+        made = plan(facts, candidate, read_files(target, files_needed(facts, candidate)))
+        if not made.refused:
+            return made
+        if first is None:
+            first = made
+    assert first is not None  # sysinit_file_candidates is never empty
+    return first

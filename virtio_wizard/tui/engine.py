@@ -58,13 +58,13 @@ class Engine:
 
     def recommended_sysinit_file(self, facts: Facts) -> Optional[str]:
         """The cleaner module-loading file for this guest (one it reads), or None."""
-        from ..plan.sysinit import recommended_for
+        from ..plan.defaults import sysinit_file_default
 
-        return recommended_for(facts)
+        return sysinit_file_default(facts)
 
     def sysinit_files(self, facts: Facts) -> dict[str, str]:
         """The files this guest reads at boot, each with how (the core decides)."""
-        from ..plan.sysinit import offered_files
+        from ..plan.sysinit_files import offered_files
 
         return offered_files(facts)
 
