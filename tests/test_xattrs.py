@@ -32,7 +32,8 @@ ACL = (
     + b"\x20\x00\x05\x00\xff\xff\xff\xff"
 )
 ATTRS = {"security.selinux": LABEL, "system.posix_acl_access": ACL, "user.test": b"kept"}
-SYSINIT = Choices(method="sysinit", block=False)
+#: The guide's rc.sysinit named (the default is the file recommended for the release).
+SYSINIT = Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit")
 RC = "etc/rc.d/rc.sysinit"
 
 
