@@ -62,6 +62,19 @@ RESUME_CONTEXTS = frozenset({"initramfs-resume"})
 _TOKEN_CHARS = r"\w./-"
 
 
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
+    """The files that name disks to rename, and the disk configs detection could not read."""
+    if not choices.fixes_disk_names:
+        return []
+    # Imported here: detection imports the Target, the planner stays without it.
+    from ..detect.disks import DISK_CONFIG_FILES
+
+    paths = [r.file for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS]
+    # Detection skipped these, so they show no names to change; they may
+    # hold some all the same: the plan must see them to refuse them.
+    return paths + [u.path for u in facts.unreadable if u.path in DISK_CONFIG_FILES]
+
+
 def replace_token(line: str, device: str, new: str, prefix: str = "") -> tuple[str, int]:
     """Replace whole-token ``device`` (after ``prefix``, e.g. ``root=``) in ``line``.
 

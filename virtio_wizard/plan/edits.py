@@ -32,6 +32,7 @@ __all__ = [
     "line_ending",
     "unified_diff",
     "merge_modules",
+    "merge_or_refuse",
     "ModuleMerge",
     "module_rank",
     "parse_modprobe",
@@ -358,3 +359,31 @@ def merge_modules(
     merge = ModuleMerge(out, tuple(missing), present, None)
     merge.tolerated = tolerated
     return merge
+
+
+def merge_or_refuse(
+    path: str,
+    lines: Sequence[str],
+    wanted: Sequence[str],
+    parse: Callable[[str], Optional[str]],
+    fmt: Callable[[str], str],
+    region: range,
+    anchor: int,
+    eol: str,
+    lead: Sequence[str] = (),
+    strict: bool = True,
+) -> tuple[Optional[ModuleMerge], list[Finding]]:
+    """``merge_modules``, then what the order of the existing list means.
+
+    ``(None, [refusal])`` where a list out of order must stay as it is (a 2.4
+    kernel); otherwise the merge and, when its order was tolerated, the
+    warning that says so. Every module-list file the planner edits line by
+    line (rc.sysinit, rc.modules, sysconfig/modules, /etc/modules,
+    modules-load.d, initramfs-tools) goes through here.
+    """
+    merge = merge_modules(lines, wanted, parse, fmt, region, anchor, eol, lead, strict)
+    if merge.out_of_order is not None:
+        return None, [order_finding(path, f"line {merge.out_of_order}", True)]
+    if merge.tolerated is not None:
+        return merge, [order_finding(path, f"line {merge.tolerated}", False)]
+    return merge, []

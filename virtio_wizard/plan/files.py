@@ -19,8 +19,6 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional
 
-from ..facts import Facts
-
 if TYPE_CHECKING:
     from ..targets import Target
 
@@ -71,14 +69,6 @@ class GuestFiles(dict):
 def is_probe(path: str) -> bool:
     """True for entries whose content is never read, only their presence."""
     return path.endswith("/") or bool(_BACKUP_RE.search(path))
-
-
-AUTORELABEL = "/.autorelabel"
-
-
-def needs_autorelabel(facts: Facts) -> bool:
-    """An SELinux guest whose files the Target cannot replace with their labels kept."""
-    return facts.selinux in ("enforcing", "permissive") and not facts.target.keeps_xattrs
 
 
 def backup_candidates(image: str) -> list[str]:

@@ -17,19 +17,20 @@ from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
 from .. import knowledge as K
-from ..facts import Kernel
+from ..facts import Facts, Kernel
 from ..finding import ERROR, INFO, WARNING, Finding
 from .edits import (
     Workspace,
     line_ending,
-    merge_modules,
+    merge_or_refuse,
     module_rank,
     order_finding,
     parse_module_line,
     split_lines,
 )
 from .files import MKINITCPIO_DROPIN_DIR, backup_candidates
-from .model import Step
+from .kernels import kernel_to_prepare
+from .model import Choices, Step
 
 __all__ = [
     "plan_initrd",
@@ -42,6 +43,22 @@ __all__ = [
 ]
 
 TOOLS = ("mkinitrd", "dracut", "suse-mkinitrd", "initramfs-tools", "mkinitcpio")
+
+
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
+    """The tool's config files and, for each kernel to rebuild, its backup names (probes)."""
+    if choices.method != "initrd":
+        return []
+    paths = config_paths(facts.initrd_tool)
+    kernel = kernel_to_prepare(facts, choices)
+    kernels = [kernel] if kernel is not None else []
+    if choices.all_kernels:
+        kernels += [k for k in facts.boot_kernels() if k not in kernels]
+    for k in kernels:
+        image = image_path(facts.initrd_tool, k) if facts.initrd_tool else None
+        if image:
+            paths += backup_candidates(image)
+    return paths
 
 
 def config_paths(tool: Optional[str]) -> list[str]:
@@ -179,7 +196,8 @@ def config_initramfs_tools(
         ws.set(path, "".join(f"{m}\n" for m in modules), why)
         return []
     lines = split_lines(text)
-    merge = merge_modules(
+    merge, notes = merge_or_refuse(
+        path,
         lines,
         modules,
         parse_module_line,
@@ -189,11 +207,8 @@ def config_initramfs_tools(
         line_ending(text),
         strict=strict,
     )
-    if merge.out_of_order is not None:
-        return [order_finding(path, f"line {merge.out_of_order}", True)]
-    notes = []
-    if merge.tolerated is not None:
-        notes.append(order_finding(path, f"line {merge.tolerated}", False))
+    if merge is None:
+        return notes
     if merge.added:
         ws.set(path, "".join(merge.lines), f"{why}: add {', '.join(merge.added)}")
     return notes

@@ -14,7 +14,14 @@ from ..facts import BUILTIN, Facts, Kernel
 from ..finding import ERROR, INFO, WARNING, Finding
 from .model import Choices
 
-__all__ = ["choose_kernel", "modules_to_load", "other_boot_kernels"]
+__all__ = ["choose_kernel", "kernel_to_prepare", "modules_to_load", "other_boot_kernels"]
+
+
+def kernel_to_prepare(facts: Facts, choices: Choices) -> Optional[Kernel]:
+    """The kernel chosen (``--kernel``) or, by default, the one booted next; None when none."""
+    if choices.kernel:
+        return facts.kernel(choices.kernel)
+    return facts.default_kernel()
 
 
 def choose_kernel(facts: Facts, choices: Choices) -> tuple[Optional[Kernel], list[Finding]]:

@@ -35,7 +35,7 @@ __all__ = [
     "LVM_CONF",
     "DEVICES_FILE",
     "STALE_CACHES",
-    "lvm_paths",
+    "needed_files",
     "plan_lvm",
     "filter_accepts",
     "parse_filters",
@@ -56,7 +56,7 @@ _FILTER_RE = re.compile(
 _STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-def lvm_paths(choices: Choices) -> list[str]:
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
     """The guest files this module reads (only when block devices move)."""
     return [LVM_CONF, *STALE_CACHES] if choices.block else []
 

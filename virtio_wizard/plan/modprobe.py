@@ -30,6 +30,7 @@ from .. import knowledge as K
 from ..facts import MODULE, Facts, Kernel
 from ..finding import INFO, WARNING, Finding
 from .edits import Workspace, line_ending, split_lines
+from .kernels import kernel_to_prepare
 from .model import Choices
 
 __all__ = [
@@ -64,6 +65,12 @@ _NASH_COMMENT = re.compile(r"^[ \t]*#")
 def modprobe_path(kernel_version: str) -> str:
     """The file nash mkinitrd and modprobe read: modules.conf on 2.4, else modprobe.conf."""
     return MODULES_CONF if K.order_matters(kernel_version) else MODPROBE_CONF
+
+
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
+    """The prepared kernel's modprobe config: its aliases (eth0, scsi_hostadapter, Xen)."""
+    kernel = kernel_to_prepare(facts, choices)
+    return [modprobe_path(kernel.version)] if kernel is not None else []
 
 
 def nash_scsi_modules(text: str) -> list[str]:

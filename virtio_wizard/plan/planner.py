@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import knowledge as K
 from ..facts import Facts
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, WARNING, Finding
 from .defaults import sysinit_file_candidates
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
-from .files import AUTORELABEL, is_probe, needs_autorelabel, read_files
+from .files import is_probe, read_files
 from .initrd import plan_initrd
 from .kernels import choose_kernel, modules_to_load, other_boot_kernels
 from .lvm import plan_lvm
 from .model import Choices, Plan, Step
 from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
 from .needs import files_needed
+from .replace import labels_and_links
 from .sysinit import plan_sysinit
 from .xen import plan_defaultkernel, refuse_xen_kernel
 
@@ -138,7 +139,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     # the root and resume= devices into the image, and initramfs-tools bakes
     # in RESUME=, so an image built before the rename keeps the old names.
     # dracut also copies lvm.conf and the LVM devices file.
-    findings += _labels_and_links(facts, files, ws)
+    findings += labels_and_links(facts, files, ws)
     steps = [ws.step(p) for p in ws.changed()] + removals + middle
     return Plan(
         choices,
@@ -149,57 +150,6 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         target,
         tuple(prepared),
     )
-
-
-def _labels_and_links(
-    facts: Facts, files: Mapping[str, Optional[bytes]], ws: Workspace
-) -> list[Finding]:
-    """What an atomic replace cannot keep: a label (then /.autorelabel), a hard link.
-
-    apply replaces each file by rename; the local Target copies every
-    extended attribute (SELinux label, POSIX ACLs, user.*) onto the new file
-    first. Where the Target cannot (``facts.target.keeps_xattrs`` false) an
-    SELinux guest gets ``/.autorelabel``, so its next boot relabels the files
-    (selinux(8), ``fixfiles``). The other names of a hard-linked file keep
-    the old content: said, never hidden.
-    """
-    out: list[Finding] = []
-    changed = ws.changed()
-    if changed and needs_autorelabel(facts) and not ws.exists(AUTORELABEL):
-        ws.set(
-            AUTORELABEL,
-            "",
-            "the files are replaced without their SELinux labels: relabel at the next boot",
-            mode=0o644,
-        )
-        out.append(
-            Finding(
-                "selinux-autorelabel",
-                INFO,
-                f"SELinux is {facts.selinux} on this guest and this target cannot keep "
-                "the files' labels when it replaces them, so the plan creates "
-                f"{AUTORELABEL}: the next boot relabels the file systems (it takes a while "
-                "and reboots once).",
-                "Nothing to do; expect the relabel on the first boot.",
-                "selinux(8); fixfiles(8)",
-            )
-        )
-    links = getattr(files, "links", {}) or {}
-    linked = sorted({ws.real(p) for p, n in links.items() if n > 1 and ws.real(p) in changed})
-    if linked:
-        out.append(
-            Finding(
-                "file-hard-linked",
-                WARNING,
-                f"{', '.join(linked)} ha{'s' if len(linked) == 1 else 've'} other hard "
-                "links: apply replaces the file by rename, so the other names keep the "
-                "old content.",
-                "Make the other names symbolic links (or edit them the same way) after "
-                "apply, or plan again once they are.",
-                "rename(2)",
-            )
-        )
-    return out
 
 
 def make_plan(target: Target, facts: Facts, choices: Choices) -> Plan:

@@ -20,8 +20,7 @@ from .edits import (
     ORDER_TEXT,
     Workspace,
     line_ending,
-    merge_modules,
-    order_finding,
+    merge_or_refuse,
     parse_modprobe,
     parse_module_line,
     split_lines,
@@ -29,7 +28,7 @@ from .edits import (
 from .model import Choices
 from .sysinit_files import offered_files, recommended_file, recommended_for
 
-__all__ = ["plan_sysinit", "find_hook", "ORDER_TEXT"]
+__all__ = ["plan_sysinit", "needed_files", "find_hook", "ORDER_TEXT"]
 
 SYSTEMD_MODULES_LOAD = "modules-load.d(5) (systemd-modules-load)"
 RHEL5_SYSCONFIG_MODULES = (
@@ -158,7 +157,8 @@ def _edit_rc_sysinit(
         if stripped and not stripped.startswith("#") and parse_modprobe(lines[end]) is None:
             break
         end += 1
-    merge = merge_modules(
+    merge, notes = merge_or_refuse(
+        path,
         lines,
         modules,
         parse_modprobe,
@@ -169,11 +169,8 @@ def _edit_rc_sysinit(
         lead=("",),
         strict=strict,
     )
-    if merge.out_of_order is not None:
-        return [order_finding(path, f"line {merge.out_of_order}", True)]
-    notes = []
-    if merge.tolerated is not None:
-        notes.append(order_finding(path, f"line {merge.tolerated}", False))
+    if merge is None:
+        return notes
     if merge.added:
         ws.set(
             path,
@@ -246,14 +243,19 @@ def _edit_list_file(
         ws.set(path, f"{header}\n{body}", why, 0o755 if script else 0o644)
         return []
     lines = split_lines(text)
-    merge = merge_modules(
-        lines, modules, parse, fmt, range(len(lines)), len(lines), line_ending(text), strict=strict
+    merge, notes = merge_or_refuse(
+        path,
+        lines,
+        modules,
+        parse,
+        fmt,
+        range(len(lines)),
+        len(lines),
+        line_ending(text),
+        strict=strict,
     )
-    if merge.out_of_order is not None:
-        return [order_finding(path, f"line {merge.out_of_order}", True)]
-    notes = []
-    if merge.tolerated is not None:
-        notes.append(order_finding(path, f"line {merge.tolerated}", False))
+    if merge is None:
+        return notes
     mode = ws.mode(path)
     new_mode = None
     if script and mode is not None and not mode & 0o100:
@@ -266,6 +268,17 @@ def _edit_list_file(
     if whys:
         ws.set(path, "".join(merge.lines), "; ".join(whys), new_mode)
     return notes
+
+
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
+    """The chosen file, and rc.sysinit when it must run the chosen script."""
+    if choices.method != "sysinit":
+        return []
+    chosen = choices.sysinit_file or K.RC_SYSINIT
+    paths = [chosen] if chosen in K.SYSINIT_FILES else []
+    if chosen in SCRIPT_FILES:
+        paths.append(K.RC_SYSINIT)  # does it run the chosen script at all?
+    return paths
 
 
 def plan_sysinit(

@@ -16,6 +16,7 @@ from .. import knowledge as K
 from ..facts import Facts, Kernel
 from ..finding import ERROR, INFO, Finding
 from .edits import Workspace, split_lines
+from .model import Choices
 
 __all__ = ["plan_defaultkernel", "refuse_xen_kernel", "SYSCONFIG_KERNEL"]
 
@@ -46,6 +47,12 @@ def refuse_xen_kernel(facts: Facts, kernel: Kernel) -> list[Finding]:
             K.VIRT_V2V + " (Xen PV-only kernels are skipped)",
         )
     ]
+
+
+def needed_files(facts: Facts, choices: Choices) -> list[str]:
+    """The file that says DEFAULTKERNEL=kernel-xen, which the plan resets."""
+    pkg = facts.continuity.default_kernel_pkg
+    return [pkg.file] if pkg is not None and pkg.value == "kernel-xen" else []
 
 
 def plan_defaultkernel(facts: Facts, kernel: Kernel, ws: Workspace) -> list[Finding]:
