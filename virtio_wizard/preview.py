@@ -239,20 +239,13 @@ def _lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
     return [(_printable(text), style, hang) for text, style, hang in _raw_lines(plan)]
 
 
-def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
-    out: list[tuple[str, str, Optional[int]]] = []
-    c = plan.choices
-    where = plan.target.get("root") or "?"
-    kernel = plan.kernel or "?"
-    out.append(
-        (
-            f"Plan for {where}: method {c.method}, drivers {c.drivers}, kernel {kernel}",
-            "title",
-            4,
-        )
-    )
-    if plan.modules:
-        out.append((f"Modules, in load order: {' '.join(plan.modules)}", "", 4))
+#: One preview line: its text, its style, and the hanging indent its folded lines take.
+Line = tuple[str, str, Optional[int]]
+
+
+def _finding_lines(plan: Plan) -> list[Line]:
+    """The refusals (with their fixes), then the notes."""
+    out: list[Line] = []
     refusals = plan.refusals
     if refusals:
         out.append(("", "", None))
@@ -270,7 +263,60 @@ def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
             out.append((f"  {f.severity}: [{f.id}] {f.message}", style, 4))
             if f.fix:
                 out.append((f"    {f.fix}", "", 4))
-    if refusals:
+    return out
+
+
+def _check_lines(step: Step) -> list[Line]:
+    """What apply checks after a rebuild: the modules in the new image, then the rename."""
+    if step.build and step.image:
+        holds = f" holds: {' '.join(step.verify_modules)}" if step.verify_modules else ""
+        return [(f"   then check {step.build}{holds}, and rename it over {step.image}", "meta", 8)]
+    if step.verify_modules:
+        return [(f"   then check {step.image} holds: {' '.join(step.verify_modules)}", "meta", 8)]
+    return []
+
+
+def _step_lines(n: int, step: Step) -> list[Line]:
+    """One step: its heading, why, then its diff or its command line."""
+    why: Line = (f"   why: {step.why}", "", 8)
+    if step.kind == "edit":
+        action = "create" if step.old_sha256 is None else "edit"
+        extra = f" ({step.encoding})" if step.encoding != "utf-8" else ""
+        head: Line = (f"{n}. {action} {step.path}, mode {_mode(step.mode)}{extra}", "step", 3)
+        diff = [
+            ("   " + _printable(ln), _diff_style(ln), DIFF) for ln in step.diff.split("\n")[:-1]
+        ]
+        return [head, why, *diff]
+    heading = {
+        "remove": f"{n}. remove {step.path} (a copy is kept with the journal)",
+        "backup": f"{n}. back up {step.path} to {step.to}",
+    }.get(step.kind, f"{n}. run in the guest")
+    out: list[Line] = [
+        (heading, "step", 3),
+        why,
+        (f"   $ {command_line(step)}", "command", COMMAND),
+    ]
+    if step.kind == "command":
+        out += _check_lines(step)
+    return out
+
+
+def _raw_lines(plan: Plan) -> list[Line]:
+    out: list[Line] = []
+    c = plan.choices
+    where = plan.target.get("root") or "?"
+    kernel = plan.kernel or "?"
+    out.append(
+        (
+            f"Plan for {where}: method {c.method}, drivers {c.drivers}, kernel {kernel}",
+            "title",
+            4,
+        )
+    )
+    if plan.modules:
+        out.append((f"Modules, in load order: {' '.join(plan.modules)}", "", 4))
+    out += _finding_lines(plan)
+    if plan.refusals:
         return out
     out.append(("", "", None))
     if not plan.steps:
@@ -279,42 +325,7 @@ def _raw_lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
     out.append((f"Steps ({len(plan.steps)}):", "title", None))
     for n, step in enumerate(plan.steps, 1):
         out.append(("", "", None))
-        if step.kind == "edit":
-            action = "create" if step.old_sha256 is None else "edit"
-            extra = f" ({step.encoding})" if step.encoding != "utf-8" else ""
-            out.append((f"{n}. {action} {step.path}, mode {_mode(step.mode)}{extra}", "step", 3))
-            out.append((f"   why: {step.why}", "", 8))
-            for line in step.diff.split("\n")[:-1]:
-                out.append(("   " + _printable(line), _diff_style(line), DIFF))
-        elif step.kind == "remove":
-            out.append((f"{n}. remove {step.path} (a copy is kept with the journal)", "step", 3))
-            out.append((f"   why: {step.why}", "", 8))
-            out.append((f"   $ {command_line(step)}", "command", COMMAND))
-        elif step.kind == "backup":
-            out.append((f"{n}. back up {step.path} to {step.to}", "step", 3))
-            out.append((f"   why: {step.why}", "", 8))
-            out.append((f"   $ {command_line(step)}", "command", COMMAND))
-        else:
-            out.append((f"{n}. run in the guest", "step", 3))
-            out.append((f"   why: {step.why}", "", 8))
-            out.append((f"   $ {command_line(step)}", "command", COMMAND))
-            if step.build and step.image:
-                holds = f" holds: {' '.join(step.verify_modules)}" if step.verify_modules else ""
-                out.append(
-                    (
-                        f"   then check {step.build}{holds}, and rename it over {step.image}",
-                        "meta",
-                        8,
-                    )
-                )
-            elif step.verify_modules:
-                out.append(
-                    (
-                        f"   then check {step.image} holds: {' '.join(step.verify_modules)}",
-                        "meta",
-                        8,
-                    )
-                )
+        out += _step_lines(n, step)
     return out
 
 

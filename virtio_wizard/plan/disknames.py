@@ -209,19 +209,9 @@ def _names_kept_note(facts: Facts, choices: Choices) -> list[Finding]:
     ]
 
 
-def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
-    """Plan the disk-name edits into ``ws``; return notes and warnings.
-
-    Only disks that move to virtio are renamed: with the boot disk left
-    emulated, or the network driver alone, nothing is
-    (``refuse_renaming_emulated`` refuses asking for it).
-    """
-    if not disks_move_to_virtio(choices.block, choices.boot_disk):
-        return _names_kept_note(facts, choices)
-    if not choices.fixes_disk_names:
-        return []
+def _rename_notes(facts: Facts, choices: Choices, refs: list[DiskRef]) -> list[Finding]:
+    """What the renames leave alone or guess: unmapped names, running state, disk order."""
     findings: list[Finding] = []
-    refs = [r for r in facts.disk_refs if r.proposed or _new_name(r, choices.use_uuid)]
     unmapped = [
         r
         for r in facts.disk_refs
@@ -244,8 +234,11 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
                 K.SEED_SWAP,
             )
         )
-    edit = [r for r in refs if r.context not in RUNTIME_CONTEXTS]
-    guessed = K.unique(f"{r.device} -> {r.proposed}" for r in edit if r.guessed)
+    guessed = K.unique(
+        f"{r.device} -> {r.proposed}"
+        for r in refs
+        if r.guessed and r.context not in RUNTIME_CONTEXTS
+    )
     if guessed:
         findings.append(
             Finding(
@@ -259,6 +252,11 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
                 K.VIRT_V2V,
             )
         )
+    return findings
+
+
+def _by_real_file(edit: list[DiskRef], ws: Workspace) -> dict[str, list[DiskRef]]:
+    """The references grouped by the real file behind their path, each line once."""
     by_file: dict[str, list[DiskRef]] = {}
     seen: set[tuple[str, int, str]] = set()
     for r in edit:
@@ -268,35 +266,75 @@ def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Findi
             continue
         seen.add(key)
         by_file.setdefault(real, []).append(r)
+    return by_file
+
+
+def _rename_lines(
+    lines: list[str], refs: list[DiskRef], use_uuid: bool
+) -> tuple[list[str], list[str]]:
+    """Rename each reference on its line in ``lines``; return (changes, stale references)."""
+    changes: list[str] = []
     stale: list[str] = []
-    for path, file_refs in by_file.items():
+    for r in refs:
+        i = r.line - 1
+        name = _new_name(r, use_uuid)
+        assert name is not None  # refs holds only references with a new name
+        new, prefix = name
+        count = 0
+        if 0 <= i < len(lines):
+            lines[i], count = replace_token(lines[i], r.device, new, prefix)
+            if count == 0 and prefix and r.proposed:
+                # Not after root=/resume= (e.g. a bare device argument):
+                # UUID= would mean nothing there, the virtio name does.
+                new = r.proposed
+                lines[i], count = replace_token(lines[i], r.device, new)
+        if count == 0:
+            stale.append(f"{r.file}:{r.line} {r.device}")
+            continue
+        change = f"{r.device} -> {new}"
+        if change not in changes:
+            changes.append(change)
+    return changes, stale
+
+
+def _rename_in_files(
+    edit: list[DiskRef], ws: Workspace, use_uuid: bool
+) -> tuple[list[str], list[Finding]]:
+    """Plan one edit per real file into ``ws``: (references no longer found, notes).
+
+    A grub environment block keeps its size (``grubenv.set_renamed``).
+    """
+    stale: list[str] = []
+    findings: list[Finding] = []
+    for path, file_refs in _by_real_file(edit, ws).items():
         text = ws.text(path)
         if text is None:
             stale += [f"{r.file}:{r.line} {r.device}" for r in file_refs]
             continue
         lines = split_lines(text)
-        changes: list[str] = []
-        for r in file_refs:
-            i = r.line - 1
-            name = _new_name(r, choices.use_uuid)
-            assert name is not None  # refs holds only references with a new name
-            new, prefix = name
-            count = 0
-            if 0 <= i < len(lines):
-                lines[i], count = replace_token(lines[i], r.device, new, prefix)
-                if count == 0 and prefix and r.proposed:
-                    # Not after root=/resume= (e.g. a bare device argument):
-                    # UUID= would mean nothing there, the virtio name does.
-                    new = r.proposed
-                    lines[i], count = replace_token(lines[i], r.device, new)
-            if count == 0:
-                stale.append(f"{r.file}:{r.line} {r.device}")
-                continue
-            change = f"{r.device} -> {new}"
-            if change not in changes:
-                changes.append(change)
+        changes, missed = _rename_lines(lines, file_refs, use_uuid)
+        stale += missed
         if changes:
             findings += set_renamed(ws, path, "".join(lines), changes)
+    return stale, findings
+
+
+def plan_disk_names(facts: Facts, choices: Choices, ws: Workspace) -> list[Finding]:
+    """Plan the disk-name edits into ``ws``; return notes and warnings.
+
+    Only disks that move to virtio are renamed: with the boot disk left
+    emulated, or the network driver alone, nothing is
+    (``refuse_renaming_emulated`` refuses asking for it).
+    """
+    if not disks_move_to_virtio(choices.block, choices.boot_disk):
+        return _names_kept_note(facts, choices)
+    if not choices.fixes_disk_names:
+        return []
+    refs = [r for r in facts.disk_refs if r.proposed or _new_name(r, choices.use_uuid)]
+    findings = _rename_notes(facts, choices, refs)
+    edit = [r for r in refs if r.context not in RUNTIME_CONTEXTS]
+    stale, notes = _rename_in_files(edit, ws, choices.use_uuid)
+    findings += notes
     grub_cfgs = K.unique(
         ws.real(r.file) for r in edit if r.context in ("grub2-root", "grub2-resume")
     )

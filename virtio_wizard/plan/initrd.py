@@ -31,6 +31,7 @@ from .edits import (
 from .files import MKINITCPIO_DROPIN_DIR, backup_candidates
 from .kernels import kernel_to_prepare
 from .model import Choices, Step
+from .modprobe import modprobe_path, persists_in_nash
 
 __all__ = [
     "plan_initrd",
@@ -364,6 +365,33 @@ def future_images_keep_them(tool: str, config: Mapping[str, str]) -> bool:
     return False
 
 
+def _already_inside(
+    tool: str, kernel: Kernel, image: str, modules: Sequence[str], keep: bool, ws: Workspace
+) -> Finding:
+    """The note for an image that holds the modules already, and whether later ones will."""
+    if tool == "mkinitrd":
+        conf = modprobe_path(kernel.version)
+        later = (
+            f"{conf}'s alias scsi_hostadapter virtio_blk puts them in images built later "
+            "(a kernel update runs mkinitrd without --with)."
+            if persists_in_nash(ws, kernel)
+            else f"an image a kernel update builds will lack them unless {conf} names "
+            "virtio_blk as scsi_hostadapter (nash mkinitrd has no other config); the "
+            "initrd method with the boot disk on virtio writes that alias."
+        )
+    elif keep:
+        later = "images built later get them too."
+    else:
+        later = "the config names them so images built later keep them."
+    return Finding(
+        "initrd-already-has-virtio",
+        INFO,
+        f"{image} already holds {', '.join(modules)}: no rebuild needed.",
+        f"Nothing to rebuild; {later}",
+        K.INITRD_TOOLS[tool]["source"],
+    )
+
+
 def plan_initrd(
     tool: Optional[str],
     kernel: Kernel,
@@ -412,32 +440,7 @@ def plan_initrd(
         if any(f.severity == ERROR for f in findings):
             return [], findings
     if covered:
-        if tool == "mkinitrd":
-            from .modprobe import modprobe_path, persists_in_nash
-
-            conf = modprobe_path(kernel.version)
-            later = (
-                f"{conf}'s alias scsi_hostadapter virtio_blk puts them in images built later "
-                "(a kernel update runs mkinitrd without --with)."
-                if persists_in_nash(ws, kernel)
-                else f"an image a kernel update builds will lack them unless {conf} names "
-                "virtio_blk as scsi_hostadapter (nash mkinitrd has no other config); the "
-                "initrd method with the boot disk on virtio writes that alias."
-            )
-        elif keep:
-            later = "images built later get them too."
-        else:
-            later = "the config names them so images built later keep them."
-        findings.append(
-            Finding(
-                "initrd-already-has-virtio",
-                INFO,
-                f"{image} already holds {', '.join(modules)}: no rebuild needed.",
-                f"Nothing to rebuild; {later}",
-                source,
-            )
-        )
-        return [], findings
+        return [], findings + [_already_inside(tool, kernel, image, modules, keep, ws)]
     if kernel.initrd and kernel.initrd_virtio is None:
         reason = f" ({kernel.initrd_error})" if kernel.initrd_error else ""
         findings.append(

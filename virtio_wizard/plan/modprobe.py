@@ -119,6 +119,82 @@ def _alias_name(i: int) -> str:
     return "scsi_hostadapter" if i == 0 else f"scsi_hostadapter{i}"
 
 
+def _net_aliases(lines: list[str], net: bool) -> tuple[list[str], list[str]]:
+    """Rewrite ``alias ethN`` of emulated or Xen NICs to virtio_net in ``lines`` (net chosen).
+
+    Returns (what was renamed, Xen aliases left where the net driver is not chosen).
+    """
+    renamed: list[str] = []
+    xen_net_left: list[str] = []
+    for i, raw in enumerate(lines):
+        body = raw.rstrip("\r\n")
+        m = _ALIAS_RE.match(body)
+        if m is None or not re.fullmatch(r"eth\d+", m.group(2)):
+            continue
+        module = m.group(4)
+        if module not in EMULATED_NICS and module not in XEN_NET:
+            continue
+        if not net:
+            if module in XEN_NET:
+                xen_net_left.append(f"{m.group(2)} {module}")
+            continue
+        lines[i] = f"{m.group(1)}{m.group(2)}{m.group(3)}virtio_net{m.group(5)}" + raw[len(body) :]
+        renamed.append(f"{m.group(2)} {module} -> virtio_net")
+    return renamed, xen_net_left
+
+
+def _host_adapters(
+    lines: list[str], text: str, kernel: Kernel, persist: bool, path: str
+) -> tuple[list[str], list[Finding]]:
+    """Rewrite the ``scsi_hostadapter`` aliases in ``lines``; return (whys, notes)."""
+    eol = line_ending(text) if text else "\n"
+    positions = []
+    old: list[str] = []
+    for i, raw in enumerate(lines):
+        m = _ALIAS_RE.match(raw.rstrip("\r\n"))
+        if m and re.fullmatch(r"scsi_hostadapter\d*", m.group(2)):
+            positions.append(i)
+            old.append(m.group(4))
+    # nash reads them in its own sorted order: keep that order for the old ones.
+    old_sorted = nash_scsi_modules(text)
+    old = [m for m in old_sorted if m in old] + [m for m in old if m not in old_sorted]
+    wanted, dropped = _host_adapter_block(old, kernel, persist)
+    if wanted == old and not dropped:
+        return [], []
+    new = [f"alias {_alias_name(i)} {m}{eol}" for i, m in enumerate(wanted)]
+    anchor = positions[0] if positions else len(lines)
+    for i in reversed(positions):
+        del lines[i]
+    if anchor == len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += eol
+    lines[anchor:anchor] = new
+    whys: list[str] = []
+    notes: list[Finding] = []
+    if persist:
+        whys.append(
+            "alias scsi_hostadapter virtio_blk"
+            + (" (and scsi_hostadapter1 virtio_pci)" if "virtio_pci" in wanted[:2] else "")
+            + " first: nash mkinitrd reads these aliases, so the initrd a kernel update "
+            "builds keeps the virtio block driver"
+        )
+    if dropped:
+        whys.append(
+            f"drop alias scsi_hostadapter {', '.join(dropped)}: a Xen driver this kernel "
+            "lacks makes mkinitrd stop with 'No module ... found'"
+        )
+        notes.append(
+            Finding(
+                "xen-aliases",
+                INFO,
+                f"{path} names Xen's block driver ({', '.join(dropped)}) as a host adapter: "
+                "left from a Xen guest, it makes nash mkinitrd fail on this kernel.",
+                "The plan drops it (previewed, backed up by apply's journal).",
+                SOURCE,
+            )
+        )
+    return whys, notes
+
+
 def plan_modprobe(facts: Facts, choices: Choices, kernel: Kernel, ws: Workspace) -> list[Finding]:
     """Plan the modprobe.conf / modules.conf edits into ``ws``; return notes.
 
@@ -138,75 +214,15 @@ def plan_modprobe(facts: Facts, choices: Choices, kernel: Kernel, ws: Workspace)
     if text is None:
         # Every RHEL 3-5 install has one (anaconda writes it); none: nothing to keep.
         return []
-    eol = line_ending(text) if text else "\n"
     lines = split_lines(text)
     whys: list[str] = []
-    notes: list[Finding] = []
-
-    # ---- network aliases
-    renamed: list[str] = []
-    xen_net_left: list[str] = []
-    for i, raw in enumerate(lines):
-        body = raw.rstrip("\r\n")
-        m = _ALIAS_RE.match(body)
-        if m is None or not re.fullmatch(r"eth\d+", m.group(2)):
-            continue
-        module = m.group(4)
-        if module not in EMULATED_NICS and module not in XEN_NET:
-            continue
-        if not choices.net:
-            if module in XEN_NET:
-                xen_net_left.append(f"{m.group(2)} {module}")
-            continue
-        lines[i] = f"{m.group(1)}{m.group(2)}{m.group(3)}virtio_net{m.group(5)}" + raw[len(body) :]
-        renamed.append(f"{m.group(2)} {module} -> virtio_net")
+    renamed, xen_net_left = _net_aliases(lines, choices.net)
     if renamed:
         whys.append(
             f"alias {', '.join(renamed)}: the interface keeps its name and gets the virtio driver"
         )
-
-    # ---- scsi_hostadapter aliases
-    positions = []
-    old: list[str] = []
-    for i, raw in enumerate(lines):
-        m = _ALIAS_RE.match(raw.rstrip("\r\n"))
-        if m and re.fullmatch(r"scsi_hostadapter\d*", m.group(2)):
-            positions.append(i)
-            old.append(m.group(4))
-    # nash reads them in its own sorted order: keep that order for the old ones.
-    old_sorted = nash_scsi_modules(text)
-    old = [m for m in old_sorted if m in old] + [m for m in old if m not in old_sorted]
-    wanted, dropped = _host_adapter_block(old, kernel, persist)
-    if wanted != old or dropped:
-        new = [f"alias {_alias_name(i)} {m}{eol}" for i, m in enumerate(wanted)]
-        anchor = positions[0] if positions else len(lines)
-        for i in reversed(positions):
-            del lines[i]
-        if anchor == len(lines) and lines and not lines[-1].endswith("\n"):
-            lines[-1] += eol
-        lines[anchor:anchor] = new
-        if persist:
-            whys.append(
-                "alias scsi_hostadapter virtio_blk"
-                + (" (and scsi_hostadapter1 virtio_pci)" if "virtio_pci" in wanted[:2] else "")
-                + " first: nash mkinitrd reads these aliases, so the initrd a kernel update "
-                "builds keeps the virtio block driver"
-            )
-        if dropped:
-            whys.append(
-                f"drop alias scsi_hostadapter {', '.join(dropped)}: a Xen driver this kernel "
-                "lacks makes mkinitrd stop with 'No module ... found'"
-            )
-            notes.append(
-                Finding(
-                    "xen-aliases",
-                    INFO,
-                    f"{path} names Xen's block driver ({', '.join(dropped)}) as a host adapter: "
-                    "left from a Xen guest, it makes nash mkinitrd fail on this kernel.",
-                    "The plan drops it (previewed, backed up by apply's journal).",
-                    SOURCE,
-                )
-            )
+    more_whys, notes = _host_adapters(lines, text, kernel, persist, path)
+    whys += more_whys
     if xen_net_left:
         notes.append(
             Finding(

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
 from .. import knowledge as K
-from ..facts import Facts
+from ..facts import Facts, Kernel
 from ..finding import ERROR, WARNING, Finding
 from .defaults import sysinit_file_candidates
 from .disknames import plan_disk_names, refuse_renaming_emulated
@@ -40,19 +40,14 @@ if TYPE_CHECKING:
 __all__ = ["plan", "make_plan"]
 
 
-def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -> Plan:
-    """The Plan for these choices on this guest; never writes, never reads."""
-    ws = Workspace(files)
-    target = {"kind": facts.target.kind, "root": facts.target.root}
+def _has_error(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)
 
-    def refused(findings: list[Finding], modules: tuple[str, ...] = (), kver=None) -> Plan:
-        return Plan(choices, (), tuple(findings), modules, kver, target)
 
-    if facts.not_linux:
-        from ..checks import not_linux_parts
-
-        message, fix, _source = not_linux_parts(facts.not_linux)
-        return refused([Finding("target-not-linux", ERROR, message, fix)])
+def _file_findings(
+    facts: Facts, files: Mapping[str, Optional[bytes]]
+) -> tuple[list[Finding], list[Finding]]:
+    """(warnings, refusals) for the needed files that exist but cannot be used."""
     errors = dict(getattr(files, "errors", {}) or {})
     for skipped in facts.unreadable:  # read now, but detection could not use them
         if skipped.path in files and not is_probe(skipped.path):
@@ -71,18 +66,70 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         for path in (MODPROBE_CONF, MODULES_CONF)
         if path in errors
     ]
-    if errors:
-        return refused(
-            [
-                Finding(
-                    "file-unreadable",
-                    ERROR,
-                    f"{path} cannot be used: {reason}; the wizard will not edit or replace it.",
-                    "Make it a regular, readable file (or remove it), then plan again.",
-                )
-                for path, reason in errors.items()
-            ]
+    refusals = [
+        Finding(
+            "file-unreadable",
+            ERROR,
+            f"{path} cannot be used: {reason}; the wizard will not edit or replace it.",
+            "Make it a regular, readable file (or remove it), then plan again.",
         )
+        for path, reason in errors.items()
+    ]
+    return unusable, refusals
+
+
+def _depmod_steps(kernel: Kernel, modules: tuple[str, ...]) -> list[Step]:
+    """``depmod`` for modules installed without it: modprobe and mkinitrd look only there."""
+    unlisted = [m for m in modules if m in kernel.virtio_unlisted]
+    if not unlisted:
+        return []
+    return [
+        Step(
+            kind="command",
+            why=f"list {', '.join(unlisted)} in modules.dep of {kernel.version} "
+            "(installed without depmod): modprobe and mkinitrd find modules only there",
+            argv=("depmod", "-a", kernel.version),
+        )
+    ]
+
+
+def _initrd_steps(
+    facts: Facts, choices: Choices, kernel: Kernel, modules: tuple[str, ...], ws: Workspace
+) -> tuple[list[Step], list[Finding], list[str]]:
+    """The initrd method for the kernel, then every other boot kernel that can have it."""
+    offline = not facts.target.live
+    tool, config = facts.initrd_tool, facts.initrd_tool_config
+    steps, findings = plan_initrd(tool, kernel, modules, ws, config, offline)
+    prepared = [kernel.version]
+    if not choices.all_kernels or _has_error(findings):
+        return steps, findings, prepared
+    for other, other_modules, notes in other_boot_kernels(facts, choices, kernel):
+        findings += notes
+        if other is None:
+            continue
+        more_steps, more = plan_initrd(tool, other, other_modules, ws, config, offline)
+        steps += more_steps
+        findings += more
+        prepared.append(other.version)
+    return steps, findings, prepared
+
+
+def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -> Plan:
+    """The Plan for these choices on this guest; never writes, never reads."""
+    ws = Workspace(files)
+    target = {"kind": facts.target.kind, "root": facts.target.root}
+
+    def refused(findings: list[Finding], modules: tuple[str, ...] = (), kver=None) -> Plan:
+        return Plan(choices, (), tuple(findings), modules, kver, target)
+
+    if facts.not_linux:
+        from ..checks import not_linux_parts
+
+        message, fix, _source = not_linux_parts(facts.not_linux)
+        return refused([Finding("target-not-linux", ERROR, message, fix)])
+    unusable, unreadable = _file_findings(facts, files)
+    if unreadable:
+        return refused(unreadable)
     kernel, findings = choose_kernel(facts, choices)
     findings = unusable + findings
     if kernel is None:
@@ -92,45 +139,20 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         return refused(findings + xen, (), kernel.version)
     modules, notes = modules_to_load(facts, choices, kernel)
     findings += notes + refuse_renaming_emulated(choices)
-    if any(f.severity == ERROR for f in findings):
+    if _has_error(findings):
         return refused(findings, (), kernel.version)
-    middle: list[Step] = []
     # modprobe.conf first: nash mkinitrd reads its aliases during the rebuild.
     findings += plan_modprobe(facts, choices, kernel, ws)
     findings += plan_defaultkernel(facts, kernel, ws)
-    unlisted = [m for m in modules if m in kernel.virtio_unlisted]
-    if unlisted:
-        # modprobe and mkinitrd find modules only through modules.dep.
-        middle.append(
-            Step(
-                kind="command",
-                why=f"list {', '.join(unlisted)} in modules.dep of {kernel.version} "
-                "(installed without depmod): modprobe and mkinitrd find modules only there",
-                argv=("depmod", "-a", kernel.version),
-            )
-        )
+    middle = _depmod_steps(kernel, modules)
     prepared = [kernel.version]
     if choices.method == "sysinit":
         findings += plan_sysinit(facts, choices, modules, ws, K.order_matters(kernel.version))
     else:
-        offline = not facts.target.live
-        steps, more = plan_initrd(
-            facts.initrd_tool, kernel, modules, ws, facts.initrd_tool_config, offline
-        )
+        steps, more, prepared = _initrd_steps(facts, choices, kernel, modules, ws)
         middle += steps
         findings += more
-        if choices.all_kernels and not any(f.severity == ERROR for f in findings):
-            for other, other_modules, notes in other_boot_kernels(facts, choices, kernel):
-                findings += notes
-                if other is None:
-                    continue
-                steps, more = plan_initrd(
-                    facts.initrd_tool, other, other_modules, ws, facts.initrd_tool_config, offline
-                )
-                middle += steps
-                findings += more
-                prepared.append(other.version)
-    if any(f.severity == ERROR for f in findings):
+    if _has_error(findings):
         return refused(findings, modules, kernel.version)
     findings += plan_disk_names(facts, choices, ws)
     removals, more = plan_lvm(facts, choices, ws)
