@@ -58,7 +58,7 @@ def test_kernel_without_virtio_names_the_missing_and_a_kernel_that_works():
     good = kernel("2.6.9-89.EL")
     p = make(facts(kernels=(bare, good)), {}, method="initrd", kernel="2.6.9-42.EL")
     (r,) = p.refusals
-    assert r.id == "kernel-no-virtio"
+    assert r.id == "kernel-lacks-modules"
     assert r.message == (
         "Kernel 2.6.9-42.EL has no virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci "
         "(neither as a module nor built in)."

@@ -91,7 +91,7 @@ def modules_to_load(
         )
         return (), [
             Finding(
-                "kernel-no-virtio",
+                "kernel-lacks-modules",
                 ERROR,
                 f"Kernel {kernel.version} has no {', '.join(missing)} "
                 "(neither as a module nor built in).",
