@@ -6,7 +6,8 @@ import pytest
 
 from tests.plan_fixtures import ALL, IMAGE, KVER, applied, facts, kernel, make
 from virtio_wizard.plan import GuestFiles
-from virtio_wizard.plan.initrd import future_images_keep_them, merge_words
+from virtio_wizard.plan.initrd import future_images_keep_them
+from virtio_wizard.plan.initrd_config import merge_words
 
 NEW = ".virtio-wizard.new"
 WITH = tuple(f"--with={m}" for m in ALL)
