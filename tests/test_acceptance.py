@@ -53,7 +53,10 @@ def test_sysinit_script_rc_sysinit_never_runs_is_refused_on_the_cli(tmp_path, ca
     for name in ("virtio", "virtio_ring", "virtio_net", "virtio_pci"):
         (mods / f"{name}.ko").write_bytes(b"\x7fELF")
     base = ["--root", str(tmp_path), "plan", "--method", "sysinit", "--drivers", "net"]
-    assert main(base) == 3
+    # Left open, the file is the one this release reads (and the wizard recommends).
+    assert main(base) == 0
+    assert "create /etc/sysconfig/modules/virtio.modules" in capsys.readouterr().out
+    assert main([*base, "--sysinit-file", "/etc/rc.d/rc.sysinit"]) == 3
     out = capsys.readouterr().out
     assert "[sysinit-hook-missing]" in out
     assert "--sysinit-file /etc/sysconfig/modules/virtio.modules" in out

@@ -66,7 +66,10 @@ def _initrd_case(tool: str, version: str, image: str, **config: str):
 
 #: name -> (Facts builder, Choices keywords)
 CASES = {
-    "sysinit-rc.sysinit": (lambda: (facts(), {}), {"method": "sysinit", "block": False}),
+    "sysinit-rc.sysinit": (
+        lambda: (facts(), {}),
+        {"method": "sysinit", "block": False, "sysinit_file": "/etc/rc.d/rc.sysinit"},
+    ),
     "sysinit-rc.modules": (
         lambda: (facts(), {}),
         {"method": "sysinit", "block": False, "sysinit_file": "/etc/rc.modules"},

@@ -575,7 +575,8 @@ def test_plan_on_fuzzed_fstab_and_rc_sysinit(fstab, sysinit, latin1):
         facts = detect(target, read_initrds=False)
         # rc.sysinit is edited by the sysinit method (network only: the boot
         # disk cannot move that way), the disk names by the initrd method.
-        sysinit_plan = make_plan(target, facts, Choices(method="sysinit", block=False))
+        rc_sysinit = Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit")
+        sysinit_plan = make_plan(target, facts, rc_sysinit)
         names_plan = make_plan(target, facts, Choices(method="initrd", fix_disk_names=True))
         _check_fuzzed_edits(sysinit_plan, facts, fstab, sysinit)
         _check_fuzzed_edits(names_plan, facts, fstab, sysinit)

@@ -323,7 +323,11 @@ def test_nothing_outside_the_root_is_touched(
         # rc.sysinit is edited through /etc/rc.d -> /rc.d.real by the sysinit
         # method, grub.conf through its climbing link by the renames.
         plans = [
-            make_plan(target, facts, Choices(method="sysinit", block=False)),
+            make_plan(
+                target,
+                facts,
+                Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit"),
+            ),
             make_plan(target, facts, Choices(method="initrd")),
         ]
         results = [apply_plan(target, plan) for plan in plans]

@@ -34,7 +34,7 @@ from virtio_wizard.plan.saved import (
 )
 
 INITRD = ["--method", "initrd", "--drivers", "block,net"]
-SYSINIT = ["--method", "sysinit", "--drivers", "net"]
+SYSINIT = ["--method", "sysinit", "--drivers", "net", "--sysinit-file", "/etc/rc.d/rc.sysinit"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from virtio_wizard.demo import open_demo
 
-SYSINIT = ["--method", "sysinit", "--drivers", "net"]
+SYSINIT = ["--method", "sysinit", "--drivers", "net", "--sysinit-file", "/etc/rc.d/rc.sysinit"]
 TUI_REFUSAL = "virtio-wizard: error: the full-screen wizard needs a terminal"
 
 
