@@ -9,6 +9,7 @@ edits without ``--sysinit-file`` (``plan.defaults.sysinit_file_default``).
 
 from __future__ import annotations
 
+import pytest
 from tui_pilot import SIZE, aio, press, screen_text, settle
 
 from virtio_wizard.demo import open_demo
@@ -18,6 +19,8 @@ from virtio_wizard.plan.defaults import sysinit_file_default
 from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.screens.drivers import DriversScreen
 from virtio_wizard.tui.screens.preview import PreviewScreen
+
+pytestmark = pytest.mark.tui
 
 
 @aio
