@@ -144,17 +144,11 @@ class PathScreen(StepScreen):
             if worker.is_cancelled:  # the user left the step: nobody waits for more
                 return
             try:
+                # With no file chosen the core plans the one it recommends
+                # here (rc.sysinit only where that one is refused), and the
+                # plan's choices name it: that is what the Drivers step preselects.
                 probe = probe_choices(method, self.choices)
-                plan = self.engine.plan(self.target, self.facts, probe)
-                better = self.engine.recommended_sysinit_file(self.facts)
-                if method == "sysinit" and probe.sysinit_file is None and better:
-                    # Judge (and preselect) the file the wizard recommends
-                    # here; the guide's rc.sysinit only when that is refused.
-                    data = probe.to_dict()
-                    data["sysinit_file"] = better
-                    other = self.engine.plan(self.target, self.facts, Choices.from_dict(data))
-                    plan = plan if other.refused and not plan.refused else other
-                plans[method] = plan
+                plans[method] = self.engine.plan(self.target, self.facts, probe)
             except Exception as exc:  # noqa: BLE001 - shown as this path's reason
                 plans[method] = exc
         self.post_message(self._Probed(plans))
