@@ -22,6 +22,7 @@ from textual.widgets import RadioSet, Static
 from textual.worker import get_current_worker
 
 from ...facts import Facts
+from ...plan.defaults import boot_disk_default
 from ...plan.model import Choices, Plan
 from ..widgets.choice import Choice, Radio
 from ..widgets.facts_view import findings_text
@@ -98,7 +99,7 @@ def with_path(base: Choices, method: str, sysinit_file: Optional[str]) -> Choice
     data = base.to_dict()
     data.update(method=method, sysinit_file=sysinit_file)
     if method != base.method:
-        data["boot_disk"] = "emulated" if method == "sysinit" else "virtio"
+        data["boot_disk"] = boot_disk_default(method)
     return Choices.from_dict(data)
 
 
