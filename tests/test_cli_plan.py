@@ -124,7 +124,7 @@ def test_sysinit_without_a_file_edits_the_one_the_wizard_recommends(capsys, tmp_
     """Issue 11.2: no --sysinit-file means the wizard's default, the same as the TUI's."""
     from virtio_wizard.detect import detect
     from virtio_wizard.plan.defaults import sysinit_file_default
-    from virtio_wizard.target import LocalTarget
+    from virtio_wizard.targets import LocalTarget
 
     saved = tmp_path / "plan.json"
     args = ["--root", root("rhel5ga"), "plan", "--method", "sysinit", "--drivers", "net"]
