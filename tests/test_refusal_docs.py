@@ -61,9 +61,13 @@ def finding_ids() -> dict[str, str]:
 
 
 def usage_prefixes() -> list[str]:
-    """The literal start of every UsageError message (before the first value)."""
+    """The literal start of every usage error message (before the first value).
+
+    ``SSHSpecError`` is the targets' own usage error: the CLI shows it as a
+    UsageError with the same message.
+    """
     out = []
-    for _path, node in _calls("UsageError"):
+    for _path, node in [*_calls("UsageError"), *_calls("SSHSpecError")]:
         if not node.args:
             continue
         arg = node.args[0]
@@ -112,6 +116,7 @@ def test_the_scan_finds_the_known_refusals():
         assert known in ids
     assert len(ids) >= len(FINDING_IDS) + 10
     assert "--method is required: sysinit or initrd" in usage_prefixes()
+    assert "--ssh" in usage_prefixes()
     assert {"ApplyRefused", "StaleFileError", "LockedError", "UndoRefused"} <= set(error_classes())
 
 

@@ -21,7 +21,6 @@ import pytest
 from sshd_fixture import SSHServer, install_binary, install_busybox, unavailable
 from wizard_cli import run_wizard
 
-from virtio_wizard.cli import UsageError
 from virtio_wizard.targets import (
     FileTooLargeError,
     LocalTarget,
@@ -35,6 +34,7 @@ from virtio_wizard.targets.ssh import (
     HostKeyError,
     SSHError,
     SSHSpec,
+    SSHSpecError,
     SSHTarget,
     UnreachableError,
     parse_spec,
@@ -79,8 +79,20 @@ def test_parse_spec(text, expected):
     ],
 )
 def test_parse_spec_refuses(text, message):
-    with pytest.raises(UsageError, match=message.replace("[", r"\[")):
+    with pytest.raises(SSHSpecError, match=message.replace("[", r"\[")):
         parse_spec(text)
+
+
+def test_a_bad_spec_is_the_clis_usage_error(capsys):
+    """The CLI says what parse_spec says, as a usage error (exit 2), before any connection."""
+    from virtio_wizard.cli import EXIT_USAGE, main
+
+    assert main(["--ssh", "guest:70000", "detect"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "usage:" in err
+    assert err.strip().splitlines()[-1] == (
+        "virtio-wizard: error: --ssh 'guest:70000': port must be a number from 1 to 65535"
+    )
 
 
 def test_spec_str_round_trips():
@@ -525,7 +537,7 @@ def test_options_from_env_are_split_like_a_shell():
         "-i",
         "/k/old guest",
     ]
-    with pytest.raises(UsageError, match="VIRTIO_WIZARD_SSH_OPTIONS: cannot split"):
+    with pytest.raises(SSHSpecError, match="VIRTIO_WIZARD_SSH_OPTIONS: cannot split"):
         options_from_env({OPTIONS_ENV: "-i 'unclosed"})
 
 

@@ -248,9 +248,12 @@ def open_target(args: argparse.Namespace):
         writes = getattr(args, "command", None) in ("apply", "undo") and getattr(args, "yes", False)
         return open_image(args, writable=writes)
     if getattr(args, "ssh", None):
-        from .targets.ssh import SSHTarget
+        from .targets.ssh import SSHSpecError, SSHTarget
 
-        return SSHTarget.connect(args.ssh)
+        try:
+            return SSHTarget.connect(args.ssh)
+        except SSHSpecError as exc:
+            raise UsageError(str(exc)) from exc
     if getattr(args, "demo", None):
         from .demo import open_demo
 

@@ -13,12 +13,13 @@ from .session import (
     SSHError,
     UnreachableError,
 )
-from .spec import OPTIONS_ENV, SSHSpec, options_from_env, parse_spec
+from .spec import OPTIONS_ENV, SSHSpec, SSHSpecError, options_from_env, parse_spec
 from .target import RemoteNotFoundError, SSHTarget
 
 __all__ = [
     "SSHTarget",
     "SSHSpec",
+    "SSHSpecError",
     "parse_spec",
     "options_from_env",
     "OPTIONS_ENV",
