@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import virtio_wizard.targets.local as target_mod
+import virtio_wizard.targets.hostfs as hostfs
 from virtio_wizard.apply.run import apply_plan
 from virtio_wizard.apply.undo import undo
 from virtio_wizard.detect import detect
@@ -76,13 +76,13 @@ def test_a_label_that_cannot_be_kept_is_said(guest_root, monkeypatch):
     target = guest_root("rhel5ga")
     rc = Path(target.root) / RC
     set_attrs(rc)
-    real = target_mod._set_xattrs
+    real = hostfs.set_xattrs
 
     def refuse_labels(fd, attrs):
         lost = real(fd, {k: v for k, v in attrs.items() if k != "security.selinux"})
         return (*lost, *(["security.selinux"] if "security.selinux" in attrs else []))
 
-    monkeypatch.setattr(target_mod, "_set_xattrs", refuse_labels)
+    monkeypatch.setattr(hostfs, "set_xattrs", refuse_labels)
     plan = make_plan(target, detect(target, read_initrds=False), SYSINIT)
     result = apply_plan(target, plan)
     assert result.ok

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import stat as stat_mod
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import BinaryIO, Callable, Optional, Protocol
 
 __all__ = [
     "Target",
+    "TargetBase",
     "StatInfo",
     "RunResult",
     "TargetError",
@@ -37,6 +39,9 @@ __all__ = [
     "decode_text",
     "resolve_parts",
     "split_path",
+    "too_large",
+    "bounded_read",
+    "kept_owner",
 ]
 
 #: The most a config-file read may return; bigger files are refused, not read.
@@ -90,6 +95,8 @@ class StatInfo:
     #: Hard links to the file: an atomic rename gives the edited name a new
     #: inode, so the other names keep the old content.
     nlink: int = 1
+    #: What a symbolic link points to (only for ``is_link``; else None).
+    link: Optional[str] = None
 
     @property
     def perms(self) -> int:
@@ -197,3 +204,91 @@ def resolve_parts(
             continue
         done.append(part)
     return done
+
+
+def too_large(path: str, limit: int) -> FileTooLargeError:
+    """The one refusal of a read past its bound, worded the same by every door."""
+    return FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+
+
+def bounded_read(path: str, size: int, limit: int, read: Callable[[int], bytes]) -> bytes:
+    """``read(limit + 1)`` unless ``size`` is already past ``limit``; refused past it.
+
+    The size is checked first so that nothing is read of a file known to be
+    too big, and the length after, because a file can grow between the two.
+    """
+    if size > limit:
+        raise too_large(path, limit)
+    data = read(limit + 1)
+    if len(data) > limit:
+        raise too_large(path, limit)
+    return data
+
+
+def kept_owner(
+    path: str,
+    old: Optional[StatInfo],
+    mode: Optional[int],
+    uid: Optional[int],
+    gid: Optional[int],
+) -> tuple[int, int, int]:
+    """Mode and owner for a file being replaced: as given, else the old file's.
+
+    A new file gets 0644 root:root. Only a regular file is ever replaced:
+    anything else there (a folder, a device) is refused.
+    """
+    if old is not None and not old.is_file:
+        raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
+    if mode is None:
+        mode = old.perms if old is not None else 0o644
+    if uid is None:
+        uid = old.uid if old is not None else 0
+    if gid is None:
+        gid = old.gid if old is not None else 0
+    return mode, uid, gid
+
+
+class TargetBase(ABC):
+    """The query half of the Target protocol, written once over ``_lstat``.
+
+    Every door answers one question of its own, :meth:`_lstat`: what lstat
+    says of a guest path once its links are resolved inside the guest (all of
+    them, or all but the last), with a link's target in ``link``; None when
+    nothing is there or the path cannot be resolved. Whether a path exists,
+    is a file, a folder or a link, where a link points and its stat all
+    follow from that answer, so they are the same on every door.
+    """
+
+    @abstractmethod
+    def _lstat(self, path: str, follow: bool = True) -> Optional[StatInfo]:
+        """lstat of ``path`` resolved (the last link too when ``follow``), or None."""
+
+    @abstractmethod
+    def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+        """The bytes of a regular guest file, at most ``limit`` of them."""
+
+    def exists(self, path: str) -> bool:
+        return self._lstat(path) is not None
+
+    def is_file(self, path: str) -> bool:
+        st = self._lstat(path)
+        return st is not None and st.is_file
+
+    def is_dir(self, path: str) -> bool:
+        st = self._lstat(path)
+        return st is not None and st.is_dir
+
+    def is_symlink(self, path: str) -> bool:
+        st = self._lstat(path, follow=False)
+        return st is not None and st.is_link
+
+    def readlink(self, path: str) -> Optional[str]:
+        st = self._lstat(path, follow=False)
+        return st.link if st is not None and st.is_link else None
+
+    def stat(self, path: str) -> Optional[StatInfo]:
+        """lstat of the path with every link resolved (so never a link), or None."""
+        return self._lstat(path)
+
+    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
+        return decode_text(self.read_bytes(path, limit))

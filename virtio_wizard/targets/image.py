@@ -19,11 +19,17 @@ The image is opened read-only unless the command writes (``apply``,
 before the appliance starts. Paths are guest paths; symbolic links are
 resolved inside the guest by the same :func:`~virtio_wizard.targets.base.resolve_parts`
 as every other Target.
+
+Why this file is long: ``ImageTarget`` is one class over one libguestfs
+handle, and opening the image (format probe, qemu's image lock, inspection,
+mounts) and every protocol method share that handle; the query half is
+already :class:`~virtio_wizard.targets.base.TargetBase`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import os
@@ -38,13 +44,14 @@ from typing import Any, BinaryIO, Callable, Optional
 from .base import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
-    FileTooLargeError,
     LockedError,
     NotRegularFileError,
     RunResult,
     StatInfo,
+    TargetBase,
     TargetError,
-    decode_text,
+    bounded_read,
+    kept_owner,
     resolve_parts,
 )
 
@@ -160,7 +167,7 @@ def _qemu_img_info(disk: str, fmt: str) -> dict[str, Any]:
         raise ImageError(disk, "qemu-img said something unreadable", errno.EIO) from exc
 
 
-class ImageTarget:
+class ImageTarget(TargetBase):
     """One or more disk images of one guest, opened in a libguestfs appliance."""
 
     kind = "image"
@@ -302,7 +309,7 @@ class ImageTarget:
 
     # ---- path resolution -----------------------------------------------
 
-    def _lstat_raw(self, path: str) -> Optional[dict[str, int]]:
+    def _lstat_raw(self, path: str) -> Optional[StatInfo]:
         """lstat of a resolved guest path, or None when it is missing.
 
         Asked without a failing call: a missing name in an existing folder
@@ -313,20 +320,20 @@ class ImageTarget:
         """
         try:
             if path in ("", "/"):
-                return dict(self.g.lstatns("/"))
+                return _stat_info(self.g.lstatns("/"))
             folder, name = path.rstrip("/").rsplit("/", 1)
             if not self.g.is_dir(folder or "/"):
                 return None
             st = dict(self.g.lstatnslist(folder or "/", [name])[0])
         except RuntimeError:
             return None
-        return None if st.get("st_ino", -1) == -1 else st
+        return None if st.get("st_ino", -1) == -1 else _stat_info(st)
 
     def _resolve_parts(self, path: str, follow_last: bool = True) -> list[str]:
         def link_at(parts: list[str]) -> Optional[str]:
             guest = "/" + "/".join(parts)
             st = self._lstat_raw(guest)
-            if st is None or not stat_mod.S_ISLNK(st["st_mode"]):
+            if st is None or not st.is_link:
                 return None
             return str(self.g.readlink(guest))
 
@@ -340,52 +347,15 @@ class ImageTarget:
 
     # ---- queries -------------------------------------------------------
 
-    def _lstat(self, path: str, follow: bool = True) -> Optional[dict[str, int]]:
+    def _lstat(self, path: str, follow: bool = True) -> Optional[StatInfo]:
         try:
-            return self._lstat_raw(self._real(path, follow))
-        except TargetError:
-            return None
-
-    def exists(self, path: str) -> bool:
-        return self._lstat(path) is not None
-
-    def is_file(self, path: str) -> bool:
-        st = self._lstat(path)
-        return st is not None and stat_mod.S_ISREG(st["st_mode"])
-
-    def is_dir(self, path: str) -> bool:
-        st = self._lstat(path)
-        return st is not None and stat_mod.S_ISDIR(st["st_mode"])
-
-    def is_symlink(self, path: str) -> bool:
-        st = self._lstat(path, follow=False)
-        return st is not None and stat_mod.S_ISLNK(st["st_mode"])
-
-    def readlink(self, path: str) -> Optional[str]:
-        try:
-            real = self._real(path, follow_last=False)
+            real = self._real(path, follow)
             st = self._lstat_raw(real)
-            if st is None or not stat_mod.S_ISLNK(st["st_mode"]):
-                return None
-            return str(self.g.readlink(real))
+            if st is not None and st.is_link:
+                st = dataclasses.replace(st, link=str(self.g.readlink(real)))
         except (RuntimeError, TargetError):
             return None
-
-    def stat(self, path: str) -> Optional[StatInfo]:
-        st = self._lstat(path)
-        if st is None:
-            return None
-        mode = st["st_mode"]
-        return StatInfo(
-            mode=mode,
-            uid=st["st_uid"],
-            gid=st["st_gid"],
-            size=st["st_size"],
-            is_file=stat_mod.S_ISREG(mode),
-            is_dir=stat_mod.S_ISDIR(mode),
-            is_link=stat_mod.S_ISLNK(mode),
-            mtime=float(st["st_mtime_sec"]),
-        )
+        return st
 
     def listdir(self, path: str) -> list[str]:
         try:
@@ -418,30 +388,25 @@ class ImageTarget:
 
     # ---- reading -------------------------------------------------------
 
-    def _regular(self, path: str) -> tuple[str, dict[str, int]]:
+    def _regular(self, path: str) -> tuple[str, StatInfo]:
         real = self._real(path)
         st = self._lstat_raw(real)
         if st is None:
             raise FileNotFoundError(errno.ENOENT, "no such file", path)
-        if not stat_mod.S_ISREG(st["st_mode"]):
+        if not st.is_file:
             raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
         return real, st
 
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
         real, st = self._regular(path)
-        if st["st_size"] > limit:
-            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
-        if st["st_size"] <= _CHUNK:
-            data = bytes(self.g.read_file(real))
-        else:
-            with self.open_binary(path) as fh:
-                data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
-        return data
 
-    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
-        return decode_text(self.read_bytes(path, limit))
+        def read(size: int) -> bytes:
+            if st.size <= _CHUNK:
+                return bytes(self.g.read_file(real))
+            with self.open_binary(path) as fh:
+                return fh.read(size)
+
+        return bounded_read(path, st.size, limit, read)
 
     def open_binary(self, path: str) -> BinaryIO:
         """The file copied out of the appliance into a private temp file, opened for reading."""
@@ -476,13 +441,7 @@ class ImageTarget:
         real = self._real(path)
         if real == "/":
             raise TargetError(path, "cannot write the root folder", errno.EISDIR)
-        old = self._lstat_raw(real)
-        if old is not None and not stat_mod.S_ISREG(old["st_mode"]):
-            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
-        if mode is None:
-            mode = stat_mod.S_IMODE(old["st_mode"]) if old else 0o644
-        uid = (old["st_uid"] if old else 0) if uid is None else uid
-        gid = (old["st_gid"] if old else 0) if gid is None else gid
+        mode, uid, gid = kept_owner(path, self._lstat_raw(real), mode, uid, gid)
         folder, name = real.rsplit("/", 1)
         tmp = f"{folder}/.{name}.vw-{os.getpid()}"
         fd, local = tempfile.mkstemp(dir=self._tmp.name)
@@ -528,7 +487,7 @@ class ImageTarget:
         self._writable(dst)
         real_src = self._real(src, follow_last=False)
         st = self._lstat_raw(real_src)
-        if st is None or not stat_mod.S_ISREG(st["st_mode"]):
+        if st is None or not st.is_file:
             raise NotRegularFileError(src, "not a regular file", errno.EINVAL)
         real_dst = self._real(dst)
         try:
@@ -623,6 +582,21 @@ class ImageTarget:
             if on_line is not None:
                 on_line(line)
         return RunResult(tuple(argv), code, "\n".join(lines) + ("\n" if lines else ""))
+
+
+def _stat_info(st: Any) -> StatInfo:
+    """libguestfs's lstatns dict as a StatInfo (a link's target is asked apart)."""
+    mode = int(st["st_mode"])
+    return StatInfo(
+        mode=mode,
+        uid=int(st["st_uid"]),
+        gid=int(st["st_gid"]),
+        size=int(st["st_size"]),
+        is_file=stat_mod.S_ISREG(mode),
+        is_dir=stat_mod.S_ISDIR(mode),
+        is_link=stat_mod.S_ISLNK(mode),
+        mtime=float(st["st_mtime_sec"]),
+    )
 
 
 def _first(exc: BaseException) -> str:

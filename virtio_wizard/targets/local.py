@@ -19,18 +19,21 @@ import stat as stat_mod
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO, Optional
 
+from . import hostfs
 from .base import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
     CommandsDisabledError,
-    FileTooLargeError,
     LineCallback,
     LockedError,
     NotRegularFileError,
     RunResult,
     StatInfo,
+    TargetBase,
     TargetError,
+    bounded_read,
     decode_text,
+    kept_owner,
     resolve_parts,
     split_path,
 )
@@ -38,7 +41,7 @@ from .base import (
 __all__ = ["LocalTarget"]
 
 
-class LocalTarget:
+class LocalTarget(TargetBase):
     """A guest reachable through this machine's file system.
 
     ``root="/"`` is the running system (kind ``local``, live); any other root
@@ -115,50 +118,14 @@ class LocalTarget:
 
     # ---- queries -------------------------------------------------------
 
-    def _lstat(self, path: str, follow: bool = True) -> Optional[os.stat_result]:
+    def _lstat(self, path: str, follow: bool = True) -> Optional[StatInfo]:
         try:
-            return os.lstat(self.host_path(path, follow_last=follow))
-        except TargetError:
+            host = self.host_path(path, follow_last=follow)
+            st = os.lstat(host)
+            link = os.readlink(host) if stat_mod.S_ISLNK(st.st_mode) else None
+        except OSError:  # TargetError too: a path that cannot be resolved is not there
             return None
-        except OSError:
-            return None
-
-    def exists(self, path: str) -> bool:
-        return self._lstat(path) is not None
-
-    def is_file(self, path: str) -> bool:
-        st = self._lstat(path)
-        return st is not None and stat_mod.S_ISREG(st.st_mode)
-
-    def is_dir(self, path: str) -> bool:
-        st = self._lstat(path)
-        return st is not None and stat_mod.S_ISDIR(st.st_mode)
-
-    def is_symlink(self, path: str) -> bool:
-        st = self._lstat(path, follow=False)
-        return st is not None and stat_mod.S_ISLNK(st.st_mode)
-
-    def readlink(self, path: str) -> Optional[str]:
-        try:
-            return os.readlink(self.host_path(path, follow_last=False))
-        except OSError:
-            return None
-
-    def stat(self, path: str) -> Optional[StatInfo]:
-        st = self._lstat(path)
-        if st is None:
-            return None
-        return StatInfo(
-            mode=st.st_mode,
-            uid=st.st_uid,
-            gid=st.st_gid,
-            size=st.st_size,
-            is_file=stat_mod.S_ISREG(st.st_mode),
-            is_dir=stat_mod.S_ISDIR(st.st_mode),
-            is_link=stat_mod.S_ISLNK(st.st_mode),
-            mtime=st.st_mtime,
-            nlink=st.st_nlink,
-        )
+        return _stat_info(st, link)
 
     def listdir(self, path: str) -> list[str]:
         """Sorted names in a guest folder; [] when it is missing or not a folder."""
@@ -203,16 +170,7 @@ class LocalTarget:
         """The file's bytes; FileTooLargeError past ``limit`` (nothing is read then)."""
         fd = self._open_fd(path)
         with os.fdopen(fd, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limit:
-                raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
-            data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
-        return data
-
-    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
-        return decode_text(self.read_bytes(path, limit))
+            return bounded_read(path, os.fstat(fh.fileno()).st_size, limit, fh.read)
 
     def open_binary(self, path: str) -> BinaryIO:
         """A binary stream of a regular guest file (for streaming big initrds)."""
@@ -241,16 +199,9 @@ class LocalTarget:
         folder = os.path.dirname(host)
         old = None
         with contextlib.suppress(FileNotFoundError):
-            old = os.lstat(host)
-        if old is not None and not stat_mod.S_ISREG(old.st_mode):
-            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
-        if mode is None:
-            mode = stat_mod.S_IMODE(old.st_mode) if old is not None else 0o644
-        if uid is None:
-            uid = old.st_uid if old is not None else 0
-        if gid is None:
-            gid = old.st_gid if old is not None else 0
-        attrs = _xattrs(host) if old is not None else {}
+            old = _stat_info(os.lstat(host))
+        mode, uid, gid = kept_owner(path, old, mode, uid, gid)
+        attrs = hostfs.xattrs(host) if old is not None else {}
         self.lost_xattrs = ()
         import tempfile  # lazy: detect --json never writes, and start-up counts
 
@@ -265,7 +216,7 @@ class LocalTarget:
                 os.fchmod(fh.fileno(), mode)
                 if os.geteuid() == 0:
                     os.fchown(fh.fileno(), uid, gid)
-                self.lost_xattrs = _set_xattrs(fh.fileno(), attrs)
+                self.lost_xattrs = hostfs.set_xattrs(fh.fileno(), attrs)
                 os.fsync(fh.fileno())
             os.rename(tmp, host)
         except BaseException as exc:
@@ -274,7 +225,7 @@ class LocalTarget:
             if isinstance(exc, OSError):
                 raise _guest_error(exc, path) from exc
             raise
-        _fsync_dir(folder)
+        hostfs.fsync_dir(folder)
         return "/" + "/".join(parts)
 
     def makedirs(self, path: str, mode: int = 0o755) -> None:
@@ -284,7 +235,7 @@ class LocalTarget:
         """Remove a guest file (the link itself when ``path`` is a symlink)."""
         host = self.host_path(path, follow_last=False)
         os.unlink(host)
-        _fsync_dir(os.path.dirname(host))
+        hostfs.fsync_dir(os.path.dirname(host))
 
     def rename(self, src: str, dst: str) -> None:
         """Move regular file ``src`` over ``dst`` in one rename (atomic: old or new).
@@ -304,14 +255,15 @@ class LocalTarget:
             os.rename(host_src, host_dst)
         except OSError as exc:
             raise _guest_error(exc, dst) from exc
-        _fsync_dir(os.path.dirname(host_dst))
+        hostfs.fsync_dir(os.path.dirname(host_dst))
 
     def copy_file(self, src: str, dst: str) -> None:
         """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""
-        st = self._lstat(src)
-        if st is None:
-            raise TargetError(src, "no such file", errno.ENOENT)
-        host_src = self.host_path(src)
+        try:
+            host_src = self.host_path(src)
+            st = os.lstat(host_src)
+        except OSError as exc:
+            raise TargetError(src, "no such file", errno.ENOENT) from exc
         dst_parts = self._resolve_parts(dst)
         host_dst = self._host(dst_parts)
         folder = os.path.dirname(host_dst)
@@ -332,7 +284,7 @@ class LocalTarget:
                 os.fchmod(out.fileno(), stat_mod.S_IMODE(st.st_mode))
                 if os.geteuid() == 0:
                     os.fchown(out.fileno(), st.st_uid, st.st_gid)
-                self.lost_xattrs = _set_xattrs(out.fileno(), _xattrs(host_src))
+                self.lost_xattrs = hostfs.set_xattrs(out.fileno(), hostfs.xattrs(host_src))
                 os.fsync(out.fileno())
             os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
             os.rename(tmp, host_dst)
@@ -343,7 +295,7 @@ class LocalTarget:
                 raise _guest_error(exc, dst) from exc
             raise
         del host_src
-        _fsync_dir(folder)
+        hostfs.fsync_dir(folder)
 
     def free_bytes(self, path: str) -> Optional[int]:
         """Free space on the file system holding ``path`` (psutil), or None."""
@@ -410,14 +362,14 @@ class LocalTarget:
             st = os.lstat(folder)
             if not stat_mod.S_ISDIR(st.st_mode):
                 raise TargetError(path + ".d", "is not a lock folder; remove it", errno.EEXIST)
-            holder = _lock_folder_pid(folder)
-            if self._shares_pids and holder is not None and _pid_alive(holder):
+            holder = hostfs.lock_folder_pid(folder)
+            if self._shares_pids and holder is not None and hostfs.pid_alive(holder):
                 raise LockedError(
                     path,
                     f"another virtio-wizard is applying to this guest (pid {holder})",
                     errno.EBUSY,
                 )
-            _clear_lock_folder(folder)
+            hostfs.clear_lock_folder(folder)
         made = False
         try:
             os.mkdir(folder, 0o700)
@@ -426,13 +378,13 @@ class LocalTarget:
                 fh.write(f"{os.getpid()}\n")
         except OSError:
             if made:
-                _clear_lock_folder(folder)
+                hostfs.clear_lock_folder(folder)
             made = False
         try:
             yield
         finally:
             if made:
-                _clear_lock_folder(folder)
+                hostfs.clear_lock_folder(folder)
 
     def write_problem(self, path: str) -> Optional[str]:
         """Why ``path`` could not be written (replaced by rename, or created), or None.
@@ -456,7 +408,7 @@ class LocalTarget:
                 return "read-only file system"
         except OSError as exc:
             return exc.strerror or str(exc)
-        if os.path.isfile(host) and _immutable(host):
+        if os.path.isfile(host) and hostfs.immutable(host):
             return "the file is immutable or append-only (lsattr shows i or a; chattr -i -a)"
         if not os.access(folder, os.W_OK | os.X_OK):
             return f"no permission to write in {guest_folder.rstrip('/') or '/'}"
@@ -493,6 +445,21 @@ class LocalTarget:
         from . import sandbox
 
         return sandbox.unavailable()
+
+
+def _stat_info(st: os.stat_result, link: Optional[str] = None) -> StatInfo:
+    return StatInfo(
+        mode=st.st_mode,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        size=st.st_size,
+        is_file=stat_mod.S_ISREG(st.st_mode),
+        is_dir=stat_mod.S_ISDIR(st.st_mode),
+        is_link=stat_mod.S_ISLNK(st.st_mode),
+        mtime=st.st_mtime,
+        nlink=st.st_nlink,
+        link=link,
+    )
 
 
 def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback]) -> RunResult:
@@ -535,105 +502,3 @@ def _guest_error(exc: OSError, path: str) -> OSError:
     if isinstance(exc, TargetError):
         return exc
     return type(exc)(exc.errno, exc.strerror or str(exc), path) if exc.errno else exc
-
-
-#: ioctl FS_IOC_GETFLAGS and the flags that forbid replacing a file (linux/fs.h).
-_FS_IOC_GETFLAGS = 0x80086601
-_FS_IMMUTABLE_FL, _FS_APPEND_FL = 0x10, 0x20
-
-
-def _immutable(host: str) -> bool:
-    """True when the file has the immutable or append-only attribute (best effort)."""
-    import fcntl
-    import struct
-
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(host, flags)
-    except OSError:
-        return False
-    try:
-        raw = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 8)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    value = struct.unpack("=l", raw[: struct.calcsize("=l")])[0]
-    return bool(value & (_FS_IMMUTABLE_FL | _FS_APPEND_FL))
-
-
-def _lock_folder_pid(folder: str) -> Optional[int]:
-    """The pid in ``folder/pid`` (a regular file, a few bytes), or None."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(os.path.join(folder, "pid"), flags)
-    except OSError:
-        return None
-    try:
-        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        text = os.read(fd, 32).decode("ascii", "replace").strip()
-    finally:
-        os.close(fd)
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _clear_lock_folder(folder: str) -> None:
-    """Remove a lock folder and the files in it, quietly (best effort, by full paths)."""
-    with contextlib.suppress(OSError):
-        for name in os.listdir(folder):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, name))
-        os.rmdir(folder)
-
-
-def _pid_alive(pid: int) -> bool:
-    """A process with this pid exists (ours counts: a nested lock is refused)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _xattrs(host: str) -> dict[str, bytes]:
-    """Every extended attribute of a host file: the SELinux label
-    (``security.selinux``), POSIX ACLs (``system.posix_acl_*``), ``user.*``...
-
-    Best effort: a file system without xattrs has none to keep.
-    """
-    try:
-        names = os.listxattr(host, follow_symlinks=False)
-    except OSError:
-        return {}
-    out: dict[str, bytes] = {}
-    for name in names:
-        with contextlib.suppress(OSError):
-            out[name] = os.getxattr(host, name, follow_symlinks=False)
-    return out
-
-
-def _set_xattrs(fd: int, attrs: dict[str, bytes]) -> tuple[str, ...]:
-    """Put ``attrs`` on the new file before it replaces the old; the names that failed."""
-    lost = []
-    for name, value in attrs.items():
-        try:
-            os.setxattr(fd, name, value)
-        except OSError:
-            lost.append(name)
-    return tuple(lost)
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -89,6 +89,7 @@ class Entry:
             is_file=stat_mod.S_ISREG(self.mode),
             is_dir=stat_mod.S_ISDIR(self.mode),
             is_link=stat_mod.S_ISLNK(self.mode),
+            link=self.link,
         )
 
 

@@ -191,7 +191,6 @@ class Session:
             return 255, b"", self.lost
         self.seq += 1
         mark = f"{self.token}:{self.seq}"
-        ready = f"{mark}:ready\n".encode()
         body = f"VW_READY={mark}:ready; eval {shlex.quote(script)}"
         if raw:
             text = body + "\n"
@@ -201,20 +200,36 @@ class Session:
         if not self.send_raw(text):
             return self._gone()
         end = f"{mark} ".encode()
-        if payload is not None:
-            while True:
-                at = self.out.find(ready)
-                if at >= 0:
-                    del self.out[at : at + len(ready)]
-                    if not self.send_raw(payload):
-                        return self._gone()
-                    break
-                if end in self.out:
-                    break  # refused before it asked for the bytes
-                if not self._pump():
-                    return self._gone()
+        if payload is not None and not self._send_payload(f"{mark}:ready\n".encode(), end, payload):
+            return self._gone()
         collected = bytearray()
-        emit = sink if sink is not None else collected.extend
+        status = self._answer(end, sink if sink is not None else collected.extend)
+        err = self._stderr_until(end) if status is not None else None
+        if status is None or err is None:
+            return self._gone()
+        return status, bytes(collected), err
+
+    def _send_payload(self, ready: bytes, end: bytes, payload: bytes) -> bool:
+        """Send the payload once the script asks for it; False when the session is gone.
+
+        A script that ends before asking (it refused) gets nothing.
+        """
+        while True:
+            at = self.out.find(ready)
+            if at >= 0:
+                del self.out[at : at + len(ready)]
+                return self.send_raw(payload)
+            if end in self.out:
+                return True  # refused before it asked for the bytes
+            if not self._pump():
+                return False
+
+    def _answer(self, end: bytes, emit: Callable[[bytes], None]) -> Optional[int]:
+        """Hand stdout to ``emit`` up to the end marker; its exit status (None: gone).
+
+        Bytes that could be the start of the marker are held back until the
+        next read tells.
+        """
         while True:
             at = self.out.find(end)
             if at >= 0:
@@ -224,24 +239,26 @@ class Session:
                         emit(bytes(self.out[:at]))
                     status = int(self.out[at + len(end) : stop])
                     del self.out[: stop + 1]
-                    break
+                    return status
             else:
                 safe = len(self.out) - len(end) + 1
                 if safe > 0:
                     emit(bytes(self.out[:safe]))
                     del self.out[:safe]
             if not self._pump():
-                return self._gone()
+                return None
+
+    def _stderr_until(self, end: bytes) -> Optional[str]:
+        """The request's stderr, up to its end marker (None: the session is gone)."""
         while True:
             at = self.err.find(end)
             stop = self.err.find(b"\n", at) if at >= 0 else -1
             if stop >= 0:
                 err = self.err[:at].decode("utf-8", "replace")
                 del self.err[: stop + 1]
-                break
+                return err
             if not self._pump():
-                return self._gone()
-        return status, bytes(collected), err
+                return None
 
     def close(self) -> None:
         """End the guest shell (EOF on its stdin) and the local ssh client."""

@@ -32,6 +32,12 @@ How it stays fast and safe:
 
 Every path and argument is quoted with :func:`shlex.quote`. Errors are
 ``TargetError`` subclasses with one-line messages.
+
+Why this file is long: ``SSHTarget`` is one class whose methods all share the
+session, the listing and content caches and the mutex that guards them, and
+each guest operation is a shell script written beside the method that reads
+its answer. What stands alone has its own module (``spec``, ``listing``,
+``session``), and the query half is :class:`~virtio_wizard.targets.base.TargetBase`'s.
 """
 
 from __future__ import annotations
@@ -44,7 +50,6 @@ import os
 import secrets
 import shlex
 import shutil
-import stat as stat_mod
 import subprocess
 import tempfile
 import threading
@@ -54,15 +59,17 @@ from typing import BinaryIO, Callable, Optional
 from ..base import (
     DEFAULT_READ_LIMIT,
     GUEST_PATH,
-    FileTooLargeError,
     LineCallback,
     LockedError,
     NotRegularFileError,
     RunResult,
     StatInfo,
+    TargetBase,
     TargetError,
     decode_text,
+    kept_owner,
     resolve_parts,
+    too_large,
 )
 from .listing import Entry, parse_listing, parse_ls_line
 from .session import ConnectionLostError, RemoteShellError, Session, SSHError, classify
@@ -178,7 +185,106 @@ _RECEIVE = (
 )
 
 
-class SSHTarget:
+def _found_sections(out: bytes) -> tuple[set[str], list[str], set[str]]:
+    """The walk script's three ``find -print0`` lists: folders, the rest, links to folders."""
+    section = "dirs"
+    dirs: set[str] = set()
+    others: list[str] = []
+    linkdirs: set[str] = set()
+    for raw in out.split(b"\0"):
+        if not raw:
+            continue
+        if raw in (b":files:", b":linkdirs:"):
+            section = raw.decode().strip(":")
+            continue
+        name = os.fsdecode(raw)
+        if len(name) > 1 and name.startswith("//"):
+            name = name[1:]
+        {"dirs": dirs.add, "files": others.append, "linkdirs": linkdirs.add}[section](name)
+    return dirs, others, linkdirs
+
+
+def _parent_and_name(p: str) -> tuple[str, str]:
+    head, _, tail = p.rpartition("/")
+    return head or "/", tail
+
+
+def _walk_found(
+    start: str, dirs: set[str], others: list[str], linkdirs: set[str]
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk``'s answers, top-down, from the flat lists ``find`` printed.
+
+    A link to a folder is listed among its parent's folders (as os.walk
+    does) but never entered.
+    """
+    children: dict[str, tuple[list[str], list[str]]] = {d: ([], []) for d in dirs}
+    for d in sorted(dirs):
+        if d != start:
+            parent, name = _parent_and_name(d)
+            if parent in children:
+                children[parent][0].append(name)
+    for f in sorted(others):
+        parent, name = _parent_and_name(f)
+        if parent in children:
+            children[parent][0 if f in linkdirs else 1].append(name)
+
+    def visit(folder: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        subdirs, files = children[folder]
+        subdirs.sort()
+        files.sort()
+        yield folder, subdirs, files
+        for name in subdirs:
+            child = folder.rstrip("/") + "/" + name
+            if child in children and child not in linkdirs:
+                yield from visit(child)
+
+    if start in children:
+        yield from visit(start)
+
+
+class _CommandOutput:
+    """A guest command's output as it streams: cut into lines, handed on as they come.
+
+    The first line is the script's ``VW-RUN``, said just before the command
+    starts: it is not the command's, and without it the command never ran.
+    """
+
+    def __init__(self, on_line: Optional[LineCallback]) -> None:
+        self.on_line = on_line
+        self.lines: list[str] = []
+        self.pending = bytearray()
+        self.first: Optional[bool] = None  # None until the first line: was it VW-RUN?
+
+    @property
+    def started(self) -> bool:
+        return bool(self.first)
+
+    def take(self, chunk: bytes) -> None:
+        self.pending.extend(chunk)
+        while True:
+            cut = self.pending.find(b"\n")
+            if cut < 0:
+                return
+            self._deliver(bytes(self.pending[:cut]))
+            del self.pending[: cut + 1]
+
+    def flush(self) -> None:
+        """The last line, when the output did not end with a newline."""
+        if self.pending:
+            self._deliver(bytes(self.pending))
+
+    def _deliver(self, raw: bytes) -> None:
+        if self.first is None:
+            self.first = raw == b"VW-RUN"
+            if self.first:
+                return
+        line = decode_text(raw)
+        self.lines.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
+
+
+class SSHTarget(TargetBase):
     """A live guest over SSH, implementing the whole ``Target`` protocol.
 
     Build it with :meth:`connect`; ``options`` are extra ``ssh`` arguments
@@ -533,38 +639,17 @@ class SSHTarget:
                 return _norm(path)
             return "/" + "/".join(self._resolve_parts(path))
 
-    def _lstat(self, path: str, follow: bool = True) -> Optional[Entry]:
+    def _lstat(self, path: str, follow: bool = True) -> Optional[StatInfo]:
+        """From the cached listings: mode, owner, size (mtime is not known: 0.0)."""
         with self._mutex:
             if _is_proc(path):
-                return self._probe(_norm(path) if follow else path, follow)
-            try:
-                parts = self._resolve_parts(path, follow_last=follow)
-            except TargetError:
-                return None
-            return self._entry(parts)
-
-    def exists(self, path: str) -> bool:
-        return self._lstat(path) is not None
-
-    def is_file(self, path: str) -> bool:
-        entry = self._lstat(path)
-        return entry is not None and stat_mod.S_ISREG(entry.mode)
-
-    def is_dir(self, path: str) -> bool:
-        entry = self._lstat(path)
-        return entry is not None and entry.is_dir
-
-    def is_symlink(self, path: str) -> bool:
-        entry = self._lstat(path, follow=False)
-        return entry is not None and entry.is_link
-
-    def readlink(self, path: str) -> Optional[str]:
-        entry = self._lstat(path, follow=False)
-        return entry.link if entry is not None and entry.is_link else None
-
-    def stat(self, path: str) -> Optional[StatInfo]:
-        """lstat of the resolved path: mode, owner, size (mtime is not known: 0.0)."""
-        entry = self._lstat(path)
+                entry = self._probe(_norm(path) if follow else path, follow)
+            else:
+                try:
+                    parts = self._resolve_parts(path, follow_last=follow)
+                except TargetError:
+                    return None
+                entry = self._entry(parts)
         return entry.info() if entry is not None else None
 
     def listdir(self, path: str) -> list[str]:
@@ -601,50 +686,8 @@ class SSHTarget:
         rc, out, err = self._exec(script)
         if rc == 255:
             raise classify(self.root, err, f"walking {start}")
-        if rc != 0:
-            return
-        section = "dirs"
-        dirs: set[str] = set()
-        others: list[str] = []
-        linkdirs: set[str] = set()
-        for raw in out.split(b"\0"):
-            if not raw:
-                continue
-            if raw in (b":files:", b":linkdirs:"):
-                section = raw.decode().strip(":")
-                continue
-            name = os.fsdecode(raw)
-            if len(name) > 1 and name.startswith("//"):
-                name = name[1:]
-            {"dirs": dirs.add, "files": others.append, "linkdirs": linkdirs.add}[section](name)
-        children: dict[str, tuple[list[str], list[str]]] = {d: ([], []) for d in dirs}
-
-        def parent_and_name(p: str) -> tuple[str, str]:
-            head, _, tail = p.rpartition("/")
-            return head or "/", tail
-
-        for d in sorted(dirs):
-            if d != start:
-                parent, name = parent_and_name(d)
-                if parent in children:
-                    children[parent][0].append(name)
-        for f in sorted(others):
-            parent, name = parent_and_name(f)
-            if parent in children:
-                children[parent][0 if f in linkdirs else 1].append(name)
-
-        def visit(folder: str) -> Iterator[tuple[str, list[str], list[str]]]:
-            subdirs, files = children[folder]
-            subdirs.sort()
-            files.sort()
-            yield folder, subdirs, files
-            for name in subdirs:
-                child = folder.rstrip("/") + "/" + name
-                if child in children and child not in linkdirs:
-                    yield from visit(child)
-
-        if start in children:
-            yield from visit(start)
+        if rc == 0:
+            yield from _walk_found(start, *_found_sections(out))
 
     # ---- reading ---------------------------------------------------------
 
@@ -671,7 +714,7 @@ class SSHTarget:
         if rc == _RC_NOTREGULAR:
             return NotRegularFileError(path, "not a regular file", errno.EINVAL)
         if rc == _RC_TOOLARGE:
-            return FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+            return too_large(path, limit)
         if rc == 255:
             return classify(self.root, err, f"reading {path}")
         return TargetError(path, f"cannot read (exit status {rc}) {err.strip()}".strip())
@@ -686,7 +729,7 @@ class SSHTarget:
             cached = self._contents.get(path)
         if cached is not None:
             if len(cached) > limit:
-                raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+                raise too_large(path, limit)
             return cached
         data = bytearray()
 
@@ -698,15 +741,12 @@ class SSHTarget:
         if rc != 0 or not data.startswith(b"K"):
             raise self._read_error(path, rc, err, limit)
         if len(data) > limit + 1:
-            raise FileTooLargeError(path, f"larger than {limit} bytes", errno.EFBIG)
+            raise too_large(path, limit)
         body = bytes(data[1:])
         if len(body) <= CONTENT_CACHE_LIMIT and not _is_proc(path):
             with self._mutex:
                 self._contents[path] = body
         return body
-
-    def read_text(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> str:
-        return decode_text(self.read_bytes(path, limit))
 
     def open_binary(self, path: str) -> BinaryIO:
         """A seekable local copy of a regular guest file (big initrds stream to disk)."""
@@ -806,14 +846,7 @@ class SSHTarget:
         The real file behind a symlink is written. Returns the resolved path.
         """
         real, old = self._resolved_for_write(path)
-        if old is not None and not stat_mod.S_ISREG(old.mode):
-            raise NotRegularFileError(path, "not a regular file", errno.EINVAL)
-        if mode is None:
-            mode = stat_mod.S_IMODE(old.mode) if old is not None else 0o644
-        if uid is None:
-            uid = old.uid if old is not None else 0
-        if gid is None:
-            gid = old.gid if old is not None else 0
+        mode, uid, gid = kept_owner(path, old.info() if old else None, mode, uid, gid)
         script = self._checked_install(
             real,
             len(data),
@@ -947,43 +980,20 @@ class SSHTarget:
             "exec 2>&1 7>&- 8>&- 9>&-\n"
             f"{command} </dev/null\n"
         )
-        lines: list[str] = []
-        pending = bytearray()
-        started = []
-
-        def take(chunk: bytes) -> None:
-            pending.extend(chunk)
-            while True:
-                cut = pending.find(b"\n")
-                if cut < 0:
-                    return
-                deliver(bytes(pending[:cut]))
-                del pending[: cut + 1]
-
-        def deliver(raw: bytes) -> None:
-            if not started:
-                started.append(raw == b"VW-RUN")
-                if started[0]:
-                    return
-            line = decode_text(raw)
-            lines.append(line)
-            if on_line is not None:
-                on_line(line)
-
+        out = _CommandOutput(on_line)
         try:
-            rc, _out, err = self._exec(script, sink=take)
-            if pending:
-                deliver(bytes(pending))
+            rc, _out, err = self._exec(script, sink=out.take)
+            out.flush()
         finally:
             self._invalidate()
         if rc == 255:
-            what = f"running {' '.join(argv)}" if started else f"starting {argv[0]}"
+            what = f"running {' '.join(argv)}" if out.first is not None else f"starting {argv[0]}"
             raise classify(self.root, err, what)
-        if not started or not started[0]:
+        if not out.started:
             if rc == _RC_NOTFOUND:
                 raise TargetError(argv[0], "command not found", errno.ENOENT)
             raise RemoteShellError(self.root, f"{argv[0]} did not start (exit status {rc})")
-        return RunResult(tuple(argv), rc, "\n".join(lines))
+        return RunResult(tuple(argv), rc, "\n".join(out.lines))
 
     @contextlib.contextmanager
     def lock(self, path: str) -> Iterator[None]:
