@@ -42,9 +42,6 @@ NOT_YET_SPLIT = {
     "virtio_wizard/checks.py": "the checks, with the structured remedies of the one presenter",
     "virtio_wizard/detect/bootentries.py": "boot menus, grown by the C901 split",
     "virtio_wizard/detect/disks.py": "every place a disk is named",
-    "virtio_wizard/targets/image.py": "the --image target, after the targets move",
-    "virtio_wizard/targets/local.py": "the local target, after the targets move",
-    "virtio_wizard/targets/ssh/target.py": "the --ssh target, after the targets move",
 }
 
 

@@ -13,7 +13,10 @@ import os
 import stat as stat_mod
 from typing import Optional
 
+from .base import StatInfo
+
 __all__ = [
+    "stat_info",
     "immutable",
     "lock_folder_pid",
     "clear_lock_folder",
@@ -22,6 +25,22 @@ __all__ = [
     "set_xattrs",
     "fsync_dir",
 ]
+
+def stat_info(st: os.stat_result, link: Optional[str] = None) -> StatInfo:
+    """``os.lstat``'s answer as the Target protocol's StatInfo."""
+    return StatInfo(
+        mode=st.st_mode,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        size=st.st_size,
+        is_file=stat_mod.S_ISREG(st.st_mode),
+        is_dir=stat_mod.S_ISDIR(st.st_mode),
+        is_link=stat_mod.S_ISLNK(st.st_mode),
+        mtime=st.st_mtime,
+        nlink=st.st_nlink,
+        link=link,
+    )
+
 
 #: ioctl FS_IOC_GETFLAGS and the flags that forbid replacing a file (linux/fs.h).
 _FS_IOC_GETFLAGS = 0x80086601

@@ -125,7 +125,7 @@ class LocalTarget(TargetBase):
             link = os.readlink(host) if stat_mod.S_ISLNK(st.st_mode) else None
         except OSError:  # TargetError too: a path that cannot be resolved is not there
             return None
-        return _stat_info(st, link)
+        return hostfs.stat_info(st, link)
 
     def listdir(self, path: str) -> list[str]:
         """Sorted names in a guest folder; [] when it is missing or not a folder."""
@@ -199,7 +199,7 @@ class LocalTarget(TargetBase):
         folder = os.path.dirname(host)
         old = None
         with contextlib.suppress(FileNotFoundError):
-            old = _stat_info(os.lstat(host))
+            old = hostfs.stat_info(os.lstat(host))
         mode, uid, gid = kept_owner(path, old, mode, uid, gid)
         attrs = hostfs.xattrs(host) if old is not None else {}
         self.lost_xattrs = ()
@@ -445,21 +445,6 @@ class LocalTarget(TargetBase):
         from . import sandbox
 
         return sandbox.unavailable()
-
-
-def _stat_info(st: os.stat_result, link: Optional[str] = None) -> StatInfo:
-    return StatInfo(
-        mode=st.st_mode,
-        uid=st.st_uid,
-        gid=st.st_gid,
-        size=st.st_size,
-        is_file=stat_mod.S_ISREG(st.st_mode),
-        is_dir=stat_mod.S_ISDIR(st.st_mode),
-        is_link=stat_mod.S_ISLNK(st.st_mode),
-        mtime=st.st_mtime,
-        nlink=st.st_nlink,
-        link=link,
-    )
 
 
 def _stream(argv: list[str], env: dict[str, str], on_line: Optional[LineCallback]) -> RunResult:
