@@ -11,19 +11,20 @@ from typing import Callable
 
 from .. import knowledge as K
 from ..facts import Facts
-from . import disknames, initrd, lvm, modprobe, replace, sysinit, xen
+from . import disknames, initrd, lvm, mdadm, modprobe, replace, sysinit, xen
 from .model import Choices
 
 __all__ = ["files_needed"]
 
 #: Each part's ``needed_files``: the method (sysinit or initrd) first, then
-#: the module aliases, Xen's default kernel, LVM, relabelling, disk names.
+#: the module aliases, Xen's default kernel, LVM, mdadm.conf, relabelling, disk names.
 PARTS: tuple[Callable[[Facts, Choices], list[str]], ...] = (
     sysinit.needed_files,
     initrd.needed_files,
     modprobe.needed_files,
     xen.needed_files,
     lvm.needed_files,
+    mdadm.needed_files,
     replace.needed_files,
     disknames.needed_files,
 )

@@ -27,6 +27,7 @@ from .files import is_probe, read_files
 from .initrd import plan_initrd
 from .kernels import choose_kernel, modules_to_load, other_boot_kernels
 from .lvm import plan_lvm
+from .mdadm import plan_mdadm
 from .model import Choices, Plan, Step
 from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
 from .needs import files_needed
@@ -155,6 +156,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if _has_error(findings):
         return refused(findings, modules, kernel.version)
     findings += plan_disk_names(facts, choices, ws)
+    findings += plan_mdadm(choices, ws)  # after the renames: it reads their result
     removals, more = plan_lvm(facts, choices, ws)
     findings += more
     # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
