@@ -29,6 +29,8 @@ __all__ = [
     "Continuity",
     "BootEntry",
     "BootMenu",
+    "RootStack",
+    "Multipath",
     "Facts",
     "FactsError",
 ]
@@ -300,6 +302,52 @@ class BootMenu:
 
 
 @dataclass(frozen=True)
+class RootStack:
+    """What the root file system sits on: what an initrd must set up to mount it.
+
+    Read from ``/etc/fstab`` (the ``/`` line), ``/etc/crypttab``,
+    ``/etc/mdadm.conf`` and LVM's metadata backups (``/etc/lvm/backup/VG``,
+    whose ``device =`` hints name the physical volumes). ``lvm``, ``md`` and
+    ``crypt`` are True only on evidence; a root named by ``UUID=`` tells its
+    file system type, not what lies below.
+    """
+
+    #: The ``/`` line's device as written (``/dev/mapper/vg-root``, ``UUID=...``).
+    device: Optional[str] = None
+    fstype: Optional[str] = None
+    lvm: bool = False
+    md: bool = False
+    #: RAID levels of the arrays under the root (``raid1``), from mdadm.conf's ARRAY lines.
+    md_levels: tuple[str, ...] = ()
+    crypt: bool = False
+    #: One line per answer: what said so (``/etc/lvm/backup/vg: PV /dev/md0``).
+    evidence: tuple[str, ...] = ()
+    #: Kernel version -> {module: "module" | "builtin" | "missing"} for the
+    #: modules the root needs (file system, dm_mod, dm_crypt, md_mod, raid*).
+    kernel_modules: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Multipath:
+    """device-mapper multipath as configured in the guest (multipath.conf(5)).
+
+    ``on_multipath`` lists the fstab lines (and the root's LVM physical
+    volumes) whose device is a multipath map: ``/dev/mapper/mpathX``, a
+    ``bindings`` alias or a ``multipath.conf`` alias (``about`` holds the mount point).
+    """
+
+    #: ``/etc/multipath/bindings``: alias -> WWID (value ``alias wwid``).
+    bindings: tuple[GuestLine, ...] = ()
+    #: WWIDs in ``/etc/multipath/wwids`` (the disks multipathd claims).
+    wwids: tuple[str, ...] = ()
+    #: ``alias`` names of ``multipaths`` sections in ``/etc/multipath.conf``.
+    aliases: tuple[str, ...] = ()
+    #: ``blacklist`` entries of multipath.conf (``devnode ^vd[a-z]``, ``wwid *``).
+    blacklist: tuple[str, ...] = ()
+    on_multipath: tuple[GuestLine, ...] = ()
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything detection knows about one guest."""
 
@@ -336,6 +384,10 @@ class Facts:
     #: ``SELINUX=`` of /etc/selinux/config (enforcing, permissive, disabled);
     #: None when the guest has no SELinux config.
     selinux: Optional[str] = None
+    #: What the root sits on (file system, LVM, MD, crypt); None when no fstab root line.
+    root_stack: Optional[RootStack] = None
+    #: multipath configuration; None when the guest has none.
+    multipath: Optional[Multipath] = None
     unreadable: tuple[Unreadable, ...] = ()
     #: Set when the root is not a Linux guest this wizard can help (e.g. Windows).
     not_linux: Optional[str] = None
@@ -445,6 +497,10 @@ def _build(cls: Any, data: dict[str, Any]) -> Any:
                 "xen_consoles": (GuestLine,),
                 "boot": BootMenu,
                 "boot_entries": (BootEntry,),
+                "root_stack": RootStack,
+                "multipath": Multipath,
+                "bindings": (GuestLine,),
+                "on_multipath": (GuestLine,),
             }
         )
     kwargs: dict[str, Any] = {}

@@ -267,13 +267,18 @@ def _finding_lines(plan: Plan) -> list[Line]:
 
 
 def _check_lines(step: Step) -> list[Line]:
-    """What apply checks after a rebuild: the modules in the new image, then the rename."""
+    """What apply checks after a rebuild: the modules (and what the root needs) in the new
+    image, then the rename."""
+    root: list[Line] = []
+    if step.verify_members:
+        root = [(f"   and what the root needs: {_root_needs(step)}", "meta", 8)]
     if step.build and step.image:
         holds = f" holds: {' '.join(step.verify_modules)}" if step.verify_modules else ""
-        return [(f"   then check {step.build}{holds}, and rename it over {step.image}", "meta", 8)]
+        line = f"   then check {step.build}{holds}, and rename it over {step.image}"
+        return [(line, "meta", 8), *root]
     if step.verify_modules:
         return [(f"   then check {step.image} holds: {' '.join(step.verify_modules)}", "meta", 8)]
-    return []
+    return root
 
 
 def _step_lines(n: int, step: Step) -> list[Line]:
@@ -327,6 +332,12 @@ def _raw_lines(plan: Plan) -> list[Line]:
         out.append(("", "", None))
         out += _step_lines(n, step)
     return out
+
+
+def _root_needs(step: Step) -> str:
+    from .plan.rootneeds import decode, describe
+
+    return describe(decode(n) for n in step.verify_members)
 
 
 def _ascii(text: str) -> str:

@@ -57,7 +57,7 @@ from .preflight import (
     survey,
 )
 from .resume import PENDING, new_journal, resumable, unfinished
-from .verify import missing_modules
+from .verify import missing_modules, missing_root_needs
 
 __all__ = [
     "ApplyResult",
@@ -524,10 +524,13 @@ class _Run:
             return None
         try:
             lacking = missing_modules(self.target, build, step.verify_modules)
+            root = missing_root_needs(self.target, build, step.verify_members)
         except ValueError as exc:
             return str(exc)
         if lacking:
             return f"the new initrd {build} lacks {', '.join(lacking)}"
+        if root:
+            return f"the new initrd {build} lacks what the root needs: {root}"
         return None
 
     def _fail_command(self, i: int, step: Step, rec: dict[str, Any], text: str) -> bool:

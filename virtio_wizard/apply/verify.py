@@ -13,7 +13,7 @@ from typing import Any, Optional
 from ..plan.model import Plan
 from ..targets import Target
 
-__all__ = ["missing_modules", "verify"]
+__all__ = ["missing_modules", "missing_root_needs", "verify"]
 
 
 def missing_modules(target: Target, image: str, modules: tuple[str, ...]) -> tuple[str, ...]:
@@ -27,6 +27,20 @@ def missing_modules(target: Target, image: str, modules: tuple[str, ...]) -> tup
         raise ValueError(f"cannot read {image}: {info.error or 'unknown format'}")
     have = {canonical_module(m) for m in inside}
     return tuple(m for m in modules if canonical_module(m) not in have)
+
+
+def missing_root_needs(target: Target, image: str, needs: tuple[str, ...]) -> str:
+    """What the root needs (``Step.verify_members``) that ``image`` lacks, said; "" if none.
+
+    Raises ValueError when the image cannot be read.
+    """
+    if not needs:
+        return ""
+    from ..initrd.members import image_members
+    from ..plan.rootneeds import describe, unmet
+
+    members, modules = image_members(target, image)
+    return describe(unmet(needs, members, modules))
 
 
 

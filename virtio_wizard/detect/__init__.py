@@ -41,7 +41,7 @@ def detect(
     can show the rest at once. ``progress`` is called with a short phrase
     before each step.
     """
-    from . import bootentries, cpu, distro, initrd_tool, kernels, modlists, sysinit
+    from . import bootentries, cpu, distro, initrd_tool, kernels, modlists, rootstack, sysinit
     from . import continuity as continuity_mod
     from . import devices as devices_mod
     from . import disks as disks_mod
@@ -97,6 +97,8 @@ def detect(
     lists = modlists.detect_module_lists(target, problems=problems)
     step("reading network and Xen settings")
     continuity = continuity_mod.detect_continuity(target, problems=problems)
+    root_stack = rootstack.detect_root_stack(target, found_kernels, problems=problems)
+    found_multipath = rootstack.detect_multipath(target, problems=problems)
 
     facts = Facts(
         target=info,
@@ -116,6 +118,8 @@ def detect(
         continuity=continuity,
         boot=boot,
         selinux=_selinux_mode(target, problems),
+        root_stack=root_stack,
+        multipath=found_multipath,
         unreadable=_unique(problems),
     )
     auto, reason = drivers_auto(facts)

@@ -115,7 +115,10 @@ class Step:
       makes and ``verify_modules`` the modules that must then be inside it.
       ``build`` (when set) is the file the command writes instead: apply
       checks the modules are in it, then renames it over ``image``, so an
-      interrupted rebuild never leaves a torn ``image``.
+      interrupted rebuild never leaves a torn ``image``. ``verify_members``
+      is what the root needs in that image besides (``plan.rootneeds``: the
+      root file system's module, LVM/MD/crypt modules and tools), checked
+      the same way.
     """
 
     kind: str
@@ -131,6 +134,8 @@ class Step:
     image: Optional[str] = None
     verify_modules: tuple[str, ...] = ()
     build: Optional[str] = None
+    #: Encoded ``plan.rootneeds.Need`` strings (``"dm_mod for root on LVM"``).
+    verify_members: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in STEP_KINDS:
@@ -144,13 +149,14 @@ class Step:
         d = dataclasses.asdict(self)
         d["argv"] = list(self.argv)
         d["verify_modules"] = list(self.verify_modules)
+        d["verify_members"] = list(self.verify_members)
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
-        for key in ("argv", "verify_modules"):
+        for key in ("argv", "verify_modules", "verify_members"):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key] or ())
         return cls(**kwargs)

@@ -32,6 +32,7 @@ from .model import Choices, Plan, Step
 from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
 from .needs import files_needed
 from .replace import labels_and_links
+from .rootneeds import with_root_needs
 from .sysinit import plan_sysinit
 from .xen import plan_defaultkernel, refuse_xen_kernel
 
@@ -164,6 +165,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     # in RESUME=, so an image built before the rename keeps the old names.
     # dracut also copies lvm.conf and the LVM devices file.
     findings += labels_and_links(facts, files, ws)
+    middle = with_root_needs(facts, middle)  # the root's own modules and tools, checked too
     steps = [ws.step(p) for p in ws.changed()] + removals + middle
     return Plan(
         choices,

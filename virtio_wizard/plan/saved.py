@@ -181,6 +181,7 @@ def _step(value: Any, where: str) -> Step:
         image=_path(d["image"], f"{where}.image", nullable=True),
         verify_modules=_words(d["verify_modules"], f"{where}.verify_modules"),
         build=_path(d["build"], f"{where}.build", nullable=True),
+        verify_members=_words(d["verify_members"], f"{where}.verify_members"),
     )
     needs = {
         "edit": ("path", "new_text"),
@@ -272,7 +273,7 @@ def parse_plan_document(raw: bytes) -> Plan:
 #: Step fields in the order a difference is reported (what runs first).
 _STEP_FIELDS = (
     "kind", "path", "to", "argv", "image", "build", "mode", "encoding", "old_sha256",
-    "new_text", "verify_modules", "why", "diff",
+    "new_text", "verify_modules", "verify_members", "why", "diff",
 )  # fmt: skip
 
 
