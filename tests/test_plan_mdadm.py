@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tests.plan_fixtures import ALL, facts, kernel, make, ref
-from virtio_wizard.plan.needs import files_needed
 from virtio_wizard.plan.mdadm import virtio_patterns
 from virtio_wizard.plan.model import Choices
+from virtio_wizard.plan.needs import files_needed
 
 READY = facts(kernels=(kernel(initrd_virtio=ALL),))
 CONF = "/etc/mdadm.conf"
@@ -17,7 +17,10 @@ def plan_with(text: str, path: str = CONF, **kw):
 
 
 def test_device_glob_for_sd_gets_the_vd_pattern_previewed_with_a_warning():
-    text = "# mdadm.conf\nDEVICE /dev/sd*[0-9] /dev/hd*  # scan these\nARRAY /dev/md0 UUID=a:b:c:d\n"
+    text = (
+        "# mdadm.conf\nDEVICE /dev/sd*[0-9] /dev/hd*  # scan these\n"
+        "ARRAY /dev/md0 UUID=a:b:c:d\n"
+    )
     p = plan_with(text)
     [step] = [s for s in p.steps if s.path == CONF]
     assert step.new_text == (
@@ -34,7 +37,8 @@ def test_continuation_lines_and_debian_path_are_read():
     p = plan_with(text, "/etc/mdadm/mdadm.conf")
     [step] = [s for s in p.steps if s.path == "/etc/mdadm/mdadm.conf"]
     assert step.new_text == (
-        "DEVICE /dev/sda1\n  /dev/sd[bc]1 /dev/vd[bc]1\nARRAY /dev/md0 devices=/dev/sd[abc]1,/dev/vd[abc]1\n"
+        "DEVICE /dev/sda1\n  /dev/sd[bc]1 /dev/vd[bc]1\n"
+        "ARRAY /dev/md0 devices=/dev/sd[abc]1,/dev/vd[abc]1\n"
     )
 
 
