@@ -59,6 +59,18 @@ def initrd_with(modules: tuple[str, ...], kver: str = KVER) -> bytes:
     return newc(["init", "bin/sh", *(f"{base}/virtio/{m}.ko" for m in modules)])
 
 
+def nash_initrd(modules: tuple[str, ...], kver: str = KVER) -> bytes:
+    """A RHEL 5 nash image: the virtio ``modules`` and what its LVM ext3 root needs.
+
+    Real nash images hold the root's file system modules (ext3, jbd),
+    device-mapper and ``lvm.static`` as ``/bin/lvm``; apply checks a rebuilt
+    image for them (``plan.rootneeds``), so a stand-in mkinitrd must make them.
+    """
+    base = f"lib/modules/{kver}/kernel/drivers"
+    root = [f"{base}/md/dm-mod.ko", "lib/ext3.ko", "lib/jbd.ko", "bin/lvm"]
+    return newc(["init", "bin/sh", *(f"{base}/virtio/{m}.ko" for m in modules), *root])
+
+
 def make_guest(root: Path) -> Path:
     """A small RHEL-5-like tree: fstab, a grub.conf behind a symlink, an initrd."""
     (root / "etc").mkdir(parents=True)

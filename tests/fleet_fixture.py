@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from apply_fixtures import initrd_with, tree_state
+from apply_fixtures import nash_initrd, tree_state
 from sshd_fixture import SSHServer, install_busybox, unavailable
 from wizard_cli import run_wizard
 
@@ -61,7 +61,7 @@ def old_guest(where: Path) -> Path:
     """A RHEL 5.3 guest with busybox and a stand-in mkinitrd: it needs the initrd path."""
     shutil.copytree(ROOTS / "rhel53", where, symlinks=True)
     install_busybox(where, replace=True)
-    (where / "boot" / "new.img").write_bytes(initrd_with(MODULES, KVER))
+    (where / "boot" / "new.img").write_bytes(nash_initrd(MODULES, KVER))
     (where / "sbin" / "mkinitrd").write_text(FAKE_MKINITRD)
     os.chmod(where / "sbin" / "mkinitrd", 0o755)
     os.chown(where / "etc" / "fstab", 1234, 567)

@@ -48,12 +48,12 @@ def needs_of(st: RootStack, tool: str = "dracut") -> list[str]:
 
 
 def test_file_system_module_unless_built_in_or_absent():
-    assert needs_of(stack(fstype="xfs")) == ["xfs for the root file system (xfs)"]
-    assert needs_of(stack(fstype="ext3")) == ["ext3|ext4 for the root file system (ext3)"]
+    assert needs_of(stack(fstype="xfs")) == ["xfs for the root file system, xfs"]
+    assert needs_of(stack(fstype="ext3")) == ["ext3|ext4 for the root file system, ext3"]
     built_in = stack(fstype="ext3", kernel_modules={KVER: states(ext4=BUILTIN)})
     assert needs_of(built_in) == []
     no_ext3 = stack(fstype="ext3", kernel_modules={KVER: states(ext3=MISSING)})
-    assert needs_of(no_ext3) == ["ext4 for the root file system (ext3)"]
+    assert needs_of(no_ext3) == ["ext4 for the root file system, ext3"]
     assert needs_of(stack(fstype="xfs", kernel_modules={})) == []  # answers not read
     assert needs_of(stack(fstype="nfs")) == []
 
@@ -61,22 +61,22 @@ def test_file_system_module_unless_built_in_or_absent():
 def test_lvm_md_crypt_pieces_per_tool():
     lvm = needs_of(stack(lvm=True))
     assert lvm == [
-        "dm_mod for device-mapper (root on LVM)",
-        "*bin/lvm for root on LVM (the lvm tool)",
-        "*/rules.d/*lvm*.rules|!*/rules.d/*.rules for root on LVM (LVM's udev rules, "
-        "where the image runs udev)",
+        "dm_mod for device-mapper: root on LVM",
+        "*bin/lvm for the lvm tool: root on LVM",
+        "*/rules.d/*lvm*.rules|!*/rules.d/*.rules for LVM's udev rules: root on LVM, "
+        "the image runs udev",
     ]
     md = needs_of(stack(md=True, md_levels=("raid1",)))
     assert md == ["md_mod for root on MD RAID", "raid1 for root on MD RAID",
-                  "*bin/mdadm for root on MD RAID (mdadm)"]  # fmt: skip
+                  "*bin/mdadm for mdadm: root on MD RAID"]  # fmt: skip
     assert "*bin/mdadm" not in " ".join(needs_of(stack(md=True), tool="mkinitrd"))
     raid5 = needs_of(stack(md=True, md_levels=("raid5",)))
     assert "raid456 for root on MD RAID" in raid5  # the kernel has raid456, not raid5
     crypt = needs_of(stack(crypt=True))
     assert crypt == [
-        "dm_mod for device-mapper (root on LUKS)",
+        "dm_mod for device-mapper: root on LUKS",
         "dm_crypt for root on LUKS",
-        "*bin/cryptsetup|*/systemd-cryptsetup for root on LUKS (cryptsetup)",
+        "*bin/cryptsetup|*/systemd-cryptsetup for cryptsetup: root on LUKS",
     ]
 
 
@@ -86,10 +86,12 @@ def test_unmet_reads_members_globs_and_negations():
     assert unmet(needs, nash_like, {"dm_mod"}) == []  # no udev at all: no rules needed
     udev = {"/usr/sbin/lvm", "/usr/lib/udev/rules.d/60-persistent-storage.rules"}
     [missing] = unmet(needs, udev, {"dm_mod"})
-    assert missing.why.startswith("root on LVM (LVM's udev rules")
+    assert missing.why.startswith("LVM's udev rules")
     assert describe([missing]) == (
-        "*/rules.d/*lvm*.rules (root on LVM (LVM's udev rules, where the image runs udev))"
+        "*/rules.d/*lvm*.rules (LVM's udev rules: root on LVM, the image runs udev)"
     )
+    nash = needs_of(stack(lvm=True), tool="mkinitrd")
+    assert not [n for n in nash if "rules.d" in n]  # nash runs no udev
     assert decode("a|b for c") == decode("a|b for c")
 
 
@@ -146,9 +148,9 @@ def test_plan_puts_root_needs_on_each_rebuild_and_previews_them():
     f = facts(kernels=(kernel(KVER),), root_stack=st)
     p = plan(f, Choices(method="initrd"), {})
     [rebuild] = [s for s in p.steps if s.kind == "command" and s.image]
-    assert rebuild.verify_members[0] == "xfs for the root file system (xfs)"
+    assert rebuild.verify_members[0] == "xfs for the root file system, xfs"
     text = render_text(p)
-    assert "and what the root needs: xfs (the root file system (xfs))" in text
+    assert "and what the root needs: xfs (the root file system, xfs)" in text
     from virtio_wizard.plan.saved import differences, plan_from_document
 
     assert differences(plan_from_document(p.to_dict()), p) == []
@@ -197,15 +199,15 @@ def rebuild(root: Path, data: bytes) -> Step:
 @pytest.mark.parametrize(
     ("left_out", "named"),
     [
-        ("xfs", "xfs (the root file system (xfs))"),
-        ("dm_mod", "dm_mod (device-mapper (root on LVM and LUKS))"),
-        ("lvm", "*bin/lvm (root on LVM (the lvm tool))"),
-        ("lvm-rules", "*/rules.d/*lvm*.rules (root on LVM"),
+        ("xfs", "xfs (the root file system, xfs)"),
+        ("dm_mod", "dm_mod (device-mapper: root on LVM and LUKS)"),
+        ("lvm", "*bin/lvm (the lvm tool: root on LVM)"),
+        ("lvm-rules", "*/rules.d/*lvm*.rules (LVM's udev rules: root on LVM"),
         ("md_mod", "md_mod (root on MD RAID)"),
         ("raid1", "raid1 (root on MD RAID)"),
-        ("mdadm", "*bin/mdadm (root on MD RAID (mdadm))"),
+        ("mdadm", "*bin/mdadm (mdadm: root on MD RAID)"),
         ("dm_crypt", "dm_crypt (root on LUKS)"),
-        ("cryptsetup", "*bin/cryptsetup or */systemd-cryptsetup (root on LUKS (cryptsetup))"),
+        ("cryptsetup", "*bin/cryptsetup or */systemd-cryptsetup (cryptsetup: root on LUKS)"),
     ],
 )
 def test_apply_refuses_an_image_without_what_the_root_needs(

@@ -363,12 +363,13 @@ def test_the_bounding_set_is_cut_before_bwrap_starts(tmp_path: Path, monkeypatch
 def test_an_offline_initrd_apply_rebuilds_in_the_sandbox_and_undo_restores(guest: Path):
     """The whole path: preflight, the guest's mkinitrd in the sandbox writing the build
     file it is given, the check, the rename over the image, the edits, and undo."""
-    from apply_fixtures import initrd_with, tree_state
+    from apply_fixtures import nash_initrd, tree_state
 
     kver = "2.6.18-8.el5"
     image = guest / f"boot/initrd-{kver}.img"
     old_image = image.read_bytes()
-    new_image = initrd_with(("virtio", "virtio_ring", "virtio_blk", "virtio_pci"), kver)
+    # As nash builds it: the virtio modules and what the LVM ext3 root needs.
+    new_image = nash_initrd(("virtio", "virtio_ring", "virtio_blk", "virtio_pci"), kver)
     (guest / "prepared.img").write_bytes(new_image)
     put_tool(
         guest,

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apply_fixtures import initrd_with, tree_state
+from apply_fixtures import nash_initrd, tree_state
 from sshd_fixture import SSHServer, install_busybox, unavailable
 from wizard_cli import run_wizard
 
@@ -54,7 +54,7 @@ def make_guest(where: Path) -> Path:
     guest = where
     shutil.copytree(ROOTS / "rhel53", guest, symlinks=True)
     install_busybox(guest, replace=True)
-    (guest / "boot" / "new.img").write_bytes(initrd_with(MODULES, KVER))
+    (guest / "boot" / "new.img").write_bytes(nash_initrd(MODULES, KVER))
     (guest / "sbin" / "mkinitrd").write_text(FAKE_MKINITRD)
     os.chmod(guest / "sbin" / "mkinitrd", 0o755)
     os.chown(guest / "etc" / "fstab", 1234, 567)  # undo must keep a non-root owner

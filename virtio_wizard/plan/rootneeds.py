@@ -16,7 +16,7 @@ of the image; a kernel whose module answers were not read asks no module):
   to ``/bin/lvm``; dracut and initramfs-tools install ``lvm``), and where the
   image runs udev (it holds ``rules.d`` files) LVM's udev rules
   (``*lvm*.rules``: dracut's 64-lvm.rules, lvm2's 69-dm-lvm.rules,
-  initramfs-tools' 56-lvm.rules);
+  initramfs-tools' 56-lvm.rules; nash images run no udev);
 - MD: ``md_mod`` and the RAID level's module (``raid1``; ``raid456`` or the
   older ``raid5``/``raid6`` for levels 4-6; any of them when mdadm.conf does not
   say), and ``mdadm`` except in nash mkinitrd images, which assemble the
@@ -90,8 +90,8 @@ class Need:
 def decode(text: str) -> Need:
     """The Need a Step carries as text.
 
-    >>> decode("ext3|ext4 for the root file system (ext3)")
-    Need(any_of=('ext3', 'ext4'), why='the root file system (ext3)')
+    >>> decode("ext3|ext4 for the root file system, ext3")
+    Need(any_of=('ext3', 'ext4'), why='the root file system, ext3')
     """
     alts, _sep, why = text.partition(" for ")
     return Need(tuple(a for a in alts.split("|") if a), why)
@@ -121,9 +121,9 @@ def root_needs(facts: Facts, kernel: Kernel) -> tuple[Need, ...]:
     states = stack.kernel_modules.get(kernel.version)
     wanted: list[tuple[Sequence[str], str]] = []
     if stack.fstype in FS_MODULES:
-        wanted.append((FS_MODULES[stack.fstype], f"the root file system ({stack.fstype})"))
+        wanted.append((FS_MODULES[stack.fstype], f"the root file system, {stack.fstype}"))
     if stack.lvm or stack.crypt:
-        wanted.append((("dm_mod",), "device-mapper (root on " + _dm_what(stack) + ")"))
+        wanted.append((("dm_mod",), "device-mapper: root on " + _dm_what(stack)))
     if stack.crypt:
         wanted.append((("dm_crypt",), "root on LUKS"))
     if stack.md:
@@ -162,12 +162,13 @@ def _tools(facts: Facts, lvm: bool, md: bool, crypt: bool) -> list[Need]:
     nash = facts.initrd_tool == NASH
     out: list[Need] = []
     if lvm:
-        out.append(Need(LVM_TOOL, "root on LVM (the lvm tool)"))
-        out.append(Need(LVM_RULES, "root on LVM (LVM's udev rules, where the image runs udev)"))
+        out.append(Need(LVM_TOOL, "the lvm tool: root on LVM"))
+    if lvm and not nash:  # nash runs no udev
+        out.append(Need(LVM_RULES, "LVM's udev rules: root on LVM, the image runs udev"))
     if md and not nash:
-        out.append(Need(MDADM_TOOL, "root on MD RAID (mdadm)"))
+        out.append(Need(MDADM_TOOL, "mdadm: root on MD RAID"))
     if crypt and not nash:
-        out.append(Need(CRYPT_TOOL, "root on LUKS (cryptsetup)"))
+        out.append(Need(CRYPT_TOOL, "cryptsetup: root on LUKS"))
     return out
 
 
@@ -215,7 +216,7 @@ def unmet(needs: Iterable[str], members: set[str], modules: set[str]) -> list[Ne
 
 
 def describe(needs: Iterable[Need]) -> str:
-    """``ext3 or ext4 (the root file system (ext3)); *bin/lvm (root on LVM ...)``."""
+    """``ext3 or ext4 (the root file system, ext3); *bin/lvm (the lvm tool: root on LVM)``."""
     return "; ".join(
         " or ".join(a for a in n.any_of if not a.startswith("!")) + f" ({n.why})" for n in needs
     )
