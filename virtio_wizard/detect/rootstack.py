@@ -31,7 +31,7 @@ from typing import Optional
 
 from ..facts import BUILTIN, MISSING, MODULE, GuestLine, Kernel, Multipath, RootStack, Unreadable
 from ..knowledge import canonical_module
-from ..target import Target
+from ..targets import Target
 from ._read import read_guest_text
 from .disks import classify_device
 from .kernels import MODULE_DIRS, read_config

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import stat
 
-from ..target import Target
+from ..targets import Target
 from .image import ImageReader
 from .info import module_name
 
