@@ -5,6 +5,10 @@ Facts carry no behaviour: ``detect`` fills them from a Target, ``checks`` and
 ``virtio-wizard detect --json`` (schema ``virtio-wizard/facts/1``, documented in
 ``docs/facts.md``). Keeping them inert is what lets the tests build Facts by
 hand and the TUI show a saved report without a guest.
+
+Why this file is long: it is the one schema of ``detect --json``; every record
+of it sits beside the others and beside ``_build``, the one reader that turns
+the JSON back into them, so a new field is added (and read back) in one place.
 """
 
 from __future__ import annotations
