@@ -30,6 +30,7 @@ from .lvm import plan_lvm
 from .mdadm import plan_mdadm
 from .model import Choices, Plan, Step
 from .modprobe import MODPROBE_CONF, MODULES_CONF, plan_modprobe
+from .multipath import plan_multipath
 from .needs import files_needed
 from .replace import labels_and_links
 from .rootneeds import with_root_needs
@@ -158,6 +159,7 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
         return refused(findings, modules, kernel.version)
     findings += plan_disk_names(facts, choices, ws)
     findings += plan_mdadm(choices, ws)  # after the renames: it reads their result
+    findings += plan_multipath(facts, choices)
     removals, more = plan_lvm(facts, choices, ws)
     findings += more
     # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
