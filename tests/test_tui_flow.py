@@ -1,9 +1,10 @@
 """Pilot tests: the wizard driven by keyboard only, at 80x24, on demo copies.
 
-Every path a user can take: initrd and sysinit, block/net/both, the plan's
-refusal blocking Next, Cancel at the confirmation (nothing written: file
-hashes compared), apply then undo (byte-identical files), a failing apply
-offering Undo, the report, Troubleshooting from every step, and quitting.
+The walk itself: detection on the Guest step, apply then undo (byte-identical
+files), Cancel at the confirmation (nothing written: file hashes compared), a
+failing apply offering Undo, Undo asking first, Back, and quitting. The
+choices are in test_tui_choices.py, the side screens in test_tui_sides.py,
+keys and focus in test_tui_keys.py, screens at 60x20 in test_tui_fit.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tui_pilot import (
     SIZE,
     aio,
     expect,
+    pick,
     press,
     screen_text,
     settle,
@@ -36,33 +38,8 @@ from virtio_wizard.tui.screens.drivers import DriversScreen
 from virtio_wizard.tui.screens.guest import GuestScreen
 from virtio_wizard.tui.screens.path import PathScreen
 from virtio_wizard.tui.screens.preview import PreviewScreen
-from virtio_wizard.tui.screens.report import ReportScreen
-from virtio_wizard.tui.screens.troubleshoot import TroubleshootScreen
 
 pytestmark = pytest.mark.tui
-
-
-async def pick(pilot, radio_id: str) -> None:
-    """Select a radio button by keyboard: Tab to its set, Up/Down to it, Space."""
-    from textual.widgets import RadioSet
-
-    screen = pilot.app.screen
-    button = screen.query_one(f"#{radio_id}")
-    radio_set = button.parent
-    assert isinstance(radio_set, RadioSet)
-    for _ in range(15):
-        if screen.focused is radio_set:
-            break
-        await pilot.press("tab")
-    assert screen.focused is radio_set, f"Tab never reached {radio_set.id}"
-    buttons = list(radio_set.query("RadioButton"))
-    target = buttons.index(button)
-    current = radio_set._selected or 0
-    key = "down" if target > current else "up"
-    for _ in range(abs(target - current)):
-        await pilot.press(key)
-    await press(pilot, "space")
-    assert button.value, f"{radio_id} not selected"
 
 
 @pytest.fixture
@@ -299,148 +276,6 @@ async def test_escape_goes_back_step_by_step(rhel):
         assert "Red Hat Enterprise Linux Server 5.2" in screen_text(app)
 
 
-# ---- choices --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "radio, order, absent",
-    [
-        ("drivers-block", "virtio -> virtio_ring -> virtio_blk -> virtio_pci", "virtio_net"),
-        ("drivers-net", "virtio -> virtio_net -> virtio_pci", "virtio_blk"),
-    ],
-)
-@aio
-async def test_block_only_and_net_only(rhel, radio, order, absent):
-    async with wizard(rhel, to="drivers") as (app, pilot):
-        await pick(pilot, radio)
-        text = screen_text(app)
-        assert "Load order: " + order in text
-        assert "Plan ready" in text
-        plan = app.screen.plan
-        assert absent not in plan.modules
-        await expect(pilot, PreviewScreen, "n")
-        plan_text = static_text(app.screen.query_one("#plan"))
-        assert "Modules, in load order: " + order.replace(" -> ", " ") in plan_text
-
-
-@aio
-async def test_drivers_radio_answers_the_keyboard(rhel):
-    async with wizard(rhel, to="drivers") as (app, pilot):
-        # Focus starts on the drivers; Down + Space picks "Block (disks) only".
-        await press(pilot, "down", "space")
-        assert "Load order: virtio -> virtio_ring -> virtio_blk -> virtio_pci" in screen_text(app)
-
-
-@aio
-async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
-    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
-        assert app.screen.choices.method == "sysinit"
-        # The Drivers step starts where the Path step judged sysinit possible.
-        assert app.screen.choices.boot_disk == "emulated"
-        assert "Plan ready" in screen_text(app)
-        await pick(pilot, "boot-virtio")
-        await settle(pilot)
-        text = screen_text(app)
-        assert "Refused:" in text
-        # The reason is on screen without scrolling.
-        assert "Next is blocked:" in text
-        assert app.screen.plan.refusals[0].message.split()[0] in text
-        assert app.screen.plan is not None and app.screen.plan.refused
-        # The fix names CLI flags; the wizard says where that choice is made.
-        assert "(in the wizard: choose initrd on the Path step" in text
-        await expect(pilot, DriversScreen, "n")  # Next is blocked
-        await pick(pilot, "boot-emulated")
-        await settle(pilot)
-        assert "Plan ready" in screen_text(app)
-        await expect(pilot, PreviewScreen, "n")
-        text = static_text(app.screen.query_one("#plan"))
-        assert "/etc/sysconfig/modules/virtio.modules" in text  # the recommended file
-        assert "+modprobe virtio" in text
-
-
-@aio
-async def test_sysinit_net_only_may_keep_a_virtio_boot_disk_choice(rhel):
-    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
-        await pick(pilot, "drivers-net")
-        await settle(pilot)
-        plan = app.screen.plan
-        assert plan is not None and not plan.refused
-        assert "virtio_blk" not in plan.modules
-
-
-@aio
-async def test_sysinit_file_choice_reaches_the_plan(rhel):
-    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
-        await pick(pilot, "boot-emulated")
-        await pick(pilot, "sysinit-1")
-        await settle(pilot)
-        plan = app.screen.plan
-        assert plan.choices.sysinit_file == "/etc/rc.modules"
-        await press(pilot, "n")
-        assert "/etc/rc.modules" in static_text(app.screen.query_one("#plan"))
-
-
-@aio
-async def test_path_screen_disables_a_path_the_planner_refuses(rhel):
-    from virtio_wizard.finding import ERROR, Finding
-    from virtio_wizard.plan.model import Plan
-
-    class NoInitrd(Engine):
-        def plan(self, target, facts, choices):
-            if choices.method == "initrd":
-                refusal = Finding("no-initrd-tool", ERROR, "No initrd tool was found.")
-                return Plan(choices=choices, findings=(refusal,))
-            return super().plan(target, facts, choices)
-
-    async with wizard(rhel, engine=NoInitrd()) as (app, pilot):
-        await press(pilot, "n")
-        screen = app.screen
-        assert isinstance(screen, PathScreen)
-        assert screen.query_one("#method-initrd").disabled
-        assert screen.chosen == "sysinit"
-        text = screen_text(app)
-        assert "Not possible here:" in text
-        assert "No initrd tool was found." in text
-
-
-@aio
-async def test_path_screen_with_no_possible_path_blocks_next(rhel):
-    from virtio_wizard.finding import ERROR, Finding
-    from virtio_wizard.plan.model import Plan
-
-    class Nothing(Engine):
-        def plan(self, target, facts, choices):
-            return Plan(choices=choices, findings=(Finding("x", ERROR, "Nope."),))
-
-    async with wizard(rhel, engine=Nothing()) as (app, pilot):
-        await press(pilot, "n")
-        assert "Neither path is possible" in screen_text(app)
-        await expect(pilot, PathScreen, "n")
-
-
-@aio
-async def test_planner_crash_is_shown_not_raised(rhel):
-    class Crash(Engine):
-        def plan(self, target, facts, choices):
-            if choices.method == "initrd" and not choices.net:
-                raise RuntimeError("planner bug")
-            return super().plan(target, facts, choices)
-
-    async with wizard(rhel, to="drivers", engine=Crash()) as (app, pilot):
-        await pick(pilot, "drivers-block")
-        await settle(pilot)
-        assert "The planner failed: planner bug" in screen_text(app)
-        await expect(pilot, DriversScreen, "n")
-
-
-@aio
-async def test_debian12_drivers_come_by_themselves():
-    target = open_demo("debian12")
-    async with wizard(target) as (app, pilot):
-        text = screen_text(app)
-        assert "Auto-load   yes" in text
-
-
 # ---- failure while applying -------------------------------------------------------
 
 
@@ -483,114 +318,6 @@ async def test_apply_refused_by_the_core_is_shown(rhel):
     async with wizard(rhel, to="apply", engine=Refuses()) as (app, pilot):
         text = screen_text(app)
         assert "Stopped: /etc/fstab changed since the plan was made" in text
-
-
-# ---- side screens ----------------------------------------------------------------
-
-
-@aio
-async def test_troubleshooting_from_every_step(rhel):
-    async with wizard(rhel) as (app, pilot):
-        steps = [(), ("n",), ("n",), ("n",)]
-        for keys in steps:
-            await press(pilot, *keys)
-            here = type(app.screen)
-            await expect(pilot, TroubleshootScreen, "t")
-            text = screen_text(app)
-            assert "fix:" in text
-            found = str(app.so_far().findings)
-            assert "[legacy-disk-names]" in text or "legacy-disk-names" in found
-            await press(pilot, "escape")
-            assert type(app.screen) is here
-
-
-@aio
-async def test_report_is_written_where_the_user_says(rhel, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    async with wizard(rhel) as (app, pilot):
-        await expect(pilot, ReportScreen, "r")
-        field = app.screen.query_one("#report-path")
-        assert field.value == "virtio-wizard-report.md"
-        await press(pilot, "end", "ctrl+u", *"ticket", "enter")
-        text = screen_text(app)
-        assert "Written:" in text
-        assert str(tmp_path / "ticket.md") in " ".join(text.split())
-        await expect(pilot, GuestScreen, "escape")
-    md = (tmp_path / "ticket.md").read_text()
-    assert "Red Hat Enterprise Linux" in md
-    import json
-
-    data = json.loads((tmp_path / "ticket.json").read_text())
-    assert isinstance(data, dict) and data
-
-
-@aio
-async def test_report_into_a_missing_folder_says_why(rhel, tmp_path):
-    async with wizard(rhel) as (app, pilot):
-        await press(pilot, "r")
-        app.screen.query_one("#report-path").value = str(tmp_path / "nope" / "r.md")
-        await press(pilot, "enter")
-        text = " ".join(screen_text(app).split())
-        assert "Could not write" in text
-        assert "No such file or directory" in text
-
-
-@aio
-async def test_report_with_an_empty_name_asks_for_one(rhel):
-    async with wizard(rhel) as (app, pilot):
-        await press(pilot, "r")
-        app.screen.query_one("#report-path").value = "  "
-        await press(pilot, "enter")
-        assert "Type a file name first." in screen_text(app)
-
-
-@aio
-async def test_report_after_apply_includes_the_plan(rhel, tmp_path):
-    async with wizard(rhel, to="done", report_default=str(tmp_path / "after.md")) as (app, pilot):
-        await press(pilot, "r")
-        await press(pilot, "enter")
-        assert "Written:" in screen_text(app)
-    md = (tmp_path / "after.md").read_text()
-    assert "/etc/fstab" in md
-
-
-@aio
-async def test_sysinit_without_rc_sysinit_uses_the_recommended_file():
-    """Debian has no rc.sysinit: the path is judged (and preselected) with /etc/modules."""
-    target = open_demo("debian12")
-    async with wizard(target) as (app, pilot):
-        await press(pilot, "n")
-        assert not app.screen.query_one("#method-sysinit").disabled
-        await expect(pilot, DriversScreen, "down", "space", "n")
-        assert app.screen.choices.sysinit_file == "/etc/modules"
-        assert "/etc/modules (recommended here)" in screen_text(app)
-
-
-@aio
-async def test_ctrl_q_waits_while_apply_writes(rhel):
-    import threading
-
-    gate = threading.Event()
-
-    class Slow(Engine):
-        def apply(self, target, plan, on_event):
-            gate.wait(10)
-            return super().apply(target, plan, on_event)
-
-    async with wizard(rhel, to="confirm", engine=Slow()) as (app, pilot):
-        await pilot.press("y")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, ApplyScreen) and "^Q Quit" not in screen_text(app),
-            "Apply running with Ctrl+Q hidden from the footer",
-        )
-        await pilot.press("ctrl+q")
-        await pilot.pause()  # the key handled: a negative check has nothing to wait for
-        assert app.is_running and isinstance(app.screen, ApplyScreen)
-        gate.set()
-        await settle(pilot)
-        assert "Apply finished" in screen_text(app)
-        assert "^Q Quit" in screen_text(app)
 
 
 # ---- Undo asks first ----------------------------------------------------------
@@ -717,54 +444,6 @@ async def test_sysinit_path_keeps_the_names_of_a_boot_disk_that_stays_emulated(r
 
 
 @aio
-async def test_report_writes_the_path_typed_in_bursts(rhel, tmp_path, monkeypatch):
-    """Issue 11.3: typed as a paste or a fast typist, then Enter: the file shown is written."""
-    monkeypatch.chdir(tmp_path)
-    async with wizard(rhel) as (app, pilot):
-        await press(pilot, "r")
-        await press(pilot, "end", "ctrl+u")
-        # No settling between the bursts and Enter: the keys arrive together.
-        for key in [*str(tmp_path / "x" / "x"), *"yz.md", "enter"]:
-            await pilot.press(key)
-        await settle(pilot)
-        field = app.screen.query_one("#report-path")
-        assert field.value == str(tmp_path / "x" / "xyz.md")
-        assert "Could not write" in " ".join(screen_text(app).split())
-        (tmp_path / "x").mkdir()
-        await press(pilot, "enter")
-        assert (tmp_path / "x" / "xyz.md").is_file() and (tmp_path / "x" / "xyz.json").is_file()
-    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["xyz.json", "xyz.md"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
-
-
-@aio
-async def test_report_shows_both_paths_before_writing(rhel, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    async with wizard(rhel) as (app, pilot):
-        await press(pilot, "r", "end", "ctrl+u", *"ticket")
-        text = " ".join(screen_text(app).split())
-        assert f"Enter writes {tmp_path / 'ticket.md'} and {tmp_path / 'ticket.json'}" in text
-        assert not list(tmp_path.iterdir())
-
-
-@aio
-async def test_report_does_not_overwrite_without_asking(rhel, tmp_path):
-    old = tmp_path / "r.md"
-    old.write_text("mine\n")
-    async with wizard(rhel, report_default=str(old)) as (app, pilot):
-        await press(pilot, "r", "enter")
-        text = " ".join(screen_text(app).split())
-        assert f"{old} already exists" in text and "Enter again overwrites" in text
-        assert old.read_text() == "mine\n" and not (tmp_path / "r.json").exists()
-        await press(pilot, "end", *["backspace"] * 3, *".md")  # same name, retyped
-        await press(pilot, "enter")
-        assert old.read_text() == "mine\n"  # an edit asks again
-        await press(pilot, "enter")
-        assert "Written:" in screen_text(app)
-    assert old.read_text() != "mine\n" and (tmp_path / "r.json").is_file()
-
-
-@aio
 async def test_preview_at_80_columns_keeps_diff_markers_and_continues_commands(rhel):
     """Issue 11.5: rhel52's fstab lines and mkinitrd argv fold with a marker on each line."""
     async with wizard(rhel, to="preview") as (app, pilot):
@@ -783,131 +462,3 @@ async def test_preview_at_80_columns_keeps_diff_markers_and_continues_commands(r
         command = next(i for i, ln in enumerate(lines) if ln.startswith("   $ mkinitrd"))
         assert lines[command].endswith(" \\")
         assert lines[command + 1].startswith("       --with=")
-
-
-# ---- keys and focus (issue 11.7) ---------------------------------------------------
-
-
-def footer_text(app) -> str:
-    return screen_text(app).rstrip("\n").split("\n")[-1]
-
-
-async def tab_stops(pilot, count: int = 12) -> list:
-    """The widget focused after each Tab, ``count`` times."""
-    stops = []
-    for _ in range(count):
-        await pilot.press("tab")
-        await pilot.pause()
-        stops.append(pilot.app.screen.focused)
-    return stops
-
-
-@aio
-async def test_every_tab_stop_is_a_control_that_shows_its_focus(rhel):
-    from textual.widgets import Button, Checkbox, RadioSet
-
-    shows_focus = (RadioSet, Checkbox, Button)
-    async with wizard(rhel) as (app, pilot):
-        await expect(pilot, PathScreen, "n")
-        assert all(isinstance(w, shows_focus) for w in await tab_stops(pilot, 3))
-        await expect(pilot, DriversScreen, "n")
-        stops = await tab_stops(pilot)
-        assert all(isinstance(w, shows_focus) for w in stops), stops
-        assert {w.id for w in stops} >= {"drivers", "kernel", "boot-disk", "fix-names", "use-uuid"}
-        await expect(pilot, ConfirmApply, "n", "a")
-        stops = await tab_stops(pilot, 4)
-        assert [w.id for w in stops] == ["apply", "cancel", "apply", "cancel"]
-
-
-@aio
-async def test_escape_on_the_first_step_asks_before_quitting(rhel):
-    from virtio_wizard.tui.screens.confirm_quit import ConfirmQuit
-
-    async with wizard(rhel) as (app, pilot):
-        await expect(pilot, ConfirmQuit, "escape")
-        assert app.screen.focused.id == "cancel"
-        await press(pilot, "escape")
-        assert isinstance(app.screen, GuestScreen) and app.is_running
-        await press(pilot, "escape", "enter")  # Enter on the focused Cancel stays
-        assert isinstance(app.screen, GuestScreen) and app.is_running
-        await press(pilot, "escape", "y")
-    assert app.return_code == 0
-
-
-@aio
-async def test_caps_lock_enter_and_help_keys(rhel):
-    from virtio_wizard.tui.screens.help import HelpScreen
-
-    async with wizard(rhel) as (app, pilot):
-        await expect(pilot, HelpScreen, "question_mark")
-        assert "Esc" in screen_text(app) and "6 Done" in screen_text(app)
-        await expect(pilot, HelpScreen, "escape", "f1")
-        await expect(pilot, GuestScreen, "escape")
-        await press(pilot, "enter")  # nothing has the focus on the Guest step
-        assert isinstance(app.screen, PathScreen)
-        await press(pilot, "escape", "N")  # Caps Lock on
-        assert isinstance(app.screen, PathScreen)
-        await expect(pilot, DriversScreen, "N")
-        await expect(pilot, TroubleshootScreen, "T")
-
-
-@aio
-async def test_footer_hides_keys_that_do_nothing(rhel):
-    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
-        assert "n Next" in footer_text(app)
-        await pick(pilot, "boot-virtio")  # refused: Next is blocked
-        await settle(pilot)
-        assert app.screen.plan.refused
-        assert "Next" not in footer_text(app)
-    async with wizard(open_demo("debian12"), to="drivers") as (nothing, pilot):
-        assert nothing.screen.plan.changes_nothing
-        await press(pilot, "n")
-        assert isinstance(nothing.screen, PreviewScreen)
-        assert "Apply" not in footer_text(nothing)
-        await press(pilot, "a", "enter")
-        assert isinstance(nothing.screen, PreviewScreen)
-
-
-# ---- Drivers: only files the guest reads (issue 14) ---------------------------------
-
-
-def _sysinit_radios(app) -> list[str]:
-    from textual.widgets import RadioButton
-
-    radio_set = app.screen.query_one("#sysinit-file")
-    return [str(b.label).split(" (")[0] for b in radio_set.query(RadioButton)]
-
-
-@aio
-async def test_drivers_offers_only_files_rhel5_reads(rhel):
-    async with wizard(rhel, to="drivers", method="sysinit") as (app, pilot):
-        assert _sysinit_radios(app) == [
-            "/etc/rc.d/rc.sysinit",
-            "/etc/rc.modules",
-            "/etc/sysconfig/modules/virtio.modules",
-        ]
-        assert "/etc/modules\n" not in screen_text(app) + "\n"
-
-
-@aio
-async def test_drivers_offers_only_files_debian_reads():
-    async with wizard(open_demo("debian12"), to="drivers", method="sysinit") as (app, pilot):
-        assert _sysinit_radios(app) == ["/etc/modules", "/etc/modules-load.d/virtio.conf"]
-        assert "rc.sysinit" not in " ".join(_sysinit_radios(app))
-
-
-@aio
-async def test_drivers_offers_only_files_rhel3_reads():
-    """RHEL 3's rc.sysinit runs only /etc/rc.modules: no /etc/modules, no modules-load.d."""
-    async with wizard(open_demo("rhel39"), to="drivers", method="sysinit") as (app, pilot):
-        assert _sysinit_radios(app) == ["/etc/rc.d/rc.sysinit", "/etc/rc.modules"]
-
-
-@aio
-async def test_path_reasons_name_this_guests_tool_and_file():
-    """Issue 11.9: debian12's Path step described mkinitrd and rc.sysinit."""
-    async with wizard(open_demo("debian12")) as (app, pilot):
-        await expect(pilot, PathScreen, "n")
-        text = static_text(app.screen.query_one("#reasons"))
-        assert "mkinitrd" not in text and "rc.sysinit" not in text
-        assert "initramfs-tools" in text and "/etc/modules" in text

@@ -30,6 +30,7 @@ __all__ = [
     "wizard",
     "expect",
     "ROUTE",
+    "pick",
 ]
 
 SIZE = (80, 24)
@@ -187,3 +188,26 @@ async def wizard(target, to: str = "guest", method: str = "initrd", size=SIZE, *
         await settle(pilot)
         await walk_to(pilot, to, method)
         yield app, pilot
+
+
+async def pick(pilot, radio_id: str) -> None:
+    """Select a radio button by keyboard: Tab to its set, Up/Down to it, Space."""
+    from textual.widgets import RadioSet
+
+    screen = pilot.app.screen
+    button = screen.query_one(f"#{radio_id}")
+    radio_set = button.parent
+    assert isinstance(radio_set, RadioSet)
+    for _ in range(15):
+        if screen.focused is radio_set:
+            break
+        await pilot.press("tab")
+    assert screen.focused is radio_set, f"Tab never reached {radio_set.id}"
+    buttons = list(radio_set.query("RadioButton"))
+    target = buttons.index(button)
+    current = radio_set._selected or 0
+    key = "down" if target > current else "up"
+    for _ in range(abs(target - current)):
+        await pilot.press(key)
+    await press(pilot, "space")
+    assert button.value, f"{radio_id} not selected"
