@@ -19,6 +19,7 @@ from virtio_wizard.plan.defaults import sysinit_file_default
 from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.screens.drivers import DriversScreen
 from virtio_wizard.tui.screens.preview import PreviewScreen
+from virtio_wizard.tui.wizard_terms import in_the_wizard
 
 pytestmark = pytest.mark.tui
 
@@ -42,7 +43,14 @@ async def test_network_only_with_the_rename_box_ticked_is_refused():
         assert all(step.path != "/etc/fstab" for step in plan.steps)
         box.value = True
         await settle(pilot)
-        assert [f.id for f in app.screen.plan.refusals] == ["disk-names-stay-emulated"]
+        (refusal,) = app.screen.plan.refusals
+        assert refusal.id == "disk-names-stay-emulated"
+        assert in_the_wizard(refusal.fix) == [
+            "choose initrd on the Path step (Esc goes back to it)",
+            "choose 'Block and network' under Drivers on the Drivers step",
+            "untick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step",
+            "untick 'Write UUID= where the UUID is known' on the Drivers step",
+        ]
         assert app.screen.plan.steps == ()
         assert "Next is blocked:" in screen_text(app)
         await press(pilot, "n")

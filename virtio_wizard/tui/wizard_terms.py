@@ -30,6 +30,10 @@ EQUIVALENTS: tuple[tuple[re.Pattern[str], _Says], ...] = (
     (re.compile(r"--method initrd\b"), "choose initrd on the Path step (Esc goes back to it)"),
     (re.compile(r"--method sysinit\b"), "choose sysinit on the Path step (Esc goes back to it)"),
     (
+        re.compile(r"--drivers block,net\b"),
+        "choose 'Block and network' under Drivers on the Drivers step",
+    ),
+    (
         re.compile(r"--boot-disk emulated\b"),
         "set Boot disk to 'stays emulated' on the Drivers step",
     ),
