@@ -33,6 +33,7 @@ from virtio_wizard.finding import ERROR, WARNING, Finding
 from virtio_wizard.journal import JOURNAL_DIR, latest_journal, list_journals
 from virtio_wizard.plan.model import Step
 from virtio_wizard.targets import LocalTarget, LockedError
+from virtio_wizard.targets.demo import DemoTarget
 
 JOURNALS = "var/lib/virtio-wizard/journal"
 
@@ -305,7 +306,7 @@ def test_missing_command_is_a_failed_step(guest: Path) -> None:
 
 
 def test_demo_target_skips_commands_clearly_and_still_edits(guest: Path) -> None:
-    target = target_for(guest, can_run=False, kind="demo")
+    target = DemoTarget(str(guest))
     backup, cmd = rebuild_steps(guest, "exit 9")
     result = apply_plan(target, make_plan(edit(guest, "/etc/fstab", NEW_FSTAB), backup, cmd))
     assert result.status == "done"
@@ -317,7 +318,7 @@ def test_demo_target_skips_commands_clearly_and_still_edits(guest: Path) -> None
 
 
 def test_demo_with_only_commands_writes_nothing(guest: Path) -> None:
-    target = target_for(guest, can_run=False, kind="demo")
+    target = DemoTarget(str(guest))
     result = apply_plan(target, make_plan(Step(kind="command", why="", argv=("dracut", "-f"))))
     assert result.status == "nothing"
     assert result.outcomes[0].status == "skipped"

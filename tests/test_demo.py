@@ -49,6 +49,8 @@ def test_demo_is_a_private_copy_that_runs_nothing(name):
     assert digest(guest_dir(name)) == before
     with pytest.raises(CommandsDisabledError):
         t.run(["true"])
+    assert t.recorded == [("true",)], "the command is recorded, not run"
+    assert t.temporary, "verify and a later undo must know the copy is gone at exit"
     other = open_demo(name)
     assert other.root != t.root and other.read_text("/etc/fstab") != "changed\n"
 

@@ -29,6 +29,7 @@ from virtio_wizard.journal import (
 )
 from virtio_wizard.plan.model import Choices, Plan
 from virtio_wizard.targets import LocalTarget, TargetError
+from virtio_wizard.targets.demo import DemoTarget
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ def test_verify_names_references_left_behind(tmp_path: Path) -> None:
 
 def test_verify_on_the_demo_says_nothing_was_run(tmp_path: Path) -> None:
     guest = make_guest(tmp_path / "guest")
-    target = target_for(guest, can_run=False, kind="demo")
+    target = DemoTarget(str(guest))
     lines = verify(target, Plan(choices=Choices(block=False, net=True)))
     assert "demo: commands were shown, not run; no initrd was rebuilt" in lines
     assert lines[-2].startswith("next: power the guest off, switch the NIC model to virtio")

@@ -33,6 +33,7 @@ from sandbox_fixture import (
 
 from virtio_wizard import knowledge
 from virtio_wizard.targets import LocalTarget, sandbox
+from virtio_wizard.targets.demo import DemoTarget
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "tests" / "roots"
@@ -341,7 +342,7 @@ def test_the_running_system_and_the_demo_need_no_sandbox(tmp_path: Path, monkeyp
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     assert LocalTarget("/").command_problem() is None
     (tmp_path / "d").mkdir()
-    assert LocalTarget(str(tmp_path / "d"), can_run=False, kind="demo").command_problem() is None
+    assert DemoTarget(str(tmp_path / "d")).command_problem() is None
 
 
 def test_the_bounding_set_is_cut_before_bwrap_starts(tmp_path: Path, monkeypatch):

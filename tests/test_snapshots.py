@@ -20,6 +20,7 @@ from tui_pilot import settle
 
 from virtio_wizard.demo import open_demo
 from virtio_wizard.targets import LocalTarget
+from virtio_wizard.targets.demo import DemoTarget
 from virtio_wizard.tui.app import make_app
 
 pytestmark = pytest.mark.tui
@@ -78,7 +79,7 @@ def fixed_demo(roots: str, name: str) -> LocalTarget:
     source = open_demo(name)
     root = os.path.join(roots, name)
     shutil.copytree(source.root, root, symlinks=True)
-    return LocalTarget(root, can_run=False, kind="demo", live=source.live)
+    return DemoTarget(root, live=source.live)
 
 
 @pytest.fixture

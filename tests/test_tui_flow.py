@@ -27,7 +27,7 @@ from tui_pilot import (
 )
 
 from virtio_wizard.demo import open_demo
-from virtio_wizard.targets import LocalTarget
+from virtio_wizard.targets.demo import DemoTarget
 from virtio_wizard.tui.app import make_app
 from virtio_wizard.tui.engine import Engine
 from virtio_wizard.tui.screens.apply import ApplyScreen
@@ -279,8 +279,8 @@ async def test_escape_goes_back_step_by_step(rhel):
 # ---- failure while applying -------------------------------------------------------
 
 
-class FailingTarget(LocalTarget):
-    """A guest whose grub.conf cannot be written (think: disk full, EIO)."""
+class FailingTarget(DemoTarget):
+    """A demo guest whose grub.conf cannot be written (think: disk full, EIO)."""
 
     def write_file(self, path, data, mode=None, uid=None, gid=None):
         if path.endswith("grub.conf"):
@@ -291,7 +291,7 @@ class FailingTarget(LocalTarget):
 @aio
 async def test_failed_apply_stops_and_offers_undo(rhel):
     before = tree_hashes(rhel.root)
-    target = FailingTarget(rhel.root, can_run=False, kind="demo")
+    target = FailingTarget(rhel.root)
     async with wizard(target, to="apply") as (app, pilot):
         assert isinstance(app.screen, ApplyScreen)
         text = screen_text(app)

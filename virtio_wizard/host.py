@@ -179,11 +179,11 @@ def guest_view_of(
             journal = None
         plan = journal.get("plan") if journal and not journal.get("undone") else None
     nics: list[tuple[str, str]] = []
-    if getattr(target, "live", False) and getattr(target, "kind", "") != "demo":
+    if getattr(target, "live", False) and not getattr(target, "temporary", False):
         nics = [(n.name, n.mac) for n in live_nics(target) if n.mac]
     if not nics:
         nics = [(n.name, n.mac) for n in expected_nics(target) if n.mac]
-    demo = getattr(target, "kind", "") == "demo"
+    demo = bool(getattr(target, "temporary", False))
     return guest_view(facts, plan, tuple(nics), demo=demo)
 
 

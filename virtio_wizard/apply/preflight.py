@@ -142,8 +142,10 @@ def check_plan_applicable(target: Target, plan: Plan) -> None:
         )
     want = plan.target or {}
     kind, root = want.get("kind"), want.get("root")
+    # A temporary copy's folder is new each run: its kind is what the plan must match.
+    copy = bool(kind) and getattr(target, "temporary", False)
     if (kind and kind != target.kind) or (
-        root and kind != "demo" and not same_root(str(root), target.root)
+        root and not copy and not same_root(str(root), target.root)
     ):
         made_for = " ".join(str(x) for x in (kind, root) if x)
         raise ApplyRefused(

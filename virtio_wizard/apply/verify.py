@@ -146,7 +146,7 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     for step in plan.steps:
         if step.kind == "backup" and step.to:
             lines.append(f"the old initrd is kept at {step.to}")
-    if getattr(target, "kind", "") == "demo":
+    if getattr(target, "temporary", False):
         # A demo guest is a temporary copy per run: a later `virtio-wizard undo` finds nothing.
         lines.append(
             "to go back in the demo: undo before the wizard exits (u on the Done screen); "

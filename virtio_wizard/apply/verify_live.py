@@ -398,7 +398,7 @@ def pending_verification(target: Target) -> Optional[dict[str, Any]]:
 
     Only a running guest can be verified; a demo copy never is (each run is a new copy).
     """
-    if not getattr(target, "live", False) or getattr(target, "kind", "") == "demo":
+    if not getattr(target, "live", False) or getattr(target, "temporary", False):
         return None
     try:
         journal = latest_journal(target)
@@ -446,7 +446,7 @@ def _check_update(target: Target, journal: Optional[dict[str, Any]]) -> Check:
 
 def verify_live(target: Target, *, record: bool = True) -> VerifyReport:
     """Run every check on the running guest; mark the journal verified when all hold."""
-    if getattr(target, "kind", "") == "demo":
+    if getattr(target, "temporary", False):
         raise NotLiveError(
             f"{target.describe()} is a copy made for this run, not a running guest: "
             "verify checks a real guest after the switch, from inside it"

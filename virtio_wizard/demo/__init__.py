@@ -24,7 +24,8 @@ import shutil
 import tempfile
 from typing import Optional
 
-from ..targets import LocalTarget, TargetError
+from ..targets import TargetError
+from ..targets.demo import DemoTarget
 
 __all__ = ["DEMO_GUESTS", "open_demo", "guest_dir"]
 
@@ -48,7 +49,7 @@ def guest_dir(name: str) -> str:
     return os.path.join(_HERE, name)
 
 
-def open_demo(name: str) -> LocalTarget:
+def open_demo(name: str) -> DemoTarget:
     """A private copy of demo guest ``name`` as a Target that runs no commands.
 
     The copy lives in a temp folder removed when the program exits; copies
@@ -68,7 +69,7 @@ def open_demo(name: str) -> LocalTarget:
     # A demo guest with a recorded proc/self is a snapshot of a running guest;
     # only the wizard's own sample guests may say so (never a --root).
     live = os.path.isdir(os.path.join(source, "proc", "self"))
-    return LocalTarget(root, can_run=False, kind="demo", live=live)
+    return DemoTarget(root, live=live)
 
 
 def remove_stale_copies(folder: str) -> list[str]:

@@ -122,6 +122,9 @@ class Target(Protocol):
     root: str  #: shown to the user: "/", the root folder, or user@host
     live: bool  #: a kernel of this guest is running (proc/sys are meaningful)
     can_run: bool  #: commands can be run (False for the demo guest)
+    #: A copy made for this run (the demo guest), gone when the wizard exits:
+    #: nothing on it can be verified or undone later.
+    temporary: bool
 
     def describe(self) -> str: ...
     def resolve(self, path: str) -> str: ...

@@ -172,6 +172,7 @@ class ImageTarget(TargetBase):
 
     kind = "image"
     live = False
+    temporary = False
 
     def __init__(
         self,

@@ -57,6 +57,8 @@ class LocalTarget(TargetBase):
     #: write_file and copy_file carry extended attributes over: the SELinux
     #: label, POSIX ACLs, user.* (an atomic rename would drop them).
     keeps_xattrs = True
+    #: A guest tree stays after the wizard exits (the demo's copy does not: DemoTarget).
+    temporary = False
     #: Names the last write_file/copy_file could not put back (e.g. a label
     #: the file system refuses); apply records them.
     lost_xattrs: tuple[str, ...] = ()
@@ -89,9 +91,6 @@ class LocalTarget(TargetBase):
     def describe(self) -> str:
         if self.kind == "local":
             return "this system (/)"
-        if self.kind == "demo":
-            # The temp copy's path means nothing to the user; its name does.
-            return f"demo guest {os.path.basename(self.root)} (a temporary copy)"
         return f"guest root {self.root}"
 
     # ---- path resolution -----------------------------------------------

@@ -293,6 +293,7 @@ class SSHTarget(TargetBase):
 
     kind = "ssh"
     can_run = True
+    temporary = False
 
     def __init__(
         self,
