@@ -105,7 +105,8 @@ def test_the_question_on_a_terminal(rhel52: Path, capsys, monkeypatch, answer, c
 
 def test_refused_plan_exits_3_even_with_yes(rhel52: Path, capsys) -> None:
     before = tree_state(rhel52)
-    code = main(["--root", str(rhel52), "apply", "--method", "sysinit", "--drivers", "block"])
+    argv = ["--root", str(rhel52), "apply", "--method", "sysinit", "--drivers", "block"]
+    code = main([*argv, "--boot-disk", "virtio"])
     assert code == 3
     err = capsys.readouterr().err
     assert "refused: the plan is refused: Drivers loaded by the sysinit script" in err

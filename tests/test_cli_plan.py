@@ -80,6 +80,8 @@ def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):
         "sysinit",
         "--drivers",
         "block",
+        "--boot-disk",
+        "virtio",
         "-o",
         str(saved),
     )
@@ -135,6 +137,20 @@ def test_sysinit_without_a_file_edits_the_one_the_wizard_recommends(capsys, tmp_
     assert f"create {best}" in out and "edit /etc/rc.d/rc.sysinit" not in out
     assert "[sysinit-recommended-file]" not in out
     assert json.loads(saved.read_text())["choices"]["sysinit_file"] == best
+
+
+@pytest.mark.parametrize("method", ["sysinit", "initrd"])
+def test_the_boot_disk_left_out_follows_the_method_as_in_the_wizard(capsys, tmp_path, method):
+    """Issue 11.1: the CLI and the Path step take the boot disk's default from one function."""
+    from virtio_wizard.plan.defaults import boot_disk_default
+
+    saved = tmp_path / "plan.json"
+    args = ["--root", root("rhel5ga"), "plan", "--method", method, "--drivers", "block,net"]
+    code, _out, err = run(capsys, *args, "-o", str(saved))
+    assert code == 0, err
+    chosen = json.loads(saved.read_text())["choices"]["boot_disk"]
+    assert chosen == boot_disk_default(method)
+    assert chosen == ("emulated" if method == "sysinit" else "virtio")
 
 
 def test_sysinit_with_emulated_boot_disk_leaves_the_names_by_default(capsys):
@@ -279,6 +295,8 @@ def test_script_export_is_handed_the_plan(capsys, tmp_path, monkeypatch):
         "sysinit",
         "--drivers",
         "block",
+        "--boot-disk",
+        "virtio",
         "--script",
         target,
     )

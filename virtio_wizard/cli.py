@@ -141,8 +141,9 @@ def _add_choice_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--boot-disk",
         choices=("virtio", "emulated"),
-        default="virtio",
-        help="whether the disk the guest boots from moves to virtio (default: virtio)",
+        default=None,
+        help="whether the disk the guest boots from moves to virtio (default: virtio with "
+        "--method initrd, emulated with --method sysinit, whose drivers load too late for it)",
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..cli import EXIT_OK, EXIT_REFUSED, UsageError, open_target
 from ..journal import dumps_bytes
 from ..outfile import PRIVATE_EXEC, write_private
+from ..plan.defaults import boot_disk_default
 from ..plan.model import Choices, Plan, PlanError, parse_drivers
 
 __all__ = ["run", "choices_from_args", "plan_json"]
@@ -45,7 +46,7 @@ def choices_from_args(args: argparse.Namespace) -> Choices:
             fix_disk_names=fix,
             use_uuid=use_uuid,
             sysinit_file=sysinit_file or None,
-            boot_disk=getattr(args, "boot_disk", None) or "virtio",
+            boot_disk=getattr(args, "boot_disk", None) or boot_disk_default(method),
             all_kernels=bool(getattr(args, "all_kernels", True)),
         )
     except PlanError as exc:
