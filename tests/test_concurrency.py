@@ -60,7 +60,9 @@ PAUSED_APPLY = textwrap.dedent(
     LocalTarget.write_file = paused_write
     target = LocalTarget(root)
     facts = detect(target, read_initrds=False)
-    choices = Choices(method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit")
+    choices = Choices(
+        method="sysinit", block=False, sysinit_file="/etc/rc.d/rc.sysinit", boot_disk="emulated"
+    )
     result = apply_plan(target, make_plan(target, facts, choices))
     print(result.status)
     """
