@@ -239,3 +239,17 @@ def test_needs_met_by_facts_with_everything_built_in_ask_only_tools():
         ("*/rules.d/*lvm*.rules", "!*/rules.d/*.rules"),
     ]
     assert dataclasses.replace(st, lvm=False).lvm is False
+
+
+def test_without_a_config_modules_dep_and_builtin_answer(tmp_path: Path):
+    write(
+        tmp_path,
+        {
+            "/etc/fstab": "/dev/sda1 / xfs defaults 0 0\n",
+            f"/lib/modules/{KVER}/modules.dep": "kernel/fs/xfs/xfs.ko.xz: kernel/lib/crc.ko\n",
+            f"/lib/modules/{KVER}/modules.builtin": "kernel/fs/ext4/ext4.ko\n",
+        },
+    )
+    st = detect_root_stack(target_for(tmp_path), [kernel(KVER)])
+    modules = st.kernel_modules[KVER]
+    assert (modules["xfs"], modules["ext4"], modules["btrfs"]) == (MODULE, BUILTIN, MISSING)

@@ -19,8 +19,10 @@ needs is read from the guest's own files, never guessed:
   multipath map (multipath.conf(5)).
 
 Each kernel's answer for the modules the root needs (built in, a module,
-missing) comes from its config, ``modules.builtin`` and ``modules.dep``, as
-for the virtio modules (``detect.kernels``).
+missing) comes from its config and ``modules.builtin``, and from
+``modules.dep`` only for a kernel without a config (the config answers every
+in-tree module, and the long list is not read twice for nothing), as for the
+virtio modules (``detect.kernels``).
 """
 
 from __future__ import annotations
@@ -206,7 +208,8 @@ def _module_states(
     listed: set[str] = set()
     for tree in trees:
         builtin |= _names(read_guest_text(target, f"{tree}/modules.builtin", problems))
-        listed |= _names(read_guest_text(target, f"{tree}/modules.dep", problems), dep=True)
+        if not config:  # the config answers every in-tree module; the long list only without it
+            listed |= _names(read_guest_text(target, f"{tree}/modules.dep", problems), dep=True)
     out: dict[str, str] = {}
     for module, symbol in ROOT_MODULE_SYMBOLS.items():
         value = config.get(symbol)
