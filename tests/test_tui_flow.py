@@ -16,6 +16,7 @@ from tui_pilot import (
     SIZE,
     aio,
     expect,
+    gated,
     pick,
     press,
     screen_text,
@@ -110,19 +111,10 @@ async def test_quick_detection_is_in_the_first_guest_frame(rhel):
 @aio
 async def test_slow_detection_shows_the_screen_with_progress_first(rhel):
     """Past EARLY_WAIT the screen comes with its progress line; the facts follow."""
-    import threading
-
     from virtio_wizard.tui.app import EARLY_WAIT
 
-    gate = threading.Event()
-
-    class SlowDetect(Engine):
-        def detect(self, target, progress=None):
-            gate.wait(5)
-            return super().detect(target, progress)
-
-    app = make_app(rhel, label="demo guest", engine=SlowDetect())
-    async with app.run_test(size=SIZE) as pilot:
+    engine, gate = gated("detect")
+    async with wizard(rhel, engine=engine, settled=False) as (app, pilot):
         # Past EARLY_WAIT the screen comes, still detecting (the gate is shut).
         await wait_until(
             pilot,
@@ -143,17 +135,8 @@ async def test_slow_detection_shows_the_screen_with_progress_first(rhel):
 
 @aio
 async def test_slow_initrd_read_does_not_block_next(rhel):
-    import threading
-
-    gate = threading.Event()
-
-    class SlowInitrd(Engine):
-        def with_initrds(self, target, facts):
-            gate.wait(5)
-            return super().with_initrds(target, facts)
-
-    app = make_app(rhel, label="demo guest", engine=SlowInitrd())
-    async with app.run_test(size=SIZE) as pilot:
+    engine, gate = gated("with_initrds")
+    async with wizard(rhel, engine=engine, settled=False) as (app, pilot):
         await wait_until(
             pilot,
             lambda: "Reading initrd images" in screen_text(app),

@@ -6,10 +6,9 @@ nothing, and Ctrl+Q waits while apply writes.
 from __future__ import annotations
 
 import pytest
-from tui_pilot import aio, expect, pick, press, screen_text, settle, wait_until, wizard
+from tui_pilot import aio, expect, gated, pick, press, screen_text, settle, wait_until, wizard
 
 from virtio_wizard.demo import open_demo
-from virtio_wizard.tui.engine import Engine
 from virtio_wizard.tui.screens.apply import ApplyScreen
 from virtio_wizard.tui.screens.confirm import ConfirmApply
 from virtio_wizard.tui.screens.drivers import DriversScreen
@@ -111,16 +110,8 @@ async def test_footer_hides_keys_that_do_nothing(rhel):
 
 @aio
 async def test_ctrl_q_waits_while_apply_writes(rhel):
-    import threading
-
-    gate = threading.Event()
-
-    class Slow(Engine):
-        def apply(self, target, plan, on_event):
-            gate.wait(10)
-            return super().apply(target, plan, on_event)
-
-    async with wizard(rhel, to="confirm", engine=Slow()) as (app, pilot):
+    engine, gate = gated("apply")
+    async with wizard(rhel, to="confirm", engine=engine) as (app, pilot):
         await pilot.press("y")
         await wait_until(
             pilot,

@@ -15,6 +15,7 @@ import hashlib
 import html
 import os
 import re
+import threading
 from typing import Callable
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "expect",
     "ROUTE",
     "pick",
+    "gated",
 ]
 
 SIZE = (80, 24)
@@ -176,18 +178,39 @@ async def expect(pilot, screen: type | str, *keys: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def wizard(target, to: str = "guest", method: str = "initrd", size=SIZE, **options):
+async def wizard(
+    target, to: str = "guest", method: str = "initrd", size=SIZE, settled=True, **options
+):
     """(app, pilot): the wizard on ``target`` at ``size``, detected, walked to step ``to``.
 
-    ``options`` go to ``make_app``; the header's label is "demo guest" unless given.
+    ``options`` go to ``make_app``; the header's label is "demo guest" unless
+    given. ``settled=False`` hands the app over at once (a test of what shows
+    while detection still runs).
     """
     from virtio_wizard.tui.app import make_app
 
     app = make_app(target, **{"label": "demo guest", **options})
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await walk_to(pilot, to, method)
+        if settled:
+            await settle(pilot)
+            await walk_to(pilot, to, method)
         yield app, pilot
+
+
+def gated(call: str):
+    """(engine, gate): an Engine whose ``call`` waits until ``gate.set()``, as a slow guest.
+
+    The wait gives up after 10 s, so a failing test never leaves a thread blocked.
+    """
+    from virtio_wizard.tui.engine import Engine
+
+    gate = threading.Event()
+
+    def slow(self, *args, **kwargs):
+        gate.wait(10)
+        return getattr(Engine, call)(self, *args, **kwargs)
+
+    return type(f"Slow_{call}", (Engine,), {call: slow})(), gate
 
 
 async def pick(pilot, radio_id: str) -> None:

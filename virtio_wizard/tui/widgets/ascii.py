@@ -154,7 +154,8 @@ class AsciiAwareScrollBarRender(ScrollBarRender):
             app = active_app.get()
         except LookupError:
             app = None
-        if getattr(app, "ascii_mode", False):
+        # Any App may be running (the wizard marks its ASCII mode with a class).
+        if app is not None and app.has_class("-ascii"):
             return _AsciiBars.render_bar(*args, **kwargs)
         return super().render_bar(*args, **kwargs)
 
