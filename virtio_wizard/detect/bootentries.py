@@ -38,7 +38,8 @@ from ..facts import BootEntry, BootMenu, Kernel, Unreadable
 from ..targets import Target
 from ..vercmp import rpmvercmp
 from ._read import read_guest_text
-from .disks import GRUB_LEGACY_CONFIGS, real_files
+from .devnames import real_files
+from .disks import GRUB_LEGACY_CONFIGS
 
 __all__ = [
     "detect_boot_menu",

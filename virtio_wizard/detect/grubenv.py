@@ -23,6 +23,7 @@ from typing import Optional
 
 from ..facts import DiskRef, Unreadable
 from ._read import read_guest_text
+from .devnames import classify_device, real_files
 
 __all__ = ["GRUBENVS", "GRUBENV_CONTEXT", "grubenv_refs"]
 
@@ -35,8 +36,6 @@ _KEYS = ("root=", "resume=")
 
 def grubenv_refs(target, problems: Optional[list[Unreadable]] = None) -> list[DiskRef]:
     """root=/resume= names in the ``kernelopts`` variable of each grubenv found."""
-    from .disks import classify_device, real_files
-
     refs: list[DiskRef] = []
     for path in real_files(target, GRUBENVS):
         text = read_guest_text(target, path, problems, limit=64 * 1024)

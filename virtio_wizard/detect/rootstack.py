@@ -35,7 +35,7 @@ from ..facts import BUILTIN, MISSING, MODULE, GuestLine, Kernel, Multipath, Root
 from ..knowledge import canonical_module
 from ..targets import Target
 from ._read import read_guest_text
-from .disks import classify_device
+from .devnames import classify_device
 from .kernels import MODULE_DIRS, read_config
 
 __all__ = [
