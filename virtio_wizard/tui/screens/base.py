@@ -23,30 +23,11 @@ from textual.widgets import Footer
 
 from ..session import Action, Nav, Session
 from ..widgets.header import WizardHeader
+from .scroll import SCROLL_BINDINGS, scroll_body
 
-__all__ = ["Nav", "StepScreen", "NEXT", "BACK", "UNDO", "QUIT", "SCROLL_BINDINGS"]
+__all__ = ["Nav", "StepScreen", "NEXT", "BACK", "UNDO", "QUIT"]
 
 NEXT, BACK, UNDO, QUIT = Action.NEXT, Action.BACK, Action.UNDO, Action.QUIT
-
-
-#: PgUp/PgDn scroll ``#body`` whatever control has the focus.
-SCROLL_BINDINGS = [
-    Binding("pageup", "scroll_body('up')", "Scroll up", show=False),
-    Binding("pagedown", "scroll_body('down')", "Scroll down", show=False),
-]
-
-
-def scroll_body(screen: Screen, way: str) -> None:
-    """Scroll the screen's ``#body`` (or a dialog's ``#confirm-body``) by a page."""
-    for selector in ("#body", "#confirm-body"):
-        found = screen.query(selector)
-        if found:
-            body = found.first()
-            if way == "up":
-                body.scroll_page_up()
-            else:
-                body.scroll_page_down()
-            return
 
 
 class StepScreen(Screen[Nav]):

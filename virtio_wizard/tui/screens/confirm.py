@@ -19,7 +19,7 @@ from textual.widgets import Button, Footer, Static
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
 from ..widgets.plan_view import written_paths
-from .base import SCROLL_BINDINGS, scroll_body
+from .scroll import SCROLL_BINDINGS, scroll_body
 
 __all__ = ["ConfirmApply"]
 

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
-from .base import SCROLL_BINDINGS, scroll_body
+from .scroll import SCROLL_BINDINGS, scroll_body
 
 __all__ = ["ConfirmUndo", "undo_paths"]
 

@@ -24,7 +24,8 @@ from ...finding import Finding
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
 from ..session import RunOutcome
-from .base import QUIT, SCROLL_BINDINGS, Nav, StepScreen
+from .base import QUIT, Nav, StepScreen
+from .scroll import SCROLL_BINDINGS
 
 __all__ = ["DoneScreen", "host_steps"]
 

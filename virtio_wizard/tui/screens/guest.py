@@ -24,7 +24,8 @@ from textual.worker import get_current_worker
 from ..early import EarlyDetection
 from ..session import Detection, Session
 from ..widgets import facts_view as fv
-from .base import SCROLL_BINDINGS, StepScreen
+from .base import StepScreen
+from .scroll import SCROLL_BINDINGS
 
 if TYPE_CHECKING:
     from ...facts import Facts
