@@ -47,7 +47,7 @@ from ..journal import (
 )
 from ..plan.model import Plan, Step
 from ..targets import CommandsDisabledError, Target
-from .events import NOTE, OUTPUT, STEP_DONE, STEP_FAILED, STEP_SKIPPED, STEP_START, ApplyEvent, Emit
+from .events import ApplyEvent, Emit, EventKind
 from .preflight import (
     StepState,
     check_plan_applicable,
@@ -117,7 +117,6 @@ def _fault(index: int, phase: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-
 # ---- apply --------------------------------------------------------------------
 
 
@@ -152,7 +151,11 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
             journal["status"] = RUNNING
             journal["finished"] = None
             own = "" if plan is given else " with its own steps (the same choices)"
-            emit(ApplyEvent(NOTE, None, f"resuming the unfinished apply {journal['id']}{own}"))
+            emit(
+                ApplyEvent(
+                    EventKind.NOTE, None, f"resuming the unfinished apply {journal['id']}{own}"
+                )
+            )
         else:
             journal = new_journal(target, plan)
         return _Run(target, plan, journal, states, emit).run()
@@ -162,7 +165,7 @@ def _nothing_to_do(plan: Plan, states: list[StepState], emit: Emit) -> ApplyResu
     outcomes = []
     for i, (step, state) in enumerate(zip(plan.steps, states)):
         status = SKIPPED if state.demo else ALREADY
-        emit(ApplyEvent(STEP_SKIPPED, i, state.note))
+        emit(ApplyEvent(EventKind.STEP_SKIPPED, i, state.note))
         outcomes.append(StepOutcome(i, step.kind, status, state.note))
     return ApplyResult(
         "nothing",
@@ -287,9 +290,11 @@ class _Run:
                 return self._demo_command(i, step, rec)
             self._settle(rec, step)
             self.save()
-            self._outcome(i, step, ALREADY, state.note or "already in place", STEP_SKIPPED)
+            self._outcome(
+                i, step, ALREADY, state.note or "already in place", EventKind.STEP_SKIPPED
+            )
             return True
-        self.emit(ApplyEvent(STEP_START, i, step.why))
+        self.emit(ApplyEvent(EventKind.STEP_START, i, step.why))
         rec.pop("intact", None)  # a resumed step starts afresh
         rec.pop("error", None)
         try:
@@ -328,7 +333,7 @@ class _Run:
         rec["error"] = text
         self.messages.append(text)
         self._try_save()
-        self._outcome(i, step, FAILED, text, STEP_FAILED)
+        self._outcome(i, step, FAILED, text, EventKind.STEP_FAILED)
         return False
 
     def _edit(self, i: int, step: Step, rec: dict[str, Any], state: StepState) -> None:
@@ -371,7 +376,7 @@ class _Run:
         self.save()
         _fault(i, "done")
         verb = "created" if rec.get("created") else "wrote"
-        self._outcome(i, step, DONE, f"{verb} {path}", STEP_DONE)
+        self._outcome(i, step, DONE, f"{verb} {path}", EventKind.STEP_DONE)
 
     def _has_backup(self, rec: dict[str, Any], resolved: str, state: StepState) -> bool:
         """The journal recorded a backup of this file as it is now, and the copy is intact."""
@@ -391,7 +396,7 @@ class _Run:
             if "security.selinux" in lost:
                 text += "; relabel the guest (touch /.autorelabel, reboot)"
             self.messages.append(text)
-            self.emit(ApplyEvent(NOTE, i, text))
+            self.emit(ApplyEvent(EventKind.NOTE, i, text))
 
     def _remove(self, i: int, step: Step, rec: dict[str, Any], state: StepState) -> None:
         """Keep a verified copy beside the journal, then delete the file."""
@@ -422,7 +427,7 @@ class _Run:
         rec["changed"] = True
         self.save()
         _fault(i, "done")
-        self._outcome(i, step, DONE, f"removed {path} (copy kept at {copy})", STEP_DONE)
+        self._outcome(i, step, DONE, f"removed {path} (copy kept at {copy})", EventKind.STEP_DONE)
 
     def _backup(self, i: int, step: Step, rec: dict[str, Any]) -> None:
         t = self.target
@@ -440,7 +445,7 @@ class _Run:
         rec["changed"] = True
         self.save()
         _fault(i, "done")
-        self._outcome(i, step, DONE, f"copied {step.path} to {to}", STEP_DONE)
+        self._outcome(i, step, DONE, f"copied {step.path} to {to}", EventKind.STEP_DONE)
 
     def _demo_command(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
         text = "demo: would run: " + shlex.join(step.argv)
@@ -449,7 +454,7 @@ class _Run:
         rec["status"] = SKIPPED
         rec["note"] = text
         self.save()
-        self._outcome(i, step, SKIPPED, text, STEP_SKIPPED)
+        self._outcome(i, step, SKIPPED, text, EventKind.STEP_SKIPPED)
         return True
 
     def _command(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
@@ -472,7 +477,7 @@ class _Run:
 
         def on_line(line: str) -> None:
             tail.append(line)
-            self.emit(ApplyEvent(OUTPUT, i, line))
+            self.emit(ApplyEvent(EventKind.OUTPUT, i, line))
 
         try:
             result = t.run(step.argv, on_line=on_line)
@@ -507,7 +512,7 @@ class _Run:
         rec["changed"] = True
         self.save()
         _fault(i, "done")
-        self._outcome(i, step, DONE, f"ran {cmdline}", STEP_DONE)
+        self._outcome(i, step, DONE, f"ran {cmdline}", EventKind.STEP_DONE)
         return True
 
     def _clear_build(self, build: str) -> None:
@@ -582,4 +587,3 @@ def _os_reason(exc: OSError) -> str:
 def _os_message(exc: OSError) -> str:
     """One line for a failed step: what failed and that the file is intact."""
     return _os_reason(exc) + "; the file being written is unchanged"
-

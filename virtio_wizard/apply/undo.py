@@ -32,7 +32,7 @@ from ..journal import (
     write_journal,
 )
 from ..targets import Target
-from .events import NOTE, STEP_DONE, STEP_SKIPPED, STEP_START, ApplyEvent
+from .events import ApplyEvent, EventKind
 from .preflight import check_root, hold_lock
 
 __all__ = ["UndoResult", "UndoRefused", "undo", "undoable_journal", "describe_journal"]
@@ -265,23 +265,31 @@ def undo(target: Target, *, on_event: Optional[Callable[[ApplyEvent], None]] = N
         if journal.get("status") == RUNNING:
             journal["status"] = INTERRUPTED
         actions = _plan_undo(target, journal)
-        emit(ApplyEvent(NOTE, None, f"undoing the apply {journal['id']} ({journal['started']})"))
+        emit(
+            ApplyEvent(
+                EventKind.NOTE, None, f"undoing the apply {journal['id']} ({journal['started']})"
+            )
+        )
         restored: list[str] = []
         removed: list[str] = []
         for act in actions:
             if act.kind == "keep":
                 if act.note:
-                    emit(ApplyEvent(STEP_SKIPPED, act.index, act.note))
+                    emit(ApplyEvent(EventKind.STEP_SKIPPED, act.index, act.note))
                 continue
-            emit(ApplyEvent(STEP_START, act.index, f"{act.kind} {act.path}"))
+            emit(ApplyEvent(EventKind.STEP_START, act.index, f"{act.kind} {act.path}"))
             if act.kind == "restore":
                 target.copy_file(act.source or "", act.path)
                 restored.append(act.path)
-                emit(ApplyEvent(STEP_DONE, act.index, f"restored {act.path} from {act.source}"))
+                emit(
+                    ApplyEvent(
+                        EventKind.STEP_DONE, act.index, f"restored {act.path} from {act.source}"
+                    )
+                )
             else:
                 target.remove(act.path)
                 removed.append(act.path)
-                emit(ApplyEvent(STEP_DONE, act.index, f"removed {act.path}"))
+                emit(ApplyEvent(EventKind.STEP_DONE, act.index, f"removed {act.path}"))
         journal["undone"] = timestamp()
         journal["undo"] = {"restored": restored, "removed": removed}
         path = journal.pop("path")

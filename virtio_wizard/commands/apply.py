@@ -142,26 +142,24 @@ def print_event(
     Failure texts are also collected in ``failed`` (when given), so the
     caller does not print them a second time from the result's messages.
     """
+    from ..apply.events import EventKind
     from ..preview import printable
 
     stream = out or sys.stdout
+    lines = {
+        EventKind.STEP_START: "{n} {text}",
+        EventKind.OUTPUT: "    | {text}",
+        EventKind.STEP_DONE: "    done: {text}",
+        EventKind.STEP_SKIPPED: "{n} skipped: {text}",
+        EventKind.STEP_FAILED: "    FAILED: {text}",
+        EventKind.NOTE: "note: {text}",
+    }
 
     def show(event) -> None:
-        if event.kind == "step-failed" and failed is not None:
+        if event.kind == EventKind.STEP_FAILED and failed is not None:
             failed.append(event.text)
         n = f"[{event.index + 1}/{total}]" if event.index is not None else ""
-        if event.kind == "step-start":
-            line = f"{n} {event.text}"
-        elif event.kind == "output":
-            line = f"    | {event.text}"
-        elif event.kind == "step-done":
-            line = f"    done: {event.text}"
-        elif event.kind == "step-skipped":
-            line = f"{n} skipped: {event.text}"
-        elif event.kind == "step-failed":
-            line = f"    FAILED: {event.text}"
-        else:
-            line = f"note: {event.text}"
+        line = lines[event.kind].format(n=n, text=event.text)
         # Guest names and command output: shown, never sent to the terminal raw.
         stream.write(printable(line) + "\n")
         stream.flush()

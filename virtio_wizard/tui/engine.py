@@ -152,6 +152,6 @@ class Engine:
 
 def _note(on_event: Callable[[Any], None]) -> Callable[[str], None]:
     """A line for the apply/undo log, as a whole-run note."""
-    from ..apply.events import ApplyEvent
+    from ..apply.events import ApplyEvent, EventKind
 
-    return lambda text: on_event(ApplyEvent("note", None, text))
+    return lambda text: on_event(ApplyEvent(EventKind.NOTE, None, text))

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import RichLog, Static
 
+from ...apply.events import EventKind
 from ...plan.model import Plan
 from ..engine import JOURNAL_DIR
 from ..session import RunOutcome, Session
@@ -51,19 +52,19 @@ def log_line(prefix: str, text: str, style: str = "") -> Table:
     return grid
 
 
-def event_fields(event: Any) -> tuple[str, Optional[int], str]:
+def event_fields(event: Any) -> tuple[EventKind, Optional[int], str]:
     """(kind, step index, text) of a core ``ApplyEvent`` (or an equivalent dict)."""
     if isinstance(event, dict):
-        return str(event.get("kind", "")), event.get("index"), str(event.get("text", ""))
-    return str(event.kind), event.index, str(event.text)
+        return EventKind(event.get("kind")), event.get("index"), str(event.get("text", ""))
+    return EventKind(event.kind), event.index, str(event.text)
 
 
 #: ApplyEvent kinds -> the mark a step gets.
 EVENT_STATE = {
-    "step-start": "run",
-    "step-done": "done",
-    "step-skipped": "skip",
-    "step-failed": "fail",
+    EventKind.STEP_START: "run",
+    EventKind.STEP_DONE: "done",
+    EventKind.STEP_SKIPPED: "skip",
+    EventKind.STEP_FAILED: "fail",
 }
 
 
@@ -167,7 +168,7 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
             self.states[index] = state
             self._draw_steps()
         if text:
-            prefix = "  " if kind == "output" else ("! " if state == "fail" else "- ")
+            prefix = "  " if kind == EventKind.OUTPUT else ("! " if state == "fail" else "- ")
             style = "bold red" if state == "fail" else ""
             log.write(log_line(prefix, text, style))
 
