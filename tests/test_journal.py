@@ -189,3 +189,21 @@ def test_verify_on_the_demo_says_nothing_was_run(tmp_path: Path) -> None:
     # Each demo run is a new copy: "virtio-wizard undo" later would find nothing.
     assert "virtio-wizard undo" not in lines[-1].replace("--demo undo finds nothing", "")
     assert lines[-1].startswith("to go back in the demo: undo before the wizard exits")
+
+
+def test_the_state_folders_are_named_in_journal_only():
+    """One meaning per name: no module defines its own STATE_DIR or JOURNAL_DIR."""
+    import ast
+    from pathlib import Path
+
+    import virtio_wizard
+
+    package = Path(virtio_wizard.__file__).parent
+    defined = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                where = str(path.relative_to(package))
+                defined += [(where, n) for n in names if n.endswith(("STATE_DIR", "JOURNAL_DIR"))]
+    assert defined == [("journal.py", "STATE_DIR"), ("journal.py", "JOURNAL_DIR")]

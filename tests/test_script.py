@@ -19,8 +19,9 @@ from apply_fixtures import KVER, MODULES, initrd_with, sha, tree_state
 from sshd_fixture import copy_guest, install_busybox
 
 from virtio_wizard.finding import ERROR, Finding
+from virtio_wizard.journal import SCRIPT_BACKUP_DIR
 from virtio_wizard.plan.model import Choices, Plan, Step
-from virtio_wizard.script import STATE_DIR, plan_id, render_script, write_script
+from virtio_wizard.script import plan_id, render_script, write_script
 from virtio_wizard.targets import LocalTarget
 
 IMAGE = f"/boot/initrd-{KVER}.img"
@@ -167,7 +168,7 @@ def test_changed_file_stops_before_any_write(tmp_path):
     assert "/etc/rc.d/rc.sysinit changed since the plan was made" in proc.stderr
     assert "nothing was changed" in proc.stderr
     assert state(root) == before
-    assert not (root / STATE_DIR.lstrip("/")).exists()
+    assert not (root / SCRIPT_BACKUP_DIR.lstrip("/")).exists()
     check = run_script(root, Path(script), "--check")
     assert check.returncode == 1
     bad_arg = run_script(root, Path(script), "--frobnicate")
@@ -250,7 +251,7 @@ def test_render_is_stable_and_names_the_plan(tmp_path):
     text = render_script(plan)
     assert text == render_script(plan)
     assert text.startswith("#!/bin/sh\n")
-    assert f"{STATE_DIR}/{plan_id(plan)}" in text
+    assert f"{SCRIPT_BACKUP_DIR}/{plan_id(plan)}" in text
     assert "set -e" in text
     data = Path(write_script(plan, str(tmp_path / "p.sh"))).read_bytes()
     assert LATIN1 in data  # Latin-1 bytes are carried exactly, not re-encoded

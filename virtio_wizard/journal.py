@@ -33,6 +33,7 @@ __all__ = [
     "STATE_DIR",
     "LOCK_PATH",
     "JOURNAL_DIR",
+    "SCRIPT_BACKUP_DIR",
     "BACKUP_DIR",
     "RUNNING",
     "DONE",
@@ -55,10 +56,15 @@ __all__ = [
 ]
 
 JOURNAL_SCHEMA = "virtio-wizard/journal/1"
+#: The wizard's one folder inside the guest; every other path below is in it.
 STATE_DIR = "/var/lib/virtio-wizard"
 LOCK_PATH = STATE_DIR + "/lock"
+#: The apply journals (``<id>.json``).
 JOURNAL_DIR = STATE_DIR + "/journal"
+#: Apply's copies of the files it changed, one folder per journal id.
 BACKUP_DIR = STATE_DIR + "/backups"
+#: Where a ``plan --script`` keeps its copies when the script runs.
+SCRIPT_BACKUP_DIR = STATE_DIR + "/script-backups"
 
 #: Journal statuses. A journal left ``running`` when nobody holds the lock
 #: was killed mid-way; apply and undo rewrite it as ``interrupted``.

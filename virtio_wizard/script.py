@@ -36,6 +36,7 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
+from .journal import SCRIPT_BACKUP_DIR
 from .outfile import PRIVATE_EXEC, write_private
 from .plan.model import Plan, Step
 from .targets import GUEST_PATH
@@ -43,9 +44,8 @@ from .targets import GUEST_PATH
 if TYPE_CHECKING:
     from .targets import Target
 
-__all__ = ["render_script", "write_script", "plan_id", "STATE_DIR"]
+__all__ = ["render_script", "write_script", "plan_id"]
 
-STATE_DIR = "/var/lib/virtio-wizard/script-backups"
 #: printf chunks stay well below old shells' line limits.
 _PRINTF_CHUNK = 512
 
@@ -444,7 +444,7 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
         "umask 022",
         f"PATH={GUEST_PATH}; export PATH",
         "LC_ALL=C; export LC_ALL",
-        f"VW_STATE={STATE_DIR}/{ident}",
+        f"VW_STATE={SCRIPT_BACKUP_DIR}/{ident}",
         _FUNCTIONS,
         'case "${1:-}" in',
         "  ''|--check|--undo) ;;",

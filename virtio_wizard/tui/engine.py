@@ -16,10 +16,7 @@ if TYPE_CHECKING:  # imported lazily: the first frame must not wait for the plan
     from ..finding import Finding
     from ..plan.model import Choices, Plan
 
-__all__ = ["Engine", "JOURNAL_DIR"]
-
-#: Where apply keeps its journals inside the guest (docs/architecture.md).
-JOURNAL_DIR = "/var/lib/virtio-wizard"
+__all__ = ["Engine"]
 
 
 class Engine:

@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from ...apply.events import EventKind
+from ...journal import JOURNAL_DIR
 from ...plan.model import Plan
-from ..engine import JOURNAL_DIR
 from ..session import RunOutcome, Session
 from ..widgets.plan_view import step_title
 from ..wizard_terms import footnote
@@ -220,7 +220,7 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
                 log_line("! ", "Stopped at the failing step; later steps were not run.", "bold red")
             )
             if not self.undoing:
-                journal = outcome.journal or f"{JOURNAL_DIR}/journal/"
+                journal = outcome.journal or f"{JOURNAL_DIR}/"
                 log.write(
                     log_line(
                         "= ",

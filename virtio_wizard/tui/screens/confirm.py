@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from ...journal import STATE_DIR
 from ...plan.model import Plan
-from ..engine import JOURNAL_DIR
 from ..widgets.plan_view import written_paths
 from .scroll import SCROLL_BINDINGS, scroll_body
 
@@ -60,7 +60,7 @@ class ConfirmApply(ModalScreen[bool]):
         lines.append(Text(""))
         lines.append(
             Text(
-                f"Each file is backed up first; the journal goes to {JOURNAL_DIR}/ "
+                f"Each file is backed up first; the journal goes to {STATE_DIR}/ "
                 "and Undo restores every file byte for byte."
             )
         )

@@ -21,8 +21,8 @@ from textual.worker import get_current_worker
 
 from ...facts import Facts
 from ...finding import Finding
+from ...journal import STATE_DIR
 from ...plan.model import Plan
-from ..engine import JOURNAL_DIR
 from ..session import RunOutcome
 from .base import QUIT, Nav, StepScreen
 from .scroll import SCROLL_BINDINGS
@@ -149,7 +149,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
         parts.append(Text(""))
         journal = self.outcome.journal if self.outcome is not None else None
         parts.append(
-            Text.assemble(("Journal: ", "bold"), journal or f"{JOURNAL_DIR}/ in the guest")
+            Text.assemble(("Journal: ", "bold"), journal or f"{STATE_DIR}/ in the guest")
         )
         parts.append(
             Text("Press u to undo everything (it asks first), r to write a report, q to finish.")
