@@ -274,3 +274,15 @@ def test_survives_update_builds_nothing_without_an_initrd_apply(monkeypatch, jou
     )
     check = vl._check_update(object(), journal)
     assert check.ok and "nothing to build" in check.detail
+
+
+def test_json_carries_a_name_that_is_not_utf8_as_an_escape(tree_live, cli, capsys):
+    """Like ``detect --json``: valid UTF-8 on any pipe, the byte spelled ``\\udcff``."""
+    made = tree_live(live_guest())
+    odd = os.fsdecode(os.fsencode(made.root) + b"-g\xffuest")
+    os.rename(made.root, odd)
+    assert cli(LocalTarget(odd, live=True), "--json") == 0
+    out = capsys.readouterr().out
+    out.encode("utf-8")
+    assert "g\\udcffuest" in out
+    assert json.loads(out)["target"].endswith("-g\udcffuest")

@@ -12,7 +12,6 @@ the demo (there is no running system to ask). ``--json`` prints schema
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..cli import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, open_target
@@ -30,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"virtio-wizard: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     if args.json:
-        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        from ..journal import dumps_bytes  # names that are not UTF-8 as JSON escapes
+
+        sys.stdout.write(dumps_bytes(report.to_dict()).decode("utf-8"))
         return EXIT_OK if report.ok else EXIT_ERROR
     print(f"Checking {report.target} after the switch to virtio:")
     for check in report.checks:
