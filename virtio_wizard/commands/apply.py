@@ -177,31 +177,69 @@ def print_refusal(exc: Exception) -> int:
     return EXIT_REFUSED
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..apply.preflight import ApplyRefused, check_plan_applicable, check_root
+def _saved_plan(args: argparse.Namespace) -> Optional[Plan]:
+    """The plan ``--plan FILE`` names, or None; SavedPlanError when it cannot be read."""
+    plan_file = getattr(args, "plan", None)
+    if not plan_file:
+        return None
+    given = [o for o in _CHOICE_OPTIONS if getattr(args, o, None)]
+    if given:
+        flags = ", ".join("--" + o.replace("_", "-") for o in given)
+        raise UsageError(f"--plan FILE replaces {flags}: give one or the other")
+    return load_plan(plan_file)
+
+
+def _show(plan: Plan) -> None:
+    from ..preview import render_text, terminal_width
+
+    tty = sys.stdout.isatty()
+    sys.stdout.write(render_text(plan, color=tty, width=terminal_width(tty)))
+
+
+def _plan_to_apply(
+    target: Target, facts: Any, saved: Optional[Plan], choices: Any, plan_file: str
+) -> Plan:
+    """The plan made (or re-derived from the saved one), shown, and the steps that will run.
+
+    Raises ApplyRefused. An unfinished apply with the same choices runs its
+    own steps instead, and they are shown too (docs/apply.md).
+    """
+    from ..apply.preflight import check_plan_applicable
     from ..apply.resume import plan_to_resume
+    from ..plan import make_plan
+
+    if saved is not None:
+        check_plan_applicable(target, saved)  # made for this guest, not refused
+        plan = rederive(target, facts, saved, plan_file)
+    else:
+        plan = make_plan(target, facts, choices)
+    _show(plan)
+    check_plan_applicable(target, plan)
+    resumed = plan_to_resume(target, plan)
+    if resumed is None:
+        return plan
+    print("\nAn unfinished apply with these choices is on this guest; these are its steps:\n")
+    _show(resumed)
+    return resumed
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..apply.preflight import ApplyRefused, check_root
     from ..apply.run import apply_plan
     from ..apply.verify import verify
     from ..detect import detect
-    from ..preview import render_text, terminal_width
 
-    plan_file = getattr(args, "plan", None)
-    saved: Optional[Plan] = None
-    if plan_file:
-        given = [o for o in _CHOICE_OPTIONS if getattr(args, o, None)]
-        if given:
-            flags = ", ".join("--" + o.replace("_", "-") for o in given)
-            raise UsageError(f"--plan FILE replaces {flags}: give one or the other")
-        try:
-            saved = load_plan(plan_file)
-        except SavedPlanError as exc:
-            print(f"virtio-wizard: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        saved = _saved_plan(args)
+    except SavedPlanError as exc:
+        print(f"virtio-wizard: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if saved is not None:
         choices = saved.choices
     else:
         from .plan import choices_from_args
 
-        choices = choices_from_args(args)
+        choices = choices_from_args(args)  # usage errors before the guest is opened
     target = open_target(args)
     try:
         check_root(target, "applying")
@@ -209,32 +247,9 @@ def run(args: argparse.Namespace) -> int:
         return print_refusal(exc)
     facts = detect(target)
     try:
-        if saved is not None:
-            check_plan_applicable(target, saved)  # made for this guest, not refused
-            plan = rederive(target, facts, saved, plan_file)
-        else:
-            from ..plan import make_plan
-
-            plan = make_plan(target, facts, choices)
+        plan = _plan_to_apply(target, facts, saved, choices, getattr(args, "plan", None) or "")
     except ApplyRefused as exc:
         return print_refusal(exc)
-    sys.stdout.write(
-        render_text(plan, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty()))
-    )
-    try:
-        check_plan_applicable(target, plan)
-        resumed = plan_to_resume(target, plan)
-    except ApplyRefused as exc:
-        return print_refusal(exc)
-    if resumed is not None:
-        # The journal's own steps finish the interrupted apply (docs/apply.md).
-        print("\nAn unfinished apply with these choices is on this guest; these are its steps:\n")
-        sys.stdout.write(
-            render_text(
-                resumed, color=sys.stdout.isatty(), width=terminal_width(sys.stdout.isatty())
-            )
-        )
-        plan = resumed
     if plan.changes_nothing:
         print("nothing to change: the guest is already as this plan wants it")
         return EXIT_OK
