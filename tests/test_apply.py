@@ -45,7 +45,7 @@ def guest(tmp_path: Path) -> Path:
 
 def journal_files(root: Path) -> list[str]:
     folder = root / JOURNALS
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    return sorted(n for n in os.listdir(folder) if n.endswith(".json")) if folder.exists() else []
 
 
 def test_edit_existing_file_keeps_a_byte_identical_backup(guest: Path) -> None:

@@ -49,7 +49,7 @@ def rhel52(tmp_path: Path) -> Path:
 
 def journals(root: Path) -> list[str]:
     folder = root / "var/lib/virtio-wizard/journal"
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    return sorted(n for n in os.listdir(folder) if n.endswith(".json")) if folder.exists() else []
 
 
 def test_apply_yes_then_undo_yes_round_trip(rhel52: Path, capsys) -> None:
@@ -276,7 +276,7 @@ def test_undo_with_a_damaged_newest_journal_refuses_in_one_message(
             == 0
         )
     folder = guest / "var/lib/virtio-wizard/journal"
-    newest = sorted(folder.iterdir())[-1]
+    newest = sorted(folder.glob("*.json"))[-1]
     newest.write_bytes(newest.read_bytes()[:40])
     capsys.readouterr()
     assert main(["undo", "--yes"]) == 3

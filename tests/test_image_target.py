@@ -79,8 +79,9 @@ def test_apply_and_undo_on_an_image_equal_the_root_apply(tmp_path):
     assert after == files_of(local)
     assert after != before
     assert tree_state(tmp_path / "after") != tree_state(tmp_path / "before")
-    journals = list((tmp_path / "after" / "var/lib/virtio-wizard/journal").iterdir())
+    journals = list((tmp_path / "after" / "var/lib/virtio-wizard/journal").glob("*.json"))
     assert len(journals) == 1, "the journal lives inside the guest, as with --root"
+    assert journals[0].with_suffix(".log").is_file(), "and so does the apply's log"
 
     proc = wizard("--image", str(image), "undo", "-y")
     assert proc.returncode == 0, proc.stdout + proc.stderr

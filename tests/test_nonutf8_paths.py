@@ -39,7 +39,7 @@ def odd_root(tmp_path: Path) -> Path:
 
 def journal_bytes(root: Path) -> list[bytes]:
     folder = root / JOURNAL_DIR.lstrip("/")
-    return [(folder / n).read_bytes() for n in sorted(os.listdir(folder))]
+    return [(folder / n).read_bytes() for n in sorted(os.listdir(folder)) if n.endswith(".json")]
 
 
 def test_a_root_that_is_not_utf8_plans_applies_and_undoes(odd_root, tmp_path, capsys) -> None:

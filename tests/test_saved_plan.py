@@ -61,7 +61,7 @@ def apply_doc(guest: Path, folder: Path, doc: Any, capsys) -> tuple[int, str, st
 
 def journals(root: Path) -> list[str]:
     folder = root / "var/lib/virtio-wizard/journal"
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    return sorted(n for n in os.listdir(folder) if n.endswith(".json")) if folder.exists() else []
 
 
 def step_of(doc: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -93,8 +93,10 @@ def test_apply_and_undo_over_ssh_equal_the_local_apply(tmp_path, server):
     assert tree_state(guest) != before
     assert (guest / IMAGE).read_bytes() == (guest / "boot" / "new.img").read_bytes()
     assert os.stat(guest / "etc" / "fstab").st_uid == 1234
-    journals = list((guest / "var/lib/virtio-wizard/journal").iterdir())
+    journals = list((guest / "var/lib/virtio-wizard/journal").glob("*.json"))
     assert len(journals) == 1, "the journal is kept on the guest"
+    log = journals[0].with_suffix(".log").read_text()
+    assert "in the guest's own shell on" in log and "exited with code 0" in log
 
     again = cli("--ssh", server.spec, "apply", *CHOICES, "-y", server=server)
     assert again.returncode == 0, again.stderr
@@ -179,7 +181,7 @@ def test_connection_killed_mid_apply_then_rerun_finishes(tmp_path, server):
     # image): the rerun resumes the interrupted apply's own journal and steps
     # (#10 item 6), so one journal describes it all and one undo reverts it.
     assert "resuming the unfinished apply" in rerun.stdout
-    assert len(list((guest / "var/lib/virtio-wizard/journal").iterdir())) == 1
+    assert len(list((guest / "var/lib/virtio-wizard/journal").glob("*.json"))) == 1
     assert not (guest / f"{IMAGE}.virtio-wizard.new").exists()
 
     undo = cli("--ssh", server.spec, "undo", "-y", server=server)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Optional
 
-from . import __version__
+from . import __version__, logs
 
 __all__ = [
     "main",
@@ -78,6 +78,28 @@ def _add_target_options(parser: argparse.ArgumentParser, top: bool) -> None:
         help="a bundled demo guest, copied to a temp dir: "
         + ", ".join(DEMO_NAMES)
         + " (default: rhel52)",
+    )
+
+
+def _add_log_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """``-v`` and ``--debug``, before or after the subcommand (see ``_add_target_options``)."""
+    default = False if top else argparse.SUPPRESS
+    group = parser.add_argument_group(
+        "logging", "what the wizard does, for you or a support ticket (docs/apply.md)"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="log the commands run (where, exit code, time), the apply steps and the undo "
+        "actions on stderr; the full-screen wizard logs to a file instead",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="as -v, plus detection's milestones and the commands' output",
     )
 
 
@@ -162,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pure ASCII screens (automatic on TERM=linux)",
     )
     _add_target_options(parser, top=True)
+    _add_log_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("detect", help="show what the guest is and what it needs")
@@ -217,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="after the switch: check the running guest is on virtio")
     _add_target_options(p, top=False)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    for each in sub.choices.values():
+        _add_log_options(each, top=False)
     _describe_subcommands(sub)
     return parser
 
@@ -382,6 +407,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_demo_default(list(sys.argv[1:] if argv is None else argv)))
     command = args.command or "tui"
+    log_file = logs.setup(logs.level_of(args.verbose, args.debug), tui=command == "tui")
     module = importlib.import_module(f"virtio_wizard.commands.{command}")
     try:
         return int(module.run(args))
@@ -396,3 +422,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # TargetError and friends: one line, no traceback.
         print(f"virtio-wizard: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if log_file is not None:  # the screen is gone: now it may be said
+            print(f"virtio-wizard: log written to {log_file}", file=sys.stderr)

@@ -42,6 +42,7 @@ __all__ = [
     "UNREADABLE",
     "new_journal_id",
     "journal_path",
+    "log_path",
     "backup_path",
     "write_journal",
     "dumps_bytes",
@@ -95,6 +96,11 @@ def new_journal_id(target: Target, pid: Optional[int] = None) -> str:
 def journal_path(journal_id: str) -> str:
     """Guest path of a journal."""
     return f"{JOURNAL_DIR}/{journal_id}.json"
+
+
+def log_path(journal_id: str) -> str:
+    """Guest path of the log apply and undo keep beside the journal (``apply.logfile``)."""
+    return f"{JOURNAL_DIR}/{journal_id}.log"
 
 
 def backup_path(journal_id: str, guest_path: str) -> str:

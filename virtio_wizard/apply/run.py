@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import posixpath
 import shlex
@@ -45,9 +46,11 @@ from ..journal import (
     timestamp,
     write_journal,
 )
+from ..logs import run_logged
 from ..plan.model import Plan, Step
 from ..targets import CommandsDisabledError, Target
 from .events import ApplyEvent, Emit, EventKind
+from .logfile import GuestLog, guest_log
 from .preflight import (
     StepState,
     check_plan_applicable,
@@ -73,6 +76,8 @@ OUTPUT_TAIL = 40
 
 # Step outcomes.
 ALREADY, SKIPPED = "already", "skipped"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,22 +148,28 @@ def apply_plan(target: Target, plan: Plan, *, on_event: Optional[Emit] = None) -
         check_space(target, plan, states)
         if not any(s.todo for s in states) and not unfinished(prior):
             return _nothing_to_do(plan, states, emit)
-        if prior is not None and unfinished(prior):
-            # Killed after its last change but before its journal said so,
-            # or stopped by a failure: finish that record, keep its backups.
-            journal = prior
-            journal.pop("path", None)
-            journal["status"] = RUNNING
-            journal["finished"] = None
-            own = "" if plan is given else " with its own steps (the same choices)"
-            emit(
-                ApplyEvent(
-                    EventKind.NOTE, None, f"resuming the unfinished apply {journal['id']}{own}"
-                )
-            )
-        else:
-            journal = new_journal(target, plan)
-        return _Run(target, plan, journal, states, emit).run()
+        journal = _journal_to_keep(target, plan, given, prior, emit)
+        with guest_log(target, journal["id"], "applying to") as glog:
+            return _Run(target, plan, journal, states, emit, glog).run()
+
+
+def _journal_to_keep(
+    target: Target, plan: Plan, given: Plan, prior: Optional[dict[str, Any]], emit: Emit
+) -> dict[str, Any]:
+    """The unfinished apply's record to finish, or a new one."""
+    if prior is not None and unfinished(prior):
+        # Killed after its last change but before its journal said so,
+        # or stopped by a failure: finish that record, keep its backups.
+        journal = prior
+        journal.pop("path", None)
+        journal["status"] = RUNNING
+        journal["finished"] = None
+        own = "" if plan is given else " with its own steps (the same choices)"
+        text = f"resuming the unfinished apply {journal['id']}{own}"
+        log.info("%s", text)
+        emit(ApplyEvent(EventKind.NOTE, None, text))
+        return journal
+    return new_journal(target, plan)
 
 
 def _nothing_to_do(plan: Plan, states: list[StepState], emit: Emit) -> ApplyResult:
@@ -185,8 +196,10 @@ class _Run:
         journal: dict[str, Any],
         states: list[StepState],
         emit: Emit,
+        glog: GuestLog,
     ) -> None:
         self.target = target
+        self.glog = glog
         self.plan = plan
         self.journal = journal
         self.states = states
@@ -229,13 +242,30 @@ class _Run:
                 if not self._step(i, step):
                     failed = True
                     break
-        except BaseException:
+        except BaseException as exc:
+            log.info("apply interrupted: %r", exc)
             self.journal["status"] = INTERRUPTED
             self.journal["finished"] = timestamp()
             self._try_save()
+            self.glog.write()
             raise
         for j in range(len(self.outcomes), len(self.plan.steps)):
             self.outcomes.append(StepOutcome(j, self.plan.steps[j].kind, PENDING, "not reached"))
+        self._close(failed)
+        self.journal["status"] = FAILED if failed else DONE
+        self.journal["finished"] = timestamp()
+        self.journal["messages"] = list(self.messages)
+        self._try_save()
+        return ApplyResult(
+            FAILED if failed else DONE, self.path, tuple(self.outcomes), tuple(self.messages)
+        )
+
+    def _close(self, failed: bool) -> None:
+        """The closing messages (what to do next), and the log written to the guest."""
+        log.info("apply %s", "stopped at a failed step" if failed else "finished")
+        problem = self.glog.write()
+        if problem is not None:
+            self.messages.append(f"the log {self.glog.path} could not be written: {problem}")
         if failed and self.unsaved:
             # The journal may not list the last step: undo alone could miss it,
             # while a rerun surveys every file and resumes the journal.
@@ -252,13 +282,10 @@ class _Run:
             )
         else:
             self.messages.append(f"journal: {self.path}; `virtio-wizard undo` reverts this apply")
-        self.journal["status"] = FAILED if failed else DONE
-        self.journal["finished"] = timestamp()
-        self.journal["messages"] = list(self.messages)
-        self._try_save()
-        return ApplyResult(
-            FAILED if failed else DONE, self.path, tuple(self.outcomes), tuple(self.messages)
-        )
+        if problem is None:
+            self.messages.append(
+                f"log: {self.glog.path} (each command, where it ran, its exit code)"
+            )
 
     def _settle(self, rec: dict[str, Any], step: Step) -> None:
         """Record a step found in place: ours (done) if an earlier run began it.
@@ -294,6 +321,9 @@ class _Run:
                 i, step, ALREADY, state.note or "already in place", EventKind.STEP_SKIPPED
             )
             return True
+        log.info(
+            "step %d/%d (%s %s): %s", i + 1, len(self.plan.steps), step.kind, _what(step), step.why
+        )
         self.emit(ApplyEvent(EventKind.STEP_START, i, step.why))
         rec.pop("intact", None)  # a resumed step starts afresh
         rec.pop("error", None)
@@ -324,7 +354,8 @@ class _Run:
             return False
         return now == state.current
 
-    def _outcome(self, i: int, step: Step, status: str, text: str, event: str) -> None:
+    def _outcome(self, i: int, step: Step, status: str, text: str, event: EventKind) -> None:
+        log.info("step %d/%d %s: %s", i + 1, len(self.plan.steps), status, text)
         self.outcomes.append(StepOutcome(i, step.kind, status, text))
         self.emit(ApplyEvent(event, i, text))
 
@@ -458,13 +489,12 @@ class _Run:
         return True
 
     def _command(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
-        t = self.target
-        cmdline = shlex.join(step.argv)
+        """Run a step's command; a rebuilt image replaces the old one only once checked."""
         if step.image and not rec.get("image"):
             # A resumed step keeps the first run's "before".
             rec["image"] = {
                 "path": step.image,
-                "before_sha256": sha256_file(t, step.image),
+                "before_sha256": sha256_file(self.target, step.image),
                 "after_sha256": None,
             }
         if step.build and step.image:
@@ -480,15 +510,20 @@ class _Run:
             self.emit(ApplyEvent(EventKind.OUTPUT, i, line))
 
         try:
-            result = t.run(step.argv, on_line=on_line)
+            result = run_logged(self.target, step.argv, log, on_line)
         except CommandsDisabledError:
             return self._demo_command(i, step, rec)
         _fault(i, "ran")
         rec["exit_code"] = result.returncode
         rec["output_tail"] = list(tail)
         if result.returncode != 0:
-            text = f"`{cmdline}` failed with exit code {result.returncode}"
+            text = f"`{shlex.join(step.argv)}` failed with exit code {result.returncode}"
             return self._fail_command(i, step, rec, text)
+        return self._new_image(i, step, rec)
+
+    def _new_image(self, i: int, step: Step, rec: dict[str, Any]) -> bool:
+        """After a command that exited 0: the checked build in place, the image recorded."""
+        t = self.target
         if step.build and step.image:
             problem = self._check_build(step)
             if problem is not None:
@@ -512,7 +547,7 @@ class _Run:
         rec["changed"] = True
         self.save()
         _fault(i, "done")
-        self._outcome(i, step, DONE, f"ran {cmdline}", EventKind.STEP_DONE)
+        self._outcome(i, step, DONE, f"ran {shlex.join(step.argv)}", EventKind.STEP_DONE)
         return True
 
     def _clear_build(self, build: str) -> None:
@@ -557,6 +592,11 @@ class _Run:
                     f"; the original initrd is kept at {other.to}: `virtio-wizard undo` restores it"
                 )
         return "; run `virtio-wizard undo` to revert the changes made so far"
+
+
+def _what(step: Step) -> str:
+    """The file or command a step is about, for the log."""
+    return shlex.join(step.argv) if step.kind == "command" else step.path or ""
 
 
 def _missing_dirs(target: Target, folder: str) -> list[str]:

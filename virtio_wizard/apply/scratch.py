@@ -16,6 +16,7 @@ the one entry point (apply's verify and ``virtio-wizard verify`` call it).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import posixpath
 import shlex
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..knowledge import canonical_module
+from ..logs import run_logged
 
 if TYPE_CHECKING:
     from ..facts import Facts, Kernel
@@ -32,6 +34,8 @@ __all__ = ["ScratchCheck", "scratch_argv", "check_survives_update", "SCRATCH_DIR
 
 #: Where the scratch image goes: inside the guest (the tool runs there), never /boot.
 SCRATCH_DIR = "/var/tmp"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def check_survives_update(
         return ScratchCheck(kernel.version, argv, reason=f"{path} exists already; not touched")
     try:
         try:
-            result = target.run(argv)
+            result = run_logged(target, argv, log)
         except OSError as exc:
             return ScratchCheck(kernel.version, argv, reason=f"could not run: {exc}")
         if result.returncode != 0 or not target.is_file(path):

@@ -14,6 +14,7 @@ call to make.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -32,10 +33,13 @@ from ..journal import (
     write_journal,
 )
 from ..targets import Target
-from .events import ApplyEvent, EventKind
+from .events import ApplyEvent, Emit, EventKind
+from .logfile import guest_log
 from .preflight import check_root, hold_lock
 
 __all__ = ["UndoResult", "UndoRefused", "undo", "undoable_journal", "describe_journal"]
+
+log = logging.getLogger(__name__)
 
 
 class UndoRefused(ValueError):
@@ -265,42 +269,53 @@ def undo(target: Target, *, on_event: Optional[Callable[[ApplyEvent], None]] = N
         if journal.get("status") == RUNNING:
             journal["status"] = INTERRUPTED
         actions = _plan_undo(target, journal)
-        emit(
-            ApplyEvent(
-                EventKind.NOTE, None, f"undoing the apply {journal['id']} ({journal['started']})"
-            )
-        )
-        restored: list[str] = []
-        removed: list[str] = []
-        for act in actions:
-            if act.kind == "keep":
-                if act.note:
-                    emit(ApplyEvent(EventKind.STEP_SKIPPED, act.index, act.note))
-                continue
-            emit(ApplyEvent(EventKind.STEP_START, act.index, f"{act.kind} {act.path}"))
-            if act.kind == "restore":
-                target.copy_file(act.source or "", act.path)
-                restored.append(act.path)
-                emit(
-                    ApplyEvent(
-                        EventKind.STEP_DONE, act.index, f"restored {act.path} from {act.source}"
-                    )
-                )
-            else:
-                target.remove(act.path)
-                removed.append(act.path)
-                emit(ApplyEvent(EventKind.STEP_DONE, act.index, f"removed {act.path}"))
-        journal["undone"] = timestamp()
-        journal["undo"] = {"restored": restored, "removed": removed}
-        path = journal.pop("path")
-        write_journal(target, journal)
+        with guest_log(target, journal["id"], "undoing on") as glog:
+            text = f"undoing the apply {journal['id']} ({journal['started']})"
+            log.info("%s", text)
+            emit(ApplyEvent(EventKind.NOTE, None, text))
+            restored, removed = _carry_out(target, actions, emit)
+            journal["undone"] = timestamp()
+            journal["undo"] = {"restored": restored, "removed": removed}
+            path = journal.pop("path")
+            write_journal(target, journal)
+            log.info("undo finished; the journal is marked undone")
+            problem = glog.write()
     messages = [f"undid the apply of {journal['started']} (journal {path})"]
+    if problem is None:
+        messages.append(f"log: {glog.path} (the apply's and this undo's)")
+    else:
+        messages.append(f"the log {glog.path} could not be written: {problem}")
     folders = sorted(
         {d for r in journal["steps"] if touched(r) for d in r.get("created_dirs") or []}
     )
     if folders:
         messages.append("folders apply made are left in place: " + ", ".join(folders))
     return UndoResult(DONE, path, tuple(restored), tuple(removed), tuple(messages))
+
+
+def _carry_out(target: Target, actions: list[_Action], emit: Emit) -> tuple[list[str], list[str]]:
+    """Do the actions, all checked already; the paths restored and removed."""
+    restored: list[str] = []
+    removed: list[str] = []
+    for act in actions:
+        if act.kind == "keep":
+            log.info("undo %d: keep %s (%s)", act.index + 1, act.path, act.note or "nothing to do")
+            if act.note:
+                emit(ApplyEvent(EventKind.STEP_SKIPPED, act.index, act.note))
+            continue
+        emit(ApplyEvent(EventKind.STEP_START, act.index, f"{act.kind} {act.path}"))
+        if act.kind == "restore":
+            log.info("undo %d: restore %s from %s", act.index + 1, act.path, act.source)
+            target.copy_file(act.source or "", act.path)
+            restored.append(act.path)
+            text = f"restored {act.path} from {act.source}"
+        else:
+            log.info("undo %d: remove %s", act.index + 1, act.path)
+            target.remove(act.path)
+            removed.append(act.path)
+            text = f"removed {act.path}"
+        emit(ApplyEvent(EventKind.STEP_DONE, act.index, text))
+    return restored, removed
 
 
 def describe_journal(journal: dict[str, Any]) -> str:

@@ -8,12 +8,15 @@ what is left to do (the VM definition, the way back).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 from ..plan.model import Plan
 from ..targets import Target
 
 __all__ = ["missing_modules", "missing_root_needs", "verify"]
+
+log = logging.getLogger(__name__)
 
 
 def missing_modules(target: Target, image: str, modules: tuple[str, ...]) -> tuple[str, ...]:
@@ -84,39 +87,61 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
     were guesses, which detection after the change can no longer see.
     """
     from ..detect import detect
-    from ..facts import BUILTIN
 
-    lines: list[str] = []
     try:
         facts = detect(target)
     except (OSError, ValueError) as exc:
         return [f"could not detect the guest again: {exc}"]
+    lines = _drivers_lines(target, plan, facts)
+    lines += _disk_lines(target, plan, facts)
+    lines += _way_back_lines(target, plan, before)
+    log.info("verify after the apply: %s", "; ".join(lines))
+    return lines
+
+
+def _drivers_lines(target: Target, plan: Plan, facts: Any) -> list[str]:
+    """Do the initrds (or the sysinit file) now load the drivers, and after an update?"""
+    from ..facts import BUILTIN
+
     choices = plan.choices
     kernel = facts.kernel(plan.kernel) if plan.kernel else facts.default_kernel()
     wanted = tuple(m for m in plan.modules if kernel is None or kernel.virtio.get(m) != BUILTIN)
-    prepared = [facts.kernel(v) for v in plan.kernels] if plan.kernels else [kernel]
-    for each in prepared:
-        if choices.method != "initrd" or each is None or not target.can_run:
-            continue
-        need = tuple(m for m in plan.modules if each.virtio.get(m) != BUILTIN)
-        if not need:
-            continue
-        if each.initrd_virtio is None:
-            why = each.initrd_error or "no image"
-            lines.append(f"the initrd of {each.version} could not be read again: {why}")
-        else:
-            lacking = [m for m in need if m not in each.initrd_virtio]
-            if lacking:
-                lines.append(f"the initrd of {each.version} still lacks {', '.join(lacking)}")
-            else:
-                lines.append(f"the initrd of {each.version} now holds {', '.join(need)}")
-    if choices.method == "initrd" and kernel is not None and wanted and target.can_run:
-        # What the next kernel update builds, with the distro's own command.
-        from .scratch import check_survives_update
+    lines: list[str] = []
+    if choices.method == "initrd" and target.can_run:
+        prepared = [facts.kernel(v) for v in plan.kernels] if plan.kernels else [kernel]
+        lines += [line for each in prepared if (line := _initrd_line(plan, each))]
+        if kernel is not None and wanted:
+            # What the next kernel update builds, with the distro's own command.
+            from .scratch import check_survives_update
 
-        lines.append(check_survives_update(target, facts, wanted, kernel).line())
+            lines.append(check_survives_update(target, facts, wanted, kernel).line())
     if choices.method == "sysinit" and wanted:
         lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
+    return lines
+
+
+def _initrd_line(plan: Plan, kernel: Any) -> str:
+    """What the initrd of one prepared kernel holds now ("" when it needs nothing)."""
+    from ..facts import BUILTIN
+
+    if kernel is None:
+        return ""
+    need = tuple(m for m in plan.modules if kernel.virtio.get(m) != BUILTIN)
+    if not need:
+        return ""
+    if kernel.initrd_virtio is None:
+        why = kernel.initrd_error or "no image"
+        return f"the initrd of {kernel.version} could not be read again: {why}"
+    lacking = [m for m in need if m not in kernel.initrd_virtio]
+    if lacking:
+        return f"the initrd of {kernel.version} still lacks {', '.join(lacking)}"
+    return f"the initrd of {kernel.version} now holds {', '.join(need)}"
+
+
+def _disk_lines(target: Target, plan: Plan, facts: Any) -> list[str]:
+    """Disk names left behind, and what to do on the host next."""
+    choices = plan.choices
+    lines: list[str] = []
     legacy = [
         r
         for r in facts.disk_refs
@@ -143,9 +168,12 @@ def verify(target: Target, plan: Plan, before: Optional[Any] = None) -> list[str
             "do not reboot before switching: the files already name the virtio disks, "
             "so on the old bus /boot and swap would not be found"
         )
-    for step in plan.steps:
-        if step.kind == "backup" and step.to:
-            lines.append(f"the old initrd is kept at {step.to}")
+    return lines
+
+
+def _way_back_lines(target: Target, plan: Plan, before: Optional[Any]) -> list[str]:
+    """Where the old initrd is, how to go back, and the disk order assumed."""
+    lines = [f"the old initrd is kept at {s.to}" for s in plan.steps if s.kind == "backup" and s.to]
     if getattr(target, "temporary", False):
         # A demo guest is a temporary copy per run: a later `virtio-wizard undo` finds nothing.
         lines.append(

@@ -14,6 +14,8 @@ top, so ``import virtio_wizard.detect`` stays cheap for the CLI's start-up.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ..facts import Facts, TargetInfo, Unreadable
@@ -26,6 +28,8 @@ __all__ = [
     "with_initrds",
     "drivers_auto",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def detect(
@@ -47,7 +51,10 @@ def detect(
     from . import disks as disks_mod
     from . import modules as modules_mod
 
+    started = time.monotonic()
+
     def step(text: str) -> None:
+        log.debug("detect %s: %s (%.2fs)", target.describe(), text, time.monotonic() - started)
         if progress is not None:
             progress(text)
 
@@ -123,6 +130,15 @@ def detect(
         unreadable=_unique(problems),
     )
     auto, reason = drivers_auto(facts)
+    log.debug(
+        "detect %s: done in %.2fs: %s %s, %d kernel(s), %d unreadable",
+        target.describe(),
+        time.monotonic() - started,
+        found_distro.id,
+        found_distro.version,
+        len(found_kernels),
+        len(facts.unreadable),
+    )
     return dataclasses.replace(facts, drivers_auto=auto, drivers_auto_reason=reason)
 
 
