@@ -189,3 +189,20 @@ def test_the_tui_command_with_debug_prints_no_records(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "DEBUG" not in err and "INFO" not in err
     assert err.rstrip().endswith(f"log written to {tmp_path / 'state/virtio-wizard/wizard.log'}")
+
+
+def test_a_log_that_cannot_be_written_does_not_fail_the_apply(tmp_path, monkeypatch):
+    import virtio_wizard.apply.resume as resume_mod
+
+    guest = make_guest(tmp_path / "guest")
+    monkeypatch.setattr(resume_mod, "new_journal_id", lambda *a, **k: "20260101T000000-1")
+    in_the_way = guest / log_path("20260101T000000-1").lstrip("/")
+    in_the_way.mkdir(parents=True)  # a folder where the log file goes
+    result = _apply_with_a_command(guest)
+    assert result.ok
+    assert (guest / "etc/fstab").read_text() == NEW_FSTAB
+    said = [m for m in result.messages if "could not be written" in m]
+    assert said == [
+        f"the log {log_path('20260101T000000-1')} could not be written: not a regular file"
+    ]
+    assert not any(m.startswith("log: ") for m in result.messages)
