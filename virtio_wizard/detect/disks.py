@@ -33,6 +33,7 @@ take no virtio letter from the real disks.
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import string
@@ -42,6 +43,7 @@ from typing import Optional
 
 from ..facts import DiskRef, Unreadable
 from ..knowledge import LEGACY_DISK_RE
+from ..logs import run_logged
 from ..targets import Target
 from ._read import read_guest_text
 from .devnames import classify_device, real_files
@@ -111,6 +113,8 @@ _DEFAULT_GRUB_KEYS = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
 _QEMU_IDE_BY_ID_RE = re.compile(
     r"^/dev/disk/by-id/(?:ata-|scsi-SATA_)QEMU_HARDDISK_QM(\d{5})(?:-part(\d+))?$"
 )
+
+log = logging.getLogger(__name__)
 
 
 def detect_disk_refs(
@@ -660,7 +664,7 @@ def _with_uuids(target: Target, refs: list[DiskRef]) -> list[DiskRef]:
 
 def _blkid_uuid(target: Target, device: str) -> Optional[str]:
     try:
-        result = target.run(["blkid", "-o", "value", "-s", "UUID", device])
+        result = run_logged(target, ["blkid", "-o", "value", "-s", "UUID", device], log)
     except OSError:
         return None
     value = result.output.strip().splitlines()
