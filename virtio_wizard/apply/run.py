@@ -16,10 +16,10 @@ re-run of the same plan after a kill therefore finishes the job, reusing the
 backups of the first run, and a re-run after success changes and records
 nothing. ``undo`` (``virtio_wizard.apply.undo``) replays a journal backwards.
 
-Longer than 500 lines on purpose: the executor is one class whose step
-methods share one journal record and one save-before-write order, and the
-crash-safety rules above are easier to check read together; the refusals
-before it live in ``preflight`` and the resume rules in ``resume``.
+Why this file is long: the executor is one class whose step methods share
+one journal record and one save-before-write order, and the crash-safety
+rules above are easier to check read together; the refusals before it live
+in ``preflight``, the resume rules in ``resume``, the log in ``logfile``.
 """
 
 from __future__ import annotations
