@@ -1,4 +1,4 @@
-"""``plan -o`` and ``plan --script`` embed guest files: they are written owner-only.
+"""``plan -o``, ``plan --script`` and ``report -o`` embed guest files: they are written owner-only.
 
 A 0600 ``grub.conf`` holding ``password --md5 ...`` is copied whole into both
 (the new text of every edited file is in them), so neither may be readable
@@ -69,3 +69,22 @@ def test_a_device_is_written_as_it_is(tmp_path: Path) -> None:
     finally:
         os.close(reader)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json"])
+def test_report_output_is_owner_only(guest: Path, tmp_path: Path, capsys, fmt: str) -> None:
+    """A report quotes guest lines and the journal names backed-up secret files: 0600 too."""
+    out = tmp_path / f"report.{fmt}"
+    out.write_text("old, world-readable\n")
+    os.chmod(out, 0o644)
+    old_umask = os.umask(0o022)
+    try:
+        code = main(["--root", str(guest), "report", "--format", fmt, "-o", str(out)])
+    finally:
+        os.umask(old_umask)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "virtio" in out.read_text()
+    assert mode(out) == 0o600
+    assert f"wrote {out} (mode 0600" in err
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]

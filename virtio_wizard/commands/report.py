@@ -4,7 +4,8 @@ Detects the target, checks it, and adds the newest apply journal when the
 journal module offers one (``virtio_wizard.journal.latest_journal``), so a
 customer can attach one file that says what the guest is, what the wizard
 found and what it changed. ``-o FILE`` writes the report to a file on the
-machine running the wizard (not into the guest).
+machine running the wizard (not into the guest), owner-only as ``plan -o``
+(``outfile.write_private``): it quotes guest files.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cli import open_target
     from ..detect import detect
     from ..journal import dumps_bytes
+    from ..outfile import write_private
     from ..report import render_json, render_markdown
 
     target = open_target(args)
@@ -59,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
         text = render_markdown(facts, findings, journal=journal, after=after)
     output = getattr(args, "output", None)
     if output:
-        with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(text)
-        print(f"virtio-wizard: report written to {output}", file=sys.stderr)
+        # The report quotes guest lines and the journal's backups: owner only, as plan -o.
+        note = write_private(output, text.encode("utf-8", errors="backslashreplace"))
+        print(f"virtio-wizard: report: {note}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
