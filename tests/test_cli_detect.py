@@ -298,7 +298,7 @@ def test_render_shows_every_section_at_80_columns():
         "vendor read from the host, not the guest",
         "6.8.5-301.fc40.x86_64 |",
         "(running)",
-        "early+zstd: blk net",
+        "early+zstd: blk, net",
         "unreadable: zstd: bad frame",
         "virtio_blk, virtio_net",  # loaded virtio modules, ext4 left out
         "virtio-net",

@@ -160,7 +160,7 @@ async def test_debian12_drivers_come_by_themselves():
     target = open_demo("debian12")
     async with wizard(target) as (app, pilot):
         text = screen_text(app)
-        assert "Auto-load   yes" in text
+        assert "Drivers     loaded by the release itself" in text
 
 
 @aio

@@ -1,8 +1,9 @@
 """Facts as Rich text for the Guest screen: what detection found, at a glance.
 
-Only presentation lives here: every value shown comes from ``Facts`` or a
-``Finding``; nothing is decided. Tables are drawn without box characters so
-the same renderables serve the normal and the ASCII screen.
+Only layout lives here: the words come from ``present.facts``, the same that
+``detect`` prints, and every value from ``Facts`` or a ``Finding``. Tables
+are drawn without box characters so the same renderables serve the normal and
+the ASCII screen.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ...facts import BUILTIN, MISSING, MODULE, Facts, Kernel
+from ...facts import Facts
 from ...finding import ERROR, WARNING, Finding
-from ...knowledge import drivers_from_package
+from ...present import facts as pf
 
 __all__ = [
     "Rows",
     "prerender",
     "row",
     "loaded_text",
-    "SEED_MODULES_SHOWN",
     "distro_text",
     "cpu_text",
     "kernels_table",
@@ -34,16 +34,16 @@ __all__ = [
     "severity_label",
 ]
 
-#: Columns of the kernel table: (module, short header).
-SEED_MODULES_SHOWN: tuple[tuple[str, str], ...] = (
-    ("virtio", "virtio"),
-    ("virtio_ring", "ring"),
-    ("virtio_blk", "blk"),
-    ("virtio_net", "net"),
-    ("virtio_pci", "pci"),
-)
+#: The presenter's tones as Rich styles.
+TONE_STYLE = {pf.GOOD: "green", pf.WARN: "yellow", pf.BAD: "bold red", pf.DIM: "dim"}
 
-_STATE = {MODULE: ("module", "green"), BUILTIN: ("built-in", "cyan"), MISSING: ("MISSING", "red")}
+
+#: The kernel column at most: the module marks and the initrd keep the rest of 80.
+_KERNEL_WIDTH = 26
+
+
+def _cell(cell: pf.Cell) -> Text:
+    return Text(cell.text, style=TONE_STYLE.get(cell.tone, ""))
 
 
 def severity_label(severity: str) -> Text:
@@ -102,146 +102,67 @@ def row(label: str, value, style: str = "") -> tuple[str, Text]:
     return (label, value if isinstance(value, Text) else Text(value, style=style))
 
 
-_kv = row
+def _rows(lines: Sequence[pf.Line]) -> Rows:
+    return Rows(row(line.label, line.text, TONE_STYLE.get(line.tone, "")) for line in lines)
+
+
+def _summary(facts: Facts) -> list[pf.Line]:
+    # The header already names the target.
+    return [line for line in pf.summary_lines(facts) if line.label != "Target"]
 
 
 def distro_text(facts: Facts) -> RenderableType:
-    d = facts.distro
-    name = " ".join(p for p in (d.name or d.id, d.version) if p) or "unknown"
-    lines = [_kv("Distro", name + (f"  (from {d.source})" if d.source else ""))]
-    if facts.not_linux:
-        lines.append(_kv("", facts.not_linux, "bold red"))
-    auto = "yes" if facts.drivers_auto else "no"
-    reason = f" - {facts.drivers_auto_reason}" if facts.drivers_auto_reason else ""
-    lines.append(_kv("Auto-load", f"{auto}{reason}", "green" if facts.drivers_auto else "yellow"))
-    if facts.running_kernel:
-        lines.append(_kv("Running", facts.running_kernel))
-    return Rows(lines)
+    """Distro, whether the drivers come by themselves, and the running kernel."""
+    keep = ("Not Linux", "Distro", "Drivers", "Running")
+    return _rows([line for line in _summary(facts) if line.label in keep])
 
 
 def cpu_text(facts: Facts, findings: Sequence[Finding] = ()) -> RenderableType:
-    c = facts.cpu
-    machine = c.machine or "unknown"
-    vendor = c.vendor or "unknown vendor"
-    lines = [
-        # Only a vendor read elsewhere needs saying; "(target)" meant nothing to users.
-        _kv(
-            "CPU",
-            f"{machine}, {vendor}"
-            + (" (vendor read from the host, not the guest)" if c.vendor_source == "host" else ""),
-        )
-    ]
-    if drivers_from_package(facts.distro.id, facts.distro.version):
-        # RHEL 3 only: elsewhere the kernel ships the modules, no package exists.
-        pkg = c.package_arch or "unknown"
-        variant = c.kernel_variant or "unknown"
-        lines.append(_kv("Package", f"for this CPU: {pkg}; installed kernel variant: {variant}"))
+    """The CPU and, on RHEL 3, the package for it, with the package-arch finding."""
+    rows = _rows([line for line in _summary(facts) if line.label in ("CPU", "Package")])
     for f in findings:
         if f.id == "package-arch":
-            lines.append(_kv("", Text.assemble(severity_label(f.severity), " ", f.message)))
-    return Rows(lines)
-
-
-def _initrd_cell(kernel: Kernel, initrds_read: bool) -> Text:
-    if not kernel.initrd:
-        return Text("no image", style="yellow")
-    if kernel.initrd_error:
-        return Text("unreadable", style="yellow")
-    if kernel.initrd_virtio is None:
-        return Text("reading..." if not initrds_read else "not read", style="dim")
-    if not kernel.initrd_virtio:
-        return Text("no virtio", style="red")
-    short = [m.replace("virtio_", "").replace("virtio", "virtio") for m in kernel.initrd_virtio]
-    # ", " so that a narrow column wraps between names, never inside one.
-    return Text(", ".join(short), style="green")
+            rows.append(row("", Text.assemble(severity_label(f.severity), " ", f.message)))
+    return rows
 
 
 def kernels_table(facts: Facts, initrds_read: bool) -> RenderableType:
-    """One row per kernel: each module of the guide's list as module / built-in / MISSING."""
+    """One row per kernel: each module of the guide's list as m / y / -, and the initrd."""
     if not facts.kernels:
         return Text("No installed kernel found under /boot or /lib/modules.", style="red")
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False, expand=False)
-    table.add_column("kernel", style="bold", no_wrap=True, overflow="fold", max_width=26)
-    for _, head in SEED_MODULES_SHOWN:
-        table.add_column(head, no_wrap=True)
-    table.add_column("in initrd", overflow="fold")
-    for k in facts.kernels:
-        name = k.version + (" *" if k.running else "")
-        cells = []
-        for module, _ in SEED_MODULES_SHOWN:
-            word, style = _STATE.get(k.virtio.get(module, MISSING), ("?", ""))
-            cells.append(Text(word if word != "built-in" else "built", style=style))
-        table.add_row(name, *cells, _initrd_cell(k, initrds_read))
-    notes = []
-    if any(k.running for k in facts.kernels):
-        notes.append(Text("* running kernel", style="dim"))
-    for k in facts.kernels:
-        if k.initrd_error:
-            notes.append(Text(f"{k.initrd}: {k.initrd_error}", style="yellow"))
-        if k.virtio_orig:
-            notes.append(Text(f"original initrd kept as: {k.virtio_orig}", style="cyan"))
-    return Group(table, *notes)
+    table.add_column("kernel", style="bold", no_wrap=True, overflow="fold", max_width=_KERNEL_WIDTH)
+    for _, head in pf.MODULE_COLUMNS:
+        table.add_column(head, no_wrap=True, justify="center")
+    table.add_column("initrd holds", overflow="fold")
+    for k in pf.kernel_rows(facts, initrds_read):
+        # Beside the version when the column holds both, else under it: never cut.
+        wide = len(k.version) + len(k.tag) < _KERNEL_WIDTH
+        name = k.version + (f"{' ' if wide else chr(10)}{k.tag}" if k.tag else "")
+        table.add_row(name, *[_cell(c) for c in k.marks], _cell(k.initrd))
+    legend = Text(f"Kernels: {pf.MARKS_LEGEND}", style="dim")
+    notes = [Text(n.text, style=TONE_STYLE.get(n.tone, "")) for n in pf.kernel_notes(facts)]
+    return Group(legend, table, *notes)
 
 
 def loaded_text(facts: Facts) -> RenderableType:
     """Loaded virtio modules, and the virtio bus drivers (built-in ones show only there)."""
-    bus = list(facts.virtio_bus_drivers)
-    bus_text = f"virtio bus drivers: {', '.join(bus)}" if bus else ""
-    if facts.loaded_modules is None:
-        if not facts.target.live:
-            return Rows([_kv("Loaded", "offline guest: nothing is loaded to look at")])
-        value = "no /proc/modules (a kernel without loadable modules?)"
-        return Rows([_kv("Loaded", "; ".join(p for p in (value, bus_text) if p))])
-    virtio = [m for m in facts.loaded_modules if m.startswith("virtio")]
-    value = ", ".join(virtio) if virtio else "no virtio module loaded"
-    return Rows([_kv("Loaded", "; ".join(p for p in (value, bus_text) if p))])
+    return _rows([line for line in _summary(facts) if line.label == "Loaded"])
 
 
 def devices_text(facts: Facts) -> RenderableType:
-    if not facts.devices:
-        return Rows([_kv("Devices", "no PCI devices visible (offline root or no sysfs)")])
-    virtio = [d for d in facts.devices if d.kind.startswith("virtio")]
-    emulated = [d for d in facts.devices if d.kind in ("ide", "ahci", "e1000", "e1000e", "rtl8139")]
-    lines = []
-    lines.append(
-        _kv(
-            "Virtio",
-            ", ".join(f"{d.kind} ({d.slot})" for d in virtio) or "none",
-            "green" if virtio else "",
-        )
-    )
-    lines.append(
-        _kv(
-            "Emulated",
-            ", ".join(f"{d.kind} ({d.slot})" for d in emulated) or "none",
-            "yellow" if emulated else "",
-        )
-    )
-    return Rows(lines)
-
-
-#: Running state the plan never edits (``plan.files.RUNTIME_CONTEXTS``, not imported:
-#: the Guest screen's first frame must not wait for the planner; a test keeps both equal).
-RUNTIME_CONTEXTS = frozenset({"cmdline", "mtab", "swaps"})
+    """Virtio and emulated PCI devices, by kind and slot."""
+    return _rows(pf.device_lines(facts))
 
 
 def disks_text(facts: Facts) -> RenderableType:
-    change = [r for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS]
-    if not change:
-        return Rows([_kv("Disk names", "nothing to change")])
-    n = len(change)
-    lines = [_kv("Disk names", f"{n} reference{'' if n == 1 else 's'} to change in files:")]
-    for r in change:
-        guess = " (order guessed)" if r.guessed else ""
-        lines.append(_kv("", f"{r.file}:{r.line}  {r.device} -> {r.proposed}{guess}"))
-    return Rows(lines)
+    """Disk names the plan rewrites, one per line."""
+    return _rows(pf.disk_lines(facts))
 
 
 def initrd_text(facts: Facts) -> RenderableType:
-    """The initrd tool line, worded as ``detect`` words it (one formatter for both)."""
-    from ...render import initrd_tool_text
-
-    return Rows([_kv("Initrd", initrd_tool_text(facts))])
+    """The initrd tool (the sysinit hook is the Drivers step's, where its file is picked)."""
+    return _rows([line for line in _summary(facts) if line.label == "Initrd tool"])
 
 
 def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> RenderableType:
