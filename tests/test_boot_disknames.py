@@ -12,6 +12,7 @@ from pathlib import Path
 
 from virtio_wizard.detect import detect
 from virtio_wizard.plan import Choices, make_plan
+from virtio_wizard.present.remedy import cli_fix
 from virtio_wizard.targets import LocalTarget
 
 KVER = "6.1.0-50-amd64"
@@ -103,7 +104,7 @@ def test_renames_every_place_before_the_rebuild_and_says_grub_cfg_is_edited_by_t
     )
     [note] = [f for f in plan.findings if f.id == "grub-cfg-remapped"]
     assert "offline root grub-mkconfig would probe the host's disks" in note.message
-    assert "`update-grub`" in note.fix
+    assert "`update-grub`" in cli_fix(note.remedy)
 
 
 def test_resume_gets_uuid_where_asked_and_known(tmp_path):

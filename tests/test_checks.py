@@ -26,7 +26,8 @@ from virtio_wizard.facts import (
     TargetInfo,
     Unreadable,
 )
-from virtio_wizard.finding import ERROR, INFO, WARNING, Finding
+from virtio_wizard.finding import ERROR, INFO, WARNING, Finding, choose
+from virtio_wizard.present.remedy import cli_fix
 
 ALL_MODULE = {m: MODULE for m in kn.SEED_MODULES}
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
@@ -96,7 +97,7 @@ def test_check_output_is_sorted_and_ids_are_known():
         ids(found)
     )
     for finding in found:
-        assert finding.message and finding.fix and finding.source
+        assert finding.message and cli_fix(finding.remedy) and finding.source
 
 
 def test_every_id_is_documented_with_a_source():
@@ -120,15 +121,15 @@ def test_not_linux_raised_and_silences_linux_checks():
     found = check(f)
     assert ids(found) == ["not-linux", "unreadable-file"]
     assert found[0].severity == ERROR
-    assert "virtio-win" in found[0].fix and "Windows" in found[0].message
+    assert "virtio-win" in cli_fix(found[0].remedy) and "Windows" in found[0].message
     assert found[0].message.endswith("no /etc).")
 
 
 def test_not_linux_wrong_folder_fix():
     f = facts(not_linux="This does not look like a Linux root file system (no /etc).")
     finding = only(check(f), "not-linux")
-    assert finding.message.count(".") == 1 and "--root" in finding.fix
-    assert "virtio-win" not in finding.fix
+    assert finding.message.count(".") == 1 and "--root" in cli_fix(finding.remedy)
+    assert "virtio-win" not in cli_fix(finding.remedy)
     assert "Windows" not in finding.source  # nothing found said Windows
 
 
@@ -146,7 +147,7 @@ def test_drivers_automatic_raised():
     f = only(found, "drivers-automatic")
     assert f.severity == INFO
     assert "RHEL 5.3 and newer" in f.message
-    assert "initrd" in f.fix and "/dev/vd" in f.fix
+    assert "initrd" in cli_fix(f.remedy) and "/dev/vd" in cli_fix(f.remedy)
     assert f.source == kn.SEED_AUTO
 
 
@@ -171,12 +172,14 @@ def test_rhel3_without_the_package_gets_the_package_fix_only():
     found = check(rhel3(kernels=(bare,), cpu=cpu))
     f = only(found, "kernel-no-virtio")
     assert f.severity == ERROR
-    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in f.fix
-    assert "2.6.27" not in f.fix and "Unresolved symbol" in f.fix
+    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in cli_fix(
+        f.remedy
+    )
+    assert "2.6.27" not in cli_fix(f.remedy) and "Unresolved symbol" in cli_fix(f.remedy)
     assert "nothing needs installing" not in " ".join(x.message for x in found)
     amd = Cpu(machine="x86_64", vendor="AuthenticAMD", package_arch="x86_64")
     f = only(check(rhel3(kernels=(bare,), cpu=amd)), "kernel-no-virtio")
-    assert "x86_64 (AMD64)" in f.fix
+    assert "x86_64 (AMD64)" in cli_fix(f.remedy)
 
 
 # ---- kernel-no-virtio ----
@@ -187,7 +190,7 @@ def test_kernel_no_virtio_error_when_no_kernel_works():
     f = only(check(facts(kernels=(k,), cpu=Cpu(package_arch="ia32e"))), "kernel-no-virtio")
     assert f.severity == ERROR
     assert "2.6.9-89.EL" in f.message and "virtio_blk" in f.message
-    assert "No installed kernel" in f.fix and "ia32e" not in f.fix
+    assert "No installed kernel" in cli_fix(f.remedy) and "ia32e" not in cli_fix(f.remedy)
 
 
 def test_kernel_no_virtio_names_a_kernel_that_works():
@@ -199,7 +202,9 @@ def test_kernel_no_virtio_names_a_kernel_that_works():
     assert finding.severity == WARNING
     assert "running kernel 2.6.18-8.el5" in finding.message
     assert "only the net driver" in finding.message
-    assert "2.6.18-128.el5" in finding.fix and "--kernel 2.6.18-128.el5" in finding.fix
+    assert "2.6.18-128.el5" in cli_fix(finding.remedy) and "--kernel 2.6.18-128.el5" in cli_fix(
+        finding.remedy
+    )
 
 
 def test_kernel_no_virtio_uses_newest_kernel_offline():
@@ -226,8 +231,8 @@ def test_initrd_missing_virtio_dracut_host_only():
     assert "`dracut-initqueue timeout` and an emergency shell" in f.message
     assert "ALERT!" not in f.message
     assert "virtio_blk" in f.message and "host-only" in f.message
-    assert 'add_drivers+=" virtio virtio_ring virtio_blk virtio_pci "' in f.fix
-    assert "dracut -f /boot/initramfs-5.14.0-1.el9.img 5.14.0-1.el9" in f.fix
+    assert 'add_drivers+=" virtio virtio_ring virtio_blk virtio_pci "' in cli_fix(f.remedy)
+    assert "dracut -f /boot/initramfs-5.14.0-1.el9.img 5.14.0-1.el9" in cli_fix(f.remedy)
     assert kn.DRACUT_CONF in f.source
 
 
@@ -257,9 +262,11 @@ def test_initrd_missing_virtio_initramfs_tools_names_modules_setting(setting):
         initrd_tool_config={"MODULES": setting},
     )
     finding = only(check(f), "initrd-missing-virtio")
-    assert f"MODULES={setting}" in finding.fix and "MODULES=most" in finding.fix
-    assert "/etc/initramfs-tools/modules" in finding.fix
-    assert "update-initramfs -u -k 6.1.0-50-amd64" in finding.fix
+    assert f"MODULES={setting}" in cli_fix(finding.remedy) and "MODULES=most" in cli_fix(
+        finding.remedy
+    )
+    assert "/etc/initramfs-tools/modules" in cli_fix(finding.remedy)
+    assert "update-initramfs -u -k 6.1.0-50-amd64" in cli_fix(finding.remedy)
 
 
 def test_initrd_missing_virtio_mkinitrd_gives_seed_command():
@@ -267,7 +274,7 @@ def test_initrd_missing_virtio_mkinitrd_gives_seed_command():
     finding = only(check(facts(kernels=(k,), initrd_tool="mkinitrd")), "initrd-missing-virtio")
     assert (
         "mkinitrd -f --with=virtio --with=virtio_ring --with=virtio_blk --with=virtio_net "
-        "--with=virtio_pci /boot/initrd-2.6.18-92.el5.img 2.6.18-92.el5" in finding.fix
+        "--with=virtio_pci /boot/initrd-2.6.18-92.el5.img 2.6.18-92.el5" in cli_fix(finding.remedy)
     )
     assert "virtio_ring, virtio_blk, virtio_pci" in finding.message
 
@@ -275,9 +282,11 @@ def test_initrd_missing_virtio_mkinitrd_gives_seed_command():
 def test_initrd_missing_virtio_other_tools():
     k = kernel("6.9.1-arch1-1", initrd_virtio=())
     arch = only(check(facts(kernels=(k,), initrd_tool="mkinitcpio")), "initrd-missing-virtio")
-    assert "mkinitcpio -P" in arch.fix and kn.MKINITCPIO_DROPIN in arch.fix
+    assert "mkinitcpio -P" in cli_fix(arch.remedy) and kn.MKINITCPIO_DROPIN in cli_fix(arch.remedy)
     suse = only(check(facts(kernels=(k,), initrd_tool="suse-mkinitrd")), "initrd-missing-virtio")
-    assert "INITRD_MODULES" in suse.fix and "mkinitrd -k vmlinuz-6.9.1-arch1-1" in suse.fix
+    assert "INITRD_MODULES" in cli_fix(
+        suse.remedy
+    ) and "mkinitrd -k vmlinuz-6.9.1-arch1-1" in cli_fix(suse.remedy)
 
 
 def test_initrd_missing_virtio_not_raised():
@@ -310,7 +319,7 @@ def test_initrd_unreadable_gives_error_and_how_to_list():
     hits = [f for f in found if f.id == "initrd-unreadable"]
     assert [h.severity for h in hits] == [WARNING, INFO]
     assert "cannot list without mounting" in hits[0].message and "(ext2)" in hits[0].message
-    assert "zcat /boot/initrd-2.4.21-63.EL.img | cpio -t" in hits[0].fix
+    assert "zcat /boot/initrd-2.4.21-63.EL.img | cpio -t" in cli_fix(hits[0].remedy)
     assert "no reason recorded" in hits[1].message
 
 
@@ -338,7 +347,8 @@ def test_virtio_orig_initrd_raised_with_way_back():
     assert f.severity == INFO
     assert "/boot/initrd-2.6.18-92.el5.img.virtio.orig" in f.message
     assert (
-        "cp -p /boot/initrd-2.6.18-92.el5.img.virtio.orig /boot/initrd-2.6.18-92.el5.img" in f.fix
+        "cp -p /boot/initrd-2.6.18-92.el5.img.virtio.orig /boot/initrd-2.6.18-92.el5.img"
+        in cli_fix(f.remedy)
     )
     assert f.source == kn.SEED_ORIG
 
@@ -367,7 +377,7 @@ def test_package_arch_intel_choice_on_rhel3():
     f = only(check(rhel3(cpu=cpu)), "package-arch")
     assert f.severity == INFO
     assert "ia32e" in f.message and "GenuineIntel" in f.message
-    assert "ia32e for Intel 64, x86_64 for AMD64" in f.fix
+    assert "ia32e for Intel 64, x86_64 for AMD64" in cli_fix(f.remedy)
     assert kn.SEED_CPU in f.source and kn.RHEL5_VIRT_GUIDE in f.source
     assert "host" not in f.message
 
@@ -388,7 +398,7 @@ def test_package_arch_on_rhel3_names_the_installed_variant_first():
 def test_package_arch_on_rhel3_even_when_nothing_is_known():
     f = only(check(rhel3(cpu=Cpu())), "package-arch")
     assert "could not be chosen" in f.message
-    assert "ia32e on Intel 64, x86_64 on AMD64" in f.fix
+    assert "ia32e on Intel 64, x86_64 on AMD64" in cli_fix(f.remedy)
 
 
 def test_package_arch_mismatch_on_rhel3_is_unresolved_symbol():
@@ -404,7 +414,7 @@ def test_package_arch_mismatch_on_rhel3_is_unresolved_symbol():
     assert finding.severity == WARNING
     assert "Unresolved symbol" in finding.message
     assert "ia32e variant" in finding.message and "x86_64" in finding.message
-    assert "built for the ia32e kernel variant" in finding.fix
+    assert "built for the ia32e kernel variant" in cli_fix(finding.remedy)
 
 
 @pytest.mark.parametrize(
@@ -427,7 +437,7 @@ def test_package_arch_never_outside_rhel3(distro):
         for auto in (True, False):
             found = check(facts(cpu=cpu, distro=distro, drivers_auto=auto))
             assert "package-arch" not in ids(found)
-            assert not any("ia32e" in f.message + f.fix for f in found)
+            assert not any("ia32e" in f.message + cli_fix(f.remedy) for f in found)
 
 
 # ---- legacy-disk-names ----
@@ -447,8 +457,8 @@ def test_legacy_disk_names_lists_file_lines_and_swap():
     assert "/boot/grub/grub.conf:15 /dev/hda2 -> /dev/vda2" in f.message
     assert "swap on /dev/hda3 is silently lost" in f.message
     assert "LABEL=/" not in f.message
-    assert "guess" in f.fix and "/dev/hdb1" in f.fix
-    assert "--fix-disk-names" in f.fix
+    assert "guess" in cli_fix(f.remedy) and "/dev/hdb1" in cli_fix(f.remedy)
+    assert "--fix-disk-names" in cli_fix(f.remedy)
     assert kn.SEED_SWAP in f.source
 
 
@@ -456,8 +466,8 @@ def test_legacy_disk_names_uuid_hint_and_no_swap_note():
     refs = (DiskRef("/etc/fstab", 2, "/dev/sda1", "legacy", "/dev/vda1", "fstab", "/", "ab-cd"),)
     f = only(check(facts(disk_refs=refs)), "legacy-disk-names")
     assert "1 disk reference must" in f.message
-    assert "silently lost" not in f.message and "guess" not in f.fix
-    assert "UUID=" in f.fix
+    assert "silently lost" not in f.message and "guess" not in cli_fix(f.remedy)
+    assert "UUID=" in cli_fix(f.remedy)
 
 
 def test_legacy_disk_names_lists_by_id_mapping_and_its_swap():
@@ -501,7 +511,7 @@ def test_disk_names_unmapped_root_and_swap_without_uuid():
     assert f"/etc/fstab:1 {WDC}-part2; /etc/fstab:2 {WDC}-part1." in f.message
     assert "/dev/hda3" not in f.message
     assert "will not find its root file system and swap is silently lost" in f.message
-    assert f.fix == (
+    assert cli_fix(f.remedy) == (
         "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio."
     )
     # The mapped one is still reported where it belongs.
@@ -517,8 +527,11 @@ def test_disk_names_unmapped_one_by_path_with_uuid_and_device_map():
     f = only(check(facts(disk_refs=refs)), "disk-names-unmapped")
     assert f.message.startswith("2 disk references")
     assert "root file system" not in f.message and "swap" not in f.message
-    assert f"For {BY_PATH} the UUID is known: plan --use-uuid writes UUID= there." in f.fix
-    assert "/boot/grub/device.map name the virtio disk itself (/dev/vda)" in f.fix
+    assert f"For {BY_PATH} the UUID is known: the wizard can write UUID= there." in cli_fix(
+        f.remedy
+    )
+    assert f.remedy.options == (choose(use_uuid=True),)
+    assert "/boot/grub/device.map name the virtio disk itself (/dev/vda)" in cli_fix(f.remedy)
     refs = (DiskRef("/boot/grub/menu.lst", 7, f"{WDC}-part2", "legacy", None, "grub-root"),)
     f = only(check(facts(disk_refs=refs)), "disk-names-unmapped")
     assert f.message.startswith("1 disk reference names a disk")
@@ -552,7 +565,7 @@ def test_module_order_names_file_and_line():
     assert f.severity == WARNING  # a 2.4 kernel: the order is a hard rule
     assert f.message.startswith("/etc/rc.d/rc.sysinit line 12 loads virtio_ring after virtio_pci")
     assert "(line 11)" in f.message and "will not work" in f.message
-    assert "virtio, virtio_ring, virtio_blk, virtio_pci" in f.fix
+    assert "virtio, virtio_ring, virtio_blk, virtio_pci" in cli_fix(f.remedy)
     assert f.source == kn.SEED_ORDER
 
 
@@ -589,13 +602,13 @@ def test_sysinit_hook_missing_rhel5_recommends_sysconfig_modules():
     f = only(check(facts(sysinit=Sysinit(hook_line=None))), "sysinit-hook-missing")
     assert f.severity == WARNING
     assert "/etc/rc.d/rc.sysinit" in f.message and "/etc/rc.modules" in f.message
-    assert kn.SYSCONFIG_MODULES in f.fix
+    assert kn.SYSCONFIG_MODULES in cli_fix(f.remedy)
     assert f.source == kn.SEED_SYSINIT
 
 
 def test_sysinit_hook_missing_rhel4_recommends_initrd():
     f = facts(sysinit=Sysinit(hook_line=None), distro=Distro(id="centos", version="4.8"))
-    assert "initrd method" in only(check(f), "sysinit-hook-missing").fix
+    assert "initrd method" in only(check(f), "sysinit-hook-missing").remedy.advice
 
 
 def test_sysinit_hook_missing_not_raised():
@@ -619,7 +632,7 @@ def test_pci_slots_warns_near_the_limit_counting_slots_not_functions():
     assert f.severity == WARNING
     assert f"{kn.PCI_SLOTS_WARN} of the guest's 32 PCI slots" in f.message
     assert "28 free" in f.message and "8 left" in f.message
-    assert "224" in f.fix and "multifunction" in f.fix
+    assert "224" in cli_fix(f.remedy) and "multifunction" in cli_fix(f.remedy)
     assert f.source == kn.SEED_PCI
 
 
@@ -649,14 +662,16 @@ def test_pci_slots_not_raised_below_threshold_even_with_many_functions():
 def test_gso_tso_raised_with_host_commands(extra):
     f = only(check(facts(**extra)), "gso-tso")
     assert f.severity == INFO
-    assert "HOST" in f.fix and "not in this guest" in f.fix
+    assert "HOST" in cli_fix(f.remedy) and "not in this guest" in cli_fix(f.remedy)
     for command in kn.GSO_TSO_COMMANDS:
-        assert command in f.fix
+        assert command in cli_fix(f.remedy)
     assert f.source.startswith(kn.SEED_NET)
     # A troubleshooting step, not a recommendation (issue 14).
     assert f.message.startswith("Troubleshooting only")
     assert "usually lowers throughput" in f.message
-    assert "Only if throughput is low" in f.fix and "turn them back on" in f.fix
+    assert "Only if throughput is low" in cli_fix(f.remedy) and "turn them back on" in cli_fix(
+        f.remedy
+    )
 
 
 def test_gso_tso_not_raised_without_network_evidence():
@@ -677,7 +692,7 @@ def test_unreadable_file_one_per_file():
     found = [x for x in check(f) if x.id == "unreadable-file"]
     assert len(found) == 2
     assert found[0].message.startswith("/etc/fstab could not be used (not a regular file)")
-    assert "ls -l '/etc/my file'" in found[1].fix
+    assert "ls -l '/etc/my file'" in cli_fix(found[1].remedy)
     assert all(x.severity == WARNING for x in found)
 
 

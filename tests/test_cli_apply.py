@@ -110,7 +110,8 @@ def test_refused_plan_exits_3_even_with_yes(rhel52: Path, capsys) -> None:
     assert code == 3
     err = capsys.readouterr().err
     assert "refused: the plan is refused: Drivers loaded by the sysinit script" in err
-    assert "sysinit-no-boot-disk: Use --method initrd" in err
+    assert "sysinit-no-boot-disk: Load the drivers from the initrd" in err
+    assert "Command line: --method initrd or --boot-disk emulated." in err
     assert "nothing written" in err
     assert tree_state(rhel52) == before
 

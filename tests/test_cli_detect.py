@@ -28,7 +28,7 @@ from virtio_wizard.facts import (
     Sysinit,
     TargetInfo,
 )
-from virtio_wizard.finding import ERROR, INFO, WARNING, Finding
+from virtio_wizard.finding import ERROR, INFO, WARNING, Finding, Remedy, choose
 from virtio_wizard.render import facts_renderable, findings_table, kernels_table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,7 +93,11 @@ def test_detect_json_on_offline_root(rhel52, capsys):
     assert ids[0] == "kernel-no-virtio"  # errors first
     assert {"legacy-disk-names", "module-order"} <= set(ids)
     for f in doc["findings"]:
-        assert set(f) == {"id", "severity", "message", "fix", "source"}
+        assert set(f) == {"id", "severity", "message", "remedy", "source"}
+        assert set(f["remedy"]) == {"advice", "options", "command"}
+    # A remedy names the choice and its value, never a flag (docs/findings.md).
+    (kernel,) = [f for f in doc["findings"] if f["id"] == "kernel-no-virtio"]
+    assert "--" not in kernel["remedy"]["advice"]
     # the document is Facts plus findings: it reads back as Facts
     assert Facts.from_dict(doc).distro.version == "5.2"
 
@@ -121,15 +125,33 @@ def test_detect_json_windows_root_is_not_linux(tmp_path, capsys):
     doc = json.loads(out)
     assert [f["id"] for f in doc["findings"]] == ["not-linux"]
     assert doc["findings"][0]["severity"] == "error"
-    assert "virtio-win" in doc["findings"][0]["fix"]
+    assert "virtio-win" in doc["findings"][0]["remedy"]["advice"]
 
 
 def test_facts_document_adds_findings_only():
     facts = Facts(target=TargetInfo("root", "/x"))
-    doc = facts_document(facts, [Finding("gso-tso", INFO, "m", "f", "s")])
-    assert doc.pop("findings") == [
-        {"id": "gso-tso", "severity": "info", "message": "m", "fix": "f", "source": "s"}
+    remedy = Remedy("f", (choose(method="initrd", boot_disk="virtio"),), ("ethtool", "-k", "X"))
+    doc = facts_document(facts, [Finding("gso-tso", INFO, "m", remedy, "s")])
+    findings = doc.pop("findings")
+    assert findings == [
+        {
+            "id": "gso-tso",
+            "severity": "info",
+            "message": "m",
+            "remedy": {
+                "advice": "f",
+                "options": [
+                    [
+                        {"choice": "method", "value": "initrd"},
+                        {"choice": "boot_disk", "value": "virtio"},
+                    ]
+                ],
+                "command": ["ethtool", "-k", "X"],
+            },
+            "source": "s",
+        }
     ]
+    assert Finding.from_dict(findings[0]).remedy == remedy
     assert doc == facts.to_dict()
 
 
@@ -282,8 +304,10 @@ def _sample() -> Facts:
 
 def test_render_shows_every_section_at_80_columns():
     findings = [
-        Finding("kernel-no-virtio", ERROR, "The kernel lacks virtio_net.", "Boot 6.8.", "seed"),
-        Finding("gso-tso", INFO, "Turn GSO off.", "ethtool -K IFACE gso off", "seed"),
+        Finding(
+            "kernel-no-virtio", ERROR, "The kernel lacks virtio_net.", Remedy("Boot 6.8."), "seed"
+        ),
+        Finding("gso-tso", INFO, "Turn GSO off.", Remedy("ethtool -K IFACE gso off"), "seed"),
     ]
     narrow = _render(facts_renderable(_sample(), findings, ascii=True))
     assert narrow.isascii()
@@ -333,9 +357,11 @@ def test_kernels_table_without_kernels_and_without_initrd():
 
 
 def test_findings_table_empty_and_severity_words():
-    assert "Nothing to report." in _render(findings_table([], ascii=True))
-    out = _render(findings_table([Finding("pci-slots", WARNING, "m", "f", "s")], ascii=True))
-    assert "warning" in out and "Source: s" in out
+    assert "No problems found." in _render(findings_table([], ascii=True))
+    out = _render(
+        findings_table([Finding("pci-slots", WARNING, "m", Remedy("f"), "s")], ascii=True)
+    )
+    assert "WARN" in out and "[pci-slots] s" in out and "Fix: f" in out
 
 
 def test_render_not_linux_skips_kernels():

@@ -89,7 +89,8 @@ def test_refused_plan_exits_3_and_says_why(capsys, tmp_path):
     assert "REFUSED: nothing will be changed." in out
     assert "[sysinit-no-boot-disk]" in out
     assert (
-        "fix: Use --method initrd, or keep the boot disk emulated with --boot-disk emulated." in out
+        "fix: Load the drivers from the initrd, or keep the boot disk emulated. Command line: "
+        "--method initrd or --boot-disk emulated." in out
     )
     assert err == (
         f"virtio-wizard: wrote {saved} (mode 0600: it holds copies of guest files, "

@@ -130,7 +130,7 @@ def test_names_that_no_longer_fit_the_block_leave_it_alone_and_warn(tmp_path: Pa
     plan = plan_pure(facts, choices, read_files(target, files_needed(facts, choices)))
     assert not [s for s in plan.steps if s.path == GRUBENV]
     [warn] = [f for f in plan.findings if f.id == "grubenv-full"]
-    assert "1024-byte block" in warn.message and "grub2-mkconfig" in warn.fix
+    assert "1024-byte block" in warn.message and "grub2-mkconfig" in warn.remedy.advice
 
 
 def test_apply_writes_exactly_1024_bytes_and_undo_restores_them(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ import pytest
 
 from tests.plan_fixtures import ALL, KVER, facts, kernel, make
 from virtio_wizard.facts import TargetInfo
+from virtio_wizard.finding import choose
 from virtio_wizard.plan import Plan, plan
 from virtio_wizard.plan.model import Choices
+from virtio_wizard.present.remedy import cli_fix
 
 
 def test_plan_records_target_kernel_and_modules():
@@ -63,7 +65,10 @@ def test_kernel_without_virtio_names_the_missing_and_a_kernel_that_works():
         "Kernel 2.6.9-42.EL has no virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci "
         "(neither as a module nor built in)."
     )
-    assert r.fix == "Prepare a kernel that has them: --kernel 2.6.9-89.EL."
+    assert cli_fix(r.remedy) == (
+        "Prepare a kernel that has them: 2.6.9-89.EL. Command line: --kernel 2.6.9-89.EL."
+    )
+    assert r.remedy.options == (choose(kernel="2.6.9-89.EL"),)
     assert p.steps == ()
 
 
@@ -73,7 +78,7 @@ def test_kernel_without_virtio_and_no_alternative():
     p = make(facts(kernels=(kernel(virtio=virtio),)), {}, method="initrd")
     (r,) = p.refusals
     assert r.message.startswith(f"Kernel {KVER} has no virtio_net ")
-    assert r.fix.startswith("No installed kernel has them")
+    assert cli_fix(r.remedy).startswith("No installed kernel has them")
     # Block only does not need virtio_net: planned.
     assert not make(facts(kernels=(kernel(virtio=virtio),)), {}, method="initrd", net=False).refused
 
@@ -83,7 +88,7 @@ def test_not_linux_is_refused():
     (r,) = p.refusals
     assert r.id == "target-not-linux"
     assert r.message == "this looks like a Windows system disk."
-    assert "virtio-win" in r.fix
+    assert "virtio-win" in cli_fix(r.remedy)
 
 
 @pytest.mark.parametrize("sentence", ["No Linux guest was found in /x: the folder is empty.", "no"])
@@ -92,14 +97,14 @@ def test_not_linux_refusal_has_one_full_stop_and_no_windows_talk(sentence):
     that is simply no Linux guest gets no advice about Windows."""
     (r,) = make(facts(not_linux=sentence), {}, method="initrd").refusals
     assert r.message.endswith(".") and not r.message.endswith("..")
-    assert "windows" not in (r.message + r.fix).lower()
-    assert "--root" in r.fix
+    assert "windows" not in (r.message + cli_fix(r.remedy)).lower()
+    assert "--root" in cli_fix(r.remedy)
 
 
 def test_windows_refusal_ends_with_one_full_stop():
     sentence = "This is a Windows system disk: virtio-win is out of scope for this wizard."
     (r,) = make(facts(not_linux=sentence), {}, method="initrd").refusals
-    assert r.message == sentence and "virtio-win" in r.fix
+    assert r.message == sentence and "virtio-win" in cli_fix(r.remedy)
 
 
 def test_blk_net_order_is_the_seeds():

@@ -11,6 +11,7 @@ from virtio_wizard.facts import DiskRef
 from virtio_wizard.plan import GuestFiles, make_plan
 from virtio_wizard.plan.disknames import replace_token
 from virtio_wizard.plan.model import Choices
+from virtio_wizard.present.remedy import cli_fix
 from virtio_wizard.targets import LocalTarget
 
 ALL = ("virtio", "virtio_ring", "virtio_blk", "virtio_net", "virtio_pci")
@@ -166,7 +167,8 @@ def test_renaming_disks_when_only_the_network_moves_is_refused(asked, method):
     (refusal,) = p.refusals
     assert refusal.id == "disk-names-stay-emulated"
     assert refusal.message.startswith("Only the network driver is chosen, so every disk stays")
-    assert "--keep-disk-names" in refusal.fix and "--drivers block,net" in refusal.fix
+    assert "--keep-disk-names" in cli_fix(refusal.remedy)
+    assert "--drivers block,net --method initrd" in cli_fix(refusal.remedy)
 
 
 def test_renames_come_before_the_rebuild():
@@ -226,7 +228,7 @@ def test_renaming_a_boot_disk_that_stays_emulated_is_refused(asked, method):
     (refusal,) = p.refusals
     assert refusal.id == "disk-names-stay-emulated"
     assert refusal.message.startswith("The boot disk stays emulated (IDE/SATA)")
-    assert "--keep-disk-names" in refusal.fix
+    assert "--keep-disk-names" in cli_fix(refusal.remedy)
 
 
 def test_disks_are_renamed_by_default_only_when_they_move_to_virtio():
@@ -297,9 +299,10 @@ def test_by_id_names_are_rewritten_whole_and_unmapped_ones_warned():
         "Left as they are, with no virtio name known (they name a disk by its emulated bus, "
         f"which virtio does not show): /etc/fstab:3 {WDC}-part1, {DEVICE_MAP}:1 {WDC}."
     )
-    assert w.fix == (
+    assert cli_fix(w.remedy) == (
         "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to "
-        "virtio, or plan with --use-uuid: some of their UUIDs are known."
+        "virtio, or let the wizard write UUID= where it is known (for some of them it is). "
+        "Command line: --use-uuid."
     )
     assert not [f for f in p.findings if f.id == "disk-ref-stale"]
 
@@ -321,7 +324,7 @@ def test_uuid_mode_rewrites_unmapped_names_whose_uuid_is_known():
     # device.map takes a disk, never UUID=: still named, without the --use-uuid hint.
     (w,) = [f for f in p.findings if f.id == "disk-names-unmapped"]
     assert w.message.endswith(f"{DEVICE_MAP}:1 {WDC}.")
-    assert "--use-uuid" not in w.fix
+    assert "--use-uuid" not in cli_fix(w.remedy)
 
 
 def test_unmapped_without_uuid_in_uuid_mode_is_left_and_warned():
@@ -330,7 +333,7 @@ def test_unmapped_without_uuid_in_uuid_mode_is_left_and_warned():
     p = plan_names(facts(kernels=READY.kernels, disk_refs=refs), files, use_uuid=True)
     assert p.steps == ()
     (w,) = [f for f in p.findings if f.id == "disk-names-unmapped"]
-    assert w.fix.endswith("before switching the disk to virtio.")
+    assert cli_fix(w.remedy).endswith("before switching the disk to virtio.")
 
 
 def test_unmapped_uuid_in_a_bare_kernel_argument_is_not_written():

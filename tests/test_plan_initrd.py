@@ -8,6 +8,7 @@ from tests.plan_fixtures import ALL, IMAGE, KVER, applied, facts, kernel, make
 from virtio_wizard.plan import GuestFiles
 from virtio_wizard.plan.initrd import future_images_keep_them
 from virtio_wizard.plan.initrd_config import merge_words
+from virtio_wizard.present.remedy import cli_fix
 
 NEW = ".virtio-wizard.new"
 WITH = tuple(f"--with={m}" for m in ALL)
@@ -187,7 +188,7 @@ def test_dracut_hostonly_image_complete_still_gets_the_config_but_no_rebuild():
     p = initrd(f, {DRACUT: None})
     assert [s.kind for s in p.steps] == ["edit"]
     (note,) = [x for x in p.findings if x.id == "initrd-already-has-virtio"]
-    assert "images built later keep them" in note.fix
+    assert "images built later keep them" in cli_fix(note.remedy)
 
 
 def test_dracut_without_image_builds_the_default_name():

@@ -29,7 +29,7 @@ def test_device_glob_for_sd_gets_the_vd_pattern_previewed_with_a_warning():
     )
     assert "+DEVICE /dev/sd*[0-9] /dev/hd* /dev/vd*[0-9] /dev/vd*" in step.diff
     [warn] = [f for f in p.findings if f.id == "mdadm-devices-miss-virtio"]
-    assert "/dev/vd*[0-9] /dev/vd*" in warn.fix and CONF in warn.message
+    assert "/dev/vd*[0-9] /dev/vd*" in warn.remedy.advice and CONF in warn.message
 
 
 def test_continuation_lines_and_debian_path_are_read():

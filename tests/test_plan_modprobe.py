@@ -15,6 +15,7 @@ import pytest
 from tests.plan_fixtures import facts, kernel, make
 from virtio_wizard.facts import Distro
 from virtio_wizard.plan.modprobe import nash_scsi_modules
+from virtio_wizard.present.remedy import cli_fix
 
 CONF = "/etc/modprobe.conf"
 RHEL5 = "alias eth0 e1000\nalias scsi_hostadapter ata_piix\nalias usb-controller ehci-hcd\n"
@@ -156,7 +157,7 @@ def test_xen_net_alias_without_the_net_driver_is_a_warning():
     p = initrd({CONF: b"alias eth0 xennet\nalias scsi_hostadapter ata_piix\n"}, net=False)
     (note,) = [f for f in p.findings if f.id == "xen-aliases"]
     assert note.severity == "warning" and "eth0 xennet" in note.message
-    assert "--drivers block,net" in note.fix
+    assert "--drivers block,net" in cli_fix(note.remedy)
 
 
 def test_already_has_virtio_note_tells_the_truth_about_later_images():
@@ -165,8 +166,10 @@ def test_already_has_virtio_note_tells_the_truth_about_later_images():
     k = kernel(initrd_virtio=inside)
     p = initrd({CONF: RHEL5.encode()}, facts(kernels=(k,)))
     (note,) = [f for f in p.findings if f.id == "initrd-already-has-virtio"]
-    assert "alias scsi_hostadapter virtio_blk puts them in images built later" in note.fix
+    assert "alias scsi_hostadapter virtio_blk puts them in images built later" in cli_fix(
+        note.remedy
+    )
     kept = initrd({CONF: RHEL5.encode()}, facts(kernels=(k,)), boot_disk="emulated")
     (note,) = [f for f in kept.findings if f.id == "initrd-already-has-virtio"]
-    assert "will lack them unless /etc/modprobe.conf names virtio_blk" in note.fix
-    assert "get them too" not in note.fix
+    assert "will lack them unless /etc/modprobe.conf names virtio_blk" in cli_fix(note.remedy)
+    assert "get them too" not in cli_fix(note.remedy)

@@ -18,9 +18,11 @@ from tests.plan_fixtures import (
     sysinit,
 )
 from virtio_wizard.facts import Distro, Sysinit
+from virtio_wizard.finding import choose
 from virtio_wizard.plan import GuestFiles
 from virtio_wizard.plan.sysinit import find_hook
 from virtio_wizard.plan.sysinit_files import offered_files, recommended_file
+from virtio_wizard.present.remedy import cli_fix
 
 RC = "/etc/rc.d/rc.sysinit"
 
@@ -92,7 +94,7 @@ def test_existing_lines_out_of_order_are_refused_on_a_24_kernel():
         "on this 2.4 kernel (the RHEL 3 virtio package) drivers loaded in another order "
         "do not work."
     )
-    assert "virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci" in f.fix
+    assert "virtio, virtio_ring, virtio_blk, virtio_net, virtio_pci" in cli_fix(f.remedy)
 
 
 def test_existing_lines_out_of_order_are_kept_and_completed_on_26():
@@ -158,8 +160,9 @@ def test_hook_missing_is_refused_naming_rc_modules():
         "without it /etc/rc.modules is never run either."
     )
     # /etc/rc.modules would never run without the block: not offered as the way out.
-    assert "--sysinit-file" not in f.fix
-    assert f.fix.startswith("Use --method initrd, or restore the block")
+    assert "--sysinit-file" not in cli_fix(f.remedy)
+    assert cli_fix(f.remedy).startswith("Load the drivers from the initrd, or restore the block")
+    assert f.remedy.options == (choose(method="initrd"),)
     assert p.steps == ()
 
 
@@ -168,9 +171,13 @@ def test_hook_missing_offers_sysconfig_modules_when_rc_sysinit_runs_them():
     p = sysinit({RC: (head + RC_TAIL).encode()}, facts(sysinit=Sysinit(hook_line=None)))
     (f,) = p.refusals
     assert f.id == "sysinit-hook-missing"
-    assert f.fix.startswith(
-        "Use --sysinit-file /etc/sysconfig/modules/virtio.modules (run by "
-        "/etc/rc.d/rc.sysinit) or --method initrd"
+    assert cli_fix(f.remedy).startswith(
+        "Use /etc/sysconfig/modules/virtio.modules (run by /etc/rc.d/rc.sysinit) or load the "
+        "drivers from the initrd"
+    )
+    assert f.remedy.options == (
+        choose(sysinit_file="/etc/sysconfig/modules/virtio.modules"),
+        choose(method="initrd"),
     )
 
 
@@ -212,7 +219,7 @@ def test_no_rc_sysinit_is_refused_with_another_file_suggested():
     assert f.message == (
         "/etc/rc.d/rc.sysinit does not exist on this guest, so the edit has nowhere to go."
     )
-    assert "/etc/sysconfig/modules/virtio.modules" in f.fix
+    assert "/etc/sysconfig/modules/virtio.modules" in cli_fix(f.remedy)
     assert p.steps == ()
 
 
@@ -221,8 +228,9 @@ def test_boot_disk_on_virtio_is_refused_for_sysinit():
     (f,) = p.refusals
     assert f.id == "sysinit-no-boot-disk"
     assert "cannot move to virtio" in f.message
-    assert f.fix == (
-        "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated."
+    assert cli_fix(f.remedy) == (
+        "Load the drivers from the initrd, or keep the boot disk emulated. "
+        "Command line: --method initrd or --boot-disk emulated."
     )
     assert p.steps == ()
 
@@ -232,7 +240,7 @@ def test_unsupported_file_is_refused():
     (f,) = p.refusals
     assert f.id == "sysinit-file-unsupported"
     assert f.message == "/etc/rc.local is not a file the sysinit method knows how to edit."
-    assert "/etc/modules-load.d/virtio.conf" in f.fix
+    assert "/etc/modules-load.d/virtio.conf" in cli_fix(f.remedy)
 
 
 @pytest.mark.parametrize("path", ["/etc/rc.modules", "/etc/sysconfig/modules/virtio.modules"])
@@ -390,7 +398,7 @@ def test_a_file_rhel5_never_reads_is_refused(path):
     (f,) = p.refusals
     assert f.id == "sysinit-file-not-run"
     assert f.message.startswith(f"{path} is not read at boot on this guest")
-    assert "/etc/sysconfig/modules/virtio.modules" in f.fix
+    assert "/etc/sysconfig/modules/virtio.modules" in cli_fix(f.remedy)
 
 
 def test_rhel3_offers_no_sysconfig_modules_and_refuses_it():

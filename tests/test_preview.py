@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from tests.plan_fixtures import IMAGE, KVER, RC_SYSINIT, facts, make, ref
-from virtio_wizard.finding import Finding
+from virtio_wizard.finding import Finding, Remedy
 from virtio_wizard.plan import Choices, Plan, Step
 from virtio_wizard.preview import (
     NOTHING_TO_DO,
@@ -17,6 +17,7 @@ from virtio_wizard.preview import (
     render_text,
     styled_lines,
 )
+from virtio_wizard.tui.wizard_terms import wizard_fix
 
 FSTAB = "/dev/hda1 /boot ext3 defaults 1 2\n/dev/hda3 swap swap defaults 0 0\n"
 
@@ -73,8 +74,12 @@ def test_refusals_come_first_with_their_fix_and_no_steps():
     lines = text.splitlines()
     assert lines[2] == "REFUSED: nothing will be changed."
     assert lines[3].startswith("  [kernel-unknown] Kernel 9.9.9 is not installed")
-    assert lines[4] == "    fix: Choose one of the installed kernels with --kernel."
+    assert lines[4] == "    fix: Choose one of the installed kernels. Command line: --kernel KVER."
     assert "Steps" not in text and NOTHING_TO_DO not in text
+    # Each face words the remedy: the wizard names its control, not the flag.
+    rich = " ".join(t.plain for t in render_rich(p, fix_words=wizard_fix).renderables)
+    assert "In the wizard: choose the kernel under 'Kernel' on the Drivers step." in rich
+    assert "--kernel" not in rich
 
 
 def test_notes_are_shown_with_severity():
@@ -131,7 +136,10 @@ def test_rich_rendering_folds_prose_with_the_hanging_indent_of_render_text():
     long = "a refusal long enough to need two or three lines at sixty columns of width " * 2
     p = Plan(
         Choices(),
-        findings=(Finding("x-err", "error", long, "do " + long), Finding("x-n", "info", long)),
+        findings=(
+            Finding("x-err", "error", long, Remedy("do " + long)),
+            Finding("x-n", "info", long),
+        ),
         target={"kind": "root", "root": "/g"},
     )
     console = Console(width=60, record=True, color_system=None)
@@ -142,7 +150,7 @@ def test_rich_rendering_folds_prose_with_the_hanging_indent_of_render_text():
 
 
 def test_refused_plan_findings_are_rendered_even_with_notes():
-    f_err = Finding("x-err", "error", "bad", "do this")
+    f_err = Finding("x-err", "error", "bad", Remedy("do this"))
     f_info = Finding("x-info", "info", "fyi")
     text = render_text(Plan(Choices(), findings=(f_info, f_err)))
     assert text.index("REFUSED") < text.index("Notes:")
@@ -156,7 +164,7 @@ def test_at_80_columns_every_line_fits_diffs_keep_their_marker_commands_continue
     )
     refs = (ref("/etc/fstab", 1, "/dev/hda3", "/dev/vda3", context="fstab"),)
     p = make(facts(disk_refs=refs), {"/etc/fstab": long_fstab.encode()}, method="initrd")
-    f = Finding("x-note", "info", "word " * 40, "fix " * 30, "src")
+    f = Finding("x-note", "info", "word " * 40, Remedy("fix " * 30), "src")
     p = Plan(p.choices, steps=p.steps, findings=(*p.findings, f), target=p.target)
     text = render_text(p, width=80)
     lines = text.split("\n")

@@ -11,6 +11,7 @@ import pytest
 
 from virtio_wizard.checks import check
 from virtio_wizard.detect import detect
+from virtio_wizard.present.remedy import cli_fix
 from virtio_wizard.render import facts_renderable
 
 
@@ -35,7 +36,7 @@ def test_rhel39_package_arch_and_no_kernel_advice(fixture_target):
     (pa,) = [f for f in found if f.id == "package-arch"]
     assert "ia32e" in pa.message
     assert "kernel-no-virtio" not in _ids(found)
-    assert not any("2.6.27" in f.fix for f in found)
+    assert not any("2.6.27" in cli_fix(f.remedy) for f in found)
     # The vendor comes from the host running the tests: only the variant is fixed.
     assert "kernel variant: ia32e" in _render(facts_renderable(facts, found))
 
@@ -45,7 +46,7 @@ def test_no_package_advice_outside_rhel3(fixture_target, name):
     facts = detect(fixture_target(name), read_initrds=False)
     found = check(facts)
     assert "package-arch" not in _ids(found)
-    assert not any("ia32e" in f.message + f.fix for f in found)
+    assert not any("ia32e" in f.message + cli_fix(f.remedy) for f in found)
     assert "ia32e" not in _render(facts_renderable(facts, found))
 
 
@@ -108,8 +109,10 @@ def test_rhel39_without_the_package_gets_only_the_package_fix(fixture_target):
     found = check(facts)
     (k,) = [f for f in found if f.id == "kernel-no-virtio"]
     assert k.severity == "error"
-    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in k.fix
-    assert "2.6.27" not in k.fix
+    assert "Install the virtio package built for this kernel variant: ia32e (Intel 64)" in cli_fix(
+        k.remedy
+    )
+    assert "2.6.27" not in cli_fix(k.remedy)
     assert "drivers-automatic" not in _ids(found)
     assert "package-arch" in _ids(found)
 
@@ -143,7 +146,7 @@ def test_modules_without_modules_dep_entries(fixture_target):
         "virtio_pci",
     )
     (f,) = [f for f in check(facts) if f.id == "modules-dep-missing"]
-    assert f.severity == "warning" and "depmod -a 2.4.21-58.EL" in f.fix
+    assert f.severity == "warning" and "depmod -a 2.4.21-58.EL" in cli_fix(f.remedy)
     for method in ("initrd", "sysinit"):
         choices = Choices(method=method, block=method == "initrd", sysinit_file=None)
         p = make_plan(target, facts, choices)
@@ -162,10 +165,10 @@ def test_xen_origin_rhel5_raises_each_finding(fixture_target):
     by_id = {f.id: f for f in found}
     assert set(by_id) >= XEN_IDS
     assert "00:16:3e:5a:2b:01" in by_id["mac-pinned"].message
-    assert "00:16:3e:5a:2b:01" in by_id["mac-pinned"].fix
-    assert "chkconfig kudzu off" in by_id["kudzu-first-boot"].fix
+    assert "00:16:3e:5a:2b:01" in cli_fix(by_id["mac-pinned"].remedy)
+    assert "chkconfig kudzu off" in cli_fix(by_id["kudzu-first-boot"].remedy)
     assert "2.6.18-164.el5xen" in by_id["xen-kernel"].message
-    assert "2.6.18-164.el5" in by_id["defaultkernel-xen"].fix
+    assert "2.6.18-164.el5" in cli_fix(by_id["defaultkernel-xen"].remedy)
     assert "/etc/inittab:4 xvc0" in by_id["xen-console"].message
     assert "/etc/securetty:2 xvc0" in by_id["xen-console"].message
 
@@ -200,7 +203,7 @@ def test_xen_origin_rhel5_plan_fixes_what_it_can(fixture_target):
     # A Xen kernel is never prepared.
     xen = make_plan(target, facts, Choices(method="initrd", kernel="2.6.18-164.el5xen"))
     assert [f.id for f in xen.refusals] == ["kernel-xen"]
-    assert "--kernel 2.6.18-164.el5" in xen.refusals[0].fix
+    assert "--kernel 2.6.18-164.el5" in cli_fix(xen.refusals[0].remedy)
 
 
 def test_sles11_from_xen_strips_xen_initrd_modules(fixture_target):

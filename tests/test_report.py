@@ -21,7 +21,7 @@ from virtio_wizard.facts import (
     TargetInfo,
     Unreadable,
 )
-from virtio_wizard.finding import ERROR, INFO, Finding
+from virtio_wizard.finding import ERROR, INFO, Finding, Remedy
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.report import REPORT_SCHEMA, fence, render_json, render_markdown
 
@@ -48,8 +48,10 @@ def sample_facts() -> Facts:
 
 
 FINDINGS = [
-    Finding("kernel-no-virtio", ERROR, "The kernel lacks virtio_net.", "Install one.", "seed"),
-    Finding("gso-tso", INFO, "Turn GSO off.", "ethtool -K IFACE gso off", "seed (net)"),
+    Finding(
+        "kernel-no-virtio", ERROR, "The kernel lacks virtio_net.", Remedy("Install one."), "seed"
+    ),
+    Finding("gso-tso", INFO, "Turn GSO off.", Remedy("ethtool -K IFACE gso off"), "seed (net)"),
 ]
 
 
@@ -70,7 +72,7 @@ def sample_plan() -> Plan:
                 verify_modules=("virtio_blk",),
             ),
         ),
-        findings=(Finding("boot-note", INFO, "Reboot after this.", "", ""),),
+        findings=(Finding("boot-note", INFO, "Reboot after this.", Remedy(""), ""),),
     )
 
 
@@ -156,7 +158,9 @@ def test_markdown_plan_steps_diffs_and_commands():
 def test_markdown_refused_plan_and_empty_plan():
     refused = Plan(
         choices=Choices(),
-        findings=(Finding("no-kernel", ERROR, "No kernel has virtio.", "Install one.", ""),),
+        findings=(
+            Finding("no-kernel", ERROR, "No kernel has virtio.", Remedy("Install one."), ""),
+        ),
     )
     md = render_markdown(sample_facts(), [], plan=refused, generated=WHEN)
     assert "**The plan is refused; nothing may be applied:**" in md

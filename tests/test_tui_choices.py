@@ -68,8 +68,9 @@ async def test_sysinit_with_block_and_virtio_boot_disk_is_refused(rhel):
         assert "Next is blocked:" in text
         assert app.screen.plan.refusals[0].message.split()[0] in text
         assert app.screen.plan is not None and app.screen.plan.refused
-        # The fix names CLI flags; the wizard says where that choice is made.
-        assert "(in the wizard: choose initrd on the Path step" in text
+        # The remedy names the place on screen, never the CLI flag.
+        assert "In the wizard: choose initrd on the Path step" in text
+        assert "--method" not in text
         await expect(pilot, DriversScreen, "n")  # Next is blocked
         await pick(pilot, "boot-emulated")
         await settle(pilot)

@@ -45,11 +45,11 @@ async def test_network_only_with_the_rename_box_ticked_is_refused():
         await settle(pilot)
         (refusal,) = app.screen.plan.refusals
         assert refusal.id == "disk-names-stay-emulated"
-        assert in_the_wizard(refusal.fix) == [
-            "choose initrd on the Path step (Esc goes back to it)",
-            "choose 'Block and network' under Drivers on the Drivers step",
-            "untick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step",
+        assert in_the_wizard(refusal.remedy) == [
+            "untick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step and "
             "untick 'Write UUID= where the UUID is known' on the Drivers step",
+            "choose 'Block and network' under Drivers on the Drivers step and "
+            "choose initrd on the Path step (Esc goes back to it)",
         ]
         assert app.screen.plan.steps == ()
         assert "Next is blocked:" in screen_text(app)

@@ -32,7 +32,7 @@ async def test_troubleshooting_from_every_step(rhel):
             here = type(app.screen)
             await expect(pilot, TroubleshootScreen, "t")
             text = screen_text(app)
-            assert "fix:" in text
+            assert "Fix:" in text
             found = str(app.so_far().findings)
             assert "[legacy-disk-names]" in text or "legacy-disk-names" in found
             await press(pilot, "escape")

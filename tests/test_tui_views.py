@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from virtio_wizard.facts import Facts, Kernel, TargetInfo
-from virtio_wizard.finding import ERROR, INFO, WARNING, Finding
+from virtio_wizard.finding import ERROR, INFO, WARNING, Finding, Remedy, choose
 from virtio_wizard.plan.model import Choices, Plan, Step
 from virtio_wizard.tui.screens.apply import event_fields
 from virtio_wizard.tui.screens.done import host_steps
@@ -64,12 +64,12 @@ def test_kernel_table_says_module_builtin_missing_and_initrd_state():
 def test_findings_worst_first_with_fix_and_source():
     found = [
         Finding("a", INFO, "an info"),
-        Finding("b", ERROR, "an error", fix="do this", source="the seed"),
+        Finding("b", ERROR, "an error", remedy=Remedy("do this"), source="the seed"),
         Finding("c", WARNING, "a warning"),
     ]
     out = text_of(fv.findings_text(found))
     assert out.index("ERROR") < out.index("WARN") < out.index("info")
-    assert "fix: do this" in out and "[b] the seed" in out
+    assert "Fix: do this" in out and "[b] the seed" in out
     assert "No problems found." in text_of(fv.findings_text([]))
 
 
@@ -111,37 +111,57 @@ def test_written_paths_lists_edits_backups_and_images_once():
 
 
 def test_host_steps_only_for_the_network_driver():
-    gso = Finding("gso-tso", INFO, "slow?", fix="ethtool -K IFACE gso off")
+    gso = Finding("gso-tso", INFO, "slow?", remedy=Remedy("ethtool -K IFACE gso off"))
     net = Plan(choices=Choices(block=True, net=True))
     block = Plan(choices=Choices(block=True, net=False))
     assert host_steps(net, [gso]) == ["ethtool -K IFACE gso off"]
     assert host_steps(block, [gso]) == []
 
 
-# ---- CLI flags in core messages, and what they mean in the wizard ----------------
+# ---- remedies: the wizard names the control where the CLI names the flag ----------------
 
 
-def test_wizard_terms_map_every_flag_a_core_fix_names():
-    from virtio_wizard.tui.wizard_terms import footnote, in_the_wizard
+def test_wizard_words_every_choice_a_remedy_can_name():
+    """Each choice of ``finding.CHOICES`` has its place on screen, per value."""
+    from virtio_wizard.finding import CHOICES
+    from virtio_wizard.tui.wizard_terms import WHERE, in_the_wizard
 
-    fix = "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated."
-    assert in_the_wizard(fix) == [
+    assert set(WHERE) == set(CHOICES)
+    remedy = Remedy("", (choose(method="initrd"), choose(boot_disk="emulated")))
+    assert in_the_wizard(remedy) == [
         "choose initrd on the Path step (Esc goes back to it)",
         "set Boot disk to 'stays emulated' on the Drivers step",
     ]
-    rec = "Plan again with --sysinit-file /etc/sysconfig/modules/virtio.modules to use it."
+    rec = Remedy("", (choose(sysinit_file="/etc/sysconfig/modules/virtio.modules"),))
     assert in_the_wizard(rec) == [
         "pick /etc/sysconfig/modules/virtio.modules under 'File to load them from' "
         "on the Drivers step (sysinit path)"
     ]
-    assert "another file" in footnote("Choose another --sysinit-file, or use --method initrd.")
-    assert "press u on the Done screen" in footnote("journal: x; `virtio-wizard undo` reverts")
-    assert "untick 'Rewrite" in footnote("Plan with --keep-disk-names")
-    assert "tick 'Write UUID=" in footnote("use --use-uuid where UUIDs are known")
-    assert "'Kernel'" in footnote("Prepare a kernel that has them: --kernel 2.6.18-92.el5")
-    assert footnote("Nothing to edit there; reboot after apply.") == ""
-    # One footnote line per flag, however often it is named.
-    assert len(in_the_wizard("--method initrd", "use --method initrd.")) == 1
+    said = {
+        choose(sysinit_file=""): "pick another file under",
+        choose(fix_disk_names=False): "untick 'Rewrite",
+        choose(fix_disk_names=True): "tick 'Rewrite",
+        choose(use_uuid=True): "tick 'Write UUID=",
+        choose(use_uuid=False): "untick 'Write UUID=",
+        choose(kernel="2.6.18-92.el5"): "choose 2.6.18-92.el5 under 'Kernel'",
+        choose(root=""): "quit (Ctrl+Q) and start the wizard again with --root DIR",
+        choose(drivers="block,net"): "choose 'Block and network' under Drivers on the Drivers step",
+        choose(method="sysinit", boot_disk="emulated"): "choose sysinit on the Path step (Esc "
+        "goes back to it) and set Boot disk to 'stays emulated'",
+    }
+    for option, words in said.items():
+        (line,) = in_the_wizard(Remedy("", (option,)))
+        assert line.startswith(words), (option, line)
+    assert in_the_wizard(Remedy("Nothing to edit there; reboot after apply.")) == []
+
+
+def test_a_setting_is_checked_against_its_choice():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown choice"):
+        choose(boot_loader="grub")
+    with pytest.raises(ValueError, match="takes a bool"):
+        choose(use_uuid="yes")
 
 
 def test_wizard_terms_doctests():
@@ -155,14 +175,17 @@ def test_wizard_terms_doctests():
         assert tried > 0 and failed == 0, module.__name__
 
 
-def test_findings_text_adds_the_wizard_footnote_only_where_a_flag_is_named():
-    with_flag = Finding(
-        "sysinit-no-boot-disk", ERROR, "Too late for the boot disk.", "Use --method initrd."
+def test_findings_text_says_where_in_the_wizard_a_choice_is_made():
+    with_choice = Finding(
+        "sysinit-no-boot-disk",
+        ERROR,
+        "Too late for the boot disk.",
+        Remedy("Load the drivers from the initrd.", (choose(method="initrd"),)),
     )
-    plain = Finding("gso-tso", WARNING, "Slow network.", "ethtool -K IFACE gso off")
-    text = text_of(fv.findings_text([with_flag, plain]))
-    assert "(in the wizard: choose initrd on the Path step" in text
-    assert text.count("in the wizard") == 1
+    plain = Finding("gso-tso", WARNING, "Slow network.", Remedy("ethtool -K IFACE gso off"))
+    text = " ".join(text_of(fv.findings_text([with_choice, plain]), width=200).split())
+    assert "In the wizard: choose initrd on the Path step" in text
+    assert text.count("In the wizard") == 1 and "--method" not in text
 
 
 def test_log_line_wraps_under_its_text_not_its_mark():

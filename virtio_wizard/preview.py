@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .finding import ERROR, WARNING
 from .plan.model import Plan, Step
+from .present.remedy import FixWords, cli_fix
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -109,9 +110,9 @@ def _mode(mode: object) -> str:
     return f"{mode:04o}" if isinstance(mode, int) else "kept"
 
 
-def styled_lines(plan: Plan) -> list[tuple[str, str]]:
+def styled_lines(plan: Plan, fix_words: FixWords = cli_fix) -> list[tuple[str, str]]:
     """The preview as (text, style) lines, the one source of every rendering."""
-    return [(text, style) for text, style, _ in _lines(plan)]
+    return [(text, style) for text, style, _ in _lines(plan, fix_words)]
 
 
 def wrap_prose(text: str, hang: int, width: int) -> list[str]:
@@ -229,21 +230,21 @@ def terminal_width(isatty: bool) -> Optional[int]:
     return columns if columns >= 40 else None
 
 
-def _lines(plan: Plan) -> list[tuple[str, str, Optional[int]]]:
+def _lines(plan: Plan, fix_words: FixWords) -> list[tuple[str, str, Optional[int]]]:
     """(text, style, hang) lines; ``hang`` is the indent of folded prose, None for a
     line that stays whole, ``DIFF`` or ``COMMAND`` for lines folded their own way.
 
     Every line goes through ``_printable``: paths, kernel versions and
     reasons come from the guest as much as file contents do.
     """
-    return [(_printable(text), style, hang) for text, style, hang in _raw_lines(plan)]
+    return [(_printable(text), style, hang) for text, style, hang in _raw_lines(plan, fix_words)]
 
 
 #: One preview line: its text, its style, and the hanging indent its folded lines take.
 Line = tuple[str, str, Optional[int]]
 
 
-def _finding_lines(plan: Plan) -> list[Line]:
+def _finding_lines(plan: Plan, fix_words: FixWords) -> list[Line]:
     """The refusals (with their fixes), then the notes."""
     out: list[Line] = []
     refusals = plan.refusals
@@ -252,8 +253,8 @@ def _finding_lines(plan: Plan) -> list[Line]:
         out.append(("REFUSED: nothing will be changed.", "error", None))
         for f in refusals:
             out.append((f"  [{f.id}] {f.message}", "error", 4))
-            if f.fix:
-                out.append((f"    fix: {f.fix}", "", 9))
+            if f.remedy:
+                out.append((f"    fix: {fix_words(f.remedy)}", "", 9))
     notes = [f for f in plan.findings if f.severity != ERROR]
     if notes:
         out.append(("", "", None))
@@ -261,8 +262,8 @@ def _finding_lines(plan: Plan) -> list[Line]:
         for f in notes:
             style = "warning" if f.severity == WARNING else "info"
             out.append((f"  {f.severity}: [{f.id}] {f.message}", style, 4))
-            if f.fix:
-                out.append((f"    {f.fix}", "", 4))
+            if f.remedy:
+                out.append((f"    {fix_words(f.remedy)}", "", 4))
     return out
 
 
@@ -306,7 +307,7 @@ def _step_lines(n: int, step: Step) -> list[Line]:
     return out
 
 
-def _raw_lines(plan: Plan) -> list[Line]:
+def _raw_lines(plan: Plan, fix_words: FixWords) -> list[Line]:
     out: list[Line] = []
     c = plan.choices
     where = plan.target.get("root") or "?"
@@ -320,7 +321,7 @@ def _raw_lines(plan: Plan) -> list[Line]:
     )
     if plan.modules:
         out.append((f"Modules, in load order: {' '.join(plan.modules)}", "", 4))
-    out += _finding_lines(plan)
+    out += _finding_lines(plan, fix_words)
     if plan.refusals:
         return out
     out.append(("", "", None))
@@ -345,7 +346,12 @@ def _ascii(text: str) -> str:
 
 
 def render_text(
-    plan: Plan, *, color: bool = False, ascii: bool = False, width: Optional[int] = None
+    plan: Plan,
+    *,
+    color: bool = False,
+    ascii: bool = False,
+    width: Optional[int] = None,
+    fix_words: FixWords = cli_fix,
 ) -> str:
     """The preview as plain text (ANSI colours when ``color``), ending in a newline.
 
@@ -356,7 +362,7 @@ def render_text(
     item stays one line, to be searched and compared.
     """
     lines = []
-    for text, style, hang in _lines(plan):
+    for text, style, hang in _lines(plan, fix_words):
         if ascii:
             text = _ascii(text)
         code = STYLES[style][0]
@@ -366,8 +372,11 @@ def render_text(
     return "\n".join(lines) + "\n"
 
 
-def render_rich(plan: Plan, *, ascii: bool = False) -> Group:
+def render_rich(plan: Plan, *, ascii: bool = False, fix_words: FixWords = cli_fix) -> Group:
     """The preview as Rich renderables (one per line), for the TUI.
+
+    The TUI passes its own ``fix_words`` (``tui.wizard_terms.wizard_fix``), so
+    a remedy names the control on screen instead of a command-line flag.
 
     Every line is folded at render time to the width it gets, exactly as
     ``render_text`` folds it for a terminal of that width.
@@ -376,7 +385,7 @@ def render_rich(plan: Plan, *, ascii: bool = False) -> Group:
     from rich.text import Text
 
     items: list[object] = []
-    for text, style, hang in _lines(plan):
+    for text, style, hang in _lines(plan, fix_words):
         if ascii:
             text = _ascii(text)
         if hang is None or not text:

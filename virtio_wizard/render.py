@@ -27,6 +27,8 @@ from rich.text import Text
 from .facts import Facts
 from .finding import ERROR, INFO, WARNING, Finding
 from .present import facts as pf
+from .present.findings import NO_FINDINGS, finding_words
+from .present.remedy import cli_fix
 
 __all__ = [
     "facts_renderable",
@@ -145,21 +147,18 @@ def disk_refs_table(facts: Facts, *, ascii: bool = False) -> Optional[Table]:
 def findings_table(findings: Sequence[Finding], *, ascii: bool = False) -> Table:
     """Findings with their fixes, severity as a word (colour only helps)."""
     table = _table("Findings", ascii)
-    table.add_column("severity", no_wrap=True)
+    table.add_column("", no_wrap=True)
     table.add_column("finding and fix", overflow="fold", ratio=1)
     if not findings:
-        table.add_row("", "Nothing to report.")
+        table.add_row("", NO_FINDINGS)
         return table
     for f in findings:
-        body = Text()
-        body.append(f.id, style="bold")
-        body.append("\n" + f.message)
-        if f.fix:
-            body.append("\nFix: ", style="bold")
-            body.append(f.fix)
-        if f.source:
-            body.append(f"\nSource: {f.source}", style="dim")
-        table.add_row(Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")), body)
+        words = finding_words(f, cli_fix)
+        body = Text(words.message, style="bold")
+        if words.fix:
+            body.append("\n" + words.fix)
+        body.append("\n" + words.ref, style="dim")
+        table.add_row(Text(words.severity, style=SEVERITY_STYLE.get(f.severity, "")), body)
     return table
 
 

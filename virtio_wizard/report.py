@@ -31,6 +31,7 @@ from . import __version__
 from . import knowledge as kn
 from .facts import BUILTIN, MISSING, MODULE, Facts, Kernel
 from .finding import Finding
+from .present.remedy import cli_fix
 
 if TYPE_CHECKING:
     from .plan.model import Plan, Step
@@ -229,8 +230,8 @@ def _findings_md(findings: Sequence[Finding], title: str = "Findings") -> list[s
     out.append(", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items()) + ".")
     for f in findings:
         out += ["", f"### {f.severity.upper()}: `{f.id}`", "", f.message]
-        if f.fix:
-            out += ["", f"**Fix:** {f.fix}"]
+        if f.remedy:
+            out += ["", f"**Fix:** {cli_fix(f.remedy)}"]
         if f.source:
             out += ["", f"*Source:* {f.source}"]
     return out
@@ -277,7 +278,7 @@ def _plan_md(plan: Plan) -> list[str]:
     )
     if plan.refused:
         out += ["", "**The plan is refused; nothing may be applied:**", ""]
-        out += [f"- `{f.id}`: {f.message} {f.fix}".rstrip() for f in plan.refusals]
+        out += [f"- `{f.id}`: {f.message} {cli_fix(f.remedy)}".rstrip() for f in plan.refusals]
     out += ["", "### Steps", ""]
     if not plan.steps:
         out.append("Nothing to change: the guest already has what was chosen.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import knowledge as kn
 from ..facts import Facts
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding, Remedy
 
 __all__ = ["check_pci_slots", "check_gso_tso"]
 
@@ -28,8 +28,10 @@ def check_pci_slots(facts: Facts) -> list[Finding]:
             severity,
             f"{used} of the guest's {kn.PCI_SLOTS_TOTAL} PCI slots are in use "
             f"({kn.PCI_SLOTS_FIXED} fixed, {kn.PCI_SLOTS_FREE} free for devices), {left} left.",
-            "Add virtio devices as functions of one multifunction slot (8 functions per slot, "
-            f"up to {total_functions} devices) or remove unused emulated devices first.",
+            Remedy(
+                "Add virtio devices as functions of one multifunction slot (8 functions per slot, "
+                f"up to {total_functions} devices) or remove unused emulated devices first."
+            ),
             kn.SEED_PCI,
         )
     ]
@@ -60,12 +62,14 @@ def check_gso_tso(facts: Facts) -> list[Finding]:
             "to turn GSO and TSO off dates from RHEL 5.4-era virtio-net; on current hosts "
             "(vhost-net) turning them off usually lowers throughput, so leave them on unless "
             "you measure a slow network.",
-            "Only if throughput is low: on the HOST, not in this guest, with IFACE the guest's "
-            "tap or bridge interface, look first ("
-            + kn.GSO_TSO_COMMANDS[0]
-            + "), then try "
-            + " and ".join(kn.GSO_TSO_COMMANDS[1:])
-            + ", measure again, and turn them back on (gso on, tso on) if nothing improved.",
+            Remedy(
+                "Only if throughput is low: on the HOST, not in this guest, with IFACE the guest's "
+                "tap or bridge interface, look first ("
+                + kn.GSO_TSO_COMMANDS[0]
+                + "), then try "
+                + " and ".join(kn.GSO_TSO_COMMANDS[1:])
+                + ", measure again, and turn them back on (gso on, tso on) if nothing improved."
+            ),
             kn.SEED_NET + "; " + kn.VIRT_V2V_NOTES,
         )
     ]

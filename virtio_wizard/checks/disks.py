@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import knowledge as kn
 from ..facts import Facts
-from ..finding import WARNING, Finding
+from ..finding import WARNING, Finding, Remedy, Setting, choose
 
 __all__ = ["check_legacy_disk_names", "check_disk_names_unmapped"]
 
@@ -39,16 +39,21 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
             "order the hypervisor presents the disks in."
         )
     uuid_note = ""
+    options = [choose(fix_disk_names=True)]
     if any(r.uuid for r in refs):
-        uuid_note = " Where a UUID is known, UUID= (--use-uuid) survives any renaming."
+        uuid_note = " Where a UUID is known, UUID= survives any renaming."
+        options.append(choose(fix_disk_names=True, use_uuid=True))
     return [
         Finding(
             "legacy-disk-names",
             WARNING,
             f"{len(refs)} disk reference{'s' if len(refs) != 1 else ''} must change for "
             f"virtio: {listed}{swap_note}.",
-            "Let the wizard rewrite them (plan --fix-disk-names) or edit each line to the "
-            f"/dev/vd* name shown.{guess_note}{uuid_note}",
+            Remedy(
+                "Let the wizard rewrite them or edit each line to the "
+                f"/dev/vd* name shown.{guess_note}{uuid_note}",
+                tuple(options),
+            ),
             kn.SEED_SWAP + "; " + kn.VIRT_V2V,
         )
     ]
@@ -56,8 +61,6 @@ def check_legacy_disk_names(facts: Facts) -> list[Finding]:
 
 #: DiskRef contexts naming the root (kernel ``root=``) and the resume/swap device.
 _ROOT_CONTEXTS = ("grub-root", "grub-kernel-root", "grub2-root", "bls-root")
-
-
 _RESUME_CONTEXTS = (
     "swaps",
     "grub-resume",
@@ -70,8 +73,6 @@ _RESUME_CONTEXTS = (
 
 #: What breaks when a reference that cannot be renamed is left as it is.
 _LOST_ROOT = "the guest will not find its root file system"
-
-
 _LOST_SWAP = "swap is silently lost"
 
 
@@ -96,8 +97,10 @@ def check_disk_names_unmapped(facts: Facts) -> list[Finding]:
     harm_note = f": {' and '.join(harm)}" if harm else ""
     fix = "Change them to UUID= or LABEL= (blkid shows them) before switching the disk to virtio."
     known = kn.unique(r.device for r in refs if r.uuid)
+    options: tuple[tuple[Setting, ...], ...] = ()
     if known:
-        fix += f" For {', '.join(known)} the UUID is known: plan --use-uuid writes UUID= there."
+        fix += f" For {', '.join(known)} the UUID is known: the wizard can write UUID= there."
+        options = (choose(use_uuid=True),)
     if any(r.context == "device.map" for r in refs):
         fix += " In /boot/grub/device.map name the virtio disk itself (/dev/vda)."
     return [
@@ -108,7 +111,7 @@ def check_disk_names_unmapped(facts: Facts) -> list[Finding]:
             "disk by its emulated bus, which virtio does not show, and no /dev/vd* name can be "
             f"told for {'it' if one else 'them'}: {listed}. After the switch "
             f"{'that name is' if one else 'those names are'} gone{harm_note}.",
-            fix,
+            Remedy(fix, options),
             kn.SEED_SWAP + "; " + kn.VIRT_V2V,
         )
     ]

@@ -10,7 +10,7 @@ import shlex
 
 from .. import knowledge as kn
 from ..facts import Facts
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding, Remedy, choose
 from .common import DETECTION_SOURCE, missing_modules
 
 __all__ = [
@@ -35,12 +35,12 @@ def check_not_linux(facts: Facts) -> list[Finding]:
     """
     if not facts.not_linux:
         return []
-    message, fix, source = not_linux_parts(facts.not_linux)
-    return [Finding("not-linux", ERROR, message, fix, source)]
+    message, remedy, source = not_linux_parts(facts.not_linux)
+    return [Finding("not-linux", ERROR, message, remedy, source)]
 
 
-def not_linux_parts(sentence: str) -> tuple[str, str, str]:
-    """(message, fix, source) for detection's not-Linux sentence, for detect and plan.
+def not_linux_parts(sentence: str) -> tuple[str, Remedy, str]:
+    """(message, remedy, source) for detection's not-Linux sentence, for detect and plan.
 
     Windows is spoken of only when detection found Windows; an empty or
     unrelated folder is plainly no Linux guest. One full stop at the end.
@@ -51,12 +51,12 @@ def not_linux_parts(sentence: str) -> tuple[str, str, str]:
             "Windows guests use the virtio-win drivers (viostor for disks, NetKVM for network), "
             "installed inside Windows; virtio-wizard handles Linux guests only."
         )
-        return message, fix, WINDOWS_SOURCE
+        return message, Remedy(fix), WINDOWS_SOURCE
     fix = (
-        "Give --root the folder where the Linux guest's root file system is mounted "
+        "Point the wizard at the folder where the Linux guest's root file system is mounted "
         "(the one holding /etc, /boot and /lib)."
     )
-    return message, fix, DETECTION_SOURCE
+    return message, Remedy(fix, (choose(root=""),)), DETECTION_SOURCE
 
 
 def check_drivers_automatic(facts: Facts) -> list[Finding]:
@@ -72,9 +72,11 @@ def check_drivers_automatic(facts: Facts) -> list[Finding]:
             INFO,
             f"This release loads the virtio drivers by itself{reason}, so nothing needs "
             "installing.",
-            "Still confirm before switching the devices to virtio: the kernel you boot has the "
-            "modules, its initrd holds virtio_blk, and disks are named /dev/vd* "
-            "(the other findings say which of these needs work).",
+            Remedy(
+                "Still confirm before switching the devices to virtio: the kernel you boot has the "
+                "modules, its initrd holds virtio_blk, and disks are named /dev/vd* "
+                "(the other findings say which of these needs work)."
+            ),
             kn.SEED_AUTO,
         )
     ]
@@ -97,9 +99,11 @@ def _rhel3_package_installed(facts: Facts) -> list[Finding]:
             f"Kernel {kernel.version} has the five virtio modules: on RHEL 3 they come from the "
             "separately installed virtio package (the 2.4 kernel itself has no virtio), which "
             "is installed here.",
-            "Still confirm before switching the devices to virtio: the initrd or rc.sysinit "
-            "loads them in order and disks are named /dev/vd* (the other findings say which "
-            "of these needs work).",
+            Remedy(
+                "Still confirm before switching the devices to virtio: the initrd or rc.sysinit "
+                "loads them in order and disks are named /dev/vd* (the other findings say which "
+                "of these needs work)."
+            ),
             kn.SEED_AUTO + "; " + kn.SEED + " (11.1, RHEL 3.9 guests)",
         )
     ]
@@ -141,8 +145,10 @@ def check_package_arch(facts: Facts) -> list[Finding]:
                 f"The installed kernel is the {variant} variant while the guide's package for "
                 f"this {vendor} {machine} CPU is {choice}{where}: a package that does not match "
                 "the kernel variant fails at boot with `Unresolved symbol`.",
-                f"Install the virtio package built for the {variant} kernel variant (or a kernel "
-                f"of the {choice} variant with its package); {why}.",
+                Remedy(
+                    f"Install the virtio package built for the {variant} kernel variant (or a "
+                    f"kernel of the {choice} variant with its package); {why}."
+                ),
                 source,
             )
         ]
@@ -154,7 +160,7 @@ def check_package_arch(facts: Facts) -> list[Finding]:
                 INFO,
                 f"The virtio package for this guest could not be chosen: the CPU vendor "
                 f"({vendor}) and the installed kernel variant are unknown.",
-                kn.package_fix(None)[0].upper() + kn.package_fix(None)[1:] + f"; {why}.",
+                Remedy(kn.package_fix(None)[0].upper() + kn.package_fix(None)[1:] + f"; {why}."),
                 source,
             )
         ]
@@ -164,7 +170,10 @@ def check_package_arch(facts: Facts) -> list[Finding]:
             "package-arch",
             INFO,
             f"For this {vendor} {machine} CPU{where} the virtio package is {pick}{known}.",
-            f"Use the {pick} package whenever the virtio package is installed or updated; {why}.",
+            Remedy(
+                f"Use the {pick} package whenever the virtio package is installed or updated; "
+                f"{why}."
+            ),
             source,
         )
     ]
@@ -177,8 +186,10 @@ def check_unreadable_files(facts: Facts) -> list[Finding]:
             "unreadable-file",
             WARNING,
             f"{u.path} could not be used ({u.reason}), so detection went on without it.",
-            f"Look at it by hand ({shlex.join(['ls', '-l', u.path])}); findings that depend on "
-            "it may be incomplete.",
+            Remedy(
+                f"Look at it by hand ({shlex.join(['ls', '-l', u.path])}); findings that depend on "
+                "it may be incomplete."
+            ),
             DETECTION_SOURCE,
         )
         for u in facts.unreadable

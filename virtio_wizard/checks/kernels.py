@@ -12,7 +12,7 @@ from typing import Optional
 
 from .. import knowledge as kn
 from ..facts import MODULE, Facts, Kernel
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding, Remedy, Setting, choose
 from .common import missing_modules, names
 
 __all__ = [
@@ -31,8 +31,6 @@ _HOST_ONLY_SYMPTOMS = {
     "initramfs-tools": "`ALERT! /dev/vda does not exist. Dropping to a shell!`",
     "mkinitcpio": "`ERROR: device '/dev/vda' not found`",
 }
-
-
 _PANIC_SYMPTOM = "`VFS: Unable to mount root fs` (a kernel panic)"
 
 
@@ -41,6 +39,43 @@ def _host_only_symptom(tool: Optional[str]) -> str:
     if tool is None:
         return " / ".join([*_HOST_ONLY_SYMPTOMS.values(), _PANIC_SYMPTOM])
     return _HOST_ONLY_SYMPTOMS.get(tool, _PANIC_SYMPTOM)
+
+
+def _usable_note(missing: Sequence[str]) -> str:
+    """`` (only the block driver can work)`` when just one of the two drivers is whole."""
+    usable = []
+    if not any(m in missing for m in kn.BLOCK_MODULES):
+        usable.append("block")
+    if not any(m in missing for m in kn.NET_MODULES):
+        usable.append("net")
+    return f" (only the {usable[0]} driver can work)" if len(usable) == 1 else ""
+
+
+def _rhel3_no_virtio(facts: Facts, kernel: Kernel, which: str, good: list[str]) -> Finding:
+    """RHEL 3: the 2.4 kernel never has virtio; only the package brings it."""
+    variant = facts.cpu.kernel_variant or facts.cpu.package_arch
+    fix = kn.package_fix(variant)
+    advice = (
+        fix[0].upper()
+        + fix[1:]
+        + "; a package of another variant fails at boot with `Unresolved symbol`."
+    )
+    options: tuple[tuple[Setting, ...], ...] = ()
+    if good:
+        advice += f" Or boot installed kernel {good[0]}, which has them, and prepare that one."
+        options = (choose(kernel=good[0]),)
+    message = (
+        f"The {which} kernel {kernel.version} lacks {names(missing_modules(kernel))}: on RHEL 3 "
+        "the virtio modules come only from the separately installed virtio package, never "
+        "from the 2.4 kernel."
+    )
+    return Finding(
+        "kernel-no-virtio",
+        WARNING if good else ERROR,
+        message,
+        Remedy(advice, options),
+        kn.SEED + " (11.1); " + kn.SEED_CPU,
+    )
 
 
 def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
@@ -60,62 +95,37 @@ def check_kernel_no_virtio(facts: Facts) -> list[Finding]:
         for k in sorted(facts.kernels, key=lambda k: kn.kernel_sort_key(k.version), reverse=True)
         if k.version != kernel.version and not missing_modules(k)
     ]
-    usable = []
-    if not any(m in missing for m in kn.BLOCK_MODULES):
-        usable.append("block")
-    if not any(m in missing for m in kn.NET_MODULES):
-        usable.append("net")
-    only = f" (only the {usable[0]} driver can work)" if len(usable) == 1 else ""
     which = "running" if kernel.version == facts.running_kernel else "newest"
+    if kn.drivers_from_package(facts.distro.id, facts.distro.version):
+        return [_rhel3_no_virtio(facts, kernel, which, good)]
     message = (
         f"The {which} kernel {kernel.version} lacks {names(missing)} "
-        f"(neither a module nor built in){only}."
+        f"(neither a module nor built in){_usable_note(missing)}."
     )
-    if kn.drivers_from_package(facts.distro.id, facts.distro.version):
-        # RHEL 3: the 2.4 kernel never has virtio; only the package brings it.
-        variant = facts.cpu.kernel_variant or facts.cpu.package_arch
-        fix = kn.package_fix(variant)
-        fix = (
-            fix[0].upper()
-            + fix[1:]
-            + ("; a package of another variant fails at boot with `Unresolved symbol`.")
-        )
-        if good:
-            fix += f" Or boot installed kernel {good[0]}, which has them (--kernel {good[0]})."
-        severity = WARNING if good else ERROR
-        message = (
-            f"The {which} kernel {kernel.version} lacks {names(missing)}: on RHEL 3 the "
-            "virtio modules come only from the separately installed virtio package, "
-            "never from the 2.4 kernel."
-        )
-        return [
-            Finding("kernel-no-virtio", severity, message, fix, kn.SEED + " (11.1); " + kn.SEED_CPU)
-        ]
     if good:
-        fix = (
+        remedy = Remedy(
             f"Boot installed kernel {good[0]}, which has all five virtio modules, and prepare "
-            f"that one (--kernel {good[0]})."
+            "that one.",
+            (choose(kernel=good[0]),),
         )
-        severity = WARNING
-    else:
-        fix = (
-            "No installed kernel has all five: install a kernel that has them (2.6.27 or "
-            "newer; on RHEL 4 and 5 the kernel of update 4.8 or 5.3 and later)."
-        )
-        severity = ERROR
-    return [Finding("kernel-no-virtio", severity, message, fix, kn.SEED)]
+        return [Finding("kernel-no-virtio", WARNING, message, remedy, kn.SEED)]
+    remedy = Remedy(
+        "No installed kernel has all five: install a kernel that has them (2.6.27 or "
+        "newer; on RHEL 4 and 5 the kernel of update 4.8 or 5.3 and later)."
+    )
+    return [Finding("kernel-no-virtio", ERROR, message, remedy, kn.SEED)]
 
 
-def _initrd_fix(facts: Facts, kernel: Kernel, modules: Sequence[str]) -> str:
+def _initrd_fix(facts: Facts, kernel: Kernel, modules: Sequence[str]) -> Remedy:
     """The concrete way to put ``modules`` into this kernel's initrd, per tool."""
     image = kernel.initrd or f"/boot/initrd-{kernel.version}.img"
     kver = kernel.version
     tool = facts.initrd_tool
     mods = " ".join(modules)
     if tool == "dracut":
-        return (
-            f'Put add_drivers+=" {mods} " in {kn.DRACUT_DROPIN}, then run '
-            f"{shlex.join(['dracut', '-f', image, kver])}."
+        return Remedy(
+            f'Put add_drivers+=" {mods} " in {kn.DRACUT_DROPIN}, then rebuild the image.',
+            command=("dracut", "-f", image, kver),
         )
     if tool == "initramfs-tools":
         setting = facts.initrd_tool_config.get("MODULES")
@@ -125,19 +135,24 @@ def _initrd_fix(facts: Facts, kernel: Kernel, modules: Sequence[str]) -> str:
                 f" (initramfs.conf says MODULES={setting}, which takes only what this machine "
                 "needs now; MODULES=most would include them)"
             )
-        return (
-            f"Add {mods} to {kn.INITRAMFS_TOOLS_MODULES}, one per line{why}, then run "
-            f"{shlex.join(['update-initramfs', '-u', '-k', kver])}."
+        return Remedy(
+            f"Add {mods} to {kn.INITRAMFS_TOOLS_MODULES}, one per line{why}, then rebuild "
+            "the image.",
+            command=("update-initramfs", "-u", "-k", kver),
         )
     if tool == "mkinitcpio":
-        return f"Add {mods} to MODULES=(...) in {kn.MKINITCPIO_DROPIN}, then run mkinitcpio -P."
-    if tool == "suse-mkinitrd":
-        return (
-            f'Add {mods} to INITRD_MODULES="..." in {kn.SUSE_SYSCONFIG_KERNEL}, then run '
-            f"{shlex.join(['mkinitrd', '-k', 'vmlinuz-' + kver, '-i', 'initrd-' + kver])}."
+        return Remedy(
+            f"Add {mods} to MODULES=(...) in {kn.MKINITCPIO_DROPIN}, then rebuild the images.",
+            command=("mkinitcpio", "-P"),
         )
-    argv = ["mkinitrd", "-f", *[f"--with={m}" for m in kn.SEED_MODULES], image, kver]
-    return f"Rebuild it with the guide's modules: {shlex.join(argv)}."
+    if tool == "suse-mkinitrd":
+        return Remedy(
+            f'Add {mods} to INITRD_MODULES="..." in {kn.SUSE_SYSCONFIG_KERNEL}, then rebuild '
+            "the image.",
+            command=("mkinitrd", "-k", "vmlinuz-" + kver, "-i", "initrd-" + kver),
+        )
+    argv = ("mkinitrd", "-f", *[f"--with={m}" for m in kn.SEED_MODULES], image, kver)
+    return Remedy("Rebuild it with the guide's modules.", command=argv)
 
 
 def _initrd_source(facts: Facts) -> str:
@@ -209,8 +224,10 @@ def check_initrd_unreadable(facts: Facts) -> list[Finding]:
                 severity,
                 f"The initrd {kernel.initrd}{fmt} of kernel {kernel.version} could not be "
                 f"read: {why}.",
-                f"List it by hand to see whether it holds virtio_blk ({lister}); when in doubt, "
-                "rebuild it with the virtio modules before switching the disk.",
+                Remedy(
+                    f"List it by hand to see whether it holds virtio_blk ({lister}); when in "
+                    "doubt, rebuild it with the virtio modules before switching the disk."
+                ),
                 kn.SEED_INITRD,
             )
         )
@@ -230,9 +247,11 @@ def check_virtio_orig_initrd(facts: Facts) -> list[Finding]:
                 INFO,
                 f"{kernel.virtio_orig} is present: the virtio driver package replaced the initrd "
                 f"of kernel {kernel.version} and kept the original there.",
-                f"The way back is {shlex.join(['cp', '-p', kernel.virtio_orig, image])}; to use "
-                "another initrd, load the drivers from rc.sysinit or rebuild it with "
-                "the virtio modules.",
+                Remedy(
+                    f"The way back is {shlex.join(['cp', '-p', kernel.virtio_orig, image])}; to "
+                    "use another initrd, load the drivers from rc.sysinit or rebuild it with "
+                    "the virtio modules."
+                ),
                 kn.SEED_ORIG,
             )
         )
@@ -262,8 +281,11 @@ def check_modules_dep(facts: Facts) -> list[Finding]:
                 f"{names(kernel.virtio_unlisted)}, but its modules.dep does not list them: "
                 "modprobe cannot load them (the sysinit lines would fail silently and "
                 "mkinitrd would not find them).",
-                f"Run {shlex.join(argv)} in the guest; the plan does it before anything "
-                "loads or packs the modules, where the guest can run commands.",
+                Remedy(
+                    "Rebuild the module list in the guest; the plan does it before anything "
+                    "loads or packs the modules, where the guest can run commands.",
+                    command=tuple(argv),
+                ),
                 "modprobe(8), depmod(8), modules.dep(5)",
             )
         )

@@ -10,7 +10,7 @@ from typing import Optional
 
 from .. import knowledge as kn
 from ..facts import Facts, ModuleList
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy
 from .common import rhel_major
 
 __all__ = ["check_module_order", "check_sysinit_hook_missing"]
@@ -43,15 +43,20 @@ def _order_finding(mlist: ModuleList, strict: bool = True) -> Optional[Finding]:
             INFO,
             f"{where}; on this 2.6+ kernel that still works (modprobe loads dependencies from "
             "modules.dep first and the driver core binds virtio drivers in any order).",
-            "Nothing to do; the wizard keeps those lines and adds missing modules in order. "
-            f"The guide's order ({', '.join(ordered)}) matters only on RHEL 3's 2.4 kernel.",
+            Remedy(
+                "Nothing to do; the wizard keeps those lines and adds missing modules in order. "
+                f"The guide's order ({', '.join(ordered)}) matters only on RHEL 3's 2.4 kernel."
+            ),
             kn.SEED_ORDER + "; modprobe(8)/modules.dep(5) on 2.6+",
         )
     return Finding(
         "module-order",
         WARNING,
         f"{where}; on this 2.4 kernel (the RHEL 3 virtio package) the drivers will not work.",
-        f"Load them in this order: {', '.join(ordered)} (only virtio_blk and virtio_net may swap).",
+        Remedy(
+            f"Load them in this order: {', '.join(ordered)} (only virtio_blk and virtio_net "
+            "may swap)."
+        ),
         kn.SEED_ORDER,
     )
 
@@ -91,7 +96,7 @@ def check_sysinit_hook_missing(facts: Facts) -> list[Finding]:
             WARNING,
             f"{sysinit.file} has no `if [ -f /etc/rc.modules ]` block, so the guide's edit has "
             f"no place to go and {kn.RC_MODULES} would never run.",
-            f"Restore the block from the initscripts package or {alt}.",
+            Remedy(f"Restore the block from the initscripts package or {alt}."),
             kn.SEED_SYSINIT,
         )
     ]

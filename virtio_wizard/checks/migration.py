@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import knowledge as kn
 from ..facts import Facts
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy, choose
 
 __all__ = ["check_network_continuity", "check_xen_leftovers"]
 
@@ -29,9 +29,11 @@ def check_network_continuity(facts: Facts) -> list[Finding]:
                 WARNING,
                 "kudzu is enabled: at the first boot with the virtio NIC it sees new hardware "
                 "and asks at the console, reconfigures or disables eth0 (virt-v2v disables it).",
-                "The wizard does not change services; before switching, run in the guest "
-                "`chkconfig kudzu off` (turn it back on after the first good boot with "
-                "`chkconfig kudzu on` if you want hardware detection).",
+                Remedy(
+                    "The wizard does not change services; before switching, run in the guest "
+                    "`chkconfig kudzu off` (turn it back on after the first good boot with "
+                    "`chkconfig kudzu on` if you want hardware detection)."
+                ),
                 kn.VIRT_V2V + " (unconfigure_kudzu)",
             )
         )
@@ -46,8 +48,10 @@ def check_network_continuity(facts: Facts) -> list[Finding]:
                 WARNING,
                 f"The interface configuration is pinned to MAC {macs} ({pins}): a virtio NIC "
                 "with another MAC comes up as a new, unconfigured interface (eth1).",
-                f"Give the virtio NIC the same MAC ({macs}) in the VM definition: in libvirt, "
-                "change only <model type='virtio'/> and keep the interface's <mac address=...>.",
+                Remedy(
+                    f"Give the virtio NIC the same MAC ({macs}) in the VM definition: in libvirt, "
+                    "change only <model type='virtio'/> and keep the interface's <mac address=...>."
+                ),
                 kn.VIRT_V2V + "; udev 70-persistent-net.rules; ifcfg HWADDR",
             )
         )
@@ -67,11 +71,13 @@ def check_xen_leftovers(facts: Facts) -> list[Finding]:
                 WARNING if not plain else INFO,
                 f"Xen paravirtual kernel{'s' if len(xen) > 1 else ''} {', '.join(xen)}: "
                 "they run only on Xen and never get virtio, so the wizard leaves them out.",
-                (
-                    f"Boot and prepare a non-Xen kernel ({', '.join(plain)})."
-                    if plain
-                    else "Install the distribution's non-Xen kernel package (kernel), then plan "
-                    "again."
+                Remedy(
+                    f"Boot and prepare a non-Xen kernel ({', '.join(plain)}).",
+                    (choose(kernel=plain[0]),),
+                )
+                if plain
+                else Remedy(
+                    "Install the distribution's non-Xen kernel package (kernel), then plan again."
                 ),
                 kn.VIRT_V2V + " (Xen PV-only kernels are skipped)",
             )
@@ -84,9 +90,9 @@ def check_xen_leftovers(facts: Facts) -> list[Finding]:
                 WARNING,
                 f"{pkg.file}:{pkg.line} says DEFAULTKERNEL=kernel-xen: the next kernel update "
                 "installs a Xen kernel and makes it grub's default, which does not boot on KVM.",
-                (
-                    "The plan resets it to DEFAULTKERNEL=kernel (a non-Xen kernel is installed: "
-                    f"{', '.join(plain)})."
+                Remedy(
+                    "The plan resets it to DEFAULTKERNEL=kernel (a non-Xen kernel is "
+                    f"installed: {', '.join(plain)})."
                     if plain
                     else "Install the non-Xen kernel package first; then the plan resets it to "
                     "DEFAULTKERNEL=kernel."
@@ -102,8 +108,10 @@ def check_xen_leftovers(facts: Facts) -> list[Finding]:
                 WARNING,
                 f"Xen console devices are configured ({where}): on KVM there is no xvc0, and "
                 "hvc0 is only there with a virtio console, so these gettys and logins are dead.",
-                "Change them to tty1 or ttyS0 (virt-v2v moves them to ttyS0) in /etc/inittab, "
-                "/etc/securetty and the grub console= argument.",
+                Remedy(
+                    "Change them to tty1 or ttyS0 (virt-v2v moves them to ttyS0) in /etc/inittab, "
+                    "/etc/securetty and the grub console= argument."
+                ),
                 kn.VIRT_V2V + " (configure_console)",
             )
         )

@@ -29,6 +29,7 @@ from ..cli import (
 )
 from ..plan.model import Plan
 from ..plan.saved import MAX_PLAN_BYTES, SavedPlanError, parse_plan_document
+from ..present.remedy import cli_fix
 
 if TYPE_CHECKING:
     from ..targets import Target
@@ -171,8 +172,8 @@ def print_refusal(exc: Exception) -> int:
     """One refusal on stderr, with the plan's fixes when it has them; exit 3."""
     print(f"virtio-wizard: refused: {exc}", file=sys.stderr)
     for finding in getattr(exc, "findings", ()):
-        if finding.fix:
-            print(f"  {finding.id}: {finding.fix}", file=sys.stderr)
+        if finding.remedy:
+            print(f"  {finding.id}: {cli_fix(finding.remedy)}", file=sys.stderr)
     print("virtio-wizard: nothing written", file=sys.stderr)
     return EXIT_REFUSED
 

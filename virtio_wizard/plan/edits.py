@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
-from ..finding import ERROR, WARNING, Finding
+from ..finding import ERROR, WARNING, Finding, Remedy
 from ..knowledge import SEED_MODULES, SEED_ORDER, canonical_module, order_violation
 from .model import Step
 
@@ -243,7 +243,7 @@ def order_refusal(path: str, where: str) -> Finding:
         ERROR,
         f"{path} ({where}) lists the virtio modules out of the guide's order; on this "
         "2.4 kernel (the RHEL 3 virtio package) drivers loaded in another order do not work.",
-        f"Put them in this order: {ORDER_TEXT}, then plan again.",
+        Remedy(f"Put them in this order: {ORDER_TEXT}, then plan again."),
         SEED_ORDER,
     )
 
@@ -264,8 +264,10 @@ def order_finding(path: str, where: str, strict: bool) -> Finding:
         f"({ORDER_TEXT}); on this 2.6+ kernel that still works: modprobe loads each "
         "module's dependencies from modules.dep first and the driver core binds virtio "
         "drivers in any order.",
-        "Nothing to do: the wizard leaves those lines as they are and adds the missing "
-        "modules in order around them. Reorder them only if the guest also boots a 2.4 kernel.",
+        Remedy(
+            "Nothing to do: the wizard leaves those lines as they are and adds the missing "
+            "modules in order around them. Reorder them only if the guest also boots a 2.4 kernel."
+        ),
         ORDER_SOURCE_26,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 from typing import Optional
 
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy, choose
 from .edits import Workspace
 
 __all__ = ["is_grubenv", "repad", "set_renamed", "GRUBENV_SOURCE"]
@@ -76,9 +76,12 @@ def set_renamed(ws: Workspace, path: str, text: str, changes: list[str]) -> list
                 f"{path}: the kernelopts with the new names ({', '.join(changes)}) do not "
                 f"fit its {len(old)}-byte block, so it is left as it is and grub would "
                 "still pass the old names.",
-                "Plan without --use-uuid (the /dev/vdX names are as long as the old "
-                "ones), or after the switch run `grub2-mkconfig -o /boot/grub2/grub.cfg`, "
-                "which writes kernelopts again from /etc/default/grub.",
+                Remedy(
+                    "Plan without UUID= (the /dev/vdX names are as long as the old "
+                    "ones), or after the switch run `grub2-mkconfig -o /boot/grub2/grub.cfg`, "
+                    "which writes kernelopts again from /etc/default/grub.",
+                    (choose(use_uuid=False),),
+                ),
                 GRUBENV_SOURCE,
             )
         ]
@@ -90,7 +93,7 @@ def set_renamed(ws: Workspace, path: str, text: str, changes: list[str]) -> list
             f"{path}: the kernelopts variable, which BLS entries expand as "
             f"$kernelopts, names the old disks: renamed ({', '.join(changes)}), the "
             f"'#' padding adjusted so the block stays {len(old)} bytes.",
-            "Nothing to do; `grub2-editenv list` shows it after apply.",
+            Remedy("Nothing to do; `grub2-editenv list` shows it after apply."),
             GRUBENV_SOURCE,
         )
     ]

@@ -18,7 +18,7 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import Facts, Kernel
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding, Remedy, choose
 from .edits import (
     Workspace,
 )
@@ -173,7 +173,7 @@ def _already_inside(
         "initrd-already-has-virtio",
         INFO,
         f"{image} already holds {', '.join(modules)}: no rebuild needed.",
-        f"Nothing to rebuild; {later}",
+        Remedy(f"Nothing to rebuild; {later}"),
         K.INITRD_TOOLS[tool]["source"],
     )
 
@@ -197,8 +197,11 @@ def plan_initrd(
                 ERROR,
                 "No initrd tool (mkinitrd, dracut, SUSE mkinitrd, initramfs-tools, mkinitcpio) "
                 "was found on this guest, so the initrd cannot be rebuilt.",
-                "Install the distribution's initrd tool, or use --method sysinit "
-                "with --boot-disk emulated.",
+                Remedy(
+                    "Install the distribution's initrd tool, or load the drivers late in boot "
+                    "(sysinit) with the boot disk kept emulated.",
+                    (choose(method="sysinit", boot_disk="emulated"),),
+                ),
                 K.SEED_INITRD,
             )
         ]
@@ -213,7 +216,7 @@ def plan_initrd(
                 ERROR,
                 f"Kernel {kernel.version} has no initrd image, and {K.INITRD_TOOLS[tool]['name']} "
                 "names its images by preset, so the wizard cannot tell which one to check.",
-                "Build the kernel's image once (mkinitcpio -P), then plan again.",
+                Remedy("Build the kernel's image once (mkinitcpio -P), then plan again."),
                 source,
             )
         ]
@@ -234,7 +237,7 @@ def plan_initrd(
                 "initrd-unreadable",
                 WARNING,
                 f"The wizard could not read {image}{reason}, so it rebuilds it to be sure.",
-                "Nothing to do; apply checks the new image.",
+                Remedy("Nothing to do; apply checks the new image."),
                 source,
             )
         )
@@ -248,7 +251,7 @@ def plan_initrd(
                     ERROR,
                     f"Every backup name for {image} (.virtio.orig, .virtio-wizard.bak, "
                     f".virtio-wizard.bak.1 to .{len(backup_candidates(image)) - 2}) is taken.",
-                    "Move old backups out of /boot, then plan again.",
+                    Remedy("Move old backups out of /boot, then plan again."),
                     K.SEED_ORIG,
                 )
             ]
@@ -270,9 +273,11 @@ def plan_initrd(
                 f"dracut rebuilds {image} with --no-hostonly: run offline, its host-only "
                 "mode would look at the hardware of the machine running it, not the "
                 "guest's, and could leave out the guest's own storage drivers.",
-                "Nothing to do; the image is larger (every driver). The guest's own next "
-                "rebuild, on the guest, is host-only again with the virtio drivers named "
-                "in its config.",
+                Remedy(
+                    "Nothing to do; the image is larger (every driver). The guest's own next "
+                    "rebuild, on the guest, is host-only again with the virtio drivers named "
+                    "in its config."
+                ),
                 source,
             )
         )

@@ -11,7 +11,7 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import BUILTIN, Facts, Kernel
-from ..finding import ERROR, INFO, WARNING, Finding
+from ..finding import ERROR, INFO, WARNING, Finding, Remedy, choose
 from .model import Choices
 
 __all__ = ["choose_kernel", "kernel_to_prepare", "modules_to_load", "other_boot_kernels"]
@@ -36,7 +36,7 @@ def choose_kernel(facts: Facts, choices: Choices) -> tuple[Optional[Kernel], lis
                     ERROR,
                     f"Kernel {choices.kernel} is not installed on this guest "
                     f"(installed: {installed}).",
-                    "Choose one of the installed kernels with --kernel.",
+                    Remedy("Choose one of the installed kernels.", (choose(kernel=""),)),
                 )
             ]
         return kernel, []
@@ -48,7 +48,11 @@ def choose_kernel(facts: Facts, choices: Choices) -> tuple[Optional[Kernel], lis
                 ERROR,
                 "No installed kernel was found on this guest (no /boot/vmlinuz-* "
                 "with modules), so there is nothing to prepare.",
-                "Check that --root points at the guest's root file system with /boot mounted.",
+                Remedy(
+                    "Check that the wizard is pointed at the guest's root file system, with "
+                    "/boot mounted.",
+                    (choose(root=""),),
+                ),
             )
         ]
     return kernel, []
@@ -83,11 +87,14 @@ def modules_to_load(
             if k is not kernel and all(k.supports(m) for m in wanted)
         ]
         fix = (
-            f"Prepare a kernel that has them: --kernel {good[0]}"
-            + (f" (also: {', '.join(good[1:])})" if good[1:] else "")
-            + "."
+            Remedy(
+                f"Prepare a kernel that has them: {good[0]}"
+                + (f" (also: {', '.join(good[1:])})" if good[1:] else "")
+                + ".",
+                (choose(kernel=good[0]),),
+            )
             if good
-            else _no_kernel_fix(facts)
+            else Remedy(_no_kernel_fix(facts))
         )
         return (), [
             Finding(
@@ -113,7 +120,7 @@ def modules_to_load(
                 "modules-builtin",
                 INFO,
                 f"Kernel {kernel.version} has {', '.join(builtin)} built in{rest}.",
-                "Nothing to do for the built-in drivers.",
+                Remedy("Nothing to do for the built-in drivers."),
                 K.SEED,
             )
         )
@@ -146,8 +153,10 @@ def other_boot_kernels(
                             WARNING,
                             f"Kernel {other.version} has a boot entry but is a Xen "
                             "paravirtual-only kernel: it cannot run on KVM and is left out.",
-                            f"Do not boot its entry after the switch; {chosen.version} is "
-                            "the one prepared.",
+                            Remedy(
+                                f"Do not boot its entry after the switch; {chosen.version} is "
+                                "the one prepared."
+                            ),
                             K.VIRT_V2V,
                         )
                     ],
@@ -167,8 +176,10 @@ def other_boot_kernels(
                             WARNING,
                             f"Kernel {other.version} has a boot entry but no "
                             f"{', '.join(missing)}: its initrd is left as it is.",
-                            f"Do not boot its entry after the switch; {chosen.version} is "
-                            "the one prepared.",
+                            Remedy(
+                                f"Do not boot its entry after the switch; {chosen.version} is "
+                                "the one prepared."
+                            ),
                             K.SEED,
                         )
                     ],

@@ -27,7 +27,7 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import Facts
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy
 from .edits import Workspace
 from .model import Choices, Step
 
@@ -161,8 +161,10 @@ def plan_lvm(facts: Facts, choices: Choices, ws: Workspace) -> tuple[list[Step],
                     WARNING,
                     f"{LVM_CONF}: {'; '.join(reversed(fixed))}: after the switch LVM would "
                     "not see its physical volumes and the root would not mount.",
-                    f"The plan puts {ACCEPT_VIRTIO} first in the filter; nothing else "
-                    "changes for the other disks.",
+                    Remedy(
+                        f"The plan puts {ACCEPT_VIRTIO} first in the filter; nothing else "
+                        "changes for the other disks."
+                    ),
                     K.VIRT_V2V,
                 )
             )
@@ -199,7 +201,7 @@ def plan_lvm(facts: Facts, choices: Choices, ws: Workspace) -> tuple[list[Step],
                 INFO,
                 f"{', '.join(removed)} name{'s' if len(removed) == 1 else ''} the emulated "
                 "disks: removed before any initrd is rebuilt (apply keeps a copy for undo).",
-                "Nothing to do." + later,
+                Remedy("Nothing to do." + later),
                 K.VIRT_V2V,
             )
         )

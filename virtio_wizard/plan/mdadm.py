@@ -23,7 +23,7 @@ import re
 from typing import Optional
 
 from ..facts import Facts
-from ..finding import WARNING, Finding
+from ..finding import WARNING, Finding, Remedy
 from .defaults import disks_move_to_virtio
 from .edits import Workspace, split_lines
 from .model import Choices
@@ -148,9 +148,11 @@ def plan_mdadm(choices: Choices, ws: Workspace) -> list[Finding]:
                 f"{ws.real(path)}: its device patterns match only the emulated disks "
                 "(/dev/sd*, /dev/hd*): after the switch mdadm would not find the RAID "
                 "members on /dev/vd* and the arrays would not be assembled.",
-                f"The plan adds {' '.join(added)} beside them (the old patterns stay); "
-                "review the diff. If the initrd holds a copy of mdadm.conf, the rebuild "
-                "after the edit takes the new one.",
+                Remedy(
+                    f"The plan adds {' '.join(added)} beside them (the old patterns stay); "
+                    "review the diff. If the initrd holds a copy of mdadm.conf, the rebuild "
+                    "after the edit takes the new one."
+                ),
                 SOURCE,
             )
         )

@@ -28,7 +28,7 @@ import re
 
 from .. import knowledge as K
 from ..facts import MODULE, Facts, Kernel
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy, choose
 from .edits import Workspace, line_ending, split_lines
 from .kernels import kernel_to_prepare
 from .model import Choices
@@ -188,7 +188,7 @@ def _host_adapters(
                 INFO,
                 f"{path} names Xen's block driver ({', '.join(dropped)}) as a host adapter: "
                 "left from a Xen guest, it makes nash mkinitrd fail on this kernel.",
-                "The plan drops it (previewed, backed up by apply's journal).",
+                Remedy("The plan drops it (previewed, backed up by apply's journal)."),
                 SOURCE,
             )
         )
@@ -230,8 +230,11 @@ def plan_modprobe(facts: Facts, choices: Choices, kernel: Kernel, ws: Workspace)
                 WARNING,
                 f"{path} gives the network interface Xen's driver ({'; '.join(xen_net_left)}), "
                 "which a KVM guest does not have: the interface will come up without a driver.",
-                "Choose the net driver too (--drivers block,net) so the alias becomes "
-                "virtio_net, or change the alias to the NIC model the VM keeps.",
+                Remedy(
+                    "Choose the net driver too so the alias becomes virtio_net, or change the "
+                    "alias to the NIC model the VM keeps.",
+                    (choose(drivers="block,net"),),
+                ),
                 SOURCE,
             )
         )

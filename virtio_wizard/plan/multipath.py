@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from ..facts import Facts, GuestLine
-from ..finding import WARNING, Finding
+from ..finding import WARNING, Finding, Remedy
 from .defaults import disks_move_to_virtio
 from .model import Choices
 
@@ -74,13 +74,15 @@ def plan_multipath(facts: Facts, choices: Choices) -> list[Finding]:
             f"On multipath maps: {listed}. A virtio-blk disk has no WWID unless the host "
             "gives it a serial, so multipathd makes no map for it after the switch and "
             f"{what} would not be found.{note}",
-            "Before the switch, name them by UUID= or LABEL= (blkid shows them) in "
-            "/etc/fstab and in root=, which finds the file system on /dev/vdX directly, "
-            "and rebuild the initrd. A VM disk has one path: to keep multipath away from it "
-            'add `devnode "^vd[a-z]"` to the blacklist in /etc/multipath.conf; to keep '
-            "multipath on virtio-blk instead, give the disk a <serial> in the VM definition "
-            "and run `multipath -a /dev/vda` after the switch (the WWID is the serial now, "
-            "so the map may get a new name in /etc/multipath/bindings).",
+            Remedy(
+                "Before the switch, name them by UUID= or LABEL= (blkid shows them) in "
+                "/etc/fstab and in root=, which finds the file system on /dev/vdX directly, "
+                "and rebuild the initrd. A VM disk has one path: to keep multipath away from it "
+                'add `devnode "^vd[a-z]"` to the blacklist in /etc/multipath.conf; to keep '
+                "multipath on virtio-blk instead, give the disk a <serial> in the VM definition "
+                "and run `multipath -a /dev/vda` after the switch (the WWID is the serial now, "
+                "so the map may get a new name in /etc/multipath/bindings)."
+            ),
             SOURCE,
         )
     ]

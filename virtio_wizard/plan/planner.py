@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import knowledge as K
 from ..facts import Facts, Kernel
-from ..finding import ERROR, WARNING, Finding
+from ..finding import ERROR, WARNING, Finding, Remedy
 from .defaults import sysinit_file_candidates
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
@@ -63,8 +63,10 @@ def _file_findings(
             WARNING,
             f"{path} cannot be used: {errors.pop(path)}; its aliases (eth0, scsi_hostadapter) "
             "are left as they are.",
-            "Make it a regular, readable file and plan again if the NIC alias or the nash "
-            "host-adapter aliases should change.",
+            Remedy(
+                "Make it a regular, readable file and plan again if the NIC alias or the nash "
+                "host-adapter aliases should change."
+            ),
         )
         for path in (MODPROBE_CONF, MODULES_CONF)
         if path in errors
@@ -74,7 +76,7 @@ def _file_findings(
             "file-unreadable",
             ERROR,
             f"{path} cannot be used: {reason}; the wizard will not edit or replace it.",
-            "Make it a regular, readable file (or remove it), then plan again.",
+            Remedy("Make it a regular, readable file (or remove it), then plan again."),
         )
         for path, reason in errors.items()
     ]
@@ -128,8 +130,8 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     if facts.not_linux:
         from ..checks import not_linux_parts
 
-        message, fix, _source = not_linux_parts(facts.not_linux)
-        return refused([Finding("target-not-linux", ERROR, message, fix)])
+        message, remedy, _source = not_linux_parts(facts.not_linux)
+        return refused([Finding("target-not-linux", ERROR, message, remedy)])
     unusable, unreadable = _file_findings(facts, files)
     if unreadable:
         return refused(unreadable)

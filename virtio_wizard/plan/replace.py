@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Optional
 
 from ..facts import Facts
-from ..finding import INFO, WARNING, Finding
+from ..finding import INFO, WARNING, Finding, Remedy
 from .edits import Workspace
 from .model import Choices
 
@@ -58,7 +58,7 @@ def labels_and_links(
                 "the files' labels when it replaces them, so the plan creates "
                 f"{AUTORELABEL}: the next boot relabels the file systems (it takes a while "
                 "and reboots once).",
-                "Nothing to do; expect the relabel on the first boot.",
+                Remedy("Nothing to do; expect the relabel on the first boot."),
                 "selinux(8); fixfiles(8)",
             )
         )
@@ -72,8 +72,10 @@ def labels_and_links(
                 f"{', '.join(linked)} ha{'s' if len(linked) == 1 else 've'} other hard "
                 "links: apply replaces the file by rename, so the other names keep the "
                 "old content.",
-                "Make the other names symbolic links (or edit them the same way) after "
-                "apply, or plan again once they are.",
+                Remedy(
+                    "Make the other names symbolic links (or edit them the same way) after "
+                    "apply, or plan again once they are."
+                ),
                 "rename(2)",
             )
         )

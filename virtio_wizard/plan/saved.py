@@ -25,7 +25,7 @@ import json
 import re
 from typing import Any, Callable, Optional
 
-from ..finding import SEVERITIES, Finding
+from ..finding import SEVERITIES, Finding, Remedy, Setting
 from .model import METHODS, PLAN_SCHEMA, STEP_KINDS, Choices, Plan, PlanError, Step
 
 __all__ = [
@@ -200,12 +200,32 @@ def _step(value: Any, where: str) -> Step:
     return step
 
 
+def _setting(value: Any, where: str) -> Setting:
+    d = _record(value, where, ("choice", "value"))
+    try:
+        return Setting(str(_word(d["choice"], f"{where}.choice")), d["value"])
+    except ValueError as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def _remedy(value: Any, where: str) -> Remedy:
+    d = _record(value, where, ("advice", "options", "command"))
+    options = _list(
+        d["options"],
+        f"{where}.options",
+        lambda option, at: _list(option, at, _setting),
+    )
+    return Remedy(str(_text(d["advice"], f"{where}.advice")), options,
+                  _words(d["command"], f"{where}.command"))  # fmt: skip
+
+
 def _finding(value: Any, where: str) -> Finding:
     d = _record(value, where, _names(Finding))
     _word(d["id"], f"{where}.id")
     _choice(d["severity"], f"{where}.severity", SEVERITIES)
-    for key in ("message", "fix", "source"):
+    for key in ("message", "source"):
         _text(d[key], f"{where}.{key}")
+    _remedy(d["remedy"], f"{where}.remedy")
     return Finding.from_dict(d)
 
 

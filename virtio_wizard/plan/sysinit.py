@@ -15,7 +15,7 @@ from typing import Optional
 
 from .. import knowledge as K
 from ..facts import Facts
-from ..finding import ERROR, INFO, Finding
+from ..finding import ERROR, INFO, Finding, Remedy, choose
 from .edits import (
     ORDER_TEXT,
     Workspace,
@@ -47,15 +47,18 @@ def _not_read(facts: Facts, chosen: str) -> list[Finding]:
     if chosen in offered:
         return []
     name = " ".join(p for p in (facts.distro.name or facts.distro.id, facts.distro.version) if p)
-    choices = ", ".join(offered) if offered else "none: use --method initrd"
     return [
         Finding(
             "sysinit-file-not-run",
             ERROR,
             f"{chosen} is not read at boot on this guest ({name or 'unknown release'}), so "
             "modules listed there would never load although the plan would say they do.",
-            f"Choose a file this guest reads at boot with --sysinit-file ({choices}), "
-            "or use --method initrd.",
+            Remedy(
+                "Choose a file this guest reads at boot"
+                + (f" ({', '.join(offered)})" if offered else " (there is none)")
+                + ", or load the drivers from the initrd.",
+                (*(choose(sysinit_file=f) for f in offered), choose(method="initrd")),
+            ),
             K.SEED_SYSINIT,
         )
     ]
@@ -85,7 +88,7 @@ def _recommendation_note(facts: Facts, chosen: str) -> list[Finding]:
             "sysinit-recommended-file",
             INFO,
             f"On {name} the cleaner place for the modules is {rec}: {why}",
-            f"Plan again with --sysinit-file {rec} to use it.",
+            Remedy(f"Plan again with {rec} to use it.", (choose(sysinit_file=rec),)),
             source,
         )
     ]
@@ -125,8 +128,11 @@ def _edit_rc_sysinit(
                 "sysinit-no-file",
                 ERROR,
                 f"{path} does not exist on this guest, so the edit has nowhere to go.",
-                f"Choose another file with --sysinit-file (for this guest: {rec}), "
-                "or use --method initrd.",
+                Remedy(
+                    f"Choose another file (for this guest: {rec}), or load the drivers from "
+                    "the initrd.",
+                    (choose(sysinit_file=rec), choose(method="initrd")),
+                ),
                 K.SEED_SYSINIT,
             )
         ]
@@ -136,9 +142,11 @@ def _edit_rc_sysinit(
     if hook is None:
         # Without the block rc.sysinit never runs /etc/rc.modules either, so
         # that file is no way out here; the sysconfig loop may still be there.
-        ways = "--method initrd"
+        ways = "load the drivers from the initrd"
+        options = [choose(method="initrd")]
         if _runs_sysconfig_modules(text):
-            ways = f"--sysinit-file {K.SYSCONFIG_MODULES} (run by {path}) or {ways}"
+            ways = f"use {K.SYSCONFIG_MODULES} (run by {path}) or {ways}"
+            options.insert(0, choose(sysinit_file=K.SYSCONFIG_MODULES))
         return [
             Finding(
                 "sysinit-hook-missing",
@@ -147,7 +155,11 @@ def _edit_rc_sysinit(
                 f"found in {path}; Red Hat's virtualization guide puts the modprobe lines "
                 "right after it, and "
                 f"without it {K.RC_MODULES} is never run either.",
-                f"Use {ways}, or restore the block from the initscripts package and plan again.",
+                Remedy(
+                    f"{ways[0].upper()}{ways[1:]}, or restore the block from the initscripts "
+                    "package and plan again.",
+                    tuple(options),
+                ),
                 K.SEED_SYSINIT,
             )
         ]
@@ -210,7 +222,10 @@ def _script_not_run(path: str, ws: Workspace) -> list[Finding]:
             ERROR,
             f"{K.RC_SYSINIT} on this guest never runs {path}, so modules loaded from it "
             "would not load at boot.",
-            "Choose another --sysinit-file, or use --method initrd.",
+            Remedy(
+                "Choose another file, or load the drivers from the initrd.",
+                (choose(sysinit_file=""), choose(method="initrd")),
+            ),
             K.SEED_SYSINIT,
         )
     ]
@@ -296,7 +311,7 @@ def plan_sysinit(
                 "sysinit-file-unsupported",
                 ERROR,
                 f"{chosen} is not a file the sysinit method knows how to edit.",
-                "Use one of: " + ", ".join(K.SYSINIT_FILES) + ".",
+                Remedy("Use one of: " + ", ".join(K.SYSINIT_FILES) + "."),
                 K.SEED_SYSINIT,
             )
         ]
@@ -307,7 +322,10 @@ def plan_sysinit(
                 ERROR,
                 "Drivers loaded by the sysinit script come too late for the disk the "
                 "guest boots from, so the boot disk cannot move to virtio this way.",
-                "Use --method initrd, or keep the boot disk emulated with --boot-disk emulated.",
+                Remedy(
+                    "Load the drivers from the initrd, or keep the boot disk emulated.",
+                    (choose(method="initrd"), choose(boot_disk="emulated")),
+                ),
                 K.SEED_SYSINIT,
             )
         ]
@@ -329,7 +347,9 @@ def plan_sysinit(
                 f"The drivers come by themselves on this release{reason}; the modprobe "
                 "lines are added anyway, as Red Hat's RHEL 3.9 procedure does, and only "
                 "pin the load order.",
-                "Nothing else is needed for the drivers; check that the disks are named right.",
+                Remedy(
+                    "Nothing else is needed for the drivers; check that the disks are named right."
+                ),
                 K.SEED_AUTO,
             )
         )

@@ -14,7 +14,7 @@ import re
 
 from .. import knowledge as K
 from ..facts import Facts, Kernel
-from ..finding import ERROR, INFO, Finding
+from ..finding import ERROR, INFO, Finding, Remedy, choose
 from .edits import Workspace, split_lines
 from .model import Choices
 
@@ -31,11 +31,14 @@ def refuse_xen_kernel(facts: Facts, kernel: Kernel) -> list[Finding]:
         return []
     plain = [k.version for k in facts.kernels if not K.is_xen_kernel(k.version)]
     fix = (
-        f"Prepare a non-Xen kernel: --kernel {plain[0]}"
-        + (f" (also: {', '.join(plain[1:])})" if plain[1:] else "")
-        + "."
+        Remedy(
+            f"Prepare a non-Xen kernel: {plain[0]}"
+            + (f" (also: {', '.join(plain[1:])})" if plain[1:] else "")
+            + ".",
+            (choose(kernel=plain[0]),),
+        )
         if plain
-        else "Install the distribution's non-Xen kernel package, then plan again."
+        else Remedy("Install the distribution's non-Xen kernel package, then plan again.")
     )
     return [
         Finding(
@@ -86,8 +89,10 @@ def plan_defaultkernel(facts: Facts, kernel: Kernel, ws: Workspace) -> list[Find
             f"{SYSCONFIG_KERNEL} said DEFAULTKERNEL=kernel-xen; the plan sets it to kernel. "
             f"The kernel prepared now is {kernel.version}; grub's default entry decides what "
             "boots next until the next kernel update, which will then boot a non-Xen kernel.",
-            f"Check that grub's default entry is {kernel.version} (not a Xen kernel) before "
-            "switching to virtio.",
+            Remedy(
+                f"Check that grub's default entry is {kernel.version} (not a Xen kernel) before "
+                "switching to virtio."
+            ),
             SOURCE,
         )
     ]

@@ -72,10 +72,11 @@ class Engine:
         return command_line(step)
 
     def preview_rich(self, plan: Plan, *, ascii: bool = False):
-        """The preview as Rich renderables: the very words ``plan`` prints."""
+        """The preview as Rich renderables: the words ``plan`` prints, fixes in wizard terms."""
         from ..preview import render_rich
+        from .wizard_terms import wizard_fix
 
-        return render_rich(plan, ascii=ascii)
+        return render_rich(plan, ascii=ascii, fix_words=wizard_fix)
 
     # ---- apply / undo -----------------------------------------------------
 

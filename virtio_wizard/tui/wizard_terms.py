@@ -1,99 +1,80 @@
-"""What a command-line flag in a core message means inside the wizard.
+"""A Finding's remedy in the wizard's words: where on screen each choice is made.
 
-The core's findings and messages are shared with the CLI, so their fixes
-name flags ("use --method initrd", "--boot-disk emulated") and commands
-("`virtio-wizard undo`"). The wizard shows those words unchanged (the same
-text as ``plan`` and the report) and adds a footnote that says where the same
-choice is made on screen. Each entry names exactly one flag or command of
-``cli.py``; a message naming none gets no footnote.
+The core says what to change (``finding.Remedy``); the command line names
+flags for it (``present.remedy.cli_fix``), the wizard names the control on
+its steps. A setting the wizard has no control for (the guest's folder) says
+how to start the wizard again.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Callable, Union
+import shlex
+from typing import Callable
 
-__all__ = ["EQUIVALENTS", "in_the_wizard", "footnote"]
+from ..finding import Remedy, Setting
+from ..present.remedy import join_options
 
-_Says = Union[str, Callable[["re.Match[str]"], str]]
+__all__ = ["WHERE", "UNDO", "in_the_wizard", "wizard_fix"]
+
+_DRIVERS = "on the Drivers step"
+_RENAME = "'Rewrite /dev/hdX, /dev/sdX to /dev/vdX'"
+_UUID = "'Write UUID= where the UUID is known'"
+#: The Drivers step's choices by ``Choices.drivers`` value.
+_DRIVER_SETS = {
+    "block,net": "Block and network",
+    "block": "Block (disks) only",
+    "net": "Network only",
+}
+
+#: Where the wizard offers the undo that ``virtio-wizard undo`` runs.
+UNDO = "press u on the Done screen, or on the Guest screen when you start again"
 
 
-def _sysinit_file(match: re.Match[str]) -> str:
-    path = match.group(1)
-    where = path if path and path.startswith("/") else "another file"
-    return f"pick {where} under 'File to load them from' on the Drivers step (sysinit path)"
+def _tick(label: str) -> Callable[[Setting], str]:
+    return lambda s: f"{'tick' if s.value else 'untick'} {label} {_DRIVERS}"
 
 
-#: (pattern in a core message, what to do in the wizard instead), first match per
-#: entry; the order is the order of the footnote.
-EQUIVALENTS: tuple[tuple[re.Pattern[str], _Says], ...] = (
-    (re.compile(r"--method initrd\b"), "choose initrd on the Path step (Esc goes back to it)"),
-    (re.compile(r"--method sysinit\b"), "choose sysinit on the Path step (Esc goes back to it)"),
-    (
-        re.compile(r"--drivers block,net\b"),
-        "choose 'Block and network' under Drivers on the Drivers step",
+def _sysinit_file(s: Setting) -> str:
+    where = s.value or "another file"
+    return f"pick {where} under 'File to load them from' {_DRIVERS} (sysinit path)"
+
+
+#: Choice -> the words for making it in the wizard.
+WHERE: dict[str, Callable[[Setting], str]] = {
+    "method": lambda s: f"choose {s.value} on the Path step (Esc goes back to it)",
+    "boot_disk": lambda s: (
+        "set Boot disk to "
+        + ("'stays emulated'" if s.value == "emulated" else "'moves to virtio'")
+        + f" {_DRIVERS}"
     ),
-    (
-        re.compile(r"--boot-disk emulated\b"),
-        "set Boot disk to 'stays emulated' on the Drivers step",
+    "sysinit_file": _sysinit_file,
+    "kernel": lambda s: f"choose {s.value or 'the kernel'} under 'Kernel' {_DRIVERS}",
+    "fix_disk_names": _tick(_RENAME),
+    "use_uuid": _tick(_UUID),
+    "root": lambda s: "quit (Ctrl+Q) and start the wizard again with --root DIR",
+    "drivers": lambda s: (
+        f"choose '{_DRIVER_SETS.get(str(s.value), s.value)}' under Drivers {_DRIVERS}"
     ),
-    (re.compile(r"--boot-disk virtio\b"), "set Boot disk to 'moves to virtio' on the Drivers step"),
-    (
-        re.compile(r"--sysinit-file(?: (/[^\s,;)]*[^\s,;).]))?"),
-        _sysinit_file,
-    ),
-    (re.compile(r"--kernel\b"), "choose the kernel under 'Kernel' on the Drivers step"),
-    (
-        re.compile(r"--keep-disk-names\b"),
-        "untick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step",
-    ),
-    (
-        re.compile(r"--fix-disk-names\b"),
-        "tick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step",
-    ),
-    (
-        re.compile(r"without --use-uuid\b"),
-        "untick 'Write UUID= where the UUID is known' on the Drivers step",
-    ),
-    (
-        re.compile(r"(?<!without )--use-uuid\b"),
-        "tick 'Write UUID= where the UUID is known' on the Drivers step",
-    ),
-    (
-        re.compile(r"virtio-wizard undo\b"),
-        "press u on the Done screen, or on the Guest screen when you start again",
-    ),
-    (re.compile(r"--root\b"), "quit (Ctrl+Q) and start the wizard again with --root DIR"),
-)
+}
 
 
-def in_the_wizard(*texts: str) -> list[str]:
-    """The wizard's way to do what the flags in ``texts`` do, one line per flag.
+def in_the_wizard(remedy: Remedy) -> list[str]:
+    """Each alternative of ``remedy`` as what to do on screen, one line each.
 
-    >>> in_the_wizard("Use --method initrd, or keep the boot disk emulated with "
-    ...               "--boot-disk emulated.")  # doctest: +NORMALIZE_WHITESPACE
-    ['choose initrd on the Path step (Esc goes back to it)',
-     "set Boot disk to 'stays emulated' on the Drivers step"]
-    >>> in_the_wizard("Nothing to edit there; reboot after apply.")
-    []
+    >>> from virtio_wizard.finding import choose
+    >>> in_the_wizard(Remedy("", (choose(method="initrd"), choose(use_uuid=True))))
+    ['choose initrd on the Path step (Esc goes back to it)', \
+"tick 'Write UUID= where the UUID is known' on the Drivers step"]
     """
-    joined = "\n".join(t for t in texts if t)
-    out: list[str] = []
-    for pattern, says in EQUIVALENTS:
-        match = pattern.search(joined)
-        if match is None:
-            continue
-        line = says(match) if callable(says) else says
-        if line not in out:
-            out.append(line)
-    return out
+    return [" and ".join(WHERE[s.choice](s) for s in option) for option in remedy.options]
 
 
-def footnote(*texts: str) -> str:
-    """``in the wizard: ...`` for ``texts``, or "" when they name no flag.
-
-    >>> footnote("Plan with --keep-disk-names.")
-    "in the wizard: untick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step"
-    """
-    ways = in_the_wizard(*texts)
-    return "in the wizard: " + "; ".join(ways) if ways else ""
+def wizard_fix(remedy: Remedy) -> str:
+    """The remedy as the wizard says it: the advice, then where to make the change."""
+    parts = [remedy.advice] if remedy.advice else []
+    ways = in_the_wizard(remedy)
+    if ways:
+        parts.append(f"In the wizard: {join_options(ways)}.")
+    if remedy.command:
+        parts.append(f"Run: {shlex.join(remedy.command)}")
+    return " ".join(parts)

@@ -25,7 +25,7 @@ from ...journal import JOURNAL_DIR
 from ...plan.model import Plan
 from ..session import RunOutcome, Session
 from ..widgets.plan_view import step_title
-from ..wizard_terms import footnote
+from ..wizard_terms import UNDO
 from .base import NEXT, Nav, StepScreen
 
 __all__ = ["ApplyScreen", "event_fields", "log_line"]
@@ -229,9 +229,9 @@ class ApplyScreen(StepScreen, inherit_bindings=False):
                         "bold",
                     )
                 )
-        note = footnote(*messages)
-        if note:
-            log.write(log_line("  ", f"({note})", "italic"))
+        if outcome.ok and not self.undoing:
+            # The core's messages name `virtio-wizard undo`; here it is a key.
+            log.write(log_line("  ", f"(in the wizard: {UNDO})", "italic"))
         self.set_next_ready(True)
 
     def action_undo(self) -> None:

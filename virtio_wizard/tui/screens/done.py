@@ -34,7 +34,7 @@ def host_steps(plan: Optional[Plan], findings: Sequence[Finding]) -> list[str]:
     """Fixes that belong on the host, not in the guest (the guide's ethtool advice)."""
     if plan is not None and not plan.choices.net:
         return []
-    return [f.fix for f in findings if f.id == "gso-tso" and f.fix]
+    return [f.remedy.advice for f in findings if f.id == "gso-tso" and f.remedy.advice]
 
 
 class DoneScreen(StepScreen, inherit_bindings=False):

@@ -1,14 +1,13 @@
 """Step 4, Preview: every change as a diff and every command as it will run.
 
 The words are the core's (``preview.render_rich``), the same the CLI's
-``plan`` prints, so the two front ends never disagree. Nothing is written
+``plan`` prints (a fix names the control on screen where ``plan`` names the
+flag), so the two front ends never disagree. Nothing is written
 here; ``a`` goes on to the confirmation, which names the files once more.
 """
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +15,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...plan.model import Plan
-from ..wizard_terms import in_the_wizard
 from .base import StepScreen
 
 __all__ = ["PreviewScreen"]
@@ -55,17 +53,6 @@ class PreviewScreen(StepScreen, inherit_bindings=False):
                         style="bold reverse",
                     ),
                     id="demo-banner",
-                )
-            ways = in_the_wizard(*(f"{f.message} {f.fix or ''}" for f in self.plan.findings))
-            if ways:
-                bullets = Table.grid(padding=(0, 1))
-                bullets.add_column(width=3, justify="right")
-                bullets.add_column(ratio=1)
-                for way in ways:
-                    bullets.add_row("-", way)
-                yield Static(
-                    Group(Text("The notes below name command-line flags; in the wizard:"), bullets),
-                    id="wizard-terms",
                 )
             yield Static(self.engine.preview_rich(self.plan, ascii=self.app.ascii_mode), id="plan")
         yield from self.compose_footer()

@@ -18,6 +18,8 @@ from rich.text import Text
 from ...facts import Facts
 from ...finding import ERROR, WARNING, Finding
 from ...present import facts as pf
+from ...present.findings import NO_FINDINGS, SEVERITY_WORD, finding_words
+from ..wizard_terms import wizard_fix
 
 __all__ = [
     "Rows",
@@ -46,13 +48,14 @@ def _cell(cell: pf.Cell) -> Text:
     return Text(cell.text, style=TONE_STYLE.get(cell.tone, ""))
 
 
+#: Severity colours; the word (``present.findings.SEVERITY_WORD``) carries the meaning.
+_SEVERITY_STYLE = {ERROR: "bold red", WARNING: "bold yellow"}
+
+
 def severity_label(severity: str) -> Text:
     """``ERROR``/``WARN``/``info`` in words, so colour is never the only signal."""
-    if severity == ERROR:
-        return Text("ERROR", style="bold red")
-    if severity == WARNING:
-        return Text("WARN ", style="bold yellow")
-    return Text("info ", style="cyan")
+    word = SEVERITY_WORD.get(severity, severity)
+    return Text(f"{word:<5}", style=_SEVERITY_STYLE.get(severity, "cyan"))
 
 
 class Rows(list):
@@ -168,29 +171,23 @@ def initrd_text(facts: Facts) -> RenderableType:
 def findings_text(findings: Sequence[Finding], limit: Optional[int] = None) -> RenderableType:
     """Findings with their fix, worst first.
 
-    A fix that names a command-line flag gets a footnote saying where the
-    same choice is made in the wizard (``wizard_terms``); the core's words
-    stay as they are, the same as ``plan`` and the report print.
+    The words are ``detect``'s (``present.findings``) except the remedy,
+    which names the control on screen instead of the flag (``wizard_terms``).
     """
     order = {ERROR: 0, WARNING: 1}
     shown = sorted(findings, key=lambda f: order.get(f.severity, 2))
     if limit is not None:
         shown = shown[:limit]
     if not shown:
-        return Text("No problems found.", style="green")
+        return Text(NO_FINDINGS, style="green")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=5, no_wrap=True)
     grid.add_column(ratio=1)
     for f in shown:
-        body = Text(f.message, style="bold")
-        if f.fix:
-            body.append("\nfix: ", style="bold")
-            body.append(f.fix, style="")
-        from ..wizard_terms import footnote  # only screens that list findings need it
-
-        note = footnote(f.message, f.fix or "")
-        if note:
-            body.append(f"\n({note})", style="italic")
-        body.append(f"\n[{f.id}]" + (f" {f.source}" if f.source else ""), style="dim")
+        words = finding_words(f, wizard_fix)
+        body = Text(words.message, style="bold")
+        if words.fix:
+            body.append("\n" + words.fix)
+        body.append("\n" + words.ref, style="dim")
         grid.add_row(severity_label(f.severity), body)
     return grid
