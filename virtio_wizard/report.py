@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import __version__
-from . import knowledge as kn
-from .facts import BUILTIN, MISSING, MODULE, Facts, Kernel
+from .facts import Facts
 from .finding import Finding
+from .present import facts as pf
 from .present.remedy import cli_fix
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["REPORT_SCHEMA", "render_markdown", "render_json", "fence", "generated_now"]
 
 REPORT_SCHEMA = "virtio-wizard/report/1"
-_STATE_WORD = {MODULE: "module", BUILTIN: "built in", MISSING: "MISSING"}
 _TARGET_WORD = {
     "local": "this system",
     "root": "offline guest root",
@@ -97,112 +96,49 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def _summary_rows(facts: Facts) -> list[tuple[str, str]]:
-    d, cpu, t = facts.distro, facts.cpu, facts.target
-    distro = " ".join(p for p in (d.name or d.id, d.version) if p) or "unknown"
-    if d.source:
-        distro += f" (from {d.source})"
-    vendor = cpu.vendor or "unknown"
-    if cpu.vendor_source == "host":
-        vendor += " (read from the host, not the guest)"
-    rows = [
-        ("Target", f"{_TARGET_WORD.get(t.kind, t.kind)} {t.root}" + (" (live)" if t.live else "")),
-    ]
-    if facts.not_linux:
-        rows.append(("Not Linux", facts.not_linux))
-    auto = "loaded by the release itself" if facts.drivers_auto else "must be added"
-    if facts.drivers_auto_reason:
-        auto += f" ({facts.drivers_auto_reason})"
-    rows += [
-        ("Distribution", distro),
-        ("Release line", d.release_line or "-"),
-        ("Drivers", auto),
-        ("Machine", cpu.machine or "unknown"),
-        ("CPU vendor", vendor),
-    ]
-    if kn.drivers_from_package(d.id, d.version):
-        rows += [
-            ("Virtio package", cpu.package_arch or "unknown"),
-            ("Kernel variant", cpu.kernel_variant or "unknown"),
-        ]
-    rows += [
-        ("Running kernel", facts.running_kernel or "none (offline root)"),
-    ]
-    if facts.loaded_modules is None:
-        loaded = "not known (no running kernel, or no proc/modules)"
-    else:
-        virtio = [
-            m for m in facts.loaded_modules if kn.canonical_module(m) in kn.VIRTIO_MODULE_NAMES
-        ]
-        loaded = ", ".join(virtio) or "none"
-    rows.append(("Loaded virtio modules", loaded))
-    if facts.virtio_bus_drivers:
-        rows.append(("Virtio bus drivers", ", ".join(facts.virtio_bus_drivers)))
-    tool = facts.initrd_tool or "not found"
-    if facts.initrd_tool_config:
-        tool += " (" + ", ".join(f"{k}={v}" for k, v in sorted(facts.initrd_tool_config.items()))
-        tool += ")"
-    rows.append(("Initrd tool", tool))
-    s = facts.sysinit
-    if s is None:
-        sysinit = f"no {kn.RC_SYSINIT}"
-    elif s.hook_line is None:
-        sysinit = f"{s.file}: no /etc/rc.modules block"
-    else:
-        sysinit = f"{s.file}: /etc/rc.modules block ends at line {s.hook_line}"
-        if s.modprobes:
-            sysinit += f", already loads {', '.join(s.modprobes)}"
-    rows.append(("Sysinit hook", sysinit))
+    """``detect``'s summary lines (``present.facts``), with the release line a ticket wants."""
+    rows: list[tuple[str, str]] = []
+    for line in pf.summary_lines(facts):
+        if line.label:
+            rows.append((line.label, line.text))
+        else:
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]}; {line.text}")
+        if line.label == "Distro":
+            rows.append(("Release line", facts.distro.release_line or "-"))
     return rows
-
-
-def _initrd_words(kernel: Kernel) -> str:
-    if kernel.initrd is None:
-        return "no initrd"
-    if kernel.initrd_virtio is None:
-        if kernel.initrd_error is None and kernel.initrd_format is None:
-            return f"{kernel.initrd}: not read"
-        return f"{kernel.initrd}: unreadable ({kernel.initrd_error or 'no reason recorded'})"
-    inside = ", ".join(kernel.initrd_virtio) or "no virtio modules"
-    fmt = f" [{kernel.initrd_format}]" if kernel.initrd_format else ""
-    return f"{kernel.initrd}{fmt}: {inside}"
 
 
 def _facts_md(facts: Facts) -> list[str]:
     out = ["## Guest", ""]
     out += _table(("fact", "value"), _summary_rows(facts))
     if facts.kernels:
-        default = facts.default_kernel()
         rows = []
-        for k in sorted(facts.kernels, key=lambda k: kn.kernel_sort_key(k.version)):
-            name = k.version
-            if k.running:
-                name += " (running)"
-            elif default is not None and k.version == default.version:
-                name += " (default)"
-            states = [_STATE_WORD.get(k.virtio.get(m, MISSING), "?") for m in kn.SEED_MODULES]
-            rows.append((name, *states, _initrd_words(k)))
-        out += ["", "### Kernels", ""]
-        out += _table(("kernel", *kn.SEED_MODULES, "initrd"), rows)
-        origs = [k.virtio_orig for k in facts.kernels if k.virtio_orig]
-        if origs:
-            out += ["", "Package backups present: " + ", ".join(_code(o) for o in origs)]
+        for k in pf.kernel_rows(facts):
+            name = f"{k.version} {k.tag}".strip()
+            rows.append((name, *[c.text for c in k.marks], k.initrd.text))
+        out += ["", f"### Kernels ({pf.MARKS_LEGEND})", ""]
+        heads = [head for _, head in pf.MODULE_COLUMNS]
+        out += _table(("kernel", *heads, "initrd holds"), rows)
+        notes = [n.text for n in pf.kernel_notes(facts)]
+        if notes:
+            out += ["", *[f"- {n}" for n in notes]]
     if facts.devices:
         out += ["", "### PCI devices", ""]
         out += _table(
             ("slot", "kind", "vendor:device", "driver"),
-            [(d.slot, d.kind, f"{d.vendor}:{d.device}", d.driver) for d in facts.devices],
+            [(d.slot, d.kind, pf.device_ids(d), d.driver) for d in facts.devices],
         )
-    refs = [r for r in facts.disk_refs if r.proposed]
+    refs = pf.disk_rows(facts)
     if refs:
         out += ["", "### Disk names to change", ""]
         out += _table(
-            ("file:line", "now", "becomes", "context"),
+            ("file:line", "now", "becomes", "what"),
             [
                 (
-                    f"{r.file}:{r.line}",
-                    r.device,
-                    r.proposed + (" (guessed)" if r.guessed else ""),
-                    " ".join(p for p in (r.context, r.mountpoint or "") if p),
+                    r.where,
+                    r.now,
+                    r.becomes,
+                    f"{r.what} {pf.GUESSED}".strip() if r.guessed else r.what,
                 )
                 for r in refs
             ],
