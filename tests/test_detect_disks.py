@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from virtio_wizard.detect.devnames import classify_device
-from virtio_wizard.detect.disks import detect_disk_refs, propose_names
+from virtio_wizard.detect.disks import detect_disk_refs
+from virtio_wizard.detect.newnames import propose_names
 from virtio_wizard.facts import DiskRef
 from virtio_wizard.targets import LocalTarget, RunResult
 

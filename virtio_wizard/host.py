@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
+from .detect.newnames import disk_letters
 from .knowledge import LEGACY_DISK_RE, legacy_only_virtio
 from .xmltext import ByteEdits, Element, XMLTextError, parse
 
@@ -232,16 +233,6 @@ class HostResult:
         return self.new_text != self.old_text
 
 
-def _letters(index: int) -> str:
-    """0 -> a, 25 -> z, 26 -> aa (the kernel's disk naming)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(ord("a") + rem) + out
-    return out
-
-
 def _disk_order(name: str) -> tuple[int, int, str]:
     """Old names in the order detection maps them: hd* before sd*, then by letters."""
     family = {"hd": 0, "sd": 1, "xvd": 2}
@@ -269,9 +260,9 @@ def _new_targets(old_names: list[str], view: GuestView, notes: list[str]) -> dic
         )
     index = 0
     for old in sorted((n for n in old_names if n not in mapping), key=_disk_order):
-        while "vd" + _letters(index) in used:
+        while "vd" + disk_letters(index) in used:
             index += 1
-        mapping[old] = "vd" + _letters(index)
+        mapping[old] = "vd" + disk_letters(index)
         used.add(mapping[old])
     return mapping
 

@@ -36,8 +36,8 @@ from typing import Optional
 
 from ..facts import BootEntry, BootMenu, Kernel, Unreadable
 from ..targets import Target
-from ..vercmp import rpmvercmp
 from ._read import read_guest_text
+from .blsentries import BLS_DIR, read_bls
 from .devnames import real_files
 from .disks import GRUB_LEGACY_CONFIGS
 
@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 GRUB2_CONFIGS: tuple[str, ...] = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
-BLS_DIR = "/boot/loader/entries"
 _LINUX_CMDS = ("linux", "linux16", "linuxefi")
 _INITRD_CMDS = ("initrd", "initrd16", "initrdefi")
 _DEVICE_PREFIX = re.compile(r"^\([^)]*\)")
@@ -80,7 +79,7 @@ def detect_boot_menu(
             read_guest_text(target, posixpath.join(posixpath.dirname(path), "grubenv"), problems)
         )
         if "blscfg" in _commands(text):
-            menu = _bls(target, env, problems, grub_cfg=path, grub_text=text)
+            menu = read_bls(target, env, problems, grub_cfg=path)
         else:
             menu = parse_grub2(text, path, env)
         break
@@ -93,7 +92,7 @@ def detect_boot_menu(
             menu = parse_grub_legacy(text, path, saved)
             break
     if menu is None and target.listdir(BLS_DIR):
-        menu = _bls(target, {}, problems)
+        menu = read_bls(target, {}, problems)
     if menu is None:
         return None
     return match_kernels(target, menu, kernels)
@@ -396,78 +395,6 @@ def parse_grub2(text: str, config: str, env: Optional[dict[str, str]] = None) ->
 
     walk(top, [])
     return BootMenu("grub2", config, tuple(entries), how, problem)
-
-
-# ---- BLS -------------------------------------------------------------------------
-
-
-def _expand(value: str, env: dict[str, str]) -> str:
-    """``$kernelopts`` and ``${name}`` from grubenv, as grub expands them."""
-    return re.sub(
-        r"\$(?:\{(\w+)\}|(\w+))", lambda m: env.get(m.group(1) or m.group(2), ""), value
-    ).strip()
-
-
-def _bls(
-    target: Target,
-    env: dict[str, str],
-    problems: Optional[list[Unreadable]],
-    grub_cfg: Optional[str] = None,
-    grub_text: str = "",
-) -> BootMenu:
-    found: list[tuple[str, dict[str, str]]] = []
-    for name in sorted(target.listdir(BLS_DIR)):
-        if not name.endswith(".conf"):
-            continue
-        text = read_guest_text(target, f"{BLS_DIR}/{name}", problems)
-        if text is None:
-            continue
-        keys: dict[str, str] = {}
-        for line in text.split("\n"):
-            key, _, value = line.strip().partition(" ")
-            if key and not key.startswith("#") and key not in keys:
-                keys[key] = value.strip()
-        found.append((name[: -len(".conf")], keys))
-    # grub's blscfg: newest version first (rpm's comparison), ties by file name.
-    import functools
-
-    def cmp(x: tuple[str, dict[str, str]], y: tuple[str, dict[str, str]]) -> int:
-        v = rpmvercmp(y[1].get("version", ""), x[1].get("version", ""))
-        return v or (x[0] > y[0]) - (x[0] < y[0])
-
-    found.sort(key=functools.cmp_to_key(cmp))
-    saved = env.get("saved_entry") or ""
-    default = 0
-    how = "no saved_entry: grub boots the newest entry"
-    problem: Optional[str] = None
-    if saved:
-        ids = [ident for ident, _ in found]
-        titles = [keys.get("title", "") for _, keys in found]
-        if saved in ids:
-            default, how = ids.index(saved), f"grubenv saved_entry={saved}"
-        elif saved in titles:
-            default, how = titles.index(saved), f"grubenv saved_entry={saved} (a title)"
-        elif saved.isdigit() and int(saved) < len(found):
-            default, how = int(saved), f"grubenv saved_entry={saved}"
-        else:
-            default = -1
-            how = f"grubenv saved_entry={saved}"
-            problem = f"saved_entry {saved!r} names no entry in {BLS_DIR}"
-    entries = tuple(
-        BootEntry(
-            title=keys.get("title", ident),
-            kernel=keys.get("linux"),
-            initrd=(keys.get("initrd") or "").split()[0] if keys.get("initrd") else None,
-            args=_expand(keys.get("options", ""), env),
-            id=ident,
-            index=str(n),
-            default=n == default,
-        )
-        for n, (ident, keys) in enumerate(found)
-    )
-    if grub_cfg:
-        how += f" (loaded by blscfg in {grub_cfg})"
-    return BootMenu("bls", BLS_DIR, entries, how, problem)
 
 
 # ---- which installed kernel each entry boots -----------------------------------------

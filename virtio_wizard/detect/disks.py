@@ -22,11 +22,9 @@ carry their index in the serial, so they map like ``/dev/hdX``; on a live
 guest any such link is read to its kernel name; the rest get no proposal
 (the check asks for ``UUID=``/``LABEL=``, the plan writes ``UUID=`` when known).
 
-The new letters follow the old names' order (hda, hdb, ... then sda, ...):
-the hypervisor presents virtio disks in the order they are attached, so with
-more than one disk, or a gap in the letters, the mapping is marked a guess.
-Optical drives (``/dev/hdc`` mounted as iso9660/udf or on a cdrom mount point,
-the target of ``/dev/cdrom``, or ``media`` = ``cdrom`` in the live proc/sys)
+The new names come from ``newnames.py``, what the live /dev says from
+``livedisks.py``. Optical drives (``/dev/hdc`` mounted as iso9660/udf or on a
+cdrom mount point, the target of ``/dev/cdrom``, or ``media`` = ``cdrom`` in the live proc/sys)
 stay on the emulated controller: they keep their name (no ``proposed``) and
 take no virtio letter from the real disks.
 """
@@ -36,22 +34,19 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-import string
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Iterator
 from typing import Optional
 
 from ..facts import DiskRef, Unreadable
-from ..knowledge import LEGACY_DISK_RE
-from ..logs import run_logged
 from ..targets import Target
 from ._read import read_guest_text
 from .devnames import classify_device, real_files
 from .grubenv import GRUBENVS, grubenv_refs
+from .livedisks import optical_from_dev_links, optical_from_live, resolve_links, with_uuids
+from .newnames import Disk, legacy_disk, propose_names
 
 __all__ = [
     "detect_disk_refs",
-    "propose_names",
     "GRUB_LEGACY_CONFIGS",
     "DISK_CONFIG_FILES",
 ]
@@ -97,22 +92,8 @@ _KERNEL_ARGS = {"root": "root", "resume": "resume"}
 #: File systems and mount points that mark an optical drive in fstab/mtab.
 _OPTICAL_FS = frozenset({"iso9660", "udf"})
 _OPTICAL_MOUNT = re.compile(r"cdrom|cdrw|dvd|/cd\d*$", re.IGNORECASE)
-#: Links that name the optical drive on old guests (static /dev or udev rules).
-_OPTICAL_LINKS = ("/dev/cdrom", "/dev/cdrom0", "/dev/cdrom1", "/dev/cdrw", "/dev/dvd")
-#: A legacy disk: (prefix, letters), e.g. ("hd", "c") for /dev/hdc and /dev/hdc1.
-Disk = tuple[str, str]
 _DEFAULT_GRUB_KEYS = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
 
-#: A QEMU IDE/AHCI disk without a user-set serial. QEMU's hw/ide/core.c
-#: (``ide_init1``: ``static int drive_serial = 1; s->drive_serial =
-#: drive_serial++;``; ``ide_init_drive``: ``snprintf(s->drive_serial_str, ...,
-#: "QM%05d", s->drive_serial)``) numbers the drives from 1 in the order the
-#: IDE units are set up (primary master, primary slave, secondary master,
-#: ...), so ``QM00001`` is unit 0 (hda), ``QM00002`` unit 1 (hdb), and so on.
-#: libata shows the same serial as ``scsi-SATA_QEMU_HARDDISK_QM00001``.
-_QEMU_IDE_BY_ID_RE = re.compile(
-    r"^/dev/disk/by-id/(?:ata-|scsi-SATA_)QEMU_HARDDISK_QM(\d{5})(?:-part(\d+))?$"
-)
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +135,9 @@ def detect_disk_refs(
         refs += _cmdline(target, problems)
         refs += _swaps(target, problems)
     refs += _mtab(target, problems, optical)
-    optical |= _optical_from_dev_links(target) | _optical_from_live(target, refs)
-    refs = propose_names(refs, optical, _resolve_links(target, refs))
-    return tuple(_with_uuids(target, refs))
+    optical |= optical_from_dev_links(target) | optical_from_live(target, refs)
+    refs = propose_names(refs, optical, resolve_links(target, refs))
+    return tuple(with_uuids(target, refs))
 
 
 # ---- the files ---------------------------------------------------------------------
@@ -213,7 +194,7 @@ def _table(
         if ref is None:
             continue
         refs.append(ref)
-        disk = _legacy_disk(ref.device)
+        disk = legacy_disk(ref.device)
         if optical is not None and disk is not None and len(fields) > 2:
             types = set(fields[2].lower().split(","))
             if types & _OPTICAL_FS or _OPTICAL_MOUNT.search(fields[1]):
@@ -473,202 +454,3 @@ def _cmdline(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskR
         if ref is not None:
             refs.append(ref)
     return refs
-
-
-# ---- new names ------------------------------------------------------------------------
-
-
-def _letters(index: int) -> str:
-    """0 -> a, 25 -> z, 26 -> aa (the kernel's disk letter sequence)."""
-    out = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        out = string.ascii_lowercase[rest] + out
-    return out
-
-
-def _letter_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - ord("a") + 1)
-    return n - 1
-
-
-_FAMILY_ORDER = {"hd": 0, "sd": 1, "xvd": 2}
-
-
-def propose_names(
-    refs: list[DiskRef],
-    optical: Iterable[Disk] = (),
-    resolved: Optional[Mapping[str, str]] = None,
-) -> list[DiskRef]:
-    """Fill ``proposed``/``guessed`` on legacy references.
-
-    Distinct legacy disks in old-name order (hda, hdb, ..., sda, ...) become
-    vda, vdb, ...; ``guessed`` when more than one disk is named or the only
-    one is not the first of its kind (a gap: the hypervisor decides). Disks
-    in ``optical`` keep their names and take no letter.
-
-    A ``/dev/disk/...`` name counts as the kernel name ``resolved`` gives it
-    (a live guest's link), else, for a QEMU IDE disk, as the disk its serial
-    numbers (see ``_qemu_ide_disk``), always ``guessed``; so ``/dev/hda1``
-    and ``by-id/ata-QEMU_HARDDISK_QM00001-part2`` share one letter. Other
-    bus-specific names stay without a proposal.
-
-    >>> r = propose_names([DiskRef("/etc/fstab", 1, "/dev/hda3", "legacy")])[0]
-    >>> r.proposed, r.guessed
-    ('/dev/vda3', False)
-    >>> qm = "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part2"
-    >>> refs = [DiskRef("/etc/fstab", n, d, "legacy") for n, d in ((1, "/dev/hda1"), (2, qm))]
-    >>> [(r.proposed, r.guessed) for r in propose_names(refs)]
-    [('/dev/vda1', False), ('/dev/vda2', True)]
-    """
-    skip = set(optical)
-    links = dict(resolved or {})
-    family = _ide_family(links.get(r.device, r.device) for r in refs)
-    names = [_kernel_name(ref, links, family) for ref in refs]
-    disks = {name[0] for name in names if name is not None and name[0] not in skip}
-    order = sorted(
-        disks, key=lambda d: (_FAMILY_ORDER.get(d[0], 9), len(d[1]), _letter_index(d[1]))
-    )
-    new = {disk: "vd" + _letters(i) for i, disk in enumerate(order)}
-    guessed = len(order) > 1 or any(_letter_index(letters) != 0 for _, letters in order)
-    out = []
-    for ref, name in zip(refs, names):
-        if name is not None and name[0] in new:
-            disk, part, deduced = name
-            ref = replace(ref, proposed=f"/dev/{new[disk]}{part}", guessed=guessed or deduced)
-        out.append(ref)
-    return out
-
-
-#: (disk, partition digits, True when the disk was deduced rather than named)
-KernelName = tuple[Disk, str, bool]
-
-
-def _kernel_name(ref: DiskRef, links: Mapping[str, str], family: str) -> Optional[KernelName]:
-    """The kernel disk a legacy reference names, when it can be known."""
-    if ref.scheme != "legacy":
-        return None
-    match = LEGACY_DISK_RE.match(links.get(ref.device, ref.device))
-    if match:
-        return (match.group(1), match.group(2)), match.group(3), False
-    return _qemu_ide_disk(ref.device, family)
-
-
-def _qemu_ide_disk(device: str, family: str) -> Optional[KernelName]:
-    """The disk a QEMU IDE by-id name numbers: ``QM0000N`` is IDE unit N-1.
-
-    >>> _qemu_ide_disk("/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002-part5", "sd")
-    (('sd', 'b'), '5', True)
-    >>> _qemu_ide_disk("/dev/disk/by-id/ata-WDC_WD10EZEX-00BN5A0_WD-WCC3F", "hd") is None
-    True
-    """
-    match = _QEMU_IDE_BY_ID_RE.match(device)
-    if not match or int(match.group(1)) < 1:
-        return None
-    return (family, _letters(int(match.group(1)) - 1)), match.group(2) or "", True
-
-
-def _ide_family(devices: Iterable[str]) -> str:
-    """How this guest's kernel names its IDE disks: ``hd`` or ``sd`` (libata).
-
-    The old IDE driver names them hdX, libata (SLES 11, RHEL 6 and later) sdX;
-    the guest's other references (and the kernel names its live links point
-    at) tell which: any ``/dev/hdX`` means the old driver, else any
-    ``/dev/sdX`` means libata. With neither the choice does not change the
-    order, and ``hd`` is kept.
-    """
-    families = {d[0] for d in map(_legacy_disk, devices) if d is not None}
-    if "hd" in families or "sd" not in families:
-        return "hd"
-    return "sd"
-
-
-def _resolve_links(target: Target, refs: Iterable[DiskRef]) -> dict[str, str]:
-    """Kernel names (``/dev/sda2``) behind the ``/dev/disk/...`` links a live guest has.
-
-    Only a running guest's /dev tells the truth about its disks; an offline
-    root's /dev is empty or stale, so it is not asked.
-    """
-    if not (target.live and target.kind in ("local", "ssh")):
-        return {}
-    out: dict[str, str] = {}
-    for ref in refs:
-        if ref.scheme != "legacy" or not ref.device.startswith("/dev/disk/"):
-            continue
-        if ref.device in out:
-            continue
-        link = target.readlink(ref.device) if target.is_symlink(ref.device) else None
-        if link:
-            name = "/dev/" + link.rstrip("/").rsplit("/", 1)[-1]
-            if LEGACY_DISK_RE.match(name):
-                out[ref.device] = name
-    return out
-
-
-def _legacy_disk(device: str) -> Optional[Disk]:
-    match = LEGACY_DISK_RE.match(device)
-    return (match.group(1), match.group(2)) if match else None
-
-
-def _optical_from_dev_links(target: Target) -> set[Disk]:
-    """Legacy disks that ``/dev/cdrom`` and friends point at."""
-    found = set()
-    for path in _OPTICAL_LINKS:
-        link = target.readlink(path) if target.is_symlink(path) else None
-        if link:
-            disk = _legacy_disk("/dev/" + link.rstrip("/").rsplit("/", 1)[-1])
-            if disk is not None:
-                found.add(disk)
-    return found
-
-
-def _optical_from_live(target: Target, refs: list[DiskRef]) -> set[Disk]:
-    """Legacy disks the running kernel reports as CD/DVD drives (old IDE and sysfs)."""
-    if not target.live:
-        return set()
-    found = set()
-    for ref in refs:
-        disk = _legacy_disk(ref.device) if ref.scheme == "legacy" else None
-        if disk is None or disk in found:
-            continue
-        name = disk[0] + disk[1]
-        for path in (f"/proc/ide/{name}/media", f"/sys/block/{name}/device/media"):
-            if target.is_file(path):
-                text = read_guest_text(target, path, None, limit=4096) or ""
-                if text.strip() == "cdrom":
-                    found.add(disk)
-    return found
-
-
-# ---- UUIDs --------------------------------------------------------------------------
-
-
-def _with_uuids(target: Target, refs: list[DiskRef]) -> list[DiskRef]:
-    """Add each local device's file-system UUID from ``blkid`` (never fails detection)."""
-    if not (target.can_run and target.kind == "local" and target.live):
-        return refs
-    cache: dict[str, Optional[str]] = {}
-    out = []
-    for ref in refs:
-        if ref.scheme in ("legacy", "virtio") and target.exists(ref.device):
-            if ref.device not in cache:
-                cache[ref.device] = _blkid_uuid(target, ref.device)
-            if cache[ref.device]:
-                ref = replace(ref, uuid=cache[ref.device])
-        out.append(ref)
-    return out
-
-
-def _blkid_uuid(target: Target, device: str) -> Optional[str]:
-    try:
-        result = run_logged(target, ["blkid", "-o", "value", "-s", "UUID", device], log)
-    except OSError:
-        return None
-    value = result.output.strip().splitlines()
-    if result.returncode != 0 or not value:
-        return None
-    uuid = value[0].strip()
-    return uuid if re.fullmatch(r"[0-9A-Fa-f-]{4,64}", uuid) else None
