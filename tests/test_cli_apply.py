@@ -144,7 +144,7 @@ def test_saved_plan_for_another_guest_is_refused(rhel52: Path, tmp_path, capsys)
     [
         (None, "cannot read the plan"),
         ("{oops", "is not JSON"),
-        ('{"schema": "something/else"}', "is not usable: not a virtio-wizard/plan/1 document"),
+        ('{"schema": "something/else"}', "is not usable: not a virtio-wizard/plan/2 document"),
     ],
 )
 def test_unusable_plan_file_is_a_usage_error(rhel52, tmp_path, capsys, content, message) -> None:

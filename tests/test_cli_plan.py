@@ -61,7 +61,7 @@ def test_json_and_output_file_hold_the_same_plan(capsys, tmp_path):
     )
     assert code == 0
     data = json.loads(out)
-    assert data["schema"] == "virtio-wizard/plan/1"
+    assert data["schema"] == "virtio-wizard/plan/2"
     assert data["modules"] == ["virtio", "virtio_ring", "virtio_blk", "virtio_pci"]
     assert [s["kind"] for s in data["steps"]][-2:] == ["backup", "command"]
     assert data["steps"][0]["path"] == "/etc/modprobe.conf"

@@ -116,7 +116,7 @@ def test_blk_net_order_is_the_seeds():
 def test_json_round_trip():
     p = make(facts(), {}, method="initrd")
     data = json.loads(json.dumps(p.to_dict()))
-    assert data["schema"] == "virtio-wizard/plan/1"
+    assert data["schema"] == "virtio-wizard/plan/2"
     assert Plan.from_dict(data) == p
 
 

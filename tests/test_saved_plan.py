@@ -265,7 +265,7 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "modules": (_set("modules", "virtio"), "modules: 'virtio' is not a list"),
     "target kind": (_set("target.kind", ""), "target.kind: empty"),
     "top-level extra": (lambda d: d.update(hooks=[]), "plan: unknown 'hooks'"),
-    "schema": (_set("schema", "virtio-wizard/plan/0"), "not a virtio-wizard/plan/1 document"),
+    "schema": (_set("schema", "virtio-wizard/plan/1"), "not a virtio-wizard/plan/2 document"),
 }
 
 
@@ -295,7 +295,7 @@ def test_a_malformed_field_is_one_line_exit_2(guest, tmp_path, capsys, name) -> 
         ("{oops", "is not JSON: Expecting property name"),
         ("", "is not JSON: Expecting value"),
         ("1" * 5000, "is not JSON"),
-        ("[]", "is not usable: not a virtio-wizard/plan/1 document"),
+        ("[]", "is not usable: not a virtio-wizard/plan/2 document"),
     ],
 )
 def test_a_malformed_document_is_one_line_exit_2(guest, tmp_path, capsys, text, message) -> None:
@@ -372,7 +372,7 @@ def test_parse_round_trips_what_plan_writes(guest, tmp_path, capsys) -> None:
     doc = saved_plan(guest, tmp_path, INITRD, capsys)
     plan = parse_plan_document(json.dumps(doc).encode())
     assert plan.to_dict() == doc
-    with pytest.raises(SavedPlanError, match="not a virtio-wizard/plan/1 document"):
+    with pytest.raises(SavedPlanError, match="not a virtio-wizard/plan/2 document"):
         plan_from_document(None)
 
 

@@ -54,7 +54,7 @@ def choices_from_args(args: argparse.Namespace) -> Choices:
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan document (schema virtio-wizard/plan/1), as printed and saved.
+    """The plan document (schema virtio-wizard/plan/2), as printed and saved.
 
     Guest paths that are not UTF-8 are held as surrogate escapes (``\\udcff``
     for byte 0xff), which JSON writes as ``\\udcff``: the text stays valid

@@ -2,7 +2,7 @@
 
 Plans are data, like subiquity's ``render()`` output: ``plan()`` builds one
 from Facts and Choices without writing anything, ``preview`` renders it,
-``apply`` executes it, and its JSON form (schema ``virtio-wizard/plan/1``) is
+``apply`` executes it, and its JSON form (schema ``virtio-wizard/plan/2``) is
 what ``plan --json`` prints and ``apply --plan FILE`` reads back.
 """
 
@@ -17,7 +17,8 @@ from .defaults import fix_disk_names_default
 
 __all__ = ["PLAN_SCHEMA", "Choices", "Step", "Plan", "PlanError", "parse_drivers"]
 
-PLAN_SCHEMA = "virtio-wizard/plan/1"
+# /2: findings carry a structured remedy (advice, options, command) instead of fix text.
+PLAN_SCHEMA = "virtio-wizard/plan/2"
 METHODS = ("sysinit", "initrd")
 STEP_KINDS = ("edit", "backup", "command", "remove")
 

@@ -236,7 +236,7 @@ def _list(value: Any, where: str, item: Callable[[Any, str], Any]) -> tuple[Any,
 
 
 def plan_from_document(data: Any) -> Plan:
-    """The Plan a ``virtio-wizard/plan/1`` document holds; SavedPlanError for any bad field.
+    """The Plan a ``virtio-wizard/plan/2`` document holds; SavedPlanError for any bad field.
 
     Every key the writer writes must be there with its type and range (a mode
     is 0 to 0o7777, a hash 64 hex digits, an encoding one the planner uses, a
