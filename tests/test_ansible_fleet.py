@@ -20,6 +20,7 @@ must be left untouched; undo must give the original tree back.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 
@@ -70,6 +71,7 @@ def test_check_then_apply_then_undo(fleet, tmp_path):
     assert rows["nokernel"].startswith("refused"), rows
     assert "plan refused (kernel-none)" in rows["nokernel"], rows
     assert "REFUSED refused: kernel-no-virtio" in out, "the play's output says why"
+    assert re.search(r"REFUSED refused: kernel-no-virtio:.* Fix: \w", out), "and what to do"
     assert "HOST" in out and "summary" in out.lower()
     for name, root in guests.items():
         assert guest_state(root) == before[name], f"a check run changed {name}"
