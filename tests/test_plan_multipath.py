@@ -86,3 +86,15 @@ def test_no_warning_without_mounts_on_maps_or_when_the_disks_stay_emulated(tmp_p
     f = facts(multipath=detect_multipath(target_for(tmp_path)))
     assert findings(f, block=False) == []
     assert findings(f, boot_disk="emulated", fix_disk_names=False) == []
+
+
+def test_detection_warns_before_any_plan_and_the_plan_repeats_the_same_words(tmp_path: Path):
+    from virtio_wizard.checks import FINDING_IDS, check
+
+    write(tmp_path, FILES)
+    f = facts(multipath=detect_multipath(target_for(tmp_path)))
+    [seen] = [x for x in check(f) if x.id == "multipath-on-virtio"]
+    assert "multipath-on-virtio" in FINDING_IDS
+    assert seen == findings(f)[0], "one id, one meaning: detection and plan say the same"
+    quiet = Multipath(bindings=(GuestLine("/etc/multipath/bindings", 1, "mpatha 3600", "mpatha"),))
+    assert [x for x in check(facts(multipath=quiet)) if x.id == "multipath-on-virtio"] == []

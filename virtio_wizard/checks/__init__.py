@@ -11,7 +11,8 @@ ticket can quote them.
 The checks live by concern: ``guest`` (the system as a whole), ``kernels``
 (modules and initrds), ``disks`` (names), ``loading`` (module lists and the
 sysinit hook), ``migration`` (what Xen and kudzu leave behind) and
-``devices`` (PCI slots, GSO/TSO). This module runs them all.
+``devices`` (PCI slots, GSO/TSO), ``multipath`` (maps virtio-blk loses).
+This module runs them all.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .kernels import (
 )
 from .loading import check_module_order, check_sysinit_hook_missing
 from .migration import check_network_continuity, check_xen_leftovers
+from .multipath import check_multipath
 
 __all__ = [
     "FINDING_IDS",
@@ -94,6 +96,8 @@ FINDING_IDS: dict[str, str] = {
     "pci-slots": "The guest's PCI slots are close to the 28 free ones.",
     "gso-tso": "Troubleshooting a slow virtio network on an old host: GSO/TSO off, then measure.",
     "unreadable-file": "A guest file could not be used; detection went on without it.",
+    "multipath-on-virtio": "Mounts (or the root's LVM volumes) are on multipath maps, which a "
+    "virtio-blk disk without a serial does not get.",
 }
 
 _SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -121,6 +125,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_xen_leftovers,
     check_legacy_disk_names,
     check_disk_names_unmapped,
+    check_multipath,
     check_module_order,
     check_sysinit_hook_missing,
     check_pci_slots,
