@@ -86,9 +86,13 @@ def test_the_quick_start_commands_run_as_written_in_a_fresh_venv(tmp_path):
     first, second = quick_start_commands()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
     session = f"vw-readme-{os.getpid()}"
+    # A server of its own (-L), started here with this environment and no
+    # config: a tmux server already running (the user's, or one left by a
+    # killed run) would start the shell with its own stale environment.
+    tmux = ["tmux", "-L", session, "-f", "/dev/null"]
     subprocess.run(
         [
-            "tmux",
+            *tmux,
             "new-session",
             "-d",
             "-s",
@@ -108,23 +112,23 @@ def test_the_quick_start_commands_run_as_written_in_a_fresh_venv(tmp_path):
         deadline, pane = time.monotonic() + 600, ""
         while time.monotonic() < deadline:
             pane = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
             if "Red Hat Enterprise Linux" in pane or "README-FIRST-DONE" in pane:
                 break
             time.sleep(1)
         assert "Red Hat Enterprise Linux" in pane, pane
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-q"], check=True)
         for _ in range(30):
             pane = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
             if "README-FIRST-DONE" in pane:
                 break
             time.sleep(1)
         assert "README-FIRST-DONE" in pane, pane
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
     env["PYTEST_ADDOPTS"] = "-q -p no:cacheprovider -m 'not integration' tests/test_readme.py"
     proc = subprocess.run(
         ["sh", "-c", second], cwd=copy, env=env, capture_output=True, text=True, timeout=900
