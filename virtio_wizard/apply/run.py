@@ -48,7 +48,7 @@ from ..journal import (
 )
 from ..logs import run_logged
 from ..plan.model import Plan, Step
-from ..targets import CommandsDisabledError, Target
+from ..targets import CommandsDisabledError, StatInfo, Target
 from .events import ApplyEvent, Emit, EventKind
 from .logfile import GuestLog, guest_log
 from .preflight import (
@@ -377,19 +377,7 @@ class _Run:
         if info is not None and self._has_backup(rec, resolved, state):
             pass  # the journal already holds this very file's copy: never copied twice
         elif info is not None:
-            copy = backup_path(self.journal["id"], resolved)
-            t.makedirs(posixpath.dirname(copy), 0o700)
-            t.copy_file(resolved, copy)
-            if sha256_file(t, copy) != state.current:
-                raise OSError(f"the backup copy {copy} does not match {resolved}")
-            _fault(i, "backed-up")
-            rec["backup"] = {
-                "path": copy,
-                "sha256": state.current,
-                "mode": info.perms,
-                "uid": info.uid,
-                "gid": info.gid,
-            }
+            self._back_up(i, rec, resolved, state.current, info)
             rec.pop("created", None)
         else:
             rec["created"] = True
@@ -429,26 +417,41 @@ class _Run:
             self.messages.append(text)
             self.emit(ApplyEvent(EventKind.NOTE, i, text))
 
+    def _back_up(
+        self,
+        i: int,
+        rec: dict[str, Any],
+        resolved: str,
+        current: Optional[str],
+        info: Optional[StatInfo],
+    ) -> None:
+        """Copy ``resolved`` beside the journal and record it, once the copy's hash is checked.
+
+        Undo restores from this copy, so one that differs from what the plan
+        saw is an error here, before the file is touched.
+        """
+        t = self.target
+        copy = backup_path(self.journal["id"], resolved)
+        t.makedirs(posixpath.dirname(copy), 0o700)
+        t.copy_file(resolved, copy)
+        if sha256_file(t, copy) != current:
+            raise OSError(f"the backup copy {copy} does not match {resolved}")
+        _fault(i, "backed-up")
+        rec["backup"] = {
+            "path": copy,
+            "sha256": current,
+            "mode": info.perms if info else None,
+            "uid": info.uid if info else None,
+            "gid": info.gid if info else None,
+        }
+
     def _remove(self, i: int, step: Step, rec: dict[str, Any], state: StepState) -> None:
         """Keep a verified copy beside the journal, then delete the file."""
         t = self.target
         path = step.path or ""
         resolved = t.resolve(path)
         rec["resolved"] = resolved
-        info = t.stat(resolved)
-        copy = backup_path(self.journal["id"], resolved)
-        t.makedirs(posixpath.dirname(copy), 0o700)
-        t.copy_file(resolved, copy)
-        if sha256_file(t, copy) != state.current:
-            raise OSError(f"the backup copy {copy} does not match {resolved}")
-        _fault(i, "backed-up")
-        rec["backup"] = {
-            "path": copy,
-            "sha256": state.current,
-            "mode": info.perms if info else None,
-            "uid": info.uid if info else None,
-            "gid": info.gid if info else None,
-        }
+        self._back_up(i, rec, resolved, state.current, t.stat(resolved))
         rec["status"] = RUNNING
         self.save()
         _fault(i, "recorded")
@@ -458,7 +461,8 @@ class _Run:
         rec["changed"] = True
         self.save()
         _fault(i, "done")
-        self._outcome(i, step, DONE, f"removed {path} (copy kept at {copy})", EventKind.STEP_DONE)
+        kept = rec["backup"]["path"]
+        self._outcome(i, step, DONE, f"removed {path} (copy kept at {kept})", EventKind.STEP_DONE)
 
     def _backup(self, i: int, step: Step, rec: dict[str, Any]) -> None:
         t = self.target
