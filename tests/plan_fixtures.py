@@ -88,7 +88,7 @@ def make(f: Facts, files: dict[str, Optional[bytes]], **choices: Any) -> Plan:
 
 
 def sysinit(files: dict[str, Optional[bytes]], f: Optional[Facts] = None, **kw: Any) -> Plan:
-    """The sysinit method, net only unless told (block would refuse the boot disk)."""
+    """The sysinit method, net only unless told."""
     kw.setdefault("block", False)
     return make(f or facts(), files, method="sysinit", **kw)
 

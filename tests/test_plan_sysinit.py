@@ -19,7 +19,8 @@ from tests.plan_fixtures import (
 )
 from virtio_wizard.facts import Distro, Sysinit
 from virtio_wizard.finding import choose
-from virtio_wizard.plan import GuestFiles
+from virtio_wizard.plan import Choices, GuestFiles
+from virtio_wizard.plan.defaults import boot_disk_default
 from virtio_wizard.plan.sysinit import find_hook
 from virtio_wizard.plan.sysinit_files import offered_files, recommended_file
 from virtio_wizard.present.remedy import cli_fix
@@ -224,7 +225,7 @@ def test_no_rc_sysinit_is_refused_with_another_file_suggested():
 
 
 def test_boot_disk_on_virtio_is_refused_for_sysinit():
-    p = sysinit({RC: RC_SYSINIT.encode()}, block=True)
+    p = sysinit({RC: RC_SYSINIT.encode()}, block=True, boot_disk="virtio")
     (f,) = p.refusals
     assert f.id == "sysinit-no-boot-disk"
     assert "cannot move to virtio" in f.message
@@ -414,3 +415,15 @@ def test_rhel3_offers_no_sysconfig_modules_and_refuses_it():
         {"/etc/rc.modules": None, RC: RC_SYSINIT.encode()}, rhel3, sysinit_file="/etc/rc.modules"
     )
     assert not ok.refused
+
+
+def test_choices_leave_the_boot_disk_to_the_method_default():
+    """The core's Choices take ``boot_disk_default`` like both faces: sysinit keeps the
+    boot disk emulated, so block alone is planned, not refused; an explicit choice stays."""
+    assert Choices(method="sysinit").boot_disk == boot_disk_default("sysinit") == "emulated"
+    assert Choices().boot_disk == Choices(method="initrd").boot_disk == "virtio"
+    assert Choices(method="sysinit", boot_disk="virtio").boot_disk == "virtio"
+    p = sysinit({RC: RC_SYSINIT.encode()}, block=True)
+    assert not p.refused and p.choices.boot_disk == "emulated"
+    assert Choices.from_dict(p.choices.to_dict()) == p.choices
+    assert Choices.from_dict({"method": "sysinit"}).boot_disk == "emulated"

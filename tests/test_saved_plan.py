@@ -388,3 +388,51 @@ def test_an_unforged_initrd_plan_is_the_wizard_plan(guest, tmp_path, capsys) -> 
     target = LocalTarget(str(guest))
     fresh = rederive(target, detect(target), saved, "plan.json")
     assert differences(saved, fresh) == [] and fresh.to_dict() == saved.to_dict()
+
+
+# ---- the boot disk default follows the method, in the core too ----------------------
+
+SYSINIT_BOTH = ["--method", "sysinit", "--drivers", "block,net"]
+
+
+def test_core_sysinit_choices_plan_what_the_cli_plans(guest, tmp_path, capsys) -> None:
+    """``Choices(method="sysinit")`` leaves the boot disk emulated, as the CLI does
+    without --boot-disk: the same plan, not refused, and its saved form round-trips."""
+    from virtio_wizard.detect import detect
+    from virtio_wizard.plan import make_plan
+    from virtio_wizard.targets import LocalTarget
+
+    doc = saved_plan(guest, tmp_path, SYSINIT_BOTH, capsys)
+    assert doc["choices"]["boot_disk"] == "emulated"
+    target = LocalTarget(str(guest))
+    core = make_plan(target, detect(target), Choices(method="sysinit"))
+    assert core.choices.boot_disk == "emulated"
+    assert not core.refused and core.steps
+    assert "sysinit-no-boot-disk" not in {f.id for f in core.findings}
+    assert core.to_dict() == doc
+    assert parse_plan_document(json.dumps(doc).encode()) == core
+
+
+def test_a_saved_sysinit_plan_moving_the_boot_disk_is_still_refused(
+    guest, tmp_path, capsys
+) -> None:
+    """A plan file that says boot_disk virtio for sysinit keeps its word: the
+    default applies only where the choice is left open, never to a saved plan."""
+    path = tmp_path / "plan.json"
+    options = [*SYSINIT_BOTH, "--boot-disk", "virtio", "-o", str(path)]
+    assert main(["--root", str(guest), "plan", *options]) == 3
+    capsys.readouterr()
+    doc = json.loads(path.read_text())
+    assert doc["choices"]["boot_disk"] == "virtio"
+    assert parse_plan_document(path.read_bytes()).choices.boot_disk == "virtio"
+    before = tree_state(guest)
+    code, out, err = apply_doc(guest, tmp_path, doc, capsys)
+    assert code == 3, (out, err)
+    assert "sysinit-no-boot-disk" in err and "nothing written" in err
+    assert tree_state(guest) == before and journals(guest) == []
+    # The emulated plan with only its choice turned to virtio is not the wizard's plan.
+    forged = saved_plan(guest, tmp_path, SYSINIT_BOTH, capsys)
+    forged["choices"]["boot_disk"] = "virtio"
+    code, out, err = apply_doc(guest, tmp_path, forged, capsys)
+    assert code == 3 and "is not what the wizard plans for this guest now" in err
+    assert tree_state(guest) == before and journals(guest) == []

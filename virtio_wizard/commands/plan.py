@@ -15,7 +15,6 @@ from typing import Any
 from ..cli import EXIT_OK, EXIT_REFUSED, UsageError, open_target
 from ..journal import dumps_bytes
 from ..outfile import PRIVATE_EXEC, write_private
-from ..plan.defaults import boot_disk_default
 from ..plan.model import Choices, Plan, PlanError, parse_drivers
 
 __all__ = ["run", "choices_from_args", "plan_json"]
@@ -46,7 +45,8 @@ def choices_from_args(args: argparse.Namespace) -> Choices:
             fix_disk_names=fix,
             use_uuid=use_uuid,
             sysinit_file=sysinit_file or None,
-            boot_disk=getattr(args, "boot_disk", None) or boot_disk_default(method),
+            # Not given: Choices takes the method's default (plan.defaults).
+            boot_disk=getattr(args, "boot_disk", None) or None,
             all_kernels=bool(getattr(args, "all_kernels", True)),
         )
     except PlanError as exc:

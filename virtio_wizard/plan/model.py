@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..finding import ERROR, Finding
-from .defaults import fix_disk_names_default
+from .defaults import boot_disk_default, fix_disk_names_default
 
 __all__ = ["PLAN_SCHEMA", "Choices", "Step", "Plan", "PlanError", "parse_drivers"]
 
@@ -67,7 +67,11 @@ class Choices:
     #: recommends (``defaults.sysinit_file_default``), as both faces do.
     sysinit_file: Optional[str] = None
     #: Whether the boot disk moves to virtio ("virtio") or stays emulated ("emulated").
-    boot_disk: str = "virtio"
+    #: None (the default) takes the wizard's recommendation for the method,
+    #: ``defaults.boot_disk_default``, when the Choices are made, so a caller of the
+    #: core gets the same default as the CLI and the TUI: sysinit leaves the boot disk
+    #: emulated (the guide: its drivers load too late for it). Never None afterwards.
+    boot_disk: Optional[str] = None
     #: initrd method: also prepare every other installed kernel with a boot
     #: entry (each that can: a Xen kernel or one without the modules is named
     #: and left out), so whatever entry boots after the switch finds virtio.
@@ -78,6 +82,9 @@ class Choices:
             raise PlanError(f"unknown method {self.method!r}: use sysinit or initrd", "method")
         if not (self.block or self.net):
             raise PlanError("choose at least one driver: block, net or both", "drivers")
+        if self.boot_disk is None:
+            # Frozen: the resolved default is set once, here, so every reader sees a str.
+            object.__setattr__(self, "boot_disk", boot_disk_default(self.method))
         if self.boot_disk not in ("virtio", "emulated"):
             raise PlanError(f"unknown boot disk {self.boot_disk!r}", "boot_disk")
 
