@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -178,9 +179,27 @@ def test_rhel39_is_a_24_kernel_with_o_modules_and_an_ext2_initrd():
     assert problems == []
 
 
+def git_mode(mode: int) -> int:
+    """The mode git records for a file (0755 when its owner may run it) or a folder."""
+    return 0o755 if stat.S_ISDIR(mode) or mode & stat.S_IXUSR else 0o644
+
+
+def modes(root: str) -> dict[str, int]:
+    """Every file's and folder's mode under ``root`` (links left out), by relative path."""
+    found = {".": stat.S_IMODE(os.lstat(root).st_mode)}
+    for dirpath, dirs, files in os.walk(root):
+        for entry in [*files, *dirs]:
+            path = os.path.join(dirpath, entry)
+            st = os.lstat(path)
+            if not stat.S_ISLNK(st.st_mode):
+                found[os.path.relpath(path, root)] = stat.S_IMODE(st.st_mode)
+    return found
+
+
 @pytest.mark.parametrize("name", sorted(DEMO_GUESTS))
 def test_demo_copy_keeps_contents_modes_and_times(name):
-    """The lean copy (``_copy_tree``) gives what ``shutil.copytree`` gave."""
+    """The lean copy (``_copy_tree``) gives what ``shutil.copytree`` gave, with the
+    modes git records (a checkout under umask 022 has exactly those)."""
     t = open_demo(name)
     src = guest_dir(name)
     for dirpath, _dirs, files in os.walk(src):
@@ -191,7 +210,7 @@ def test_demo_copy_keeps_contents_modes_and_times(name):
                 assert os.readlink(copy) == os.readlink(path)
                 continue
             a, b = os.stat(path), os.lstat(copy)
-            assert stat.S_IMODE(a.st_mode) == stat.S_IMODE(b.st_mode), copy
+            assert stat.S_IMODE(b.st_mode) == git_mode(a.st_mode), copy
             if stat.S_ISREG(a.st_mode):
                 assert a.st_mtime_ns == b.st_mtime_ns, copy
                 with open(path, "rb") as x, open(copy, "rb") as y:
@@ -233,3 +252,41 @@ def test_copies_of_killed_wizards_are_removed_at_start(tmp_path, monkeypatch):
     assert mine.is_dir() and other.is_dir(), "a live wizard's copy and other folders stay"
     assert Path(target.root).parent.name.startswith(f"virtio-wizard-demo-rhel52-{os.getpid()}-")
     assert Path(target.root).is_dir()
+
+
+def _checkout(src: str, dst: str, umask: int) -> None:
+    """Copy ``src`` as git checks a tree out under ``umask``: 0666 or 0777 minus the mask."""
+    shutil.copytree(src, dst, symlinks=True)
+    for dirpath, _dirs, files in os.walk(dst):
+        os.chmod(dirpath, 0o777 & ~umask)
+        for entry in files:
+            path = os.path.join(dirpath, entry)
+            if not os.path.islink(path):
+                full = 0o777 if os.stat(path).st_mode & stat.S_IXUSR else 0o666
+                os.chmod(path, full & ~umask)
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_GUESTS))
+def test_demo_copy_modes_do_not_depend_on_the_checkout_umask(name, tmp_path, monkeypatch):
+    """A checkout (or ``git archive``) unpacked under umask 002 has 0664 files; the
+    demo copy is still 0644/0755, so the preview and its snapshots show the same modes."""
+    import virtio_wizard.demo as demo
+
+    guests = tmp_path / "guests"
+    guests.mkdir()
+    _checkout(guest_dir(name), str(guests / name), 0o002)
+    links = guest_dir(name) + ".links"
+    if os.path.exists(links):
+        shutil.copyfile(links, guests / f"{name}.links")
+    checkout = modes(str(guests / name))
+    assert any(mode & 0o020 for mode in checkout.values()), "the checkout is group-writable"
+
+    expected = modes(open_demo(name).root)
+    assert set(expected.values()) <= {0o644, 0o755}
+    monkeypatch.setattr(demo, "_HERE", str(guests))
+    old = os.umask(0o002)
+    try:
+        copy = open_demo(name)
+    finally:
+        os.umask(old)
+    assert modes(copy.root) == expected

@@ -21,6 +21,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
 from typing import Optional
 
@@ -114,8 +115,12 @@ def _alive(pid: int) -> bool:
 
 
 def _copy_tree(src: str, dst: str) -> None:
-    """Copy a demo tree: contents, modes and modification times; links as links.
+    """Copy a demo tree: contents, modification times and modes; links as links.
 
+    Modes are the ones git records, not the checkout's: a file is 0755 when
+    the bundled one is executable, else 0644, and a folder 0755. A checkout
+    or an unpacked archive made under another umask (002 gives 0664) would
+    otherwise show other modes in the preview, the report and the snapshots.
     Half the CPU of ``shutil.copytree`` (no extended attributes, no flags:
     the bundled trees have none), and the copy is on the way to the
     wizard's first frame.
@@ -131,10 +136,18 @@ def _copy_tree(src: str, dst: str) -> None:
             else:
                 shutil.copyfile(entry.path, target)
                 st = entry.stat()
-                os.chmod(target, st.st_mode & 0o7777)
+                os.chmod(target, _bundled_mode(st.st_mode))
                 os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-    st = os.stat(src)
-    os.chmod(dst, st.st_mode & 0o7777)
+    os.chmod(dst, 0o755)
+
+
+def _bundled_mode(mode: int) -> int:
+    """The mode a demo file gets in its copy, as git would record it.
+
+    >>> oct(_bundled_mode(0o100664)), oct(_bundled_mode(0o100775))
+    ('0o644', '0o755')
+    """
+    return 0o755 if mode & stat.S_IXUSR else 0o644
 
 
 def _scratch_dir() -> Optional[str]:
