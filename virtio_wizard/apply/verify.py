@@ -2,6 +2,9 @@
 
 ``missing_modules`` reads an initrd and names the wanted modules it lacks:
 apply checks a rebuilt image with it before the image replaces the old one.
+``check_root_needs`` asks one kernel's image for what the guest's root needs
+(its file system module, LVM, MD, LUKS: ``plan.rootneeds``); this module's
+``verify`` and ``virtio-wizard verify`` (``verify_live``) both ask it.
 ``verify`` detects the guest again after an apply and says what changed and
 what is left to do (the VM definition, the way back).
 """
@@ -9,12 +12,17 @@ what is left to do (the VM definition, the way back).
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..plan.model import Plan
 from ..targets import Target
 
-__all__ = ["missing_modules", "missing_root_needs", "verify"]
+if TYPE_CHECKING:
+    from ..facts import Facts, Kernel
+    from ..plan.rootneeds import Need
+
+__all__ = ["RootCheck", "check_root_needs", "missing_modules", "missing_root_needs", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,77 @@ def missing_root_needs(target: Target, image: str, needs: tuple[str, ...]) -> st
     members, modules = image_members(target, image)
     return describe(unmet(needs, members, modules))
 
+
+@dataclass(frozen=True)
+class RootCheck:
+    """Does one kernel's initrd hold what the guest's root needs?
+
+    ``needs`` is empty when nothing is asked (the modules are built into the
+    kernel, or no root was found): the image is then not read. ``error``
+    says why the image could not be read; ``missing`` lists the needs no
+    member meets.
+    """
+
+    kernel: str
+    image: Optional[str]
+    needs: tuple[Need, ...] = ()
+    missing: tuple[Need, ...] = ()
+    error: str = ""
+
+    @property
+    def holds(self) -> Optional[bool]:
+        """True when the image meets every need, False when not, None when unread."""
+        if not self.needs:
+            return True
+        if self.error:
+            return None
+        return not self.missing
+
+    def line(self) -> str:
+        """One sentence for the Done screen and ``apply``; "" when nothing is asked."""
+        from ..plan.rootneeds import describe
+
+        v, where = self.kernel, f" ({self.image})" if self.image else ""
+        if not self.needs:
+            return ""
+        if self.error:
+            return (
+                f"could not read the initrd of {v}{where} to check what the root needs: "
+                + self.error
+            )
+        if self.missing:
+            return (
+                f"the initrd of {v}{where} lacks what the root needs: {describe(self.missing)}; "
+                f"booted from it, {v} cannot mount /"
+            )
+        return f"the initrd of {v} also holds what the root needs: " + "; ".join(
+            dict.fromkeys(n.why for n in self.needs)
+        )
+
+
+def check_root_needs(target: Target, facts: Facts, kernel: Kernel) -> RootCheck:
+    """Ask ``kernel``'s initrd for what the root needs (``plan.rootneeds``), reading it once.
+
+    The needs come from ``facts`` (detected again after the change), so a
+    module the kernel has built in is never asked of the image. The image is
+    the one detection found, else the name the initrd tool gives it.
+    """
+    from ..initrd.members import image_members
+    from ..plan.initrd import image_path
+    from ..plan.rootneeds import root_needs, unmet
+
+    needs = root_needs(facts, kernel)
+    image = kernel.initrd or image_path(facts.initrd_tool or "", kernel)
+    if not needs:
+        return RootCheck(kernel.version, image)
+    if image is None:
+        return RootCheck(kernel.version, None, needs, error="no initrd of it was found")
+    try:
+        members, modules = image_members(target, image)
+    except ValueError as exc:
+        return RootCheck(kernel.version, image, needs, error=str(exc))
+    missing = unmet((n.encode() for n in needs), members, modules)
+    return RootCheck(kernel.version, image, needs, tuple(missing))
 
 
 #: Disk references of the running state: they follow the files after a reboot.
@@ -109,7 +188,8 @@ def _drivers_lines(target: Target, plan: Plan, facts: Any) -> list[str]:
     lines: list[str] = []
     if choices.method == "initrd" and target.can_run:
         prepared = [facts.kernel(v) for v in plan.kernels] if plan.kernels else [kernel]
-        lines += [line for each in prepared if (line := _initrd_line(plan, each))]
+        for each in prepared:
+            lines += _kernel_lines(target, plan, facts, each)
         if kernel is not None and wanted:
             # What the next kernel update builds, with the distro's own command.
             from .scratch import check_survives_update
@@ -118,6 +198,14 @@ def _drivers_lines(target: Target, plan: Plan, facts: Any) -> list[str]:
     if choices.method == "sysinit" and wanted:
         lines.append(_verify_sysinit(facts, choices.sysinit_file, wanted))
     return lines
+
+
+def _kernel_lines(target: Target, plan: Plan, facts: Any, kernel: Any) -> list[str]:
+    """What the initrd of one prepared kernel holds now: virtio, and what the root needs."""
+    if kernel is None:
+        return []
+    lines = [_initrd_line(plan, kernel), check_root_needs(target, facts, kernel).line()]
+    return [line for line in lines if line]
 
 
 def _initrd_line(plan: Plan, kernel: Any) -> str:
