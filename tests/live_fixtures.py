@@ -3,13 +3,17 @@
 Shared by ``test_verify_live.py`` and the Welcome back screen's Pilot tests:
 ``live_guest()`` is a guest where every ``verify`` check holds, with an apply
 journal pending verification; keyword overrides change one file (None
-removes it).
+removes it). ``lvm_root()`` adds an installed RHEL 5 kernel whose root is on
+LVM, with an initrd holding the members given (``test_verify_after_apply.py``
+uses it alone, as an offline tree).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from apply_fixtures import MODULES, newc
 
 from virtio_wizard.journal import JOURNAL_SCHEMA
 
@@ -20,7 +24,14 @@ __all__ = [
     "E1000",
     "MAC",
     "JID",
+    "KVER",
+    "IMAGE",
+    "VIRTIO",
+    "DM_MOD",
+    "EXT3",
+    "CONFIG",
     "journal",
+    "lvm_root",
     "live_guest",
     "materialize",
     "after_a_bad_switch",
@@ -34,6 +45,24 @@ VIRTIO_NET = Path("../../../../bus/virtio/drivers/virtio_net")
 E1000 = Path("../../../../bus/pci/drivers/e1000")
 MAC = "52:54:00:12:34:56"
 JID = "20260101T000000-1"
+#: The kernel of ``lvm_root``, its initrd and the members an image may hold.
+KVER = "2.6.18-164.el5"
+IMAGE = f"/boot/initrd-{KVER}.img"
+VIRTIO = tuple(f"lib/modules/{KVER}/kernel/drivers/virtio/{m}.ko" for m in MODULES)
+DM_MOD = f"lib/modules/{KVER}/kernel/drivers/md/dm-mod.ko"
+EXT3 = f"lib/modules/{KVER}/kernel/fs/ext3/ext3.ko"
+CONFIG = "\n".join(
+    [
+        "CONFIG_EXT3_FS=m",
+        "CONFIG_BLK_DEV_DM=m",
+        "CONFIG_VIRTIO=m",
+        "CONFIG_VIRTIO_RING=m",
+        "CONFIG_VIRTIO_PCI=m",
+        "CONFIG_VIRTIO_BLK=m",
+        "CONFIG_VIRTIO_NET=m",
+        "",
+    ]
+)
 
 
 def journal(status: str = "done", **extra) -> str:
@@ -79,6 +108,27 @@ def live_guest(**override) -> dict:
     }
     files.update(override)
     return {k: v for k, v in files.items() if v is not None}
+
+
+def lvm_root(members: tuple[str, ...], config: str = CONFIG) -> dict:
+    """A RHEL 5.4 guest (nash mkinitrd) whose root is on LVM; its one initrd holds ``members``.
+
+    The root needs ext3 (or ext4), dm_mod and ``/bin/lvm`` in the image
+    (nash runs no udev: no rules asked), unless ``config`` builds them in.
+    """
+    return {
+        "etc/redhat-release": "Red Hat Enterprise Linux Server release 5.4 (Tikanga)\n",
+        "etc/fstab": "/dev/VolGroup00/LogVol00 / ext3 defaults 1 1\n",
+        "sbin/mkinitrd": "#!/bin/bash\n# nash\n",
+        f"boot/vmlinuz-{KVER}": "",
+        f"boot/config-{KVER}": config,
+        "boot/grub/grub.conf": (
+            f"default=0\ntitle RHEL ({KVER})\n\troot (hd0,0)\n"
+            f"\tkernel /vmlinuz-{KVER} ro root=/dev/VolGroup00/LogVol00\n"
+            f"\tinitrd /initrd-{KVER}.img\n"
+        ),
+        IMAGE.lstrip("/"): newc(["init", "bin/nash", *members]),
+    }
 
 
 def materialize(root: str, files: dict) -> str:

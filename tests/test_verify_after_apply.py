@@ -15,47 +15,13 @@ from pathlib import Path
 
 import pytest
 from apply_fixtures import MODULES, newc
+from live_fixtures import CONFIG, DM_MOD, EXT3, IMAGE, KVER, VIRTIO, lvm_root
 
 from virtio_wizard.apply import scratch
 from virtio_wizard.apply.scratch import ScratchCheck
 from virtio_wizard.apply.verify import check_root_needs, verify
 from virtio_wizard.detect import detect
 from virtio_wizard.plan.model import Choices, Plan
-
-KVER = "2.6.18-164.el5"
-IMAGE = f"/boot/initrd-{KVER}.img"
-VIRTIO = tuple(f"lib/modules/{KVER}/kernel/drivers/virtio/{m}.ko" for m in MODULES)
-DM_MOD = f"lib/modules/{KVER}/kernel/drivers/md/dm-mod.ko"
-EXT3 = f"lib/modules/{KVER}/kernel/fs/ext3/ext3.ko"
-CONFIG = "\n".join(
-    [
-        "CONFIG_EXT3_FS=m",
-        "CONFIG_BLK_DEV_DM=m",
-        "CONFIG_VIRTIO=m",
-        "CONFIG_VIRTIO_RING=m",
-        "CONFIG_VIRTIO_PCI=m",
-        "CONFIG_VIRTIO_BLK=m",
-        "CONFIG_VIRTIO_NET=m",
-        "",
-    ]
-)
-
-
-def lvm_guest(members: tuple[str, ...], config: str = CONFIG) -> dict:
-    """A RHEL 5.4 guest with its root on LVM; its one initrd holds ``members``."""
-    return {
-        "etc/redhat-release": "Red Hat Enterprise Linux Server release 5.4 (Tikanga)\n",
-        "etc/fstab": "/dev/VolGroup00/LogVol00 / ext3 defaults 1 1\n",
-        "sbin/mkinitrd": "#!/bin/bash\n# nash\n",
-        f"boot/vmlinuz-{KVER}": "",
-        f"boot/config-{KVER}": config,
-        "boot/grub/grub.conf": (
-            f"default=0\ntitle RHEL ({KVER})\n\troot (hd0,0)\n"
-            f"\tkernel /vmlinuz-{KVER} ro root=/dev/VolGroup00/LogVol00\n"
-            f"\tinitrd /initrd-{KVER}.img\n"
-        ),
-        IMAGE.lstrip("/"): newc(["init", "bin/nash", *members]),
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +43,7 @@ def root_lines(lines: list[str]) -> list[str]:
 
 
 def test_an_image_with_everything_says_so(tree):
-    target = tree(lvm_guest((*VIRTIO, DM_MOD, EXT3, "bin/lvm")))
+    target = tree(lvm_root((*VIRTIO, DM_MOD, EXT3, "bin/lvm")))
     lines = verify(target, initrd_plan())
     assert f"the initrd of {KVER} now holds {', '.join(MODULES)}" in lines
     assert root_lines(lines) == [
@@ -87,7 +53,7 @@ def test_an_image_with_everything_says_so(tree):
 
 
 def test_an_lvm_root_whose_image_lacks_lvm_and_dm_mod(tree):
-    target = tree(lvm_guest((*VIRTIO, EXT3)))
+    target = tree(lvm_root((*VIRTIO, EXT3)))
     lines = verify(target, initrd_plan())
     assert f"the initrd of {KVER} now holds {', '.join(MODULES)}" in lines
     assert root_lines(lines) == [
@@ -100,7 +66,7 @@ def test_an_lvm_root_whose_image_lacks_lvm_and_dm_mod(tree):
 def test_built_in_modules_ask_nothing_and_the_image_is_not_read(tree, monkeypatch):
     """ext3 and device-mapper built in, and no LVM: nothing asked, no line, no read."""
     built_in = CONFIG.replace("CONFIG_EXT3_FS=m", "CONFIG_EXT3_FS=y")
-    files = lvm_guest(VIRTIO, config=built_in)
+    files = lvm_root(VIRTIO, config=built_in)
     files["etc/fstab"] = "/dev/hda1 / ext3 defaults 1 1\n"
     target = tree(files)
     monkeypatch.setattr(
@@ -114,7 +80,7 @@ def test_built_in_modules_ask_nothing_and_the_image_is_not_read(tree, monkeypatc
 
 
 def test_an_unreadable_image_is_said_plainly(tree):
-    files = lvm_guest(VIRTIO)
+    files = lvm_root(VIRTIO)
     target = tree(files)
     facts = detect(target)
     Path(target.root, IMAGE.lstrip("/")).write_bytes(b"\x1f\x8b not gzip at all")
@@ -130,7 +96,7 @@ def test_an_unreadable_image_is_said_plainly(tree):
 
 def test_each_prepared_kernel_gets_its_own_line(tree):
     other = "2.6.18-128.el5"
-    files = lvm_guest((*VIRTIO, DM_MOD, EXT3, "bin/lvm"))
+    files = lvm_root((*VIRTIO, DM_MOD, EXT3, "bin/lvm"))
     files[f"boot/vmlinuz-{other}"] = ""
     files[f"boot/config-{other}"] = CONFIG
     files[f"boot/initrd-{other}.img"] = newc(["init", *(v.replace(KVER, other) for v in VIRTIO)])
@@ -152,7 +118,7 @@ def test_each_prepared_kernel_gets_its_own_line(tree):
 
 
 def test_a_sysinit_apply_reads_no_image(tree, monkeypatch):
-    target = tree(lvm_guest(VIRTIO))
+    target = tree(lvm_root(VIRTIO))
     monkeypatch.setattr(
         "virtio_wizard.initrd.members.image_members",
         lambda *a: pytest.fail("a sysinit apply rebuilt no image"),

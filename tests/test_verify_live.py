@@ -15,17 +15,30 @@ import os
 from pathlib import Path
 
 import pytest
-from live_fixtures import ATA_SDA1, E1000, JID, MAC, VIRTIO_NET, journal, live_guest
-
-from virtio_wizard.apply.verify_live import (
-    SCHEMA,
-    NotLiveError,
-    pending_verification,
-    verify_live,
+from live_fixtures import (
+    ATA_SDA1,
+    CONFIG,
+    DM_MOD,
+    E1000,
+    EXT3,
+    IMAGE,
+    JID,
+    KVER,
+    MAC,
+    VIRTIO,
+    VIRTIO_NET,
+    journal,
+    live_guest,
+    lvm_root,
 )
+
+from virtio_wizard.apply.verify_live import NotLiveError, pending_verification, verify_live
+from virtio_wizard.apply.verify_report import CHECK_IDS, SCHEMA
 from virtio_wizard.cli import main
 from virtio_wizard.journal import read_journal
+from virtio_wizard.present.remedy import cli_fix
 from virtio_wizard.targets import LocalTarget
+from virtio_wizard.tui.wizard_terms import wizard_fix
 
 
 @pytest.fixture
@@ -70,7 +83,9 @@ def test_root_on_an_emulated_disk(tree_live, cli, capsys):
     report = verify_live(target)
     root = by_id(report)["root-on-virtio"]
     assert not root.ok and "not a virtio disk" in root.problems[0].message
-    assert "power the VM off" in root.problems[0].fix
+    remedy = root.problems[0].remedy
+    assert remedy.advice.startswith("Power the VM off, switch its disk bus to virtio")
+    assert remedy.command[:2] == ("virtio-wizard", "host")
     assert cli(target) == 1
     assert "likely cause: the VM still presents the boot disk" in capsys.readouterr().out
     # Nothing recorded while a check fails.
@@ -124,7 +139,7 @@ def test_a_mount_missing(tree_live):
     files["proc/self/mountinfo"] = "22 1 252:1 / / rw - ext4 /dev/vda1 rw\n"
     mounts = by_id(verify_live(tree_live(files)))["mounts-present"]
     assert [p.message for p in mounts.problems] == ["fstab line 4: /data is not mounted"]
-    assert "mount /data" in mounts.problems[0].fix
+    assert mounts.problems[0].remedy.command == ("mount", "/data")
 
 
 def test_nic_still_on_e1000(tree_live):
@@ -132,7 +147,7 @@ def test_nic_still_on_e1000(tree_live):
     nics = by_id(verify_live(target))["nics-virtio"]
     assert not nics.ok
     assert nics.problems[0].message == "eth0 runs on e1000, not virtio_net"
-    assert MAC in nics.problems[0].fix
+    assert MAC in nics.problems[0].remedy.advice
 
 
 def test_nic_renamed_by_a_new_mac(tree_live):
@@ -148,7 +163,7 @@ def test_nic_renamed_by_a_new_mac(tree_live):
     problem = nics.problems[0]
     assert problem.message.startswith("eth0 (named in /etc/sysconfig/network-scripts/ifcfg-eth0)")
     assert "came up as eth1" in problem.cause
-    assert f"<mac address='{MAC}'/>" in problem.fix
+    assert f"<mac address='{MAC}'/>" in problem.remedy.advice
 
 
 def test_last_apply_did_not_finish(tree_live):
@@ -172,9 +187,12 @@ def test_json_document(tree_live, cli, capsys):
         "nics-virtio",
         "journal",
         "survives-update",
+        "initrd-root-needs",
     ]
+    assert tuple(c["id"] for c in doc["checks"]) == CHECK_IDS
     root = doc["checks"][0]
-    assert set(root["problems"][0]) == {"message", "cause", "fix"}
+    assert set(root["problems"][0]) == {"message", "cause", "remedy"}
+    assert root["problems"][0]["remedy"]["command"][:2] == ["virtio-wizard", "host"]
 
 
 def test_offline_root_is_one_line_exit_3(tree, capsys):
@@ -230,8 +248,8 @@ def _initrd_journal(**extra):
 def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
     """The kernel-update check: a scratch image the distro's way, after an initrd apply only."""
     from virtio_wizard.apply import scratch
-    from virtio_wizard.apply import verify_live as vl
     from virtio_wizard.apply.scratch import ScratchCheck
+    from virtio_wizard.apply.verify_next import check_update
 
     asked = []
 
@@ -240,7 +258,6 @@ def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
             asked.append(version)
             return "KERNEL"
 
-    monkeypatch.setattr("virtio_wizard.detect.detect", lambda target: FakeFacts())
     monkeypatch.setattr(
         scratch,
         "check_survives_update",
@@ -252,10 +269,15 @@ def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
             reason="" if survives is not None else "the build failed (exit 1)",
         ),
     )
-    check = vl._check_update(object(), _initrd_journal())
+    check = check_update(object(), _initrd_journal(), FakeFacts())
     assert check.ok is ok and words in check.detail and asked == ["6.1.0-9"]
     if not ok:
-        assert "virtio_blk" in check.problems[0].message
+        problem = check.problems[0]
+        assert "virtio_blk" in problem.message
+        # The remedy is a choice each face words its own way.
+        assert "Command line: --method initrd." in cli_fix(problem.remedy)
+        assert "choose initrd on the Path step" in wizard_fix(problem.remedy)
+        assert "--method" not in wizard_fix(problem.remedy)
 
 
 @pytest.mark.parametrize(
@@ -267,13 +289,177 @@ def test_survives_update_asks_a_scratch_build(monkeypatch, survives, ok, words):
     ],
 )
 def test_survives_update_builds_nothing_without_an_initrd_apply(monkeypatch, journal):
-    from virtio_wizard.apply import verify_live as vl
+    from virtio_wizard.apply import scratch
+    from virtio_wizard.apply.verify_next import check_update
 
     monkeypatch.setattr(
-        "virtio_wizard.detect.detect", lambda target: pytest.fail("nothing should be detected")
+        scratch, "check_survives_update", lambda *a: pytest.fail("nothing should be built")
     )
-    check = vl._check_update(object(), journal)
+    check = check_update(object(), journal, object())
     assert check.ok and "nothing to build" in check.detail
+
+
+def test_survives_update_without_facts_builds_nothing():
+    from virtio_wizard.apply.verify_next import check_update
+
+    check = check_update(object(), _initrd_journal(), None)
+    assert check.ok and check.detail == "could not detect the guest: nothing to build"
+
+
+# ---- the initrd booted next holds what the root needs ---------------------------------
+
+
+def root_check(target):
+    return by_id(verify_live(target, record=False))["initrd-root-needs"]
+
+
+def lvm_live(tree_live, members, config=CONFIG):
+    """A running guest (every other check holds) whose root is on LVM, its image ``members``."""
+    files = live_guest()
+    files.update(lvm_root(members, config))
+    return tree_live(files)
+
+
+def test_root_needs_hold(tree_live):
+    check = root_check(lvm_live(tree_live, (*VIRTIO, DM_MOD, EXT3, "bin/lvm")))
+    assert check.ok
+    assert check.detail == f"{KVER} boots next; its initrd ({IMAGE}) holds what the root needs"
+
+
+def test_an_lvm_root_whose_next_image_lacks_lvm_and_dm_mod(tree_live, cli, capsys):
+    target = lvm_live(tree_live, (*VIRTIO, EXT3))
+    check = root_check(target)
+    assert not check.ok
+    [problem] = check.problems
+    assert problem.message == (
+        f"the initrd of {KVER} ({IMAGE}), which boots next, lacks "
+        "dm_mod (device-mapper: root on LVM); *bin/lvm (the lvm tool: root on LVM)"
+    )
+    assert "VFS: Unable to mount root fs" in problem.cause
+    remedy = problem.remedy
+    assert "install lvm2 in the guest" in remedy.advice
+    # nash mkinitrd rebuilds the image in place, the virtio modules kept with --with.
+    assert remedy.command[:2] == ("mkinitrd", "-f")
+    assert "--with=virtio_blk" in remedy.command and remedy.command[-2:] == (IMAGE, KVER)
+    assert cli(target) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "[NO ] the initrd booted next holds what the root needs" in out
+    assert "Run: mkinitrd -f --with=virtio --with=virtio_blk" in out
+    assert pending_verification(target) is not None
+
+
+def test_root_modules_built_in_ask_nothing_and_read_nothing(tree_live, monkeypatch):
+    built_in = CONFIG.replace("=m\nCONFIG_BLK_DEV_DM=m", "=y\nCONFIG_BLK_DEV_DM=y")
+    files = live_guest()
+    files.update(lvm_root(VIRTIO, built_in))
+    files["etc/fstab"] = live_guest()["etc/fstab"]  # ext4 on /dev/vda1: no LVM tool either
+    files["boot/config-" + KVER] = built_in.replace("EXT3_FS", "EXT4_FS")
+    monkeypatch.setattr(
+        "virtio_wizard.initrd.members.image_members",
+        lambda *a: pytest.fail("nothing is asked: the image must not be read"),
+    )
+    check = root_check(tree_live(files))
+    assert check.ok
+    assert check.detail == (
+        f"{KVER} boots next; nothing asked of its initrd (what it needs is built into the kernel)"
+    )
+
+
+def test_root_needs_unreadable_image_is_said_not_counted(tree_live):
+    files = live_guest()
+    files.update(lvm_root(VIRTIO))
+    files[IMAGE.lstrip("/")] = b"\x1f\x8b not a gzip stream"
+    check = root_check(tree_live(files))
+    assert check.ok and check.detail.startswith(f"{KVER} boots next; could not read its initrd: ")
+
+
+def test_root_needs_without_a_kernel_or_facts(tree_live, monkeypatch):
+    assert root_check(tree_live(live_guest())).detail == "no installed kernel: nothing to check"
+
+    def broken(target):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr("virtio_wizard.detect.detect", broken)
+    check = root_check(tree_live(live_guest()))
+    assert check.ok
+    assert check.detail == "could not detect the guest: the disk went away: nothing to check"
+
+
+def test_a_remedy_names_flags_on_the_cli_and_screens_in_the_wizard(tree_live, cli, capsys):
+    """The swap's fix: the CLI names --fix-disk-names, the wizard its tick box."""
+    target = tree_live(
+        live_guest(
+            **{
+                "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\n/dev/hda3 swap swap defaults 0 0\n",
+                "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n",
+            }
+        )
+    )
+    [problem] = by_id(verify_live(target, record=False))["swap-active"].problems
+    assert problem.remedy.command == ("swapon", "-a")
+    cli_words, tui_words = cli_fix(problem.remedy), wizard_fix(problem.remedy)
+    assert "Command line: --fix-disk-names." in cli_words
+    assert "tick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step" in tui_words
+    assert "--" not in tui_words
+    assert cli(target) == 1
+    assert "fix: " + cli_words in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("check_id", "override", "message", "command"),
+    [
+        (
+            "root-on-virtio",
+            {"proc/self/mountinfo": "23 22 0:21 / /proc rw - proc proc rw\n"},
+            "/proc/self/mountinfo has no entry for /",
+            ("virtio-wizard", "--ssh", "root@GUEST", "verify"),
+        ),
+        (
+            "root-on-virtio",
+            {
+                "proc/self/mountinfo": "22 1 0:30 / / rw - overlay overlay rw\n",
+                "sys/dev/block/252:1": None,
+            },
+            "cannot tell which disk holds / (overlay, overlay)",
+            ("lsblk",),
+        ),
+        (
+            "swap-active",
+            {"proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n"},
+            "fstab line 2: swap on /dev/vda2 is not active",
+            ("swapon", "/dev/vda2"),
+        ),
+        (
+            "nics-virtio",
+            {"sys/class/net/eth0/address": "52:54:00:99:99:99\n"},
+            f"eth0 has MAC 52:54:00:99:99:99, /etc/sysconfig/network-scripts/ifcfg-eth0 "
+            f"expects {MAC}",
+            (),
+        ),
+        (
+            "journal",
+            {f"var/lib/virtio-wizard/journal/{JID}.json": journal("interrupted")},
+            f"the last apply ({JID}) did not finish: interrupted",
+            ("virtio-wizard", "undo"),
+        ),
+    ],
+)
+def test_each_problem_carries_a_remedy_both_faces_word(
+    tree_live, check_id, override, message, command
+):
+    """Advice in plain words and a command; no face puts the other's words on screen."""
+    check = by_id(verify_live(tree_live(live_guest(**override)), record=False))[check_id]
+    [problem] = [p for p in check.problems if p.message == message]
+    assert problem.remedy.advice and problem.remedy.command == command
+    tui_words = wizard_fix(problem.remedy)
+    assert "Command line:" not in tui_words and problem.remedy.advice in tui_words
+    assert cli_fix(problem.remedy).startswith(problem.remedy.advice)
+
+
+def test_every_check_is_in_troubleshooting():
+    doc = (Path(__file__).parent.parent / "docs" / "troubleshooting.md").read_text()
+    for check_id in CHECK_IDS:
+        assert f"### verify: `{check_id}`" in doc, check_id
 
 
 def test_json_carries_a_name_that_is_not_utf8_as_an_escape(tree_live, cli, capsys):

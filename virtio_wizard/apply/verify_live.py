@@ -15,110 +15,43 @@ user cares about then:
 - ``mounts-present``: every fstab file system is mounted;
 - ``nics-virtio``: each NIC runs on ``virtio_net`` under the name the guest's
   configuration gives it (a new MAC renames it);
-- ``journal``: the last apply finished and is pending verification.
+- ``journal``: the last apply finished and is pending verification;
+- ``survives-update`` and ``initrd-root-needs``: the next boot, from the
+  Facts detected once (``verify_next``).
 
-When all hold, the journal's apply is marked verified (so the TUI stops
-opening on its "Welcome back" screen). An offline root has no running
+Each problem carries a structured remedy (``verify_report``), worded by
+each face. When all hold, the journal's apply is marked verified (so the TUI
+stops opening on its "Welcome back" screen). An offline root has no running
 system to ask: ``NotLiveError``. Documented as schema
-``virtio-wizard/verify/1`` in docs/apply.md.
+``virtio-wizard/verify/2`` in docs/apply.md.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from ..detect._read import read_guest_text
 from ..detect.nics import expected_nics, live_nics
+from ..finding import Remedy, choose
 from ..journal import DONE, changed_anything, latest_journal, timestamp, write_journal
 from ..knowledge import LEGACY_DISK_RE
 from ..targets import Target
+from .verify_next import check_next_root, check_update
+from .verify_report import Check, Problem, VerifyReport, host_remedy
 
-__all__ = [
-    "SCHEMA",
-    "NotLiveError",
-    "Problem",
-    "Check",
-    "VerifyReport",
-    "verify_live",
-    "pending_verification",
-]
+__all__ = ["NotLiveError", "verify_live", "pending_verification"]
 
-SCHEMA = "virtio-wizard/verify/1"
 #: File systems that are not on a disk: never "missing" for this check.
 _PSEUDO_FS = frozenset(
     {"proc", "sysfs", "devpts", "tmpfs", "devtmpfs", "usbfs", "binfmt_misc", "cgroup", "cgroup2"}
     | {"securityfs", "debugfs", "efivarfs", "rpc_pipefs", "nfsd", "configfs", "mqueue", "hugetlbfs"}
 )
 _VIRTIO_NODE = re.compile(r"/virtio\d+/")
-_HOST_FIX = (
-    "power the VM off and switch it on the host (virtio-wizard host --domain-xml ...), "
-    "then start it; a reboot from inside keeps the old devices"
-)
 
 
 class NotLiveError(ValueError):
     """The target is not a running system (an offline root, the demo): exit 3."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something that does not hold, with its likely cause and its fix."""
-
-    message: str
-    cause: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class Check:
-    """One question and its answer; ``ok`` when there is no problem."""
-
-    id: str
-    title: str
-    detail: str
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """All checks, the journal they concern, and whether it was marked verified."""
-
-    target: str
-    checks: tuple[Check, ...]
-    journal_id: Optional[str] = None
-    recorded: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``verify --json`` document (schema ``virtio-wizard/verify/1``)."""
-        return {
-            "schema": SCHEMA,
-            "target": self.target,
-            "ok": self.ok,
-            "journal": self.journal_id,
-            "recorded": self.recorded,
-            "checks": [
-                {
-                    "id": c.id,
-                    "title": c.title,
-                    "ok": c.ok,
-                    "detail": c.detail,
-                    "problems": [asdict(p) for p in c.problems],
-                }
-                for c in self.checks
-            ],
-            "notes": list(self.notes),
-        }
 
 
 # ---- the running system's tables ----------------------------------------------
@@ -183,6 +116,19 @@ def _canonical(target: Target, device: str) -> Optional[str]:
     return target.resolve(path)
 
 
+def _rename_remedy(what: str, by: str, then: tuple[str, ...]) -> Remedy:
+    """Name ``what`` in /etc/fstab by a name that survives the bus change, then use it.
+
+    The wizard writes that edit when it fixes the disk names (its choice).
+    """
+    return Remedy(
+        f"Name {what} by {by} or by its /dev/vdX name in /etc/fstab, then run the command "
+        "below; a new plan that fixes the disk names writes that edit.",
+        (choose(fix_disk_names=True),),
+        then,
+    )
+
+
 def _legacy_hint(device: str) -> str:
     """'(it is /dev/vda3 on virtio)' for a /dev/hdX or /dev/sdX name."""
     match = LEGACY_DISK_RE.match(device)
@@ -224,7 +170,10 @@ def _check_root(target: Target, mounts: list[dict[str, str]]) -> Check:
         problem = Problem(
             "/proc/self/mountinfo has no entry for /",
             "/proc is not mounted, or this is not the guest's running system",
-            "run verify inside the running guest (or with --ssh)",
+            Remedy(
+                "Run the check inside the running guest, or reach that guest over SSH.",
+                command=("virtio-wizard", "--ssh", "root@GUEST", "verify"),
+            ),
         )
         return Check("root-on-virtio", title, "no root mount found", (problem,))
     mount = root[-1]
@@ -247,14 +196,18 @@ def _check_root(target: Target, mounts: list[dict[str, str]]) -> Check:
             f"/ is on {source}, which is not a virtio disk",
             "the VM still presents the boot disk on its emulated bus (or the boot disk was kept "
             "emulated on purpose)",
-            _HOST_FIX,
+            host_remedy("its disk bus"),
         )
     else:
         problem = Problem(
             f"cannot tell which disk holds / ({source}, {mount['fstype']})",
             "the root is not on a block device this check can follow (a container, NFS, "
             "an overlay)",
-            "look at lsblk and /sys/block/*/device: a virtio disk sits under a virtioN node",
+            Remedy(
+                "Look at the disks and /sys/block/*/device: a virtio disk sits under a "
+                "virtioN node.",
+                command=("lsblk",),
+            ),
         )
     return Check("root-on-virtio", title, detail, (problem,))
 
@@ -277,8 +230,7 @@ def _check_swap(target: Target, fstab: list[tuple[int, str, str, str, str]]) -> 
                     f"fstab line {line}: swap on {device}, which does not exist",
                     f"the name changed with the bus{_legacy_hint(device)}: the guide's "
                     "swap-on-/dev/hda3 problem",
-                    "name it by UUID= (blkid shows it) or its /dev/vdX name in /etc/fstab, then "
-                    "swapon -a; virtio-wizard plan --fix-disk-names writes that edit",
+                    _rename_remedy("the swap", "UUID= (blkid shows it)", ("swapon", "-a")),
                 )
             )
         elif node not in active:
@@ -286,7 +238,7 @@ def _check_swap(target: Target, fstab: list[tuple[int, str, str, str, str]]) -> 
                 Problem(
                     f"fstab line {line}: swap on {device} is not active",
                     "swapon failed at boot or the area has no swap signature",
-                    f"swapon {device}, and read its error",
+                    Remedy("Turn it on by hand and read its error.", command=("swapon", device)),
                 )
             )
     detail = f"{len(wanted)} swap line(s) in /etc/fstab, {len(active)} active area(s)"
@@ -312,13 +264,12 @@ def _check_mounts(
             continue
         if _canonical(target, device) is None:
             cause = f"{device} does not exist: the name changed with the bus{_legacy_hint(device)}"
-            fix = (
-                "name it by UUID=/LABEL= or its /dev/vdX name in /etc/fstab, then mount -a; "
-                "virtio-wizard plan --fix-disk-names writes that edit"
-            )
+            fix = _rename_remedy("it", "UUID= or LABEL=", ("mount", "-a"))
         else:
             cause = "the mount failed at boot (its file system, or a missing driver)"
-            fix = f"mount {mountpoint}, and read its error (dmesg)"
+            fix = Remedy(
+                "Mount it by hand and read its error (dmesg).", command=("mount", mountpoint)
+            )
         problems.append(Problem(f"fstab line {line}: {mountpoint} is not mounted", cause, fix))
     detail = f"{len(wanted)} file system(s) in /etc/fstab, {len(wanted) - len(problems)} mounted"
     return Check("mounts-present", title, detail, tuple(problems))
@@ -336,7 +287,7 @@ def _check_nics(target: Target, net_switched: bool) -> Check:
                 Problem(
                     f"{nic.name} runs on {nic.driver or 'an unknown driver'}, not virtio_net",
                     "the VM's NIC model is not virtio yet",
-                    _HOST_FIX + "; keep the MAC " + (nic.mac or "it has now"),
+                    host_remedy(f"its NIC model (keeping the MAC {nic.mac or 'it has now'})"),
                 )
             )
     for exp in expected:
@@ -352,17 +303,19 @@ def _check_nics(target: Target, net_switched: bool) -> Check:
                 "has no NIC"
             )
             fix = (
-                f"put the old MAC {exp.mac} back in the VM definition (<mac address='{exp.mac}'/>)"
+                f"Put the old MAC {exp.mac} back in the VM definition (<mac address='{exp.mac}'/>)"
                 if exp.mac
-                else "keep the old MAC in the VM definition"
-            ) + f", or update {exp.source}"
-            problems.append(Problem(f"{exp.name} (named in {exp.source}) is missing", cause, fix))
+                else "Keep the old MAC in the VM definition"
+            ) + f", or update {exp.source}."
+            problems.append(
+                Problem(f"{exp.name} (named in {exp.source}) is missing", cause, Remedy(fix))
+            )
         elif exp.mac and have.mac and exp.mac != have.mac:
             problems.append(
                 Problem(
                     f"{exp.name} has MAC {have.mac}, {exp.source} expects {exp.mac}",
                     "the VM's MAC changed with the NIC model",
-                    f"put {exp.mac} back in the VM definition, or update {exp.source}",
+                    Remedy(f"Put {exp.mac} back in the VM definition, or update {exp.source}."),
                 )
             )
     shown = ", ".join(f"{n.name} ({n.driver or '?'})" for n in live) or "none"
@@ -383,7 +336,10 @@ def _check_journal(journal: Optional[dict[str, Any]]) -> Check:
         problem = Problem(
             f"the last apply ({jid}) did not finish: {status}",
             "it stopped part-way (an error, a lost connection, a kill)",
-            "run the same apply again (it resumes), or virtio-wizard undo",
+            Remedy(
+                "Run the same apply again (it resumes where it stopped), or undo it.",
+                command=("virtio-wizard", "undo"),
+            ),
         )
         return Check("journal", title, f"apply {jid}: {status}", (problem,))
     if journal.get("verified"):
@@ -411,37 +367,14 @@ def pending_verification(target: Target) -> Optional[dict[str, Any]]:
     return journal
 
 
-def _check_update(target: Target, journal: Optional[dict[str, Any]]) -> Check:
-    """Would the next kernel update keep virtio? A scratch image built the distro's way says.
-
-    Only asked after an apply that put modules in the initrd (the journal's
-    plan names them): that is what a kernel update rebuilds without the
-    wizard. ``scratch.check_survives_update`` builds into a temp file in the
-    guest and never touches a real image.
-    """
-    title = "a kernel update keeps virtio"
-    plan = (journal or {}).get("plan") or {}
-    modules = [str(m) for m in plan.get("modules") or ()]
-    method = (plan.get("choices") or {}).get("method")
-    if not journal or journal.get("undone") or method != "initrd" or not modules:
-        return Check("survives-update", title, "no initrd apply to check: nothing to build")
+def _detect(target: Target) -> tuple[Any, str]:
+    """The guest's Facts for the next-boot checks, detected once; (None, why) on failure."""
     from ..detect import detect
-    from .scratch import check_survives_update
 
-    facts = detect(target)
-    kernel = facts.kernel(str(plan.get("kernel") or "")) if plan.get("kernel") else None
-    answer = check_survives_update(target, facts, modules, kernel)
-    if answer.survives is False:
-        problem = Problem(
-            f"a scratch image built for {answer.kernel} the distro's way lacks "
-            + ", ".join(answer.missing),
-            "the initrd tool's own configuration does not name the virtio modules, so the next "
-            "kernel update builds an image without them and that kernel cannot find its disk",
-            "name the modules in the tool's configuration (run `virtio-wizard plan --method "
-            "initrd` to see the edit), then verify again",
-        )
-        return Check("survives-update", title, answer.line(), (problem,))
-    return Check("survives-update", title, answer.line())
+    try:
+        return detect(target), ""
+    except (OSError, ValueError) as exc:
+        return None, str(exc)
 
 
 def verify_live(target: Target, *, record: bool = True) -> VerifyReport:
@@ -461,13 +394,15 @@ def verify_live(target: Target, *, record: bool = True) -> VerifyReport:
     net_switched = bool(choices.get("net", True)) if journal and not journal.get("undone") else True
     mounts = _mountinfo(target)
     fstab = _fstab(target)
+    facts, error = _detect(target)
     checks = (
         _check_root(target, mounts),
         _check_swap(target, fstab),
         _check_mounts(target, fstab, mounts),
         _check_nics(target, net_switched),
         _check_journal(journal),
-        _check_update(target, journal),
+        check_update(target, journal, facts),
+        check_next_root(target, journal, facts, error),
     )
     notes: list[str] = []
     recorded = False

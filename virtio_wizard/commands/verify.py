@@ -2,11 +2,13 @@
 
 Runs on the running guest (local, or ``--ssh``): root on a virtio disk,
 every fstab swap active, every fstab mount present, each NIC on virtio_net
-under its old name, the last apply pending verification. Exit 0 when all
-hold (the journal's apply is then marked verified), 1 when something does
-not (each problem with its likely cause and fix), 3 on an offline root or
-the demo (there is no running system to ask). ``--json`` prints schema
-``virtio-wizard/verify/1`` (docs/apply.md).
+under its old name, the last apply pending verification, and for the next
+boot: a kernel update keeps virtio, the initrd booted next holds what the
+root needs. Exit 0 when all hold (the journal's apply is then marked
+verified), 1 when something does not (each problem with its likely cause and
+its fix, the remedy worded with this command line's flags), 3 on an offline
+root or the demo (there is no running system to ask). ``--json`` prints
+schema ``virtio-wizard/verify/2`` (docs/apply.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> int:
     from ..apply.verify_live import NotLiveError, verify_live
+    from ..present.remedy import cli_fix
 
     target = open_target(args)
     try:
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in check.problems:
             print(f"        problem: {problem.message}")
             print(f"        likely cause: {problem.cause}")
-            print(f"        fix: {problem.fix}")
+            print(f"        fix: {cli_fix(problem.remedy)}")
     for note in report.notes:
         print(f"note: {note}")
     if report.ok:

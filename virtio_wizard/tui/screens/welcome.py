@@ -3,7 +3,8 @@
 The user prepared the guest, switched the VM to virtio on the host and
 booted it; now the first thing worth knowing is whether the switch worked.
 This screen runs the same checks as ``virtio-wizard verify`` (the core's
-``verify_live``, in a worker) and shows each problem with its cause and fix,
+``verify_live``, in a worker) and shows each problem with its cause and fix
+(the remedy worded for the wizard: its screens, not command-line flags),
 and the way back. Next goes on to the Guest screen, u undoes the apply.
 """
 
@@ -21,6 +22,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from ..wizard_terms import wizard_fix
 from .base import QUIT, Nav, StepScreen
 
 __all__ = ["WelcomeBackScreen"]
@@ -132,5 +134,5 @@ def _checks_table(report: Any) -> Table:
         for problem in check.problems:
             grid.add_row("", Text(f"problem: {problem.message}", style="red"))
             grid.add_row("", f"likely cause: {problem.cause}")
-            grid.add_row("", f"fix: {problem.fix}")
+            grid.add_row("", f"fix: {wizard_fix(problem.remedy)}")
     return grid
