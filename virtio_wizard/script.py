@@ -17,8 +17,13 @@ script. It needs only ``/bin/sh`` and old tools (``cp``, ``mv``, ``cat``,
 - writes each file through a temp file in the same folder, checks the
   temp file's hash, keeps mode and owner (``cp -p`` first, then the new
   bytes into that copy), ``sync``, ``mv``;
+- checks a rebuilt initrd before it replaces the old one, as apply does:
+  it must hold the virtio modules and what the root needs (the root file
+  system's module, LVM, MD, LUKS: ``plan.rootneeds``), read with the guest's
+  own decompressor (``script_image``); an image that lacks one is removed
+  and one the guest cannot read is left beside the old image, unused;
 - is idempotent: a file already as planned is skipped, a backup already made
-  is kept, a rebuilt initrd that already holds the modules is not rebuilt;
+  is kept, an initrd that already holds all that is not rebuilt;
 - ``--undo`` puts every original back byte for byte (refusing, before it
   changes anything, files changed since), removes files it created, and
   restores initrd images it saved.
@@ -32,13 +37,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Optional
 
 from .journal import SCRIPT_BACKUP_DIR
 from .outfile import PRIVATE_EXEC, write_private
 from .plan.model import Plan, Step
+from .script_image import IMAGE_FUNCTIONS, rebuild_lines
+from .shellwords import comment, quote
 from .targets import GUEST_PATH
 
 if TYPE_CHECKING:
@@ -54,44 +60,6 @@ def plan_id(plan: Plan) -> str:
     """A short stable id for a plan: the same plan gives the same backup folder."""
     text = json.dumps(plan.to_dict(), sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _q(text: str) -> str:
-    """``text`` as one shell word: single-quoted, so no byte of it is code.
-
-    Guest names can hold anything a file name can (newlines, quotes, ``$()``,
-    bytes that are not UTF-8, carried as surrogate escapes and written back as
-    those bytes) but never a NUL: a string with one is no guest name, and no
-    shell can carry it, so the export refuses it.
-    """
-    if "\0" in text:
-        raise ValueError(f"cannot export the plan as a script: {_comment(text)} holds a NUL byte")
-    return shlex.quote(text)
-
-
-def _comment(text: str) -> str:
-    r"""``text`` made safe for one comment line: every unprintable character escaped.
-
-    Only a newline ends a shell comment, but carriage returns, NULs and
-    terminal controls do harm when a user reads the script, so every
-    character that is not printable (and every byte that was not UTF-8) is
-    shown as a backslash escape; the backslash itself is doubled.
-
-    >>> _comment("2.6.18-8.el5\ntouch PWNED")
-    '2.6.18-8.el5\\ntouch PWNED'
-    """
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def _sha(data: bytes) -> str:
@@ -210,18 +178,6 @@ vw_install() {
   mv -f "$1" "$2" || vw_die "cannot rename $1 to $2"
   sync "$(dirname "$2")" 2>/dev/null || sync
 }
-# vw_has_modules IMAGE NAME...: 0 all in, 1 some missing, 2 cannot tell.
-vw_has_modules() {
-  vw_img=$1; shift
-  gzip -dc < "$vw_img" > "$VW_STATE/image.list" 2>/dev/null \
-    || { rm -f "$VW_STATE/image.list"; return 2; }
-  for vw_m in "$@"; do
-    if ! grep -c "$vw_m\.k*o" "$VW_STATE/image.list" >/dev/null 2>&1; then
-      rm -f "$VW_STATE/image.list"; return 1
-    fi
-  done
-  rm -f "$VW_STATE/image.list"; return 0
-}
 """.strip("\n")
 
 
@@ -245,15 +201,15 @@ def _check_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
         if step.kind != "edit":
             continue
         info = _edit_info(step, originals)
-        path = _q(step.path or "")
+        path = quote(step.path or "")
         out += [
             f"p=$(vw_real {path}); p=${{p%x}}",
             f'case $(vw_state "$p" {info["new_sha"]} "{info["new_md5"]}" '
             f'{info["old_sha"]} "{info["old_md5"]}") in',
-            f"  done) vw_say {_q(f'step {i + 1}: {step.path} is already as planned')} ;;",
+            f"  done) vw_say {quote(f'step {i + 1}: {step.path} is already as planned')} ;;",
             "  todo) ;;",
-            f"  unknown) vw_err {_q(f'{step.path}: this guest has no sha256sum and the export has no MD5 of the old file: re-export with a target')}; vw_bad=1 ;;",  # noqa: E501
-            f"  *) vw_err {_q(f'{step.path} changed since the plan was made (or is missing): nothing was changed; make a new plan')}; vw_bad=1 ;;",  # noqa: E501
+            f"  unknown) vw_err {quote(f'{step.path}: this guest has no sha256sum and the export has no MD5 of the old file: re-export with a target')}; vw_bad=1 ;;",  # noqa: E501
+            f"  *) vw_err {quote(f'{step.path} changed since the plan was made (or is missing): nothing was changed; make a new plan')}; vw_bad=1 ;;",  # noqa: E501
             "esac",
         ]
     out.append('[ "$vw_bad" = 0 ] || exit 1')
@@ -264,15 +220,15 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
     out = ["# ---- apply ----"]
     for i, step in enumerate(plan.steps):
         n = i + 1
-        out.append(f"# step {n}: {step.kind}: {_comment(step.why)}")
+        out.append(f"# step {n}: {step.kind}: {comment(step.why)}")
         if step.kind == "edit":
             info = _edit_info(step, originals)
             new = step.new_bytes()
-            path = _q(step.path or "")
+            path = quote(step.path or "")
             out += [
                 f"p=$(vw_real {path}); p=${{p%x}}",
                 f'if vw_is "$p" {info["new_sha"]} "{info["new_md5"]}"; then',
-                f"  vw_say {_q(f'step {n}: {step.path} is already as planned')}",
+                f"  vw_say {quote(f'step {n}: {step.path} is already as planned')}",
                 "else",
                 f'  vw_keep {i} "$p"',
                 '  d=$(dirname "$p"); mkdir -p "$d" || vw_die "cannot create $d"',
@@ -287,62 +243,41 @@ def _apply_section(plan: Plan, originals: Mapping[str, bytes]) -> list[str]:
                 out.append(f'  chmod {step.mode:o} "$t" || vw_die "cannot chmod $t"')
             out += [
                 f'  vw_install "$t" "$p" {len(new)} {info["new_sha"]} "{info["new_md5"]}"',
-                f"  vw_say {_q(f'step {n}: wrote {step.path}')}",
+                f"  vw_say {quote(f'step {n}: wrote {step.path}')}",
                 "fi",
             ]
         elif step.kind == "remove":
-            path = _q(step.path or "")
+            path = quote(step.path or "")
             out += [
                 f"p=$(vw_real {path}); p=${{p%x}}",
                 'if [ ! -e "$p" ]; then',
-                f"  vw_say {_q(f'step {n}: {step.path} is already gone')}",
+                f"  vw_say {quote(f'step {n}: {step.path} is already gone')}",
                 "else",
                 f'  vw_keep {i} "$p"',
                 '  rm -f "$p" || vw_die "cannot remove $p"',
-                f"  vw_say {_q(f'step {n}: removed {step.path} (a copy is kept for --undo)')}",
+                f"  vw_say {quote(f'step {n}: removed {step.path} (a copy is kept for --undo)')}",
                 "fi",
             ]
         elif step.kind == "backup":
-            src, to = _q(step.path or ""), _q(step.to or "")
+            src, to = quote(step.path or ""), quote(step.to or "")
             out += [
                 f"if [ -e {to} ]; then",
-                f"  vw_say {_q(f'step {n}: backup {step.to} exists, kept')}",
+                f"  vw_say {quote(f'step {n}: backup {step.to} exists, kept')}",
                 "else",
-                f'  mkdir -p "$(dirname {to})" || vw_die {_q(f"cannot create the folder of {step.to}")}',  # noqa: E501
-                f"  cp -p {src} {to}.vw-tmp && mv -f {to}.vw-tmp {to} || vw_die {_q(f'cannot copy {step.path} to {step.to}')}",  # noqa: E501
+                f'  mkdir -p "$(dirname {to})" || vw_die {quote(f"cannot create the folder of {step.to}")}',  # noqa: E501
+                f"  cp -p {src} {to}.vw-tmp && mv -f {to}.vw-tmp {to} || vw_die {quote(f'cannot copy {step.path} to {step.to}')}",  # noqa: E501
                 f'  mkdir -p "$VW_STATE" && vw_store {to} "$VW_STATE/made.{i}"',
-                f"  vw_say {_q(f'step {n}: copied {step.path} to {step.to}')}",
+                f"  vw_say {quote(f'step {n}: copied {step.path} to {step.to}')}",
                 "fi",
             ]
         else:
-            cmdline = " ".join(_q(a) for a in step.argv)
+            cmdline = " ".join(quote(a) for a in step.argv)
             run = [
-                f"  vw_say {_q('step ' + str(n) + ': run: ' + cmdline)}",
-                f"  {cmdline} || vw_die {_q(f'step {n}: `{cmdline}` failed')}",
+                f"  vw_say {quote('step ' + str(n) + ': run: ' + cmdline)}",
+                f"  {cmdline} || vw_die {quote(f'step {n}: `{cmdline}` failed')}",
             ]
             if step.image:
-                image = _q(step.image)
-                mods = " ".join(_q(m) for m in step.verify_modules)
-                out += [
-                    f"if [ -n {_q(mods)} ] && vw_has_modules {image} {mods}; then",
-                    f"  vw_say {_q(f'step {n}: {step.image} already holds the modules')}",
-                    "else",
-                    f"  vw_keep {i} {image}",
-                    *run,
-                ]
-                made, shown = (_q(step.build), step.build) if step.build else (image, step.image)
-                if step.verify_modules:
-                    out += [
-                        f"  vw_has_modules {made} {mods} && vw_rc=0 || vw_rc=$?",
-                        f'  [ "$vw_rc" != 1 ] || vw_die {_q(f"{shown} lacks some of: {mods}")}',  # noqa: E501
-                        f'  [ "$vw_rc" = 0 ] || vw_say {_q(f"cannot look inside {shown}: check it holds {mods}")}',  # noqa: E501
-                    ]
-                if step.build:
-                    # The new image was built beside the old one: one rename puts it in place.
-                    out.append(
-                        f"  mv -f {made} {image} || vw_die {_q(f'cannot rename {shown} over {step.image}')}"  # noqa: E501
-                    )
-                out.append("fi")
+                out += rebuild_lines(n, i, step, run)
             else:
                 out += ["if :; then", *run, "fi"]
     out.append('vw_say "done; undo with: sh $0 --undo"')
@@ -427,9 +362,9 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
     target = plan.target.get("root") or plan.target.get("kind") or "a guest"
     head = [
         "#!/bin/sh",
-        f"# virtio-wizard plan {ident}, made for {_comment(str(target))}",
-        f"# choices: method={_comment(plan.choices.method)} drivers={plan.choices.drivers}"
-        f" kernel={_comment(plan.kernel or '-')}",
+        f"# virtio-wizard plan {ident}, made for {comment(str(target))}",
+        f"# choices: method={comment(plan.choices.method)} drivers={plan.choices.drivers}"
+        f" kernel={comment(plan.kernel or '-')}",
         "#",
         "# Run on the guest as root:",
         "#   sh THIS-FILE           apply (stops before any change if a file is not as planned)",
@@ -437,7 +372,7 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
         "#   sh THIS-FILE --undo    restore the originals byte for byte",
         "#",
         *(
-            f"# step {i + 1}: {s.kind} {_comment(s.path or ' '.join(s.argv))}: {_comment(s.why)}"
+            f"# step {i + 1}: {s.kind} {comment(s.path or ' '.join(s.argv))}: {comment(s.why)}"
             for i, s in enumerate(plan.steps)
         ),
         "set -e",
@@ -446,6 +381,7 @@ def render_script(plan: Plan, originals: Optional[Mapping[str, bytes]] = None) -
         "LC_ALL=C; export LC_ALL",
         f"VW_STATE={SCRIPT_BACKUP_DIR}/{ident}",
         _FUNCTIONS,
+        IMAGE_FUNCTIONS,
         'case "${1:-}" in',
         "  ''|--check|--undo) ;;",
         "  *) printf '%s\\n' \"usage: sh $0 [--check|--undo]\" >&2; exit 2 ;;",
