@@ -66,6 +66,25 @@ def test_a_failing_check_shows_cause_fix_and_the_way_back(live):
     assert "verified" not in read_journal(target, f"/var/lib/virtio-wizard/journal/{JID}.json")
 
 
+def test_a_fix_names_the_wizard_s_controls_not_flags(live):
+    """The swap's remedy on screen: the Drivers step's tick box, not --fix-disk-names."""
+    target = live(
+        **{
+            "etc/fstab": "/dev/vda1 / ext4 defaults 1 1\n/dev/hda3 swap swap defaults 0 0\n",
+            "proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n",
+        }
+    )
+    first, text, _after, _ = _run(target)
+    assert first is WelcomeBackScreen
+    flat = " ".join(text.split())
+    assert "swap on /dev/hda3, which does not exist" in flat
+    assert (
+        "In the wizard: tick 'Rewrite /dev/hdX, /dev/sdX to /dev/vdX' on the Drivers step" in flat
+    )
+    assert "Run: swapon -a" in flat
+    assert "--fix-disk-names" not in flat and "Command line:" not in flat
+
+
 def test_undo_from_welcome_back_asks_first(live):
     _first, _text, after, _ = _run(live(**{"sys/dev/block/252:1": ATA_SDA1}), ("u",))
     assert after is ConfirmUndo

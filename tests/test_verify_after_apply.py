@@ -125,3 +125,19 @@ def test_a_sysinit_apply_reads_no_image(tree, monkeypatch):
     )
     plan = Plan(choices=Choices(method="sysinit", net=False), modules=MODULES, kernel=KVER)
     assert root_lines(verify(target, plan)) == []
+
+
+def test_a_read_that_fails_part_way_is_said_plainly(tree, monkeypatch):
+    target = tree(lvm_root(VIRTIO))
+    facts = detect(target)
+
+    def eio(*a):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("virtio_wizard.initrd.members.image_members", eio)
+    answer = check_root_needs(target, facts, facts.kernel(KVER))
+    assert answer.holds is None
+    assert answer.line() == (
+        f"could not read the initrd of {KVER} ({IMAGE}) to check what the root needs: "
+        "Input/output error"
+    )

@@ -122,6 +122,8 @@ def check_root_needs(target: Target, facts: Facts, kernel: Kernel) -> RootCheck:
         members, modules = image_members(target, image)
     except ValueError as exc:
         return RootCheck(kernel.version, image, needs, error=str(exc))
+    except OSError as exc:  # a read that fails part-way (an I/O error, a dropped link)
+        return RootCheck(kernel.version, image, needs, error=f"{exc.strerror or exc}")
     missing = unmet((n.encode() for n in needs), members, modules)
     return RootCheck(kernel.version, image, needs, tuple(missing))
 
