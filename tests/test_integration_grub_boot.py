@@ -36,7 +36,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def sata_guest(tmp_path_factory) -> Path:
-    root = qemu_boot.debian_guest(tmp_path_factory, "sata", "mkswap", "sfdisk", "dd")
+    return build_sata_guest(tmp_path_factory, "sata")
+
+
+def build_sata_guest(tmp_path_factory, name: str) -> Path:
+    """A private Debian 12 root named as installed on SATA (see the module doc)."""
+    root = qemu_boot.debian_guest(tmp_path_factory, name, "mkswap", "sfdisk", "dd")
     kver = debian_root.kernel_version(root)
     (root / "etc/fstab").write_text(
         "# <file system> <mount point> <type> <options> <dump> <pass>\n"
