@@ -193,13 +193,16 @@ def test_detect_bad_root_in_a_subprocess(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_detect_json_imports_neither_rich_nor_textual(rhel52):
+def test_detect_json_imports_neither_rich_nor_textual_nor_the_journal(rhel52):
+    """``detect --json`` starts fast: no Rich, no Textual, and its JSON writer
+    (``jsontext``) comes without the journal and what the journal needs."""
     code = (
         "import sys, io, contextlib\n"
         "from virtio_wizard.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    rc = main(['detect', '--json', '--root', {str(rhel52)!r}])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'textual'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'textual')\n"
+        "               or m in ('virtio_wizard.journal', 'virtio_wizard.apply'))\n"
         "print(rc, heavy)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -26,6 +26,7 @@ import time
 from datetime import datetime
 from typing import Any, Optional
 
+from .jsontext import dumps_bytes
 from .targets import Target, TargetError
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "log_path",
     "backup_path",
     "write_journal",
-    "dumps_bytes",
     "read_journal",
     "list_journals",
     "latest_journal",
@@ -123,19 +123,6 @@ def write_journal(target: Target, journal: dict[str, Any]) -> str:
     data = dumps_bytes(journal)
     target.write_file(path, data, mode=0o600)
     return path
-
-
-def dumps_bytes(document: Any) -> bytes:
-    """``document`` as UTF-8 JSON, names that are not UTF-8 included.
-
-    Guest paths are ``str`` with surrogate escapes for bytes that are not
-    UTF-8 (``"\\udcff"`` for 0xff, as ``os.fsdecode`` makes them). JSON
-    spells such a character ``\\udcff``, which is what ``backslashreplace``
-    writes: the file stays valid UTF-8 and ``json.loads`` gives the same path
-    back (``os.fsencode`` then gives the same bytes).
-    """
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace")
 
 
 def read_journal(target: Target, path: str) -> dict[str, Any]:

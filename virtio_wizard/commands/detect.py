@@ -56,7 +56,7 @@ def wants_ascii(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         facts, findings = detect_and_check(args)
-        from ..journal import dumps_bytes  # names that are not UTF-8 as JSON escapes
+        from ..jsontext import dumps_bytes  # names that are not UTF-8 as JSON escapes
 
         sys.stdout.write(dumps_bytes(facts_document(facts, findings)).decode("utf-8"))
         return 0

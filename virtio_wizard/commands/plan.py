@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_REFUSED, UsageError, open_target
-from ..journal import dumps_bytes
+from ..jsontext import dumps_bytes
 from ..outfile import PRIVATE_EXEC, write_private
 from ..plan.model import Choices, Plan, PlanError, parse_drivers
 

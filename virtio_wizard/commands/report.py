@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checks import check
     from ..cli import open_target
     from ..detect import detect
-    from ..journal import dumps_bytes
+    from ..jsontext import dumps_bytes
     from ..outfile import write_private
     from ..report import render_json, render_markdown
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if changed_anything(journal):
             after = after_switch(target, facts, journal.get("plan"))
     if getattr(args, "format", "markdown") == "json":
-        # Names that are not UTF-8 are written as JSON escapes (journal.dumps_bytes).
+        # Names that are not UTF-8 are written as JSON escapes (jsontext.dumps_bytes).
         text = dumps_bytes(render_json(facts, findings, journal=journal, after=after)).decode(
             "utf-8"
         )

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"virtio-wizard: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     if args.json:
-        from ..journal import dumps_bytes  # names that are not UTF-8 as JSON escapes
+        from ..jsontext import dumps_bytes  # names that are not UTF-8 as JSON escapes
 
         sys.stdout.write(dumps_bytes(report.to_dict()).decode("utf-8"))
         return EXIT_OK if report.ok else EXIT_ERROR
