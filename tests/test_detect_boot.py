@@ -267,6 +267,56 @@ def test_bls_without_saved_entry_boots_the_newest(tmp_path):
     assert facts.default_kernel().version == "5.14.0-284.11.1.el9_2.x86_64"
 
 
+def rhel8_uefi_files(saved: str) -> dict[str, str]:
+    """RHEL 8 on UEFI: grub.cfg and grubenv on the ESP, /boot/grub2/grubenv a link to it."""
+    files = bls_files(saved)
+    files["/boot/efi/EFI/redhat/grub.cfg"] = files.pop("/boot/grub2/grub.cfg")
+    files["/boot/efi/EFI/redhat/grubenv"] = files.pop("/boot/grub2/grubenv")
+    return files
+
+
+def test_bls_on_uefi_reads_saved_entry_and_kernelopts_from_the_esp(tmp_path):
+    old = "0123456789abcdef-5.14.0-70.13.1.el9_0.x86_64"
+    target = write_tree(tmp_path, rhel8_uefi_files(old))
+    (tmp_path / "boot/grub2").mkdir()
+    (tmp_path / "boot/grub2/grubenv").symlink_to("../efi/EFI/redhat/grubenv")
+    menu = detect(target, read_initrds=False).boot
+    assert menu.loader == "bls"
+    assert "/boot/efi/EFI/redhat/grub.cfg" in menu.default_from
+    default = menu.default_entry()
+    assert default.id == old
+    assert default.args == "root=/dev/sda2 ro resume=/dev/sda3"
+
+
+def test_bls_without_a_grub_cfg_still_takes_saved_entry_from_grubenv(tmp_path):
+    old = "0123456789abcdef-5.14.0-70.13.1.el9_0.x86_64"
+    files = bls_files(old)
+    del files["/boot/grub2/grub.cfg"]
+    facts = detect(write_tree(tmp_path, files), read_initrds=False)
+    assert facts.boot.default_entry().id == old
+    assert facts.boot.default_entry().args == "root=/dev/sda2 ro resume=/dev/sda3"
+    assert facts.default_kernel().version == "5.14.0-70.13.1.el9_0.x86_64"
+
+
+EFI_STUB = (
+    "search --no-floppy --fs-uuid --set=dev 1234-abcd\n"
+    "set prefix=($dev)/grub2\nexport $prefix\nconfigfile $prefix/grub.cfg\n"
+)
+
+
+def test_rhel7_uefi_menu_on_the_esp_with_its_own_grubenv(tmp_path):
+    """grub.cfg in /boot/efi/EFI/redhat (no BLS); another vendor's stub is skipped."""
+    files = debian_files("")
+    cfg = files.pop("/boot/grub/grub.cfg")
+    del files["/boot/grub/grubenv"]
+    files["/boot/efi/EFI/BOOT/grub.cfg"] = EFI_STUB
+    files["/boot/efi/EFI/redhat/grub.cfg"] = cfg
+    files["/boot/efi/EFI/redhat/grubenv"] = "# GRUB Environment Block\nsaved_entry=1>1\n" + "#" * 64
+    facts = detect(write_tree(tmp_path, files), read_initrds=False)
+    assert facts.boot.config == "/boot/efi/EFI/redhat/grub.cfg"
+    assert facts.boot.default_entry().version == "6.1.0-9-amd64"
+
+
 def test_boot_menu_round_trips_through_the_facts_json(tmp_path):
     facts = detect(write_tree(tmp_path, rhel5_files(RHEL5_GRUB)), read_initrds=False)
     back = Facts.from_dict(json.loads(json.dumps(facts.to_dict())))

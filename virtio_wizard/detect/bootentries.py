@@ -9,14 +9,17 @@ hold virtio. This module reads, without running anything in the guest:
   their ``kernel``/``initrd`` lines; ``default N``, or ``default saved`` with
   the number kept in ``/boot/grub/default`` (written by ``savedefault``);
   ``fallback N`` (grub's info manual, "default", "fallback", "savedefault").
-- grub2 (``/boot/grub2/grub.cfg``, ``/boot/grub/grub.cfg``): ``menuentry``
+- grub2 (``/boot/grub2/grub.cfg``, ``/boot/grub/grub.cfg``, else the EFI
+  system partition's ``/boot/efi/EFI/<vendor>/grub.cfg`` of RHEL 7-8 and
+  Fedora before 34, with the grubenv beside it): ``menuentry``
   blocks with their ids (``$menuentry_id_option 'id'`` or ``--id``), titles and
   ``linux``/``initrd`` lines, ``submenu`` blocks, and ``set default=``, where
   ``${saved_entry}`` (``GRUB_DEFAULT=saved``) is read from ``grubenv`` and a
   default may be a number, a title, an id, or a ``>``-separated path into a
   submenu (grub's manual, "default"; grub-mkconfig's ``00_header``).
 - BLS entries (``/boot/loader/entries/*.conf``, RHEL 8+, Fedora 30+) when
-  grub.cfg loads them with ``blscfg`` or no grub config exists: ``title``,
+  grub.cfg loads them with ``blscfg`` or no grub config exists (grubenv is
+  read all the same): ``title``,
   ``version``, ``linux``, ``initrd``, ``options`` (``$kernelopts`` and other
   variables from grubenv), newest version first as grub's blscfg sorts
   them, the default from grubenv's ``saved_entry`` (the entry's file name).
@@ -40,6 +43,7 @@ from ._read import read_guest_text
 from .blsentries import BLS_DIR, read_bls
 from .devnames import real_files
 from .disks import GRUB_LEGACY_CONFIGS
+from .grubenv import GRUBENVS
 
 __all__ = [
     "detect_boot_menu",
@@ -52,6 +56,8 @@ __all__ = [
 ]
 
 GRUB2_CONFIGS: tuple[str, ...] = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
+#: The EFI system partition's vendor folders (RHEL 7-8 and Fedora < 34 keep grub.cfg there).
+EFI_DIR = "/boot/efi/EFI"
 _LINUX_CMDS = ("linux", "linux16", "linuxefi")
 _INITRD_CMDS = ("initrd", "initrd16", "initrdefi")
 _DEVICE_PREFIX = re.compile(r"^\([^)]*\)")
@@ -66,23 +72,10 @@ def detect_boot_menu(
 
     grub2 comes first (a guest upgraded from grub legacy may keep an old
     ``menu.lst`` that nothing reads); BLS entries count when grub.cfg loads
-    them (``blscfg``) or there is no grub config at all.
+    them (``blscfg``) or there is no grub config at all, their default and
+    ``$kernelopts`` then still coming from grubenv.
     """
-    menu: Optional[BootMenu] = None
-    for path in GRUB2_CONFIGS:
-        if not target.is_file(path):
-            continue
-        text = read_guest_text(target, path, problems)
-        if text is None:
-            continue
-        env = parse_grubenv(
-            read_guest_text(target, posixpath.join(posixpath.dirname(path), "grubenv"), problems)
-        )
-        if "blscfg" in _commands(text):
-            menu = read_bls(target, env, problems, grub_cfg=path)
-        else:
-            menu = parse_grub2(text, path, env)
-        break
+    menu = _grub2_menu(target, problems)
     if menu is None:
         for path in real_files(target, GRUB_LEGACY_CONFIGS):
             text = read_guest_text(target, path, problems)
@@ -92,10 +85,50 @@ def detect_boot_menu(
             menu = parse_grub_legacy(text, path, saved)
             break
     if menu is None and target.listdir(BLS_DIR):
-        menu = read_bls(target, {}, problems)
+        menu = read_bls(target, _grubenv(target, None, problems), problems)
     if menu is None:
         return None
     return match_kernels(target, menu, kernels)
+
+
+def _grub2_configs(target: Target) -> list[str]:
+    """grub2's configs: /boot's two, then each vendor folder's on the EFI system partition."""
+    esp = [
+        f"{EFI_DIR}/{vendor}/grub.cfg"
+        for vendor in sorted(target.listdir(EFI_DIR))
+        if target.is_file(f"{EFI_DIR}/{vendor}/grub.cfg")
+    ]
+    return [p for p in GRUB2_CONFIGS if target.is_file(p)] + esp
+
+
+def _grubenv(
+    target: Target, folder: Optional[str], problems: Optional[list[Unreadable]]
+) -> dict[str, str]:
+    """The grubenv beside a grub.cfg (``folder``), else grub2's usual ones in /boot."""
+    paths = ([posixpath.join(folder, "grubenv")] if folder else []) + list(GRUBENVS)
+    for path in paths:
+        if target.is_file(path):
+            return parse_grubenv(read_guest_text(target, path, problems))
+    return {}
+
+
+def _grub2_menu(target: Target, problems: Optional[list[Unreadable]]) -> Optional[BootMenu]:
+    """The first grub2 config that is a menu: it loads BLS entries or holds entries.
+
+    A config with neither (the EFI stub that hands over to
+    ``/boot/grub2/grub.cfg`` with ``configfile``) is skipped.
+    """
+    for path in _grub2_configs(target):
+        text = read_guest_text(target, path, problems)
+        if text is None:
+            continue
+        env = _grubenv(target, posixpath.dirname(path), problems)
+        if "blscfg" in _commands(text):
+            return read_bls(target, env, problems, grub_cfg=path)
+        menu = parse_grub2(text, path, env)
+        if menu.boot_entries:
+            return menu
+    return None
 
 
 def _commands(text: str) -> set[str]:
