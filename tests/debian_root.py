@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -31,50 +32,90 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-def apt_sources() -> list[str]:
+def apt_sources(base: str = "/etc/apt") -> list[str]:
     """The files apt itself reads: sources.list, and *.list / *.sources beside it.
 
     A file apt ignores (``foo.sources.disabled``, ``foo.list.save``) is not read:
-    its mirror is not one this machine's apt uses.
+    its mirror is not one this machine's apt uses. ``base``: apt's folder.
     """
-    files = ["/etc/apt/sources.list"]
+    files = [f"{base}/sources.list"]
     for pattern in ("*.list", "*.sources"):
-        files += sorted(glob.glob(f"/etc/apt/sources.list.d/{pattern}"))
+        files += sorted(glob.glob(f"{base}/sources.list.d/{pattern}"))
     return [f for f in files if os.path.isfile(f)]
 
 
-def _entries(text: str) -> list[tuple[str, str]]:
-    """(uri, suite) of each deb entry, one-line (``deb URI SUITE ...``) or deb822."""
-    out: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class AptEntry:
+    """One ``deb`` entry of apt's sources: where, which suite, which components, whose key."""
+
+    uri: str
+    suite: str
+    components: tuple[str, ...]
+    signed_by: str = ""
+
+
+def _entries(text: str) -> list[AptEntry]:
+    """Each deb entry of a sources file, one-line (``deb [opts] URI SUITE COMP...``) or deb822."""
+    out: list[AptEntry] = []
     for line in text.splitlines():
-        m = re.match(r"\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line)
+        m = re.match(r"\s*deb\s+(?:\[([^]]*)\]\s+)?(\S+)\s+(\S+)((?:\s+[^#\s]+)*)", line)
         if m:
-            out.append((m.group(1), m.group(2)))
+            key = re.search(r"signed-by=(\S+)", m.group(1) or "")
+            comps = tuple(m.group(4).split())
+            out.append(AptEntry(m.group(2), m.group(3), comps, key[1] if key else ""))
     for stanza in re.split(r"\n\s*\n", text):
         fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, re.M))
         if "deb" in fields.get("Types", "").split() and fields.get("URIs"):
             for uri in fields["URIs"].split():
                 for suite in fields.get("Suites", "").split():
-                    out.append((uri, suite))
+                    comps = tuple(fields.get("Components", "").split())
+                    out.append(AptEntry(uri, suite, comps, fields.get("Signed-By", "")))
     return out
 
 
-def apt_mirror() -> Optional[str]:
-    """The Debian archive mirror this machine's apt uses for the suite, if any.
+def _debian_archive(entry: AptEntry) -> Optional[tuple[bool, bool]]:
+    """How surely ``entry`` is the Debian archive (higher first); None when it is not.
 
-    Read only from the sources apt reads (:func:`apt_sources`), and only an
-    entry for the Debian suite itself (not its -security or -updates
-    archives, not a third-party repository that happens to come first).
+    The archive has a ``main`` component and a plain codename suite (a
+    third-party repository for the same suite uses its own components,
+    ``stable``, or a path in the suite, ``bookworm/mongodb-org/7.0``);
+    the security archive is another one. Signed by Debian's archive key, or
+    served from a ``/debian`` folder, it is the archive whatever the suite:
+    every Debian mirror serves every release, so a trixie machine's mirror
+    serves bookworm too.
     """
-    for name in apt_sources():
+    if "main" not in entry.components or "/" in entry.suite:
+        return None
+    if "security" in entry.uri or entry.suite.endswith("-security"):
+        return None
+    debian = "debian-archive-keyring" in entry.signed_by or (
+        entry.uri.rstrip("/").rsplit("/", 1)[-1] == "debian"
+    )
+    if not debian and entry.suite != SUITE:
+        return None
+    return entry.suite == SUITE, debian
+
+
+def apt_mirror(sources: Optional[list[str]] = None) -> Optional[str]:
+    """The Debian archive mirror this machine's apt uses, if any.
+
+    Read only from the sources apt reads (:func:`apt_sources`, or the
+    ``sources`` given), and only the Debian archive's entry
+    (:func:`_debian_archive`): not its -security archive, not a third-party
+    repository that happens to come first. An entry for the suite itself and
+    signed by Debian's key is preferred; the file order ends a tie.
+    """
+    best: Optional[tuple[tuple[bool, bool], str]] = None
+    for name in apt_sources() if sources is None else sources:
         try:
             text = Path(name).read_text(errors="replace")
         except OSError:
             continue
-        for uri, suite in _entries(text):
-            if suite == SUITE and "security" not in uri:
-                return uri
-    return None
+        for entry in _entries(text):
+            rank = _debian_archive(entry)
+            if rank is not None and (best is None or rank > best[0]):
+                best = (rank, entry.uri)
+    return best[1] if best else None
 
 
 def skip_or_fail(reason: str) -> None:
