@@ -3,7 +3,8 @@
 One Debian-like guest "installed on SATA" holds each of them: grub2's
 grub.cfg linux lines (``GRUB_DISABLE_LINUX_UUID=true``), /etc/default/grub,
 initramfs-tools' RESUME=, mdadm.conf, a dracut add_device, BLS options,
-/etc/kernel/cmdline, SUSE's /etc/sysconfig/bootloader and grub2's device.map.
+/etc/kernel/cmdline, SUSE's /etc/sysconfig/bootloader, grub2's device.map and
+crypttab.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FILES = {
     "/etc/initramfs-tools/initramfs.conf": "MODULES=list\n",
     "/etc/initramfs-tools/modules": "ext4\n",
     "/etc/fstab": "/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 none swap sw 0 0\n",
+    "/etc/crypttab": "# <target> <source> <key> <options>\ncrypt_home /dev/sdb2 none luks\n",
     "/boot/grub/grub.cfg": GRUB_CFG,
     "/etc/default/grub": 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="resume=/dev/sda2"\n'
     "GRUB_DISABLE_LINUX_UUID=true\n",
@@ -74,6 +76,7 @@ def test_every_boot_path_place_is_detected(tmp_path):
         ("/boot/loader/entries/abc-6.1.conf", "bls-root", "/dev/sda1", "/dev/vda1"),
         ("/etc/kernel/cmdline", "kernel-cmdline", "/dev/sda2", "/dev/vda2"),
         ("/etc/sysconfig/bootloader", "suse-bootloader", "/dev/sda2", "/dev/vda2"),
+        ("/etc/crypttab", "crypttab", "/dev/sdb2", "/dev/vdb2"),
     ]:
         assert want in found, want
     md = sorted(r.line for r in facts.disk_refs if r.context == "mdadm" and r.device == "/dev/sda3")
@@ -97,6 +100,7 @@ def test_renames_every_place_before_the_rebuild_and_says_grub_cfg_is_edited_by_t
     assert "DEVICE /dev/vda3 /dev/vdb1\n" in edited["/etc/mdadm/mdadm.conf"]
     assert "devices=/dev/vda3,/dev/vdb1" in edited["/etc/mdadm/mdadm.conf"]
     assert edited["/etc/kernel/cmdline"] == "root=/dev/vda1 ro resume=/dev/vda2\n"
+    assert edited["/etc/crypttab"].endswith("crypt_home /dev/vdb2 none luks\n")
     assert "resume=/dev/vda2 splash" in edited["/etc/sysconfig/bootloader"]
     assert '" /dev/vda2 "' in edited["/etc/dracut.conf.d/resume.conf"]
     assert (

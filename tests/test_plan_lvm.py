@@ -148,3 +148,27 @@ def test_preview_and_script_show_the_removal(tmp_path):
     assert "$ rm -f /etc/lvm/devices/system.devices" in text
     script = render_script(plan)
     assert 'rm -f "$p" || vw_die "cannot remove $p"' in script
+
+
+def test_removals_come_before_the_initrd_rebuild_on_a_dracut_guest(tmp_path):
+    """dracut copies lvm.conf and the devices file into the image: both settled first."""
+    files = {
+        **FILES,
+        "/etc/os-release": 'ID="rhel"\nVERSION_ID="9.2"\nID_LIKE="fedora"\n',
+        "/usr/bin/dracut": "#!/bin/sh\n",
+        "/boot/initramfs-6.1.0-50-amd64.img": "",
+    }
+    del files["/etc/modules"]
+    for rel, text in files.items():
+        path = tmp_path / rel.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    target = LocalTarget(str(tmp_path))
+    plan = make_plan(target, detect(target, read_initrds=False), Choices(method="initrd"))
+    assert not plan.refused, plan.refusals
+    kinds = [(s.kind, s.path or s.argv[0]) for s in plan.steps]
+    rebuild = next(i for i, (kind, _) in enumerate(kinds) if kind == "command")
+    removed = [i for i, (kind, _) in enumerate(kinds) if kind == "remove"]
+    lvm = kinds.index(("edit", "/etc/lvm/lvm.conf"))
+    assert removed and max(removed) < rebuild and lvm < rebuild, kinds
+    assert plan.steps[rebuild].argv[0] == "dracut", kinds
