@@ -11,13 +11,14 @@ from typing import Callable
 
 from .. import knowledge as K
 from ..facts import Facts
-from . import disknames, initrd, lvm, mdadm, modprobe, replace, sysinit, xen
+from . import bootdefault, disknames, initrd, lvm, mdadm, modprobe, replace, sysinit, xen
 from .model import Choices
 
 __all__ = ["files_needed"]
 
 #: Each part's ``needed_files``: the method (sysinit or initrd) first, then
-#: the module aliases, Xen's default kernel, LVM, mdadm.conf, relabelling, disk names.
+#: the module aliases, Xen's default kernel, LVM, mdadm.conf, relabelling, disk names,
+#: the boot loader's default entry.
 PARTS: tuple[Callable[[Facts, Choices], list[str]], ...] = (
     sysinit.needed_files,
     initrd.needed_files,
@@ -27,6 +28,7 @@ PARTS: tuple[Callable[[Facts, Choices], list[str]], ...] = (
     mdadm.needed_files,
     replace.needed_files,
     disknames.needed_files,
+    bootdefault.needed_files,
 )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 from .. import knowledge as K
 from ..facts import Facts, Kernel
 from ..finding import ERROR, WARNING, Finding, Remedy
+from .bootdefault import plan_boot_default
 from .defaults import sysinit_file_candidates
 from .disknames import plan_disk_names, refuse_renaming_emulated
 from .edits import Workspace
@@ -164,6 +165,8 @@ def plan(facts: Facts, choices: Choices, files: Mapping[str, Optional[bytes]]) -
     findings += plan_multipath(facts, choices)
     removals, more = plan_lvm(facts, choices, ws)
     findings += more
+    # After the renames: a grub.conf without a default line gets one inserted.
+    findings += plan_boot_default(facts, choices, kernel, prepared, ws)
     # Every file edit comes before any rebuild: nash mkinitrd and dracut copy
     # the root and resume= devices into the image, and initramfs-tools bakes
     # in RESUME=, so an image built before the rename keeps the old names.
