@@ -129,3 +129,23 @@ def test_resume_gets_uuid_where_asked_and_known(tmp_path):
     edited = {s.path: s.new_text for s in plan.steps if s.kind == "edit"}
     assert edited["/etc/initramfs-tools/conf.d/resume"] == "RESUME=UUID=1111-2222\n"
     assert "resume=UUID=1111-2222" in edited["/boot/grub/grub.cfg"]
+
+
+def test_on_a_live_guest_grub_cfg_is_remapped_too_and_the_command_is_for_after_the_switch(
+    tmp_path,
+):
+    """Live, update-grub before the switch would write root=/dev/sda1 back (grub-probe)."""
+    from virtio_wizard.preview import render_text
+
+    files = {**FILES, "/proc/self/status": "Name: init\n", "/proc/cmdline": "ro quiet\n"}
+    guest(tmp_path, files)
+    target = LocalTarget(str(tmp_path), live=True)
+    facts = detect(target, read_initrds=False)
+    assert facts.target.live
+    plan = make_plan(target, facts, Choices(method="initrd"))
+    assert not plan.refused, plan.refusals
+    assert not [s for s in plan.steps if s.kind == "command" and "grub" in s.argv[0]]
+    [note] = [f for f in plan.findings if f.id == "grub-cfg-remapped"]
+    assert "before the switch grub-probe still sees the emulated disk" in note.message
+    assert "After the switch, `update-grub`" in note.remedy.advice
+    assert "update-grub" in render_text(plan)  # the preview names the command

@@ -508,3 +508,15 @@ def test_grub2_says_which_command_makes_the_prepared_kernel_the_default(tmp_path
     assert warn.remedy.command == ("grub-set-default", "gnulinux-simple-/dev/sda1")
     [cfg] = [s for s in plan.steps if s.path == "/boot/grub/grub.cfg"]  # the disk names
     assert 'set default="${saved_entry}"' in cfg.new_text  # grub.cfg's default: left to grub
+
+
+def test_the_command_line_prepares_every_boot_kernel_unless_told_one(tmp_path, capsys):
+    from virtio_wizard.cli import main
+
+    write_tree(tmp_path, {**rhel5_files(RHEL5_GRUB), "/sbin/mkinitrd": "#!/bin/sh\n"})
+    base = ["plan", "--root", str(tmp_path), "--method", "initrd", "--drivers", "block,net"]
+    kernels = []
+    for extra in ([], ["--one-kernel"]):
+        assert main([*base, *extra, "--json"]) == 0
+        kernels.append(json.loads(capsys.readouterr().out)["kernels"])
+    assert kernels == [["2.6.18-164.el5", "2.6.18-128.el5"], ["2.6.18-164.el5"]]
