@@ -180,10 +180,10 @@ def test_an_image_holding_everything_replaces_the_old_one(
 @pytest.mark.parametrize(
     "drop, said",
     [
-        ("usr/sbin/lvm", "*bin/lvm (the lvm tool: root on LVM)"),
+        ("usr/sbin/lvm", "lvm (the lvm tool: root on LVM)"),
         (f"{LIB}/drivers/md/dm-mod.ko.xz", "dm_mod (device-mapper: root on LVM)"),
         (f"{LIB}/fs/ext3/ext3.ko.xz", "ext3 or ext4 (the root file system, ext3)"),
-        ("usr/lib/udev/rules.d/64-lvm.rules", "*/rules.d/*lvm*.rules (LVM's udev rules"),
+        ("usr/lib/udev/rules.d/64-lvm.rules", "*lvm*.rules (LVM's udev rules"),
         (f"{LIB}/drivers/virtio/virtio_blk.ko", "virtio_blk (a virtio driver)"),
     ],
 )
@@ -228,7 +228,7 @@ def test_an_image_the_guest_cannot_read_stays_beside_the_old_one(tmp_path: Path)
     proc, root, old = run(tmp_path, new)
     assert proc.returncode == 1
     assert f"cannot look inside {BUILD} on this guest" in proc.stderr
-    assert "*bin/lvm (the lvm tool: root on LVM)" in proc.stderr
+    assert "lvm (the lvm tool: root on LVM)" in proc.stderr
     assert f"mv {BUILD} {IMAGE}" in proc.stderr
     assert boot(root) == old
     assert boot(root, BUILD) == new

@@ -58,7 +58,7 @@ def test_an_lvm_root_whose_image_lacks_lvm_and_dm_mod(tree):
     assert f"the initrd of {KVER} now holds {', '.join(MODULES)}" in lines
     assert root_lines(lines) == [
         f"the initrd of {KVER} ({IMAGE}) lacks what the root needs: "
-        "dm_mod (device-mapper: root on LVM); *bin/lvm (the lvm tool: root on LVM); "
+        "dm_mod (device-mapper: root on LVM); lvm (the lvm tool: root on LVM); "
         f"booted from it, {KVER} cannot mount /"
     ]
 

@@ -333,7 +333,7 @@ def test_an_lvm_root_whose_next_image_lacks_lvm_and_dm_mod(tree_live, cli, capsy
     [problem] = check.problems
     assert problem.message == (
         f"the initrd of {KVER} ({IMAGE}), which boots next, lacks "
-        "dm_mod (device-mapper: root on LVM); *bin/lvm (the lvm tool: root on LVM)"
+        "dm_mod (device-mapper: root on LVM); lvm (the lvm tool: root on LVM)"
     )
     assert "VFS: Unable to mount root fs" in problem.cause
     remedy = problem.remedy

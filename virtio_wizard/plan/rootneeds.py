@@ -215,8 +215,18 @@ def unmet(needs: Iterable[str], members: set[str], modules: set[str]) -> list[Ne
     return out
 
 
+def _shown(alt: str) -> str:
+    """An alternative in a user's words: a glob by its file name (``*bin/lvm`` is ``lvm``)."""
+    return alt.rsplit("/", 1)[-1]
+
+
 def describe(needs: Iterable[Need]) -> str:
-    """``ext3 or ext4 (the root file system, ext3); *bin/lvm (the lvm tool: root on LVM)``."""
+    """``ext3 or ext4 (the root file system, ext3); lvm (the lvm tool: root on LVM)``.
+
+    >>> describe([decode("*bin/cryptsetup|*/systemd-cryptsetup for cryptsetup: root on LUKS")])
+    'cryptsetup or systemd-cryptsetup (cryptsetup: root on LUKS)'
+    """
     return "; ".join(
-        " or ".join(a for a in n.any_of if not a.startswith("!")) + f" ({n.why})" for n in needs
+        " or ".join(_shown(a) for a in n.any_of if not a.startswith("!")) + f" ({n.why})"
+        for n in needs
     )
