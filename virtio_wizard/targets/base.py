@@ -259,12 +259,32 @@ class TargetBase(ABC):
     them, or all but the last), with a link's target in ``link``; None when
     nothing is there or the path cannot be resolved. Whether a path exists,
     is a file, a folder or a link, where a link points and its stat all
-    follow from that answer, so they are the same on every door.
+    follow from that answer, so they are the same on every door. A walk is
+    resolved here too; each door only lists a resolved folder its own way
+    (:meth:`_walk_from`).
     """
 
     @abstractmethod
     def _lstat(self, path: str, follow: bool = True) -> Optional[StatInfo]:
         """lstat of ``path`` resolved (the last link too when ``follow``), or None."""
+
+    @abstractmethod
+    def resolve(self, path: str) -> str:
+        """``path`` with every link resolved inside the guest; TargetError when it cannot be."""
+
+    @abstractmethod
+    def _walk_from(self, start: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """``os.walk`` from ``start``, a resolved guest path, top-down, links to
+        folders listed but not entered; nothing when it is not a folder."""
+
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Like ``os.walk`` over guest paths: nothing when ``path`` cannot be resolved,
+        as ``os.walk`` of a missing folder gives nothing."""
+        try:
+            start = self.resolve(path)
+        except TargetError:
+            return
+        yield from self._walk_from(start)
 
     @abstractmethod
     def read_bytes(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:

@@ -367,12 +367,8 @@ class ImageTarget(TargetBase):
         except (RuntimeError, TargetError):
             return []
 
-    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        """Like ``os.walk`` over guest paths, one batched stat call per folder."""
-        try:
-            start = self.resolve(path)
-        except TargetError:
-            return
+    def _walk_from(self, start: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Folder by folder through the appliance, one batched stat call per folder."""
         todo = [start]
         while todo:
             folder = todo.pop(0)

@@ -133,12 +133,8 @@ class LocalTarget(TargetBase):
         except OSError:
             return []
 
-    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        """Like ``os.walk`` over guest paths, never following links to folders."""
-        try:
-            start = self.resolve(path)
-        except TargetError:
-            return
+    def _walk_from(self, start: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """``os.walk`` of the host folder behind ``start``, never following links to folders."""
         host_start = self._host(split_path(start))
         for dirpath, dirnames, filenames in os.walk(host_start, followlinks=False):
             rel = os.path.relpath(dirpath, self._root)

@@ -669,12 +669,8 @@ class SSHTarget(TargetBase):
                 self._dirs.pop(folder, None)
             return sorted(listing) if listing else []
 
-    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        """Like ``os.walk`` (top-down, links to folders listed but not entered): one ``find``."""
-        try:
-            start = self.resolve(path)
-        except TargetError:
-            return
+    def _walk_from(self, start: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """The whole tree in one ``find`` run in the guest."""
         script = (
             f"[ -d {_q(start)} ] || exit {_RC_NOTFOUND}\n"
             f"find {_q(start)} -type d -print0 2>/dev/null\n"
@@ -859,30 +855,38 @@ class SSHTarget(TargetBase):
             f'if [ "$(id -u)" = 0 ]; then chown {int(uid)}:{int(gid)} "$t" || exit 1; fi\n'
             f"{_SYNC_MOVE}"
         )
+        self._change(script, real, f"writing {real}", data)
+        return real
+
+    def _guest_path(self, path: str, follow_last: bool = True) -> str:
+        """``path`` resolved in the guest, on fresh answers: a change is about to be made."""
+        with self._mutex:
+            self._invalidate()
+            return "/" + "/".join(self._resolve_parts(path, follow_last=follow_last))
+
+    def _change(self, script: str, path: str, what: str, data: Optional[bytes] = None) -> None:
+        """Run a script that changes the guest and judge its exit status (``_finish``).
+
+        What the cache knew is forgotten however the script ends, a lost
+        connection included: the change may have happened.
+        """
         try:
             rc, _out, err = self._exec(script, data)
         finally:
             self._invalidate()
-        self._finish(rc, err, real, f"writing {real}")
-        return real
+        self._finish(rc, err, path, what)
 
     def makedirs(self, path: str, mode: int = 0o755) -> None:
-        with self._mutex:
-            self._invalidate()
-            target = "/" + "/".join(self._resolve_parts(path))
+        target = self._guest_path(path)
         script = (
             f"p={_q(target)}\n"
             f'if [ ! -d "$p" ]; then mkdir -p -- "$p" && chmod {mode:o} "$p" || exit 1; fi\n'
         )
-        rc, _out, err = self._exec(script)
-        self._invalidate()
-        self._finish(rc, err, target, f"creating {target}")
+        self._change(script, target, f"creating {target}")
 
     def remove(self, path: str) -> None:
         """Remove a guest file (the link itself when ``path`` is a symlink)."""
-        with self._mutex:
-            self._invalidate()
-            target = "/" + "/".join(self._resolve_parts(path, follow_last=False))
+        target = self._guest_path(path, follow_last=False)
         script = (
             f"p={_q(target)}\n"
             f'[ -L "$p" ] || [ -e "$p" ] || exit {_RC_NOTFOUND}\n'
@@ -890,16 +894,12 @@ class SSHTarget(TargetBase):
             'rm -f -- "$p" || exit 1\n'
             'sync "$(dirname -- "$p")" 2>/dev/null\n'
         )
-        rc, _out, err = self._exec(script)
-        self._invalidate()
-        self._finish(rc, err, target, f"removing {target}")
+        self._change(script, target, f"removing {target}")
 
     def rename(self, src: str, dst: str) -> None:
         """Move regular file ``src`` over ``dst`` (the real file behind a link) in one rename."""
         real, _old = self._resolved_for_write(dst)
-        with self._mutex:
-            self._invalidate()
-            source = "/" + "/".join(self._resolve_parts(src, follow_last=False))
+        source = self._guest_path(src, follow_last=False)
         script = (
             f"s={_q(source)}\n"
             f"p={_q(real)}\n"
@@ -908,9 +908,7 @@ class SSHTarget(TargetBase):
             'mv -f -- "$s" "$p" || exit 1\n'
             'sync "$(dirname -- "$p")" 2>/dev/null\n'
         )
-        rc, _out, err = self._exec(script)
-        self._invalidate()
-        self._finish(rc, err, real, f"renaming {source} to {real}")
+        self._change(script, real, f"renaming {source} to {real}")
 
     def copy_file(self, src: str, dst: str) -> None:
         """Copy a regular guest file to ``dst`` atomically, keeping mode, owner and times."""
