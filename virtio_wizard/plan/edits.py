@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..finding import ERROR, WARNING, Finding, Remedy
@@ -31,7 +32,6 @@ __all__ = [
     "split_lines",
     "line_ending",
     "unified_diff",
-    "merge_modules",
     "merge_or_refuse",
     "ModuleMerge",
     "module_rank",
@@ -279,88 +279,14 @@ def module_rank(name: str) -> int:
     return SEED_MODULES.index(name) if name in SEED_MODULES else len(SEED_MODULES)
 
 
+@dataclass(frozen=True)
 class ModuleMerge:
-    """The result of merging wanted modules into an existing list of lines."""
+    """A module list with the wanted modules that were missing inserted."""
 
-    def __init__(
-        self,
-        lines: list[str],
-        added: tuple[str, ...],
-        present: tuple[str, ...],
-        out_of_order: Optional[int],
-    ) -> None:
-        #: The new lines (with terminators).
-        self.lines = lines
-        #: Modules that were missing and are now inserted.
-        self.added = added
-        #: Seed modules already listed, in file order.
-        self.present = present
-        #: 1-based line of the first existing entry out of the guide's order.
-        self.out_of_order = out_of_order
-        #: The same line when the order was tolerated (``strict=False``) and
-        #: the missing modules were added anyway.
-        self.tolerated: Optional[int] = None
-
-
-def merge_modules(
-    lines: Sequence[str],
-    wanted: Sequence[str],
-    parse: Callable[[str], Optional[str]],
-    fmt: Callable[[str], str],
-    region: range,
-    anchor: int,
-    eol: str,
-    lead: Sequence[str] = (),
-    strict: bool = True,
-) -> ModuleMerge:
-    """Insert the wanted modules missing from ``region`` so the order stays right.
-
-    Existing lines are never moved or changed: each missing module goes just
-    before the first listed module the guide loads later, else after the last
-    listed one, else at ``anchor`` (preceded by the ``lead`` lines, e.g. the
-    the guide's blank line). Only virtio_blk and virtio_net may swap (the guide): with
-    ``strict`` (a 2.4 kernel) a list already out of order is reported and left
-    alone; otherwise (2.6+) it is noted in ``tolerated`` and the missing
-    modules are added anyway.
-    """
-    seed = set(SEED_MODULES)
-    existing: list[tuple[int, str]] = []
-    for i in region:
-        name = parse(lines[i])
-        if name in seed:
-            existing.append((i, name))
-    names = [n for _, n in existing]
-    bad = order_violation(names)
-    present = tuple(names)
-    out = list(lines)
-    if bad is not None and strict:
-        return ModuleMerge(out, (), present, existing[bad][0] + 1)
-    tolerated = existing[bad][0] + 1 if bad is not None else None
-    missing = [m for m in wanted if m not in names]
-    if not missing:
-        merge = ModuleMerge(out, (), present, None)
-        merge.tolerated = tolerated
-        return merge
-    inserts: dict[int, list[str]] = {}
-    for m in missing:
-        later = [i for i, n in existing if module_rank(n) > module_rank(m)]
-        if later:
-            pos = later[0]
-        elif existing:
-            pos = existing[-1][0] + 1
-        else:
-            pos = anchor
-        inserts.setdefault(pos, []).append(m)
-    for pos in sorted(inserts, reverse=True):
-        new = [fmt(m) + eol for m in inserts[pos]]
-        if not existing and pos == anchor:
-            new = [ln + eol for ln in lead] + new
-        if pos > 0 and pos == len(out) and not out[-1].endswith("\n"):
-            out[-1] += eol
-        out[pos:pos] = new
-    merge = ModuleMerge(out, tuple(missing), present, None)
-    merge.tolerated = tolerated
-    return merge
+    #: The new lines (with terminators).
+    lines: list[str]
+    #: Modules that were missing and are now inserted, in the order wanted.
+    added: tuple[str, ...]
 
 
 def merge_or_refuse(
@@ -375,17 +301,66 @@ def merge_or_refuse(
     lead: Sequence[str] = (),
     strict: bool = True,
 ) -> tuple[Optional[ModuleMerge], list[Finding]]:
-    """``merge_modules``, then what the order of the existing list means.
+    """Insert the wanted modules missing from ``region`` so the order stays right.
 
-    ``(None, [refusal])`` where a list out of order must stay as it is (a 2.4
-    kernel); otherwise the merge and, when its order was tolerated, the
-    warning that says so. Every module-list file the planner edits line by
-    line (rc.sysinit, rc.modules, sysconfig/modules, /etc/modules,
-    modules-load.d, initramfs-tools) goes through here.
+    Every module-list file the planner edits line by line (rc.sysinit,
+    rc.modules, sysconfig/modules, /etc/modules, modules-load.d,
+    initramfs-tools) goes through here. ``parse`` reads a line's module
+    (None: not a module line), ``fmt`` writes one. Existing lines are never
+    moved or changed: each missing module goes just before the first listed
+    module the guide loads later, else after the last listed one, else at
+    ``anchor`` (preceded by the ``lead`` lines, e.g. the guide's blank line).
+
+    Only virtio_blk and virtio_net may swap (the guide). A list already out
+    of that order gives ``(None, [refusal])`` with ``strict`` (a 2.4 kernel:
+    it stays as it is); otherwise (2.6+) the merge and the warning that the
+    order was tolerated. ``(merge, [])`` when the order is right.
     """
-    merge = merge_modules(lines, wanted, parse, fmt, region, anchor, eol, lead, strict)
-    if merge.out_of_order is not None:
-        return None, [order_finding(path, f"line {merge.out_of_order}", True)]
-    if merge.tolerated is not None:
-        return merge, [order_finding(path, f"line {merge.tolerated}", False)]
-    return merge, []
+    seed = set(SEED_MODULES)
+    existing: list[tuple[int, str]] = []
+    for i in region:
+        name = parse(lines[i])
+        if name in seed:
+            existing.append((i, name))
+    bad = order_violation([n for _, n in existing])
+    notes: list[Finding] = []
+    if bad is not None:
+        notes.append(order_finding(path, f"line {existing[bad][0] + 1}", strict))
+        if strict:
+            return None, notes
+    listed = {n for _, n in existing}
+    missing = tuple(m for m in wanted if m not in listed)
+    out = _inserted(lines, missing, existing, fmt, anchor, eol, lead)
+    return ModuleMerge(out, missing), notes
+
+
+def _inserted(
+    lines: Sequence[str],
+    missing: Sequence[str],
+    existing: Sequence[tuple[int, str]],
+    fmt: Callable[[str], str],
+    anchor: int,
+    eol: str,
+    lead: Sequence[str],
+) -> list[str]:
+    """``lines`` with each of ``missing`` placed by its rank among ``existing``
+    (line index, module) or at ``anchor``; see ``merge_or_refuse``."""
+    inserts: dict[int, list[str]] = {}
+    for m in missing:
+        later = [i for i, n in existing if module_rank(n) > module_rank(m)]
+        if later:
+            pos = later[0]
+        elif existing:
+            pos = existing[-1][0] + 1
+        else:
+            pos = anchor
+        inserts.setdefault(pos, []).append(m)
+    out = list(lines)
+    for pos in sorted(inserts, reverse=True):
+        new = [fmt(m) + eol for m in inserts[pos]]
+        if not existing and pos == anchor:
+            new = [ln + eol for ln in lead] + new
+        if pos > 0 and pos == len(out) and not out[-1].endswith("\n"):
+            out[-1] += eol
+        out[pos:pos] = new
+    return out
