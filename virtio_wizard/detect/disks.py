@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 from ..facts import DiskRef, Unreadable
@@ -167,6 +167,25 @@ def _ref(file: str, line: int, device: str, context: str, **kw) -> Optional[Disk
     return DiskRef(file=file, line=line, device=device, scheme=scheme, context=context, **kw)
 
 
+def _refs(file: str, line: int, devices: Iterable[str], context: str) -> list[DiskRef]:
+    """The references among the ``devices`` one line names: those that name a disk."""
+    found = (_ref(file, line, device, context) for device in devices)
+    return [ref for ref in found if ref is not None]
+
+
+def _arg_refs(
+    file: str, line: int, tokens: Iterable[str], context: str, keyed: bool = False
+) -> list[DiskRef]:
+    """The ``root=``/``resume=`` references among one line's kernel arguments.
+
+    ``keyed``: the context names the argument too (``grub-root``, ``grub-resume``).
+    """
+    refs = []
+    for key, device in _kernel_args(tokens):
+        refs += _refs(file, line, (device,), f"{context}-{key}" if keyed else context)
+    return refs
+
+
 def _table(
     target: Target,
     path: str,
@@ -205,14 +224,19 @@ def _table(
 def _fstab(
     target: Target, problems: Optional[list[Unreadable]], optical: Optional[set[Disk]] = None
 ) -> list[DiskRef]:
+    return _mounts(target, "/etc/fstab", "fstab", problems, optical)
+
+
+def _mounts(
+    target: Target,
+    path: str,
+    context: str,
+    problems: Optional[list[Unreadable]],
+    optical: Optional[set[Disk]],
+) -> list[DiskRef]:
+    """A table laid out as fstab(5) (device, mount point, type, ...): fstab and mtab."""
     return _table(
-        target,
-        "/etc/fstab",
-        problems,
-        column=0,
-        context="fstab",
-        mountpoint_column=1,
-        optical=optical,
+        target, path, problems, column=0, context=context, mountpoint_column=1, optical=optical
     )
 
 
@@ -232,15 +256,7 @@ def _mtab(
         return []
     if real.startswith("/proc/"):
         return []
-    return _table(
-        target,
-        "/etc/mtab",
-        problems,
-        column=0,
-        context="mtab",
-        mountpoint_column=1,
-        optical=optical,
-    )
+    return _mounts(target, "/etc/mtab", "mtab", problems, optical)
 
 
 def _swaps(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
@@ -248,7 +264,7 @@ def _swaps(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef
     return [r for r in refs if r.device != "Filename"]
 
 
-def _kernel_args(tokens: list[str]) -> Iterator[tuple[str, str]]:
+def _kernel_args(tokens: Iterable[str]) -> Iterator[tuple[str, str]]:
     """(root|resume, device) for each ``root=``/``resume=`` argument."""
     for token in tokens:
         key, sep, value = token.partition("=")
@@ -256,18 +272,25 @@ def _kernel_args(tokens: list[str]) -> Iterator[tuple[str, str]]:
             yield _KERNEL_ARGS[key], value
 
 
-def _grub_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
-    """``kernel`` lines' root=/resume=; grub's own ``root (hd0,0)`` names no Linux device."""
+def _command_args(
+    target: Target,
+    path: str,
+    problems: Optional[list[Unreadable]],
+    commands: tuple[str, ...],
+    context: str,
+) -> list[DiskRef]:
+    """root=/resume= on the lines of a boot config that start with one of ``commands``."""
     refs = []
     for number, line in _lines(target, path, problems):
         tokens = line.split()
-        if tokens[0] != "kernel":
-            continue
-        for key, device in _kernel_args(tokens[1:]):
-            ref = _ref(path, number, device, f"grub-{key}")
-            if ref is not None:
-                refs.append(ref)
+        if tokens[0] in commands:
+            refs += _arg_refs(path, number, tokens[1:], context, keyed=True)
     return refs
+
+
+def _grub_conf(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
+    """``kernel`` lines' root=/resume=; grub's own ``root (hd0,0)`` names no Linux device."""
+    return _command_args(target, path, problems, ("kernel",), "grub")
 
 
 _LINUX_CMDS = ("linux", "linux16", "linuxefi")
@@ -276,16 +299,7 @@ _LINUX_CMDS = ("linux", "linux16", "linuxefi")
 def _grub2_cfg(target: Target, path: str, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
     """root=/resume= on grub2's ``linux`` lines (grub-mkconfig writes ``root=/dev/sda1``
     when ``GRUB_DISABLE_LINUX_UUID=true`` or no UUID is known)."""
-    refs = []
-    for number, line in _lines(target, path, problems):
-        tokens = line.split()
-        if tokens[0] not in _LINUX_CMDS:
-            continue
-        for key, device in _kernel_args(tokens[1:]):
-            ref = _ref(path, number, device, f"grub2-{key}")
-            if ref is not None:
-                refs.append(ref)
-    return refs
+    return _command_args(target, path, problems, _LINUX_CMDS, "grub2")
 
 
 def _bls_entries(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
@@ -294,15 +308,7 @@ def _bls_entries(target: Target, problems: Optional[list[Unreadable]]) -> list[D
     for name in sorted(target.listdir(BLS_ENTRIES)):
         if not name.endswith(".conf"):
             continue
-        path = f"{BLS_ENTRIES}/{name}"
-        for number, line in _lines(target, path, problems):
-            tokens = line.split()
-            if tokens[0] != "options":
-                continue
-            for key, device in _kernel_args(tokens[1:]):
-                ref = _ref(path, number, device, f"bls-{key}")
-                if ref is not None:
-                    refs.append(ref)
+        refs += _command_args(target, f"{BLS_ENTRIES}/{name}", problems, ("options",), "bls")
     return refs
 
 
@@ -312,10 +318,7 @@ def _args_file(
     """A file that is all kernel arguments (``/etc/kernel/cmdline``, read by kernel-install)."""
     refs = []
     for number, line in _lines(target, path, problems):
-        for _key, device in _kernel_args(line.split()):
-            ref = _ref(path, number, device, context)
-            if ref is not None:
-                refs.append(ref)
+        refs += _arg_refs(path, number, line.split(), context)
     return refs
 
 
@@ -326,9 +329,8 @@ def _initramfs_resume(target: Target, problems: Optional[list[Unreadable]]) -> l
     for number, line in _lines(target, INITRAMFS_RESUME, problems):
         key, sep, value = line.partition("=")
         if sep and key.strip() == "RESUME":
-            ref = _ref(INITRAMFS_RESUME, number, value.strip().strip("\"'"), "initramfs-resume")
-            if ref is not None:
-                refs.append(ref)
+            device = value.strip().strip("\"'")
+            refs += _refs(INITRAMFS_RESUME, number, (device,), "initramfs-resume")
     return refs
 
 
@@ -337,12 +339,8 @@ def _suse_bootloader(target: Target, problems: Optional[list[Unreadable]]) -> li
     refs = []
     for number, line in _lines(target, SUSE_BOOTLOADER, problems):
         key, sep, value = line.partition("=")
-        if not sep or not key.strip().endswith("APPEND"):
-            continue
-        for _key, device in _kernel_args(_shell_words(value)):
-            ref = _ref(SUSE_BOOTLOADER, number, device, "suse-bootloader")
-            if ref is not None:
-                refs.append(ref)
+        if sep and key.strip().endswith("APPEND"):
+            refs += _arg_refs(SUSE_BOOTLOADER, number, _shell_words(value), "suse-bootloader")
     return refs
 
 
@@ -377,10 +375,7 @@ def _mdadm(target: Target, path: str, problems: Optional[list[Unreadable]]) -> l
             key, sep, value = word.partition("=")
             if sep and key.lower() == "devices":
                 devices += [d for d in value.split(",") if d]
-        for device in devices:
-            ref = _ref(path, number, device, "mdadm")
-            if ref is not None and ref.scheme != "other":
-                refs.append(ref)
+        refs += [r for r in _refs(path, number, devices, "mdadm") if r.scheme != "other"]
     return refs
 
 
@@ -402,12 +397,8 @@ def _dracut_conf(target: Target, path: str, problems: Optional[list[Unreadable]]
     refs = []
     for number, line in _lines(target, path, problems):
         m = _DRACUT_DEVICE_RE.match(line)
-        if not m:
-            continue
-        for device in m.group(2).split():
-            ref = _ref(path, number, device, "dracut-conf")
-            if ref is not None:
-                refs.append(ref)
+        if m:
+            refs += _refs(path, number, m.group(2).split(), "dracut-conf")
     return refs
 
 
@@ -419,9 +410,7 @@ def _device_map(
     for number, line in _lines(target, path, problems):
         match = re.match(r"^\((hd\d+)\)\s+(\S+)", line)
         if match:
-            ref = _ref(path, number, match.group(2), "device.map")
-            if ref is not None:
-                refs.append(ref)
+            refs += _refs(path, number, (match.group(2),), "device.map")
     return refs
 
 
@@ -438,19 +427,11 @@ def _default_grub(
             tokens = [t for word in words for t in word.split()]
         except ValueError:
             tokens = value.strip("\"'").split()
-        for _key, device in _kernel_args(tokens):
-            ref = _ref(path, number, device, "default-grub")
-            if ref is not None:
-                refs.append(ref)
+        refs += _arg_refs(path, number, tokens, "default-grub")
     return refs
 
 
 def _cmdline(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
     path = "/proc/cmdline"
     text = read_guest_text(target, path, problems, limit=64 * 1024) or ""
-    refs = []
-    for _key, device in _kernel_args(text.split()):
-        ref = _ref(path, 1, device, "cmdline")
-        if ref is not None:
-            refs.append(ref)
-    return refs
+    return _arg_refs(path, 1, text.split(), "cmdline")
