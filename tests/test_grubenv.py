@@ -46,7 +46,7 @@ FILES = {
     f"/boot/config-{KVER}": CONFIG,
     f"/lib/modules/{KVER}/modules.order": "",
     "/etc/fstab": "/dev/sda2 / xfs defaults 0 0\n/dev/sda3 swap swap defaults 0 0\n",
-    "/boot/grub2/grub.cfg": "set default=\"${saved_entry}\"\nblscfg\n",
+    "/boot/grub2/grub.cfg": 'set default="${saved_entry}"\nblscfg\n',
     f"/boot/loader/entries/abc-{KVER}.conf": f"title RHEL 8\nversion {KVER}\n"
     f"linux /vmlinuz-{KVER}\ninitrd /initramfs-{KVER}.img\noptions $kernelopts\n",
 }
@@ -105,8 +105,7 @@ def test_uuid_makes_the_line_longer_and_the_padding_shorter(tmp_path: Path) -> N
     facts = detect(target, read_initrds=False)
     uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
     refs = tuple(
-        dataclasses.replace(r, uuid=uuid) if r.device == "/dev/sda2" else r
-        for r in facts.disk_refs
+        dataclasses.replace(r, uuid=uuid) if r.device == "/dev/sda2" else r for r in facts.disk_refs
     )
     facts = dataclasses.replace(facts, disk_refs=refs)
     choices = dataclasses.replace(net_and_names(), use_uuid=True)

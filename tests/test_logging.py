@@ -123,7 +123,7 @@ def test_a_failed_command_and_the_undo_are_in_the_log(tmp_path):
     text = (guest / log_path(Path(result.journal).stem).lstrip("/")).read_text()
     assert "exited with code 4 after" in text and "| mkinitrd: no space" in text
     assert "apply stopped at a failed step" in text
-    undo_part = text[text.index("undoing on"):]
+    undo_part = text[text.index("undoing on") :]
     assert f"undo 2: keep /boot/initrd-{KVER}.img (" in undo_part
     assert f"undo 1: remove /boot/initrd-{KVER}.img.vw-orig" in undo_part
     assert "undo finished; the journal is marked undone" in undo_part

@@ -18,8 +18,7 @@ def plan_with(text: str, path: str = CONF, **kw):
 
 def test_device_glob_for_sd_gets_the_vd_pattern_previewed_with_a_warning():
     text = (
-        "# mdadm.conf\nDEVICE /dev/sd*[0-9] /dev/hd*  # scan these\n"
-        "ARRAY /dev/md0 UUID=a:b:c:d\n"
+        "# mdadm.conf\nDEVICE /dev/sd*[0-9] /dev/hd*  # scan these\nARRAY /dev/md0 UUID=a:b:c:d\n"
     )
     p = plan_with(text)
     [step] = [s for s in p.steps if s.path == CONF]

@@ -108,7 +108,7 @@ def write(root: Path, files: dict[str, str]) -> None:
 LVM_ON_MD_ON_LUKS = {
     "/etc/fstab": "/dev/mapper/vg--sys-root / xfs defaults 0 0\n",
     "/etc/lvm/backup/vg-sys": 'vg-sys {\n physical_volumes {\n  pv0 {\n   device = "/dev/md0"'
-    "\t# Hint only\n  }\n  pv1 {\n   device = \"/dev/mapper/luks-0a1b\"\n  }\n }\n}\n",
+    '\t# Hint only\n  }\n  pv1 {\n   device = "/dev/mapper/luks-0a1b"\n  }\n }\n}\n',
     "/etc/mdadm.conf": "ARRAY /dev/md0 level=raid1 num-devices=2 UUID=a:b:c:d\n"
     "ARRAY /dev/md1 level=raid5 UUID=e:f:a:b\n",
     "/etc/crypttab": "luks-0a1b UUID=0a1b none luks\n",

@@ -80,6 +80,7 @@ class StaleFileError(ApplyRefused):
         super().__init__(text + (f" ({detail})" if detail else ""), paths=(path,))
         self.path = path
 
+
 @contextlib.contextmanager
 def hold_lock(target: Target) -> Iterator[None]:
     """The target's apply lock, for the whole apply or undo.

@@ -122,6 +122,5 @@ def new_journal(target: Target, plan: Plan) -> dict[str, Any]:
     }
 
 
-
 def unfinished(journal: Optional[dict[str, Any]]) -> bool:
     return journal is not None and journal.get("status") != DONE

@@ -26,6 +26,7 @@ __all__ = [
     "fsync_dir",
 ]
 
+
 def stat_info(st: os.stat_result, link: Optional[str] = None) -> StatInfo:
     """``os.lstat``'s answer as the Target protocol's StatInfo."""
     return StatInfo(

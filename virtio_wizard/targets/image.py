@@ -564,7 +564,7 @@ class ImageTarget(TargetBase):
         self._writable(argv[0] if argv else "command")
         script = (
             f"export PATH={GUEST_PATH} LANG=C LC_ALL=C HOME=/root; "
-            f"{shlex.join(argv)} 2>&1; echo \"VW-RC=$?\""
+            f'{shlex.join(argv)} 2>&1; echo "VW-RC=$?"'
         )
         try:
             out = str(self.g.sh(script))
