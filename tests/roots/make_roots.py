@@ -792,8 +792,11 @@ def rhel6() -> None:
                         "virtio_blk.ko": "kernel/drivers/block",
                         "virtio_net.ko": "kernel/drivers/net",
                         "ata_piix.ko": "kernel/drivers/ata",
+                        # What dracut's 90lvm puts in for this LVM ext4 root.
+                        "dm-mod.ko": "kernel/drivers/md",
+                        "ext4.ko": "kernel/fs/ext4",
                     },
-                    ["sbin/udevd", "sbin/dmsetup"],
+                    ["sbin/udevd", "sbin/dmsetup", "sbin/lvm", "lib/udev/rules.d/64-lvm.rules"],
                 )
             ),
             "/sbin/mkinitrd": (
