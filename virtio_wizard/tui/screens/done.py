@@ -148,9 +148,7 @@ class DoneScreen(StepScreen, inherit_bindings=False):
             parts.append(_bullets(host))
         parts.append(Text(""))
         journal = self.outcome.journal if self.outcome is not None else None
-        parts.append(
-            Text.assemble(("Journal: ", "bold"), journal or f"{STATE_DIR}/ in the guest")
-        )
+        parts.append(Text.assemble(("Journal: ", "bold"), journal or f"{STATE_DIR}/ in the guest"))
         parts.append(
             Text("Press u to undo everything (it asks first), r to write a report, q to finish.")
         )
