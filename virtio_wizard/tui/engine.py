@@ -59,6 +59,20 @@ class Engine:
 
         return sysinit_file_default(facts)
 
+    def more_boot_kernels(self, facts: Facts, choices: Choices) -> tuple[str, ...]:
+        """The other kernels with a boot entry the initrd method can also prepare.
+
+        Empty when preparing "every kernel with a boot entry" would add none
+        (one kernel, only Xen or module-less others, mkinitcpio's ``-P``):
+        the Drivers step then offers no box that would change nothing.
+        """
+        from ..plan.kernels import kernel_to_prepare, other_boot_kernels
+
+        chosen = kernel_to_prepare(facts, choices)
+        if chosen is None:
+            return ()
+        return tuple(k.version for k, _, _ in other_boot_kernels(facts, choices, chosen) if k)
+
     def sysinit_files(self, facts: Facts) -> dict[str, str]:
         """The files this guest reads at boot, each with how (the core decides)."""
         from ..plan.sysinit_files import offered_files

@@ -1,8 +1,11 @@
 """Step 3, Drivers & options: which drivers, which kernel, disk names, boot disk.
 
 Every change re-asks the planner (in a worker, the newest question wins) and
-shows its verdict at once: the module list in load order, and any refusal
-with its reason. Next stays blocked while the plan is refused, e.g. sysinit
+shows its verdict at once: the module list in load order, the kernels the
+plan prepares and those it leaves out (with the planner's reason), and any
+refusal with its reason. On the initrd path a box prepares every other kernel
+with a boot entry too (``Choices.all_kernels``), offered only where the core
+says there is one it can prepare. Next stays blocked while the plan is refused, e.g. sysinit
 with the block driver for a boot disk that moves to virtio, which the guide
 says cannot work.
 """
@@ -22,6 +25,7 @@ from textual.widgets import Checkbox, RadioSet, Static
 from textual.worker import get_current_worker
 
 from ...facts import Facts
+from ...finding import Finding
 from ...plan.defaults import fix_disk_names_default
 from ...plan.model import Choices, Plan
 from ..session import Session
@@ -30,6 +34,11 @@ from ..widgets.facts_view import findings_text
 from .base import StepScreen
 
 __all__ = ["DriversScreen"]
+
+#: The box for ``Choices.all_kernels`` (initrd path, a guest with more boot kernels).
+ALL_KERNELS = "Also prepare the other kernels with a boot entry"
+#: The findings naming a boot kernel the plan leaves out; shown under that box.
+LEFT_OUT = "kernel-left-out"
 
 DRIVER_CHOICES = (
     ("both", "Block and network"),
@@ -86,6 +95,14 @@ class DriversScreen(StepScreen):
                     for i, version in enumerate(kernels):
                         running = " (running)" if version == self.facts.running_kernel else ""
                         yield Radio(version + running, value=version == chosen_k, id=f"kernel-{i}")
+                if c.method == "initrd":
+                    box = Check(ALL_KERNELS, value=c.all_kernels, id="all-kernels")
+                    # Shown only where it changes the plan: see _offer_all_kernels.
+                    box.display = bool(self.engine.more_boot_kernels(self.facts, c))
+                    yield box
+                    prepared = Static(id="kernels-prepared")
+                    prepared.display = False  # filled when a plan comes back
+                    yield prepared
             yield Static(Text("Boot disk", style="bold"))
             with Choice(id="boot-disk"):
                 yield Radio(
@@ -127,6 +144,8 @@ class DriversScreen(StepScreen):
             idx = self._pressed_index("kernel")
             if idx is not None:
                 data["kernel"] = self.facts.kernels[idx].version
+        if self._has_box:
+            data["all_kernels"] = self.query_one("#all-kernels", Checkbox).value
         return Choices.from_dict(data)
 
     def _pressed(self, radioset_id: str) -> Optional[str]:
@@ -173,6 +192,7 @@ class DriversScreen(StepScreen):
             self._verdict(None, str(exc))
             return
         self.choices = choices
+        self._offer_all_kernels(choices)
         if choices.method == "sysinit":
             files = self.engine.sysinit_files(self.facts)
             path = choices.sysinit_file or next(iter(files), "")
@@ -185,6 +205,55 @@ class DriversScreen(StepScreen):
         )
         self.query_one("#status", Static).update("Planning ...")
         self.make_plan(choices)
+
+    @property
+    def _has_box(self) -> bool:
+        """Whether the all-kernels box is composed (initrd path, a kernel to choose)."""
+        return self.choices.method == "initrd" and bool(self.facts.kernels)
+
+    def _offer_all_kernels(self, choices: Choices) -> None:
+        """Show the all-kernels box only where another boot kernel could be prepared.
+
+        Which ones can is the core's answer; it follows the Kernel and Drivers
+        choices (another kernel may lack a module only one driver needs).
+        """
+        if not self._has_box:
+            return
+        box = self.query_one("#all-kernels", Checkbox)
+        box.display = bool(self.engine.more_boot_kernels(self.facts, choices))
+
+    def _kernels_prepared(self, plan: Optional[Plan]) -> list[Finding]:
+        """Under the box: the kernels the plan prepares, and those it does not, with why.
+
+        Returns the left-out findings shown here, so the verdict does not
+        repeat them.
+        """
+        if not self._has_box or plan is None or plan.refused:
+            self._set_kernels_prepared("")
+            return []
+        left_out = [f for f in plan.findings if f.id == LEFT_OUT]
+        if not left_out and not self.query_one("#all-kernels", Checkbox).display:
+            self._set_kernels_prepared("")
+            return []
+        parts: list[Any] = [Text.assemble(("Prepared: ", "bold"), ", ".join(plan.kernels))]
+        if not plan.choices.all_kernels:
+            others = self.engine.more_boot_kernels(self.facts, plan.choices)
+            if others:
+                parts.append(
+                    Text.assemble(
+                        ("Not prepared: ", "bold"), ", ".join(others), " (the box is unticked)"
+                    )
+                )
+        if left_out:
+            parts.append(findings_text(left_out))
+        self._set_kernels_prepared(Group(*parts))
+        return left_out
+
+    def _set_kernels_prepared(self, content: Any) -> None:
+        if self._has_box:
+            shown = self.query_one("#kernels-prepared", Static)
+            shown.update(content)
+            shown.display = bool(content)
 
     @work(thread=True, exclusive=True, group="plan")
     def make_plan(self, choices: Choices) -> None:
@@ -207,6 +276,7 @@ class DriversScreen(StepScreen):
 
     def _verdict(self, plan: Optional[Plan], error: Optional[str]) -> None:
         self.plan = plan
+        shown = self._kernels_prepared(plan)
         status = self.query_one("#status", Static)
         refusal = self.query_one("#refusal", Static)
         verdict = self.query_one("#verdict", Static)
@@ -228,7 +298,7 @@ class DriversScreen(StepScreen):
         refusal.update("")
         n = len(plan.steps)
         steps = "step" if n == 1 else "steps"
-        notes = [f for f in plan.findings if f.severity != "error"]
+        notes = [f for f in plan.findings if f.severity != "error" and f not in shown]
         summary = (
             "Nothing to change: the guest already has what you chose."
             if plan.changes_nothing
