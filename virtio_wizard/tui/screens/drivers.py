@@ -5,9 +5,9 @@ shows its verdict at once: the module list in load order, the kernels the
 plan prepares and those it leaves out (with the planner's reason), and any
 refusal with its reason. On the initrd path a box prepares every other kernel
 with a boot entry too (``Choices.all_kernels``), offered only where the core
-says there is one it can prepare. Next stays blocked while the plan is refused, e.g. sysinit
-with the block driver for a boot disk that moves to virtio, which the guide
-says cannot work.
+says there is one it can prepare. Next stays blocked while the plan is
+refused, e.g. sysinit with the block driver for a boot disk that moves to
+virtio, which the guide says cannot work.
 """
 
 from __future__ import annotations
