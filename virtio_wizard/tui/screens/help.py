@@ -36,7 +36,7 @@ KEYS = (
 STEPS = (
     ("1 Guest", "what was detected; nothing is written"),
     ("2 Path", "initrd (drivers in the initial RAM disk) or sysinit (loaded late in boot)"),
-    ("3 Drivers", "block and/or network, file, kernel, boot disk, disk names"),
+    ("3 Drivers", "block and/or network, file, kernel(s), boot disk, disk names"),
     ("4 Preview", "every file change as a diff, every command as it will run"),
     ("  Confirm", "a last question, focus on Cancel: y applies"),
     ("5 Apply", "backups, writes, commands, a journal"),
