@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -211,3 +212,15 @@ def test_terminal_width_only_for_a_terminal_or_columns(monkeypatch):
     assert terminal_width(False) == 80
     monkeypatch.setenv("COLUMNS", "20")  # too narrow to fold usefully
     assert terminal_width(True) is None
+
+
+def test_the_title_names_every_kernel_the_plan_prepares():
+    """With every boot kernel prepared the title names them all, the default first."""
+    plan = replace(full_plan(), kernels=(KVER, "2.6.18-128.el5"))
+    assert render_text(plan).startswith(
+        f"Plan for /guest: method initrd, drivers block,net, kernels {KVER}, 2.6.18-128.el5\n"
+    )
+    one = replace(full_plan(), kernels=(KVER,))
+    assert render_text(one).startswith(
+        f"Plan for /guest: method initrd, drivers block,net, kernel {KVER}\n"
+    )

@@ -311,10 +311,12 @@ def _raw_lines(plan: Plan, fix_words: FixWords) -> list[Line]:
     out: list[Line] = []
     c = plan.choices
     where = plan.target.get("root") or "?"
-    kernel = plan.kernel or "?"
+    # Every kernel the plan prepares: the boot loader's default first, then the others.
+    kernels = f"kernels {', '.join(plan.kernels)}" if len(plan.kernels) > 1 else None
+    kernels = kernels or f"kernel {plan.kernel or '?'}"
     out.append(
         (
-            f"Plan for {where}: method {c.method}, drivers {c.drivers}, kernel {kernel}",
+            f"Plan for {where}: method {c.method}, drivers {c.drivers}, {kernels}",
             "title",
             4,
         )
