@@ -149,3 +149,75 @@ def test_on_a_live_guest_grub_cfg_is_remapped_too_and_the_command_is_for_after_t
     assert "before the switch grub-probe still sees the emulated disk" in note.message
     assert "After the switch, `update-grub`" in note.remedy.advice
     assert "update-grub" in render_text(plan)  # the preview names the command
+
+
+# ---- initramfs-tools: RESUME= in every file mkinitramfs sources ----------------------
+
+RESUME_FILES = {
+    **{k: v for k, v in FILES.items() if k != "/etc/initramfs-tools/conf.d/resume"},
+    "/etc/initramfs-tools/initramfs.conf": "MODULES=list\n# RESUME=/dev/sda9 (old)\n"
+    "RESUME=/dev/sda2\n",
+    "/etc/initramfs-tools/conf.d/zz-local": 'RESUME="/dev/sda2"  # the swap partition\n',
+    "/etc/initramfs-tools/conf.d/resume~": "RESUME=/dev/sda3\n",  # mkinitramfs skips it
+    "/etc/initramfs-tools/conf.d/resume.dpkg-old": "RESUME=/dev/sda3\n",
+}
+
+
+def test_resume_is_found_in_initramfs_conf_and_every_conf_d_file(tmp_path):
+    """mkinitramfs sources initramfs.conf, then conf.d/* (the last RESUME= wins)."""
+    facts = detect(guest(tmp_path, RESUME_FILES), read_initrds=False)
+    found = {(r.file, r.line, r.device) for r in facts.disk_refs if r.context == "initramfs-resume"}
+    assert found == {
+        ("/etc/initramfs-tools/initramfs.conf", 3, "/dev/sda2"),
+        ("/etc/initramfs-tools/conf.d/zz-local", 1, "/dev/sda2"),
+    }
+
+
+def test_resume_is_renamed_there_keeping_comments_and_quoting(tmp_path):
+    from virtio_wizard.preview import render_text
+
+    target = guest(tmp_path, RESUME_FILES)
+    plan = make_plan(target, detect(target, read_initrds=False), Choices(method="initrd"))
+    assert not plan.refused, plan.refusals
+    edited = {s.path: s.new_text for s in plan.steps if s.kind == "edit"}
+    assert edited["/etc/initramfs-tools/initramfs.conf"] == (
+        "MODULES=list\n# RESUME=/dev/sda9 (old)\nRESUME=/dev/vda2\n"
+    )
+    assert edited["/etc/initramfs-tools/conf.d/zz-local"] == (
+        'RESUME="/dev/vda2"  # the swap partition\n'
+    )
+    assert not [p for p in edited if p.endswith(("resume~", "dpkg-old"))]
+    kinds = [s.kind for s in plan.steps]
+    assert all(k == "edit" for k in kinds[: kinds.index("backup")])  # before the rebuild
+    shown = render_text(plan)
+    assert "/etc/initramfs-tools/conf.d/zz-local" in shown
+    assert '+RESUME="/dev/vda2"' in shown
+
+
+def test_quoted_resume_gets_uuid_inside_its_quotes(tmp_path):
+    import dataclasses
+
+    from virtio_wizard.plan import files_needed, read_files
+    from virtio_wizard.plan import plan as plan_pure
+
+    target = guest(tmp_path, RESUME_FILES)
+    facts = detect(target, read_initrds=False)
+    refs = tuple(
+        dataclasses.replace(r, uuid="1111-2222") if r.device == "/dev/sda2" else r
+        for r in facts.disk_refs
+    )
+    facts = dataclasses.replace(facts, disk_refs=refs)
+    choices = Choices(method="initrd", use_uuid=True)
+    plan = plan_pure(facts, choices, read_files(target, files_needed(facts, choices)))
+    edited = {s.path: s.new_text for s in plan.steps if s.kind == "edit"}
+    assert edited["/etc/initramfs-tools/conf.d/zz-local"].startswith('RESUME="UUID=1111-2222"')
+    assert edited["/etc/initramfs-tools/initramfs.conf"].endswith("\nRESUME=UUID=1111-2222\n")
+
+
+def test_an_unreadable_conf_d_file_refuses_the_renames(tmp_path):
+    """It may hold a RESUME= the plan must change: refused by name, as fstab is."""
+    files = {**RESUME_FILES, "/etc/initramfs-tools/conf.d/zz-local": "RESUME=/dev/sda2\n\0"}
+    target = guest(tmp_path, files)
+    plan = make_plan(target, detect(target, read_initrds=False), Choices(method="initrd"))
+    assert plan.refused
+    assert "/etc/initramfs-tools/conf.d/zz-local" in " ".join(f.message for f in plan.refusals)

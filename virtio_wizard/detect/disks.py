@@ -47,6 +47,8 @@ from .newnames import Disk, legacy_disk, propose_names
 
 __all__ = [
     "detect_disk_refs",
+    "initramfs_confs",
+    "is_disk_config",
     "GRUB_LEGACY_CONFIGS",
     "DISK_CONFIG_FILES",
 ]
@@ -63,8 +65,15 @@ DEVICE_MAPS: tuple[str, ...] = ("/boot/grub/device.map", "/boot/grub2/device.map
 #: grub-mkconfig's input; RHEL 7's /etc/sysconfig/grub is usually a link to it.
 DEFAULT_GRUBS: tuple[str, ...] = ("/etc/default/grub", "/etc/sysconfig/grub")
 BLS_ENTRIES = "/boot/loader/entries"
-#: initramfs-tools bakes this RESUME= into every image it builds (initramfs-tools(7)).
-INITRAMFS_RESUME = "/etc/initramfs-tools/conf.d/resume"
+#: initramfs-tools bakes RESUME= into every image it builds (initramfs-tools(7)).
+#: mkinitramfs sources initramfs.conf, then each file in conf.d (the last
+#: assignment wins); conf.d/resume is where the installer writes it.
+INITRAMFS_CONF = "/etc/initramfs-tools/initramfs.conf"
+INITRAMFS_CONF_DIR = "/etc/initramfs-tools/conf.d"
+INITRAMFS_RESUME = f"{INITRAMFS_CONF_DIR}/resume"
+#: The conf.d names mkinitramfs sources (its ``maybe_add_conf``): no editor
+#: backups (``resume~``), no hidden files, no dpkg leftovers.
+_INITRAMFS_CONF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: SUSE's perl-Bootloader keeps the kernel arguments here (DEFAULT_APPEND, ...).
 SUSE_BOOTLOADER = "/etc/sysconfig/bootloader"
 MDADM_CONFS: tuple[str, ...] = ("/etc/mdadm.conf", "/etc/mdadm/mdadm.conf")
@@ -83,6 +92,7 @@ DISK_CONFIG_FILES: tuple[str, ...] = (
     *DEVICE_MAPS,
     *DEFAULT_GRUBS,
     KERNEL_CMDLINE,
+    INITRAMFS_CONF,
     INITRAMFS_RESUME,
     SUSE_BOOTLOADER,
     *MDADM_CONFS,
@@ -322,15 +332,46 @@ def _args_file(
     return refs
 
 
+def initramfs_confs(target: Target) -> list[str]:
+    """The files mkinitramfs sources, in its order: initramfs.conf, then conf.d's.
+
+    conf.d's files are taken as its shell glob lists them (sorted), by the
+    names ``maybe_add_conf`` accepts; a folder there is skipped, as it does.
+    """
+    dropins = [
+        f"{INITRAMFS_CONF_DIR}/{n}"
+        for n in sorted(target.listdir(INITRAMFS_CONF_DIR))
+        if _sourced(n) and not target.is_dir(f"{INITRAMFS_CONF_DIR}/{n}")
+    ]
+    return [INITRAMFS_CONF, *dropins]
+
+
+def _sourced(name: str) -> bool:
+    return bool(_INITRAMFS_CONF_NAME.match(name)) and ".dpkg-" not in name
+
+
+def is_disk_config(path: str) -> bool:
+    """True for a file whose disk names a rename edits: one of
+    ``DISK_CONFIG_FILES`` or a conf.d file initramfs-tools reads."""
+    folder, _, name = path.rpartition("/")
+    return path in DISK_CONFIG_FILES or (folder == INITRAMFS_CONF_DIR and _sourced(name))
+
+
+#: ``RESUME=/dev/sda2``, ``RESUME="/dev/sda2"``, with a comment after it or not.
+_RESUME_RE = re.compile(r"""^RESUME=(["']?)([^\s"'#]+)\1(?:\s|#|;|$)""")
+
+
 def _initramfs_resume(target: Target, problems: Optional[list[Unreadable]]) -> list[DiskRef]:
-    """``RESUME=/dev/sda2``: baked into the image; a stale one makes the initramfs
-    wait ("Gave up waiting for suspend/resume device")."""
+    """``RESUME=/dev/sda2`` in each file initramfs-tools reads: baked into the
+    image; a stale one makes the initramfs wait ("Gave up waiting for
+    suspend/resume device"). Only the shell assignment itself, not
+    ``resume=`` elsewhere or a commented-out line."""
     refs = []
-    for number, line in _lines(target, INITRAMFS_RESUME, problems):
-        key, sep, value = line.partition("=")
-        if sep and key.strip() == "RESUME":
-            device = value.strip().strip("\"'")
-            refs += _refs(INITRAMFS_RESUME, number, (device,), "initramfs-resume")
+    for path in real_files(target, initramfs_confs(target)):
+        for number, line in _lines(target, path, problems):
+            m = _RESUME_RE.match(line)
+            if m:
+                refs += _refs(path, number, (m.group(2),), "initramfs-resume")
     return refs
 
 

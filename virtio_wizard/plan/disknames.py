@@ -67,12 +67,12 @@ def needed_files(facts: Facts, choices: Choices) -> list[str]:
     if not choices.fixes_disk_names:
         return []
     # Imported here: detection imports the Target, the planner stays without it.
-    from ..detect.disks import DISK_CONFIG_FILES
+    from ..detect.disks import is_disk_config
 
     paths = [r.file for r in facts.disk_refs if r.proposed and r.context not in RUNTIME_CONTEXTS]
     # Detection skipped these, so they show no names to change; they may
     # hold some all the same: the plan must see them to refuse them.
-    return paths + [u.path for u in facts.unreadable if u.path in DISK_CONFIG_FILES]
+    return paths + [u.path for u in facts.unreadable if is_disk_config(u.path)]
 
 
 def replace_token(line: str, device: str, new: str, prefix: str = "") -> tuple[str, int]:
@@ -93,7 +93,7 @@ def _new_name(ref: DiskRef, use_uuid: bool) -> Optional[tuple[str, str]]:
         if ref.context in KERNEL_ARG_CONTEXTS:
             return f"UUID={ref.uuid}", "root=|resume="
         if ref.context in RESUME_CONTEXTS:
-            return f"UUID={ref.uuid}", "RESUME="
+            return f"UUID={ref.uuid}", "RESUME=[\"']?"
     if ref.proposed is None:
         return None
     return ref.proposed, ""
