@@ -44,10 +44,10 @@ from .blsentries import BLS_DIR, read_bls
 from .devnames import real_files
 from .disks import GRUB_LEGACY_CONFIGS
 from .grubenv import GRUBENVS
+from .grubplaces import grub2_configs
 
 __all__ = [
     "detect_boot_menu",
-    "GRUB2_CONFIGS",
     "BLS_DIR",
     "parse_grub_legacy",
     "parse_grub2",
@@ -55,9 +55,6 @@ __all__ = [
     "match_kernels",
 ]
 
-GRUB2_CONFIGS: tuple[str, ...] = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
-#: The EFI system partition's vendor folders (RHEL 7-8 and Fedora < 34 keep grub.cfg there).
-EFI_DIR = "/boot/efi/EFI"
 _LINUX_CMDS = ("linux", "linux16", "linuxefi")
 _INITRD_CMDS = ("initrd", "initrd16", "initrdefi")
 _DEVICE_PREFIX = re.compile(r"^\([^)]*\)")
@@ -91,16 +88,6 @@ def detect_boot_menu(
     return match_kernels(target, menu, kernels)
 
 
-def _grub2_configs(target: Target) -> list[str]:
-    """grub2's configs: /boot's two, then each vendor folder's on the EFI system partition."""
-    esp = [
-        f"{EFI_DIR}/{vendor}/grub.cfg"
-        for vendor in sorted(target.listdir(EFI_DIR))
-        if target.is_file(f"{EFI_DIR}/{vendor}/grub.cfg")
-    ]
-    return [p for p in GRUB2_CONFIGS if target.is_file(p)] + esp
-
-
 def _grubenv(
     target: Target, folder: Optional[str], problems: Optional[list[Unreadable]]
 ) -> dict[str, str]:
@@ -118,7 +105,7 @@ def _grub2_menu(target: Target, problems: Optional[list[Unreadable]]) -> Optiona
     A config with neither (the EFI stub that hands over to
     ``/boot/grub2/grub.cfg`` with ``configfile``) is skipped.
     """
-    for path in _grub2_configs(target):
+    for path in grub2_configs(target):
         text = read_guest_text(target, path, problems)
         if text is None:
             continue

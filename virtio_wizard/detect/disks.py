@@ -5,7 +5,8 @@ Moving a disk from emulated IDE/SCSI to virtio renames it (``/dev/hda`` ->
 ``/dev/hda3``) or stops the boot (``root=/dev/hda2``). So detection collects
 the references from every file virt-v2v rewrites and every other place the
 boot path names a disk: ``/etc/fstab``, ``/etc/crypttab``, grub legacy's
-config, grub2's generated ``grub.cfg`` (``linux`` lines), both
+config, grub2's generated ``grub.cfg`` (``linux`` lines; in /boot or, on
+UEFI, in the EFI system partition's vendor folder: ``grubplaces``), both
 ``device.map`` files, ``/etc/default/grub`` and ``/etc/sysconfig/grub``, BLS
 entries' ``options``, ``/etc/kernel/cmdline``, initramfs-tools' ``RESUME=``,
 SUSE's ``/etc/sysconfig/bootloader``, mdadm.conf's member disks, dracut's
@@ -42,6 +43,7 @@ from ..targets import Target
 from ._read import read_guest_text
 from .devnames import classify_device, real_files
 from .grubenv import GRUBENVS, grubenv_refs
+from .grubplaces import GRUB2_CONFIGS, grub2_configs, is_esp_file
 from .livedisks import optical_from_dev_links, optical_from_live, resolve_links, with_uuids
 from .newnames import Disk, legacy_disk, propose_names
 
@@ -59,8 +61,6 @@ GRUB_LEGACY_CONFIGS: tuple[str, ...] = (
     "/boot/grub/menu.lst",
     "/etc/grub.conf",
 )
-#: grub2's generated config (Red Hat and SUSE name the folder grub2, Debian grub).
-GRUB2_CONFIGS: tuple[str, ...] = ("/boot/grub2/grub.cfg", "/boot/grub/grub.cfg")
 DEVICE_MAPS: tuple[str, ...] = ("/boot/grub/device.map", "/boot/grub2/device.map")
 #: grub-mkconfig's input; RHEL 7's /etc/sysconfig/grub is usually a link to it.
 DEFAULT_GRUBS: tuple[str, ...] = ("/etc/default/grub", "/etc/sysconfig/grub")
@@ -81,7 +81,8 @@ DRACUT_CONF = "/etc/dracut.conf"
 DRACUT_CONF_DIR = "/etc/dracut.conf.d"
 KERNEL_CMDLINE = "/etc/kernel/cmdline"
 #: Every file whose disk names a rename edits (the runtime ones aside): one the
-#: plan cannot read may hold names it must change, so the plan refuses it.
+#: plan cannot read may hold names it must change, so the plan refuses it
+#: (``is_disk_config`` adds the ones found by folder: the ESP's, conf.d's).
 #: (BLS entries and dracut's add_device files are read when found, not required:
 #: dracut.conf is mostly about modules, and an unusable one only loses add_device.)
 DISK_CONFIG_FILES: tuple[str, ...] = (
@@ -126,7 +127,7 @@ def detect_disk_refs(
     refs += _crypttab(target, problems)
     for path in real_files(target, GRUB_LEGACY_CONFIGS):
         refs += _grub_conf(target, path, problems)
-    for path in real_files(target, GRUB2_CONFIGS):
+    for path in real_files(target, grub2_configs(target)):
         refs += _grub2_cfg(target, path, problems)
     for path in real_files(target, DEVICE_MAPS):
         refs += _device_map(target, problems, path)
@@ -352,9 +353,12 @@ def _sourced(name: str) -> bool:
 
 def is_disk_config(path: str) -> bool:
     """True for a file whose disk names a rename edits: one of
-    ``DISK_CONFIG_FILES`` or a conf.d file initramfs-tools reads."""
+    ``DISK_CONFIG_FILES``, a conf.d file initramfs-tools reads, or grub2's
+    grub.cfg or grubenv on the EFI system partition."""
     folder, _, name = path.rpartition("/")
-    return path in DISK_CONFIG_FILES or (folder == INITRAMFS_CONF_DIR and _sourced(name))
+    if path in DISK_CONFIG_FILES or is_esp_file(path):
+        return True
+    return folder == INITRAMFS_CONF_DIR and _sourced(name)
 
 
 #: ``RESUME=/dev/sda2``, ``RESUME="/dev/sda2"``, with a comment after it or not.

@@ -2,7 +2,8 @@
 
 On Red Hat Enterprise Linux 8 (and Fedora 28 to 33) the BLS entries say
 ``options $kernelopts`` and grub expands it from ``/boot/grub2/grubenv``
-(on UEFI a link to the ESP's copy), where ``grub2-mkconfig`` stored the
+(on UEFI a link to the ESP's ``/boot/efi/EFI/<vendor>/grubenv``, which is
+read where no link leads to it), where ``grub2-mkconfig`` stored the
 kernel arguments: ``kernelopts=root=/dev/sda2 ro resume=/dev/sda3``. A
 ``root=``/``resume=`` there is the boot path's disk name like any BLS
 ``options`` line. virt-v2v's ``remap_block_devices`` does not look there
@@ -24,6 +25,7 @@ from typing import Optional
 from ..facts import DiskRef, Unreadable
 from ._read import read_guest_text
 from .devnames import classify_device, real_files
+from .grubplaces import esp_files
 
 __all__ = ["GRUBENVS", "GRUBENV_CONTEXT", "grubenv_refs"]
 
@@ -37,7 +39,7 @@ _KEYS = ("root=", "resume=")
 def grubenv_refs(target, problems: Optional[list[Unreadable]] = None) -> list[DiskRef]:
     """root=/resume= names in the ``kernelopts`` variable of each grubenv found."""
     refs: list[DiskRef] = []
-    for path in real_files(target, GRUBENVS):
+    for path in real_files(target, (*GRUBENVS, *esp_files(target, "grubenv"))):
         text = read_guest_text(target, path, problems, limit=64 * 1024)
         for number, line in enumerate((text or "").split("\n"), 1):
             if not line.startswith("kernelopts="):

@@ -166,11 +166,14 @@ def grub_mkconfig_argv(facts: Facts, config: str) -> tuple[str, ...]:
     """The distribution's own command that regenerates ``config``.
 
     Debian and Ubuntu wrap grub-mkconfig as ``update-grub``; Red Hat, Fedora
-    and SUSE name it ``grub2-mkconfig``.
+    and SUSE name it ``grub2-mkconfig``, also for the menu RHEL 7-8 and
+    Fedora < 34 keep on the EFI system partition
+    (``grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg``); a ``/boot/grub``
+    elsewhere (Arch, Gentoo) is plain ``grub-mkconfig``'s.
     """
     if facts.distro.family == "debian":
         return ("update-grub",)
-    tool = "grub2-mkconfig" if "/grub2/" in config else "grub-mkconfig"
+    tool = "grub-mkconfig" if config.startswith("/boot/grub/") else "grub2-mkconfig"
     return (tool, "-o", config)
 
 
