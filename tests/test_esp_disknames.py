@@ -142,3 +142,23 @@ def test_the_grubenv_behind_a_link_from_boot_is_renamed_once(tmp_path):
     assert files == {ESP_ENV}
     plan = make_plan(target, facts, names_only())
     assert [s.path for s in plan.steps if s.kind == "edit" and "grubenv" in s.path] == [ESP_ENV]
+
+
+def test_an_esp_grubenv_too_full_for_uuid_names_the_esp_grub_cfg_to_regenerate(tmp_path):
+    """grubenv-full's way out is grub2-mkconfig -o the grub.cfg beside that grubenv."""
+    import dataclasses
+
+    from virtio_wizard.plan import files_needed, read_files
+    from virtio_wizard.plan import plan as plan_pure
+
+    files = {**RHEL8, ESP_ENV: grubenv("root=/dev/sda2 " + "x" * 950)}
+    target = target_for(write(tmp_path, files))
+    facts = detect(target, read_initrds=False)
+    refs = tuple(dataclasses.replace(r, uuid="a" * 36) for r in facts.disk_refs)
+    facts = dataclasses.replace(facts, disk_refs=refs)
+    choices = dataclasses.replace(names_only(), use_uuid=True)
+    plan = plan_pure(facts, choices, read_files(target, files_needed(facts, choices)))
+    assert not [s for s in plan.steps if s.path == ESP_ENV]
+    [warn] = [f for f in plan.findings if f.id == "grubenv-full"]
+    assert ESP_ENV in warn.message
+    assert "`grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg`" in warn.remedy.advice

@@ -78,7 +78,7 @@ def set_renamed(ws: Workspace, path: str, text: str, changes: list[str]) -> list
                 "still pass the old names.",
                 Remedy(
                     "Plan without UUID= (the /dev/vdX names are as long as the old "
-                    "ones), or after the switch run `grub2-mkconfig -o /boot/grub2/grub.cfg`, "
+                    f"ones), or after the switch run `grub2-mkconfig -o {_grub_cfg(path)}`, "
                     "which writes kernelopts again from /etc/default/grub.",
                     (choose(use_uuid=False),),
                 ),
@@ -97,6 +97,13 @@ def set_renamed(ws: Workspace, path: str, text: str, changes: list[str]) -> list
             GRUBENV_SOURCE,
         )
     ]
+
+
+def _grub_cfg(grubenv: str) -> str:
+    """The grub.cfg beside a grubenv, which grub2-mkconfig writes with its kernelopts:
+    ``/boot/grub2/grub.cfg``, or on UEFI the EFI partition's
+    ``/boot/efi/EFI/<vendor>/grub.cfg`` (RHEL 8 keeps both there)."""
+    return posixpath.join(posixpath.dirname(grubenv), "grub.cfg")
 
 
 def _utf8(data: bytes) -> bool:
