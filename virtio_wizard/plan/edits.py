@@ -33,6 +33,7 @@ __all__ = [
     "line_ending",
     "unified_diff",
     "merge_or_refuse",
+    "merge_whole_file",
     "ModuleMerge",
     "module_rank",
     "parse_modprobe",
@@ -287,6 +288,27 @@ class ModuleMerge:
     lines: list[str]
     #: Modules that were missing and are now inserted, in the order wanted.
     added: tuple[str, ...]
+
+
+def merge_whole_file(
+    path: str,
+    text: str,
+    wanted: Sequence[str],
+    parse: Callable[[str], Optional[str]],
+    fmt: Callable[[str], str],
+    strict: bool = True,
+) -> tuple[Optional[ModuleMerge], list[Finding]]:
+    """``merge_or_refuse`` over a file that is one module list from top to bottom.
+
+    Any line may hold a module and new ones go at the end, in the file's own
+    line ending: the list files (sysconfig/modules, /etc/modules,
+    modules-load.d, initramfs-tools), unlike rc.sysinit's block.
+    """
+    lines = split_lines(text)
+    return merge_or_refuse(
+        path, lines, wanted, parse, fmt, range(len(lines)), len(lines), line_ending(text),
+        strict=strict,
+    )  # fmt: skip
 
 
 def merge_or_refuse(

@@ -18,7 +18,7 @@ from ..finding import Finding
 from .edits import (
     Workspace,
     line_ending,
-    merge_or_refuse,
+    merge_whole_file,
     module_rank,
     order_finding,
     parse_module_line,
@@ -140,18 +140,7 @@ def config_initramfs_tools(
     if text is None:
         ws.set(path, "".join(f"{m}\n" for m in modules), why)
         return []
-    lines = split_lines(text)
-    merge, notes = merge_or_refuse(
-        path,
-        lines,
-        modules,
-        parse_module_line,
-        str,
-        range(len(lines)),
-        len(lines),
-        line_ending(text),
-        strict=strict,
-    )
+    merge, notes = merge_whole_file(path, text, modules, parse_module_line, str, strict)
     if merge is None:
         return notes
     if merge.added:

@@ -21,6 +21,7 @@ from .edits import (
     Workspace,
     line_ending,
     merge_or_refuse,
+    merge_whole_file,
     parse_modprobe,
     parse_module_line,
     split_lines,
@@ -257,18 +258,7 @@ def _edit_list_file(
         )
         ws.set(path, f"{header}\n{body}", why, 0o755 if script else 0o644)
         return []
-    lines = split_lines(text)
-    merge, notes = merge_or_refuse(
-        path,
-        lines,
-        modules,
-        parse,
-        fmt,
-        range(len(lines)),
-        len(lines),
-        line_ending(text),
-        strict=strict,
-    )
+    merge, notes = merge_whole_file(path, text, modules, parse, fmt, strict)
     if merge is None:
         return notes
     mode = ws.mode(path)
